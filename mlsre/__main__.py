@@ -1,0 +1,3 @@
+from mlsre.cli.app import main
+
+main()

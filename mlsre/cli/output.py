@@ -1,0 +1,118 @@
+"""All terminal output goes through here: JSON, rich tables in a terminal, plain text otherwise."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from datetime import datetime
+from enum import Enum
+from typing import Any, TextIO
+
+
+def is_terminal(stream: TextIO | None = None) -> bool:
+    """Colour and rich tables only for a person at a terminal who did not ask for NO_COLOR."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("MLSRE_FORCE_TERMINAL"):
+        return True
+    s = stream or sys.stdout
+    return hasattr(s, "isatty") and s.isatty()
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses, pydantic models, enums and datetimes as plain JSON data."""
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json", by_alias=True)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, datetime):
+        return obj.isoformat().replace("+00:00", "Z")
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
+        return str(obj)
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False) + "\n")
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich Console (imported only when something is actually rendered)."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    rich_ok = is_terminal(stream)
+    return Console(
+        file=stream,
+        no_color=not rich_ok,
+        highlight=False,
+        force_terminal=rich_ok if os.environ.get("MLSRE_FORCE_TERMINAL") else None,
+        width=int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None,
+    )
+
+
+def table(title: str | None, columns: list[str], rows: list[list[str]], *, styles: dict[int, str] | None = None) -> None:
+    """A table: rich in a terminal, tab-separated plain text otherwise (easy to grep and cut)."""
+    if not is_terminal():
+        if title:
+            sys.stdout.write(f"# {title}\n")
+        sys.stdout.write("\t".join(columns) + "\n")
+        for row in rows:
+            sys.stdout.write("\t".join(row) + "\n")
+        return
+    from rich.table import Table
+
+    t = Table(title=title, header_style="bold", show_lines=False)
+    for col in columns:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(*row)
+    console().print(t)
+
+
+def line(text: str = "", *, style: str | None = None) -> None:
+    if style and is_terminal():
+        console().print(text, style=style, markup=False)
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def fields(pairs: list[tuple[str, str]]) -> None:
+    """Aligned ``key: value`` lines."""
+    width = max((len(k) for k, _ in pairs), default=0)
+    for key, value in pairs:
+        line(f"{key.ljust(width)}  {value}")
+
+
+def err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+STATUS_STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "error": "yellow",
+    "skipped": "dim",
+    "pending": "cyan",
+    "open": "bold red",
+    "acknowledged": "yellow",
+    "mitigated": "cyan",
+    "resolved": "green",
+    "closed": "dim",
+}
+
+
+def styled(text: str, key: str | None = None) -> str:
+    """Wrap ``text`` in rich markup when rendering for a terminal."""
+    style = STATUS_STYLE.get(key or text)
+    if style and is_terminal():
+        return f"[{style}]{text}[/]"
+    return text

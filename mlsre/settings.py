@@ -1,0 +1,166 @@
+"""The validated settings model (pydantic), with where each value came from.
+
+Imported only by commands that need more than the store URL; see :mod:`mlsre.config`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from mlsre.config import SECRET_ENV, RawConfig, default_store_url, read_raw, resolve_sqlite_url
+from mlsre.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PrometheusSettings(_Section):
+    url: str = "http://127.0.0.1:9090"
+    timeout_s: float = Field(10.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+    headers: dict[str, str] = Field(default_factory=dict)
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+
+
+class RegistrySettings(_Section):
+    kind: Literal["mlflow"] = "mlflow"
+    url: str = "http://127.0.0.1:5000"
+    timeout_s: float = Field(10.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+    verify_tls: bool = True
+
+
+class StoreSettings(_Section):
+    url: str = ""
+
+
+class PostmortemSettings(_Section):
+    repo: str = "./postmortems"
+    remote: str = "origin"
+    branch: str = "main"
+    push: bool = False
+    lint_allowlist: list[str] = Field(default_factory=list)
+
+
+class Settings(_Section):
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    postmortems: PostmortemSettings = Field(default_factory=PostmortemSettings)
+    runbook_paths: list[str] = Field(default_factory=lambda: ["./runbooks"])
+    slo_paths: list[str] = Field(default_factory=lambda: ["./slos"])
+    config_path: str | None = Field(None, exclude=True)
+    base_dir: str = Field(".", exclude=True)
+
+    def resolve(self, p: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else Path(self.base_dir) / path
+
+
+# Environment overrides: MLSRE_<SECTION>_<FIELD> for every scalar field of a section.
+_SECTIONS: dict[str, type[_Section]] = {
+    "prometheus": PrometheusSettings,
+    "registry": RegistrySettings,
+    "store": StoreSettings,
+    "postmortems": PostmortemSettings,
+}
+
+
+def _env_overrides() -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for section, model in _SECTIONS.items():
+        for name, info in model.model_fields.items():
+            if info.annotation in (str, float, int, bool, str | None):
+                value = os.environ.get(f"MLSRE_{section.upper()}_{name.upper()}")
+                if value is not None:
+                    out[(section, name)] = value
+    return out
+
+
+def load_settings(
+    config_path: Path | None = None, overrides: dict[tuple[str, str], Any] | None = None
+) -> tuple[Settings, dict[str, str]]:
+    """Validated settings and, for each dotted key, where its value came from."""
+    raw = read_raw(config_path)
+    data: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.data.items()}
+    sources: dict[str, str] = {}
+    _note_file_sources(raw, data, sources)
+    for (section, name), value in _env_overrides().items():
+        sect = data.setdefault(section, {})
+        if isinstance(sect, dict):
+            sect[name] = value
+            sources[f"{section}.{name}"] = f"env MLSRE_{section.upper()}_{name.upper()}"
+    for (section, name), value in (overrides or {}).items():
+        sect = data.setdefault(section, {})
+        if isinstance(sect, dict):
+            sect[name] = value
+            sources[f"{section}.{name}"] = "flag"
+    try:
+        settings = Settings.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ConfigError(_describe(raw, exc), hint="fix mlsre.yaml or the MLSRE_* variable named") from None
+    settings.config_path = str(raw.path) if raw.path else None
+    settings.base_dir = str(raw.base_dir)
+    if not settings.store.url:
+        settings.store.url = default_store_url(raw)
+    else:
+        settings.store.url = resolve_sqlite_url(settings.store.url, raw.base_dir)
+    return settings, sources
+
+
+def _note_file_sources(raw: RawConfig, data: dict[str, Any], sources: dict[str, str]) -> None:
+    if raw.path is None:
+        return
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for sub in value:
+                m = raw.doc.mark((key, sub)) if raw.doc else None
+                sources[f"{key}.{sub}"] = f"{raw.path}:{m.line}" if m else str(raw.path)
+        else:
+            m = raw.doc.mark((key,)) if raw.doc else None
+            sources[key] = f"{raw.path}:{m.line}" if m else str(raw.path)
+
+
+def _describe(raw: RawConfig, exc: PydanticValidationError) -> str:
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(str(p) for p in err["loc"])
+        dotted = ".".join(loc)
+        msg = "unknown setting" if err["type"] == "extra_forbidden" else str(err["msg"])
+        if raw.doc is not None and loc and loc[0] in raw.data:
+            m = raw.doc.mark(loc)
+            lines.append(f"{raw.path}:{m.line}:{m.column}: {dotted}: {msg}")
+        else:
+            lines.append(f"{dotted}: {msg}")
+    return "; ".join(lines)
+
+
+def effective(settings: Settings, sources: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(key, value, source) rows for ``mlsre config show``, secrets redacted."""
+    rows: list[tuple[str, str, str]] = []
+    dumped = settings.model_dump(mode="json")
+    for key, value in dumped.items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                dotted = f"{key}.{sub}"
+                rows.append((dotted, _show(v), sources.get(dotted, "default")))
+        else:
+            rows.append((key, _show(value), sources.get(key, "default")))
+    for name in SECRET_ENV:
+        if os.environ.get(name):
+            rows.append((f"secret {name}", "***", f"env {name}"))
+    return rows
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict) and value:
+        return ", ".join(f"{k}={'***' if 'auth' in k.lower() or 'token' in k.lower() else v}" for k, v in value.items())
+    return "" if value is None else str(value)

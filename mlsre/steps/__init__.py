@@ -1,0 +1,1 @@
+"""Step kinds: one module per kind family, found through :mod:`mlsre.steps.registry`."""
