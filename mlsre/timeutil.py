@@ -1,0 +1,79 @@
+"""Times and durations as people type them at 03:00: ``-45m``, ``now``, ISO 8601, unix seconds."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from mlsre.errors import UsageError
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``30m``, ``1h30m``, ``7d`` (Prometheus style) -> timedelta."""
+    s = text.strip()
+    pos, total = 0, 0.0
+    for m in _DURATION.finditer(s):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    if pos != len(s) or not s:
+        raise UsageError(f"'{text}' is not a duration", hint="use e.g. 30s, 5m, 1h30m, 7d")
+    return timedelta(seconds=total)
+
+
+def parse_time(text: str, *, now: datetime | None = None) -> datetime:
+    """``now``, ``-30m`` (relative to now), unix seconds, or RFC3339/ISO 8601 -> aware UTC."""
+    s = text.strip()
+    ref = now or utcnow()
+    if s == "now":
+        return ref
+    if s.startswith("-") and s[1:2].isdigit() and not _looks_numeric(s):
+        return ref - parse_duration(s[1:])
+    if _looks_numeric(s):
+        return datetime.fromtimestamp(float(s), UTC)
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"'{text}' is not a time",
+            hint="use now, a relative time like -45m, unix seconds, or ISO 8601 like 2026-11-28T03:10:00Z",
+        ) from None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _looks_numeric(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def iso(dt: datetime | None) -> str:
+    return "" if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def human_duration(seconds: float | None) -> str:
+    """``3h 12m``, ``45s`` — for people, not for parsing."""
+    if seconds is None:
+        return "-"
+    s = int(round(abs(seconds)))
+    sign = "-" if seconds < 0 else ""
+    d, rem = divmod(s, 86400)
+    h, rem = divmod(rem, 3600)
+    m, sec = divmod(rem, 60)
+    if d:
+        return f"{sign}{d}d {h}h"
+    if h:
+        return f"{sign}{h}h {m}m"
+    if m:
+        return f"{sign}{m}m {sec}s" if sec and m < 10 else f"{sign}{m}m"
+    return f"{sign}{sec}s"
