@@ -116,28 +116,13 @@ def load_yaml(path: Path) -> YamlDocument:
     return parse_yaml(read_text(path), str(path))
 
 
+def load_yaml_all(path: Path) -> list[YamlDocument]:
+    return parse_yaml_all(read_text(path), str(path))
+
+
 def parse_yaml(text: str, name: str) -> YamlDocument:
     """Parse one YAML document safely, recording the position of every key and item."""
-    import yaml
-
-    loader_cls: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    if "\t" in text:
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            indent = line[: len(line) - len(line.lstrip(" \t"))]
-            if "\t" in indent and line.strip():
-                col = indent.index("\t") + 1
-                raise YamlProblems(
-                    [Problem(name, lineno, col, "tab used for indentation; YAML needs spaces")]
-                )
-    try:
-        nodes = list(yaml.compose_all(text, Loader=loader_cls))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or exc.context or "invalid YAML"
-        raise YamlProblems([Problem(name, line, col, f"invalid YAML: {what}")]) from None
-    except yaml.YAMLError as exc:
-        raise YamlProblems([Problem(name, 1, 1, f"invalid YAML: {exc}")]) from None
+    nodes = _compose(text, name)
     if len(nodes) > 1:
         m = nodes[1].start_mark
         raise YamlProblems(
@@ -145,15 +130,58 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         )
     if not nodes or nodes[0] is None:
         raise YamlProblems([Problem(name, 1, 1, "file is empty")])
+    return _build(nodes[0], name, [MAX_NODES])
+
+
+def parse_yaml_all(text: str, name: str) -> list[YamlDocument]:
+    """Parse every document of a ``---``-separated stream (empty documents are dropped).
+
+    Formats such as OpenSLO keep several objects in one file; marks stay file-relative.
+    """
+    nodes = [n for n in _compose(text, name) if n is not None]
+    budget = [MAX_NODES]  # shared, so many small documents cannot add up to a bomb either
+    docs = [_build(node, name, budget) for node in nodes]
+    docs = [d for d in docs if d.data is not None]  # a stray `---` at the end is not an object
+    if not docs:
+        raise YamlProblems([Problem(name, 1, 1, "file is empty")])
+    return docs
+
+
+def _compose(text: str, name: str) -> list[Any]:
+    import yaml
+
+    loader_cls: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if "\t" in text:
+        for lineno, raw_line in enumerate(text.splitlines(), start=1):
+            indent = raw_line[: len(raw_line) - len(raw_line.lstrip(" \t"))]
+            if "\t" in indent and raw_line.strip():
+                col = indent.index("\t") + 1
+                raise YamlProblems(
+                    [Problem(name, lineno, col, "tab used for indentation; YAML needs spaces")]
+                )
+    try:
+        return list(yaml.compose_all(text, Loader=loader_cls))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = exc.problem or exc.context or "invalid YAML"
+        raise YamlProblems([Problem(name, line, col, f"invalid YAML: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblems([Problem(name, 1, 1, f"invalid YAML: {exc}")]) from None
+
+
+def _build(node: Any, name: str, budget: list[int]) -> YamlDocument:
+    import yaml
+
+    loader_cls: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     doc = YamlDocument(path=name, data=None)
     problems: list[Problem] = []
-    budget = [MAX_NODES]
-    _walk(nodes[0], (), doc, problems, budget)
+    _walk(node, (), doc, problems, budget)
     if problems:
         raise YamlProblems(problems)
     loader = loader_cls("")
     try:
-        doc.data = loader.construct_document(nodes[0])
+        doc.data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
