@@ -24,6 +24,7 @@ class PrometheusSettings(_Section):
     url: str = "http://127.0.0.1:9090"
     timeout_s: float = Field(10.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
+    backoff_s: float = Field(0.5, ge=0, le=10)  # first retry delay; doubles each retry
     headers: dict[str, str] = Field(default_factory=dict)
     verify_tls: bool = True
     ca_bundle: str | None = None
@@ -34,7 +35,10 @@ class RegistrySettings(_Section):
     url: str = "http://127.0.0.1:5000"
     timeout_s: float = Field(10.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
+    backoff_s: float = Field(0.5, ge=0, le=10)
+    headers: dict[str, str] = Field(default_factory=dict)
     verify_tls: bool = True
+    ca_bundle: str | None = None
 
 
 class StoreSettings(_Section):

@@ -1,0 +1,289 @@
+"""The one HTTP layer under the Prometheus and MLflow clients.
+
+A :class:`Transport` turns a :class:`Request` into a :class:`Response`. :class:`LiveTransport`
+talks to the network (``requests``, imported lazily) with a per-request timeout and bounded,
+backed-off retries; :mod:`mlsre.integrations.recording` wraps it to keep every exchange as
+evidence, or replaces it to replay a run with no server. Failures become one-line
+:class:`HttpFailure` errors that say what happened (unreachable, timeout, HTML page, bad JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from mlsre.errors import IntegrationError
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_BACKOFF_S = 10.0
+
+
+class FailureKind(StrEnum):
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    HTTP = "http"  # an error status the service explained (or did not)
+    AUTH = "auth"  # 401/403
+    HTML = "html"  # an HTML page where JSON was expected (wrong URL, proxy, login page)
+    BAD_JSON = "bad_json"  # truncated or invalid JSON
+    REPLAY = "replay"  # no recorded response to replay
+
+
+class HttpFailure(IntegrationError):
+    """An HTTP exchange that failed, with what kind of failure it was and how often we tried."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: FailureKind,
+        attempts: int = 1,
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
+        self.attempts = attempts
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Request:
+    """One logical request; ``service`` names the system in error messages."""
+
+    method: str
+    url: str
+    params: tuple[tuple[str, str], ...] = ()
+    json_body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)  # may hold secrets: never recorded
+    timeout_s: float = 10.0
+    retries: int = 3
+    backoff_s: float = 0.5
+    verify: bool | str = True  # False, True, or a CA bundle path
+    service: str = "server"
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+    def display_url(self) -> str:
+        """The URL without user:password@ (for messages and evidence)."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    url: str = ""
+    attempts: int = 1
+    elapsed_s: float = 0.0
+
+    @property
+    def content_type(self) -> str:
+        for k, v in self.headers.items():
+            if k.lower() == "content-type":
+                return v.split(";")[0].strip().lower()
+        return ""
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def snippet(self, limit: int = 120) -> str:
+        """The body's first line, short: what a person needs to recognise the page."""
+        text = " ".join(self.text().split())
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+
+    def looks_html(self) -> bool:
+        head = self.body.lstrip()[:100].lower()
+        return self.content_type == "text/html" or head.startswith((b"<!doctype", b"<html"))
+
+
+class Transport(Protocol):
+    def send(self, request: Request) -> Response:
+        """The final response (after retries), or raise :class:`HttpFailure`."""
+
+
+def backoff_delay(request: Request, attempt: int, response: Response | None) -> float:
+    """Exponential backoff from ``backoff_s``, honouring Retry-After (0 disables both)."""
+    delay: float = request.backoff_s * 2.0 ** (attempt - 1)
+    if response is not None and request.backoff_s > 0:
+        retry_after = next(
+            (v for k, v in response.headers.items() if k.lower() == "retry-after"), None
+        )
+        if retry_after and retry_after.strip().isdigit():
+            delay = max(delay, float(retry_after))
+    return min(delay, MAX_BACKOFF_S)
+
+
+class LiveTransport:
+    """Real HTTP through ``requests``, one session per thread (steps run in parallel)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _session(self) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+
+            session = requests.Session()
+            session.trust_env = False  # proxies from the environment must not reroute 127.0.0.1
+            self._local.session = session
+        return session
+
+    def send(self, request: Request) -> Response:
+        import requests
+
+        session = self._session()
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                raw = session.request(
+                    request.method,
+                    request.url,
+                    params=list(request.params) or None,
+                    json=request.json_body,
+                    headers=request.headers,
+                    timeout=request.timeout_s,
+                    verify=request.verify,
+                    allow_redirects=True,
+                )
+                body = raw.content
+            except requests.exceptions.SSLError as exc:
+                raise HttpFailure(
+                    f"TLS error talking to {request.service} at {request.display_url()}: "
+                    f"{_reason(exc)}",
+                    kind=FailureKind.TLS,
+                    attempts=attempt,
+                    hint="check the URL scheme, verify_tls and ca_bundle in mlsre.yaml",
+                ) from None
+            except requests.exceptions.Timeout as exc:
+                # A hung server is not retried: each retry would cost another full timeout.
+                what = "connect" if isinstance(exc, requests.exceptions.ConnectTimeout) else "read"
+                raise HttpFailure(
+                    f"{request.service} at {request.display_url()} did not answer within "
+                    f"{request.timeout_s:g}s ({what} timeout)",
+                    kind=FailureKind.TIMEOUT,
+                    attempts=attempt,
+                    hint="the server is overloaded or hung; raise timeout_s if it is just slow",
+                ) from None
+            except (
+                requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
+                if attempt <= request.retries:
+                    time.sleep(backoff_delay(request, attempt, None))
+                    continue
+                raise HttpFailure(
+                    f"cannot reach {request.service} at {request.display_url()} ({_reason(exc)}) "
+                    f"after {attempt} attempt{'s' if attempt > 1 else ''}",
+                    kind=FailureKind.UNREACHABLE,
+                    attempts=attempt,
+                    hint=f"is {request.service} running and is the URL in mlsre.yaml right?",
+                ) from None
+            response = Response(
+                status=raw.status_code,
+                headers=dict(raw.headers),
+                body=body,
+                url=request.display_url(),
+                attempts=attempt,
+                elapsed_s=time.monotonic() - started,
+            )
+            if response.status in RETRY_STATUSES and attempt <= request.retries:
+                time.sleep(backoff_delay(request, attempt, response))
+                continue
+            return response
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause, in a few words: 'connection refused', 'name not resolved', ..."""
+    text = str(exc)
+    low = text.lower()
+    for needle, short in (
+        ("connection refused", "connection refused"),
+        ("name or service not known", "host name not resolved"),
+        ("nodename nor servname", "host name not resolved"),
+        ("temporary failure in name resolution", "host name not resolved"),
+        ("connection reset", "connection reset"),
+        ("remotedisconnected", "server closed the connection"),
+        ("connection aborted", "server closed the connection"),
+        ("certificate verify failed", "certificate verify failed"),
+        ("wrong version number", "not a TLS server (try http://)"),
+        ("incompleteread", "response cut off"),
+    ):
+        if needle in low:
+            return short
+    return text.splitlines()[0][:120] if text else type(exc).__name__
+
+
+def decode_json(response: Response, request: Request) -> Any:
+    """The body as JSON, or an :class:`HttpFailure` naming what came instead."""
+    where = f"{request.service} at {request.display_url()}"
+    if response.looks_html():
+        raise HttpFailure(
+            f"{where} answered an HTML page (HTTP {response.status}) where JSON was expected",
+            kind=FailureKind.HTML,
+            attempts=response.attempts,
+            status=response.status,
+            hint="check the URL in mlsre.yaml: it may point at a web UI, a proxy or a login page",
+        )
+    if not response.body.strip():
+        raise HttpFailure(
+            f"{where} answered HTTP {response.status} with an empty body where JSON was expected",
+            kind=FailureKind.BAD_JSON,
+            attempts=response.attempts,
+            status=response.status,
+        )
+    try:
+        return json.loads(response.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        truncated = (
+            isinstance(exc, json.JSONDecodeError) and exc.pos >= len(response.body.rstrip()) - 1
+        )
+        what = "truncated JSON" if truncated else "invalid JSON"
+        raise HttpFailure(
+            f"{where} answered {what} (HTTP {response.status}, {len(response.body)} bytes: "
+            f"{response.snippet(60)!r})",
+            kind=FailureKind.BAD_JSON,
+            attempts=response.attempts,
+            status=response.status,
+            hint="the server or a proxy cut the response short; retry, or check the proxy",
+        ) from None
+
+
+def status_failure(response: Response, request: Request, detail: str | None = None) -> HttpFailure:
+    """An error status with whatever explanation the body gave, as one line."""
+    where = f"{request.service} at {request.display_url()}"
+    retried = f" (after {response.attempts} attempts)" if response.attempts > 1 else ""
+    if detail is None:
+        detail = (
+            "an HTML error page" if response.looks_html() else (response.snippet() or "no body")
+        )
+    if response.status in (401, 403):
+        word = "unauthorized" if response.status == 401 else "forbidden"
+        return HttpFailure(
+            f"{where} refused access: HTTP {response.status} {word}: {detail}",
+            kind=FailureKind.AUTH,
+            attempts=response.attempts,
+            status=response.status,
+            hint="check the credentials in the environment (token or username/password) "
+            "and that the URL's host is the one the server expects",
+        )
+    return HttpFailure(
+        f"{where} answered HTTP {response.status}{retried}: {detail}",
+        kind=FailureKind.HTTP,
+        attempts=response.attempts,
+        status=response.status,
+    )
