@@ -45,11 +45,13 @@ class HttpFailure(IntegrationError):
         attempts: int = 1,
         status: int | None = None,
         hint: str | None = None,
+        code: str = "",
     ) -> None:
         super().__init__(message, hint=hint)
         self.kind = kind
         self.attempts = attempts
         self.status = status
+        self.code = code  # the service's own error code, e.g. MLflow's INVALID_PARAMETER_VALUE
 
 
 @dataclass(frozen=True)
@@ -263,7 +265,9 @@ def decode_json(response: Response, request: Request) -> Any:
         ) from None
 
 
-def status_failure(response: Response, request: Request, detail: str | None = None) -> HttpFailure:
+def status_failure(
+    response: Response, request: Request, detail: str | None = None, code: str = ""
+) -> HttpFailure:
     """An error status with whatever explanation the body gave, as one line."""
     where = f"{request.service} at {request.display_url()}"
     retried = f" (after {response.attempts} attempts)" if response.attempts > 1 else ""
@@ -286,4 +290,5 @@ def status_failure(response: Response, request: Request, detail: str | None = No
         kind=FailureKind.HTTP,
         attempts=response.attempts,
         status=response.status,
+        code=code,
     )

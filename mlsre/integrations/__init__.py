@@ -1,0 +1,1 @@
+"""One module per external system; only these modules speak its protocol."""

@@ -1,0 +1,278 @@
+"""The only module that speaks the MLflow Model Registry REST API (``/api/2.0/mlflow/``).
+
+Versions come back sorted numerically with their aliases filled in (the search endpoint returns
+them newest-updated first and without aliases). A missing alias (MLflow answers 400
+``INVALID_PARAMETER_VALUE``) and a missing model (404) are told apart and explained.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mlsre.config import secret
+from mlsre.errors import NotFoundError
+from mlsre.integrations.http import (
+    FailureKind,
+    HttpFailure,
+    LiveTransport,
+    Request,
+    Transport,
+    decode_json,
+    status_failure,
+)
+
+if TYPE_CHECKING:
+    from mlsre.settings import RegistrySettings
+
+API = "/api/2.0/mlflow/"
+
+
+@dataclass
+class ModelVersion:
+    name: str
+    version: str
+    status: str = "READY"
+    run_id: str = ""
+    source: str = ""
+    description: str = ""
+    created_ms: int = 0
+    updated_ms: int = 0
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+
+    @property
+    def number(self) -> int:
+        return int(self.version) if self.version.isdigit() else -1
+
+
+@dataclass
+class RegisteredModel:
+    name: str
+    description: str = ""
+    created_ms: int = 0
+    updated_ms: int = 0
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # alias -> version
+
+
+@dataclass
+class RunData:
+    run_id: str
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _kv(items: Any) -> dict[str, str]:
+    return {str(t.get("key")): str(t.get("value")) for t in items or [] if isinstance(t, dict)}
+
+
+def _version(d: dict[str, Any]) -> ModelVersion:
+    return ModelVersion(
+        name=str(d.get("name", "")),
+        version=str(d.get("version", "")),
+        status=str(d.get("status") or "READY"),
+        run_id=str(d.get("run_id") or ""),
+        source=str(d.get("source") or ""),
+        description=str(d.get("description") or ""),
+        created_ms=int(d.get("creation_timestamp") or 0),
+        updated_ms=int(d.get("last_updated_timestamp") or 0),
+        tags=_kv(d.get("tags")),
+        aliases=sorted(str(a) for a in d.get("aliases") or []),
+    )
+
+
+class MlflowClient:
+    def __init__(
+        self,
+        settings: RegistrySettings,
+        transport: Transport | None = None,
+        *,
+        backoff_s: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.base = settings.url.rstrip("/")
+        self.transport: Transport = transport or LiveTransport()
+        self.backoff_s = backoff_s if backoff_s is not None else settings.backoff_s
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", **self.settings.headers}
+        token = secret("MLFLOW_TRACKING_TOKEN")
+        user, password = secret("MLFLOW_TRACKING_USERNAME"), secret("MLFLOW_TRACKING_PASSWORD")
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        elif user:
+            pair = f"{user}:{password or ''}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        return headers
+
+    def call(
+        self,
+        method: str,
+        endpoint: str,
+        params: list[tuple[str, str]] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One REST call; MLflow's ``{error_code, message}`` becomes a one-line error."""
+        verify: bool | str = self.settings.verify_tls
+        if verify and self.settings.ca_bundle:
+            verify = self.settings.ca_bundle
+        request = Request(
+            method=method,
+            url=self.base + API + endpoint,
+            params=tuple(params or ()),
+            json_body=body,
+            headers=self._headers(),
+            timeout_s=self.settings.timeout_s,
+            retries=self.settings.retries,
+            backoff_s=self.backoff_s,
+            verify=verify,
+            service="MLflow",
+        )
+        response = self.transport.send(request)
+        if response.status >= 400 and "json" not in response.content_type:
+            if response.looks_html():
+                decode_json(response, request)  # raises: an HTML page where JSON was expected
+            raise status_failure(response, request)
+        data = decode_json(response, request)
+        if not isinstance(data, dict):
+            raise HttpFailure(
+                f"MLflow at {request.display_url()} answered JSON of an unexpected shape",
+                kind=FailureKind.BAD_JSON,
+                attempts=response.attempts,
+                status=response.status,
+            )
+        if response.status >= 400:
+            code = str(data.get("error_code") or "")
+            message = " ".join(str(data.get("message") or "").split())
+            if response.status == 404 and code == "RESOURCE_DOES_NOT_EXIST":
+                raise NotFoundError(message or "not found in the MLflow registry")
+            detail = f"{code}: {message}" if code else message
+            raise status_failure(response, request, detail, code)
+        return data
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get_model(self, name: str) -> RegisteredModel:
+        try:
+            data = self.call("GET", "registered-models/get", [("name", name)])
+        except NotFoundError:
+            raise NotFoundError(
+                f"registered model {name!r} does not exist in the MLflow registry at {self.base}",
+                hint="check the name (`mlsre model versions NAME`) and registry.url in mlsre.yaml",
+            ) from None
+        rm = data.get("registered_model") or {}
+        return RegisteredModel(
+            name=str(rm.get("name", name)),
+            description=str(rm.get("description") or ""),
+            created_ms=int(rm.get("creation_timestamp") or 0),
+            updated_ms=int(rm.get("last_updated_timestamp") or 0),
+            tags=_kv(rm.get("tags")),
+            aliases={str(a["alias"]): str(a["version"]) for a in rm.get("aliases") or []},
+        )
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        """Every version, oldest first by number, with aliases from the registered model."""
+        model = self.get_model(name)
+        quoted = name.replace("'", "\\'")
+        found: list[ModelVersion] = []
+        token = ""
+        while True:
+            params = [("filter", f"name='{quoted}'"), ("max_results", "1000")]
+            if token:
+                params.append(("page_token", token))
+            data = self.call("GET", "model-versions/search", params)
+            found.extend(_version(v) for v in data.get("model_versions") or [])
+            token = str(data.get("next_page_token") or "")
+            if not token:
+                break
+        by_version: dict[str, list[str]] = {}
+        for alias, version in model.aliases.items():
+            by_version.setdefault(version, []).append(alias)
+        for v in found:
+            v.aliases = sorted(by_version.get(v.version, []))
+        return sorted(found, key=lambda v: (v.number, v.version))
+
+    def get_version(self, name: str, version: str) -> ModelVersion:
+        try:
+            data = self.call(
+                "GET", "model-versions/get", [("name", name), ("version", str(version))]
+            )
+        except NotFoundError:
+            self.get_model(name)  # a missing model explains itself first
+            raise NotFoundError(
+                f"{name} has no version {version}",
+                hint=f"see `mlsre model versions {name}`",
+            ) from None
+        return _version(data.get("model_version") or {})
+
+    def version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        try:
+            data = self.call("GET", "registered-models/alias", [("name", name), ("alias", alias)])
+        except NotFoundError:
+            self.get_model(name)
+            raise
+        except HttpFailure as exc:
+            if exc.status != 400 or exc.code != "INVALID_PARAMETER_VALUE":
+                raise
+            model = self.get_model(name)  # raises if the MODEL is what is missing
+            have = ", ".join(f"{a}={v}" for a, v in sorted(model.aliases.items())) or "none"
+            raise NotFoundError(
+                f"{name} has no alias {alias!r} (aliases: {have})",
+                hint=f"set it with `mlsre model rollback {name} --to VERSION` or in the MLflow UI",
+            ) from None
+        return _version(data.get("model_version") or {})
+
+    def resolve(self, name: str, ref: str) -> ModelVersion:
+        """A version number or an alias."""
+        return self.get_version(name, ref) if ref.isdigit() else self.version_by_alias(name, ref)
+
+    def run(self, run_id: str) -> RunData:
+        data = self.call("GET", "runs/get", [("run_id", run_id)])
+        rd = (data.get("run") or {}).get("data") or {}
+        metrics: dict[str, float] = {}
+        for m in rd.get("metrics") or []:
+            try:
+                metrics[str(m["key"])] = float(m["value"])
+            except (KeyError, TypeError, ValueError):
+                continue
+        return RunData(
+            run_id, params=_kv(rd.get("params")), metrics=metrics, tags=_kv(rd.get("tags"))
+        )
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        body = {"name": name, "alias": alias, "version": str(version)}
+        try:
+            self.call("POST", "registered-models/alias", body=body)
+        except NotFoundError:
+            self.get_version(name, version)  # says whether the model or the version is missing
+            raise
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self.call("DELETE", "registered-models/alias", body={"name": name, "alias": alias})
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        self.call(
+            "POST", "registered-models/set-tag", body={"name": name, "key": key, "value": value}
+        )
+
+    def server_version(self) -> str:
+        """The server's version (``mlsre doctor``); ``/version`` answers plain text."""
+        request = Request(
+            method="GET",
+            url=self.base + "/version",
+            headers=self._headers(),
+            timeout_s=self.settings.timeout_s,
+            retries=self.settings.retries,
+            backoff_s=self.backoff_s,
+            verify=self.settings.verify_tls,
+            service="MLflow",
+        )
+        response = self.transport.send(request)
+        if response.status >= 400:
+            raise status_failure(response, request)
+        return response.text().strip()[:40]
