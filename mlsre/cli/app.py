@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
+from typer.exceptions import TyperException
 from typer.core import TyperGroup
 
 from mlsre import __version__
@@ -22,13 +22,13 @@ from mlsre.errors import ExitCode, MlsreError
 class _Root(TyperGroup):
     """Root group: the one place that turns exceptions into a message and an exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except MlsreError as exc:
             _report(ctx, exc)
             raise SystemExit(int(exc.exit_code)) from None
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+        except (typer.Exit, typer.Abort, TyperException, SystemExit):
             raise
         except KeyboardInterrupt:
             sys.stderr.write("interrupted\n")
@@ -46,12 +46,12 @@ class _Root(TyperGroup):
             raise SystemExit(int(ExitCode.INTERNAL)) from None
 
 
-def _want_traceback(ctx: click.Context) -> bool:
+def _want_traceback(ctx: typer.Context) -> bool:
     obj = ctx.find_root().obj
     return bool(isinstance(obj, dict) and obj.get("traceback")) or bool(os.environ.get("MLSRE_TRACEBACK"))
 
 
-def _report(ctx: click.Context, exc: MlsreError) -> None:
+def _report(ctx: typer.Context, exc: MlsreError) -> None:
     if _want_traceback(ctx):
         import traceback
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
-from datetime import datetime
-from enum import Enum
 from typing import Any, TextIO
+
+from mlsre.jsonutil import plain
 
 
 def is_terminal(stream: TextIO | None = None) -> bool:
@@ -22,22 +21,8 @@ def is_terminal(stream: TextIO | None = None) -> bool:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Dataclasses, pydantic models, enums and datetimes as plain JSON data."""
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json", by_alias=True)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, datetime):
-        return obj.isoformat().replace("+00:00", "Z")
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
-        return str(obj)
-    return obj
+    """What ``--json`` prints: the same models the human view renders, as plain data."""
+    return plain(obj)
 
 
 def print_json(obj: Any) -> None:

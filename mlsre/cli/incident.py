@@ -1,0 +1,464 @@
+"""``mlsre incident``: open, track and close incidents. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mlsre.cli import output
+from mlsre.cli.common import AsOpt, IncidentArg, JsonOpt, config_path, store_flag
+from mlsre.incident.model import ActionType, EventKind, Role, Severity, Status, parse_id
+
+if TYPE_CHECKING:
+    from mlsre.incident.model import Event, Incident
+    from mlsre.incident.store import Store
+
+app = typer.Typer(
+    help="Open, track and close incidents.\n\nExample: mlsre incident open 'fraud p99 up' --severity SEV2",
+    no_args_is_help=True,
+)
+action_app = typer.Typer(
+    help="Action items of an incident.\n\nExample: mlsre incident action add INC-7 'Alert on p99 per version'",
+    no_args_is_help=True,
+)
+app.add_typer(action_app, name="action")
+
+
+def _store(ctx: typer.Context) -> Store:
+    from mlsre.config import store_url
+    from mlsre.incident.store import open_store
+
+    return open_store(store_url(store_flag(ctx), config_path(ctx)))
+
+
+def _actor(flag: str | None) -> str:
+    from mlsre.actor import resolve_actor
+
+    return resolve_actor(flag)
+
+
+def _record(
+    ctx: typer.Context, incident: str, kind: EventKind, as_: str | None, as_json: bool, data: dict[str, object]
+) -> None:
+    from mlsre.incident.service import record
+    from mlsre.incident.timeline import describe
+
+    state, ev = record(_store(ctx), parse_id(incident), kind, _actor(as_), data)
+    if as_json:
+        output.print_json({"incident": state, "event": ev})
+    else:
+        output.line(f"{state.ref}: {describe(ev)}  [{output.styled(state.status.value)}]")
+
+
+@app.command("open")
+def open_(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="What is wrong, in a few words.")],
+    severity: Annotated[Severity, typer.Option("--severity", "-s", help="SEV1 (worst) .. SEV5.")] = Severity.SEV3,
+    model: Annotated[str | None, typer.Option(help="Registered model involved.")] = None,
+    service: Annotated[str | None, typer.Option(help="Serving service involved.")] = None,
+    summary: Annotated[str | None, typer.Option(help="A sentence of context.")] = None,
+    started: Annotated[
+        str | None, typer.Option(help="When the problem really began: -45m, or an ISO time (default: now).")
+    ] = None,
+    commander: Annotated[str | None, typer.Option(help="Incident commander.")] = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open an incident.
+
+    Example: mlsre incident open 'fraud-detector p99 latency 7x' -s SEV2 --model fraud-detector --started -45m
+    """
+    from mlsre.incident.service import open_incident
+
+    state = open_incident(
+        _store(ctx),
+        title=title,
+        severity=severity,
+        actor=_actor(as_),
+        model=model,
+        service=service,
+        summary=summary,
+        started=started,
+        commander=commander,
+    )
+    if as_json:
+        output.print_json(state)
+    else:
+        output.line(f"Opened {state.ref} [{state.severity.value}] {state.title}", style="bold")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[list[Status] | None, typer.Option("--status", help="Only these statuses.")] = None,
+    severity: Annotated[list[Severity] | None, typer.Option("--severity", "-s", help="Only these severities.")] = None,
+    model: Annotated[str | None, typer.Option(help="Only incidents of this model.")] = None,
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Include resolved and closed incidents.")] = False,
+    limit: Annotated[int | None, typer.Option(help="At most this many (newest first).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List incidents, newest first (open ones only unless --all or --status).
+
+    Example: mlsre incident list --severity SEV1 --severity SEV2
+    """
+    from mlsre.incident.model import ACTIVE
+    from mlsre.incident.store import IncidentFilter
+
+    statuses = tuple(status or ()) or (() if all_ else ACTIVE)
+    rows = _store(ctx).list(
+        IncidentFilter(statuses=statuses, severities=tuple(severity or ()), model=model, limit=limit)
+    )
+    if as_json:
+        output.print_json(rows)
+        return
+    if not rows:
+        output.line("No incidents." if all_ or status else "No open incidents (use --all to see every incident).")
+        return
+    from mlsre.timeutil import human_duration, iso, utcnow
+
+    now = utcnow()
+    output.table(
+        None,
+        ["ID", "SEV", "STATUS", "TITLE", "MODEL", "OPENED", "AGE"],
+        [
+            [
+                r.ref,
+                r.severity.value,
+                output.styled(r.status.value),
+                r.title,
+                r.model or "",
+                iso(r.opened_at),
+                human_duration((now - r.opened_at).total_seconds()),
+            ]
+            for r in rows
+        ],
+    )
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    events: Annotated[int, typer.Option(help="How many of the latest timeline entries to show.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show an incident: state, roles, durations, latest timeline entries.
+
+    Example: mlsre incident show INC-7
+    """
+    from mlsre.timeutil import human_duration, iso, utcnow
+
+    store = _store(ctx)
+    iid = parse_id(incident)
+    state = store.get(iid)
+    evs = store.events(iid, after_seq=max(0, state.last_seq - events))
+    end = state.resolved_at or utcnow()
+    durations = {
+        "impact_s": (end - state.started_at).total_seconds(),
+        "to_detect_s": (state.opened_at - state.started_at).total_seconds(),
+        "to_acknowledge_s": _secs(state.opened_at, state.acknowledged_at),
+        "to_mitigate_s": _secs(state.started_at, state.mitigated_at),
+        "to_resolve_s": _secs(state.started_at, state.resolved_at),
+    }
+    if as_json:
+        output.print_json({"incident": state, "durations": durations, "events": evs})
+        return
+    output.line(f"{state.ref} [{state.severity.value}] {state.title}", style="bold")
+    pairs = [
+        ("status", state.status.value),
+        ("model", state.model or "-"),
+        ("service", state.service or "-"),
+        ("started", iso(state.started_at)),
+        ("opened", iso(state.opened_at)),
+        ("acknowledged", iso(state.acknowledged_at) or "-"),
+        ("mitigated", iso(state.mitigated_at) or "-"),
+        ("resolved", iso(state.resolved_at) or "-"),
+        ("impact so far" if not state.resolved_at else "impact", human_duration(durations["impact_s"])),
+        ("time to ack", human_duration(durations["to_acknowledge_s"])),
+        ("time to mitigate", human_duration(durations["to_mitigate_s"])),
+    ]
+    pairs += [(f"role {r}", p) for r, p in sorted(state.roles.items())]
+    if state.summary:
+        pairs.append(("summary", state.summary))
+    if state.resolution:
+        pairs.append(("resolution", state.resolution))
+    if state.runbooks:
+        pairs.append(("runbooks", ", ".join(state.runbooks)))
+    open_actions = [a for a in state.actions if not a.done]
+    pairs.append(("action items", f"{len(state.actions)} ({len(open_actions)} open)"))
+    output.fields(pairs)
+    output.line()
+    _render_events(evs, title=f"Latest {len(evs)} of {state.last_seq} events")
+
+
+def _secs(a: object, b: object) -> float | None:
+    from datetime import datetime
+
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return (b - a).total_seconds()
+    return None
+
+
+def _render_events(evs: list[Event], *, title: str | None) -> None:
+    from mlsre.incident.timeline import describe
+    from mlsre.timeutil import iso
+
+    output.table(
+        title,
+        ["#", "TIME (UTC)", "ACTOR", "EVENT"],
+        [[str(e.seq), iso(e.at), e.actor, describe(e)] for e in evs],
+    )
+
+
+@app.command()
+def timeline(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) -> None:
+    """The whole timeline of an incident, in UTC.
+
+    Example: mlsre incident timeline INC-7
+    """
+    evs = _store(ctx).events(parse_id(incident))
+    if as_json:
+        output.print_json(evs)
+    else:
+        _render_events(evs, title=None)
+
+
+NoteOpt = Annotated[str | None, typer.Option("--note", "-m", help="A sentence for the timeline.")]
+
+
+@app.command()
+def ack(ctx: typer.Context, incident: IncidentArg, note: NoteOpt = None, as_: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """Acknowledge an incident: someone is on it.
+
+    Example: mlsre incident ack INC-7
+    """
+    _record(ctx, incident, EventKind.ACKNOWLEDGED, as_, as_json, {"note": note} if note else {})
+
+
+@app.command()
+def mitigate(
+    ctx: typer.Context, incident: IncidentArg, note: NoteOpt = None, as_: AsOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Mark the impact as mitigated (users no longer hurt; root cause may remain).
+
+    Example: mlsre incident mitigate INC-7 -m 'rolled fraud-detector back to v3'
+    """
+    _record(ctx, incident, EventKind.MITIGATED, as_, as_json, {"note": note} if note else {})
+
+
+@app.command()
+def resolve(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    resolution: Annotated[str, typer.Option("--resolution", "-r", help="What fixed it.")],
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Resolve an incident.
+
+    Example: mlsre incident resolve INC-7 -r 'v4 rolled back; bad feature transform fixed in v5'
+    """
+    _record(ctx, incident, EventKind.RESOLVED, as_, as_json, {"resolution": resolution})
+
+
+@app.command()
+def reopen(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it is back.")] = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reopen a resolved or closed incident (it goes back to acknowledged).
+
+    Example: mlsre incident reopen INC-7 --reason 'p99 up again'
+    """
+    _record(ctx, incident, EventKind.REOPENED, as_, as_json, {"reason": reason} if reason else {})
+
+
+@app.command()
+def close(ctx: typer.Context, incident: IncidentArg, note: NoteOpt = None, as_: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """Close a resolved incident (normally done by `mlsre postmortem publish`).
+
+    Example: mlsre incident close INC-7
+    """
+    _record(ctx, incident, EventKind.CLOSED, as_, as_json, {"note": note} if note else {})
+
+
+@app.command()
+def note(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    text: Annotated[str, typer.Argument(help="The note.")],
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a note to the timeline.
+
+    Example: mlsre incident note INC-7 'p99 only up on version 4 pods'
+    """
+    if not text.strip():
+        from mlsre.errors import UsageError
+
+        raise UsageError("the note is empty")
+    _record(ctx, incident, EventKind.NOTE, as_, as_json, {"text": text})
+
+
+@app.command()
+def assign(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    person: Annotated[str, typer.Argument(help="Who takes the role.")],
+    role: Annotated[Role, typer.Option("--role", help="commander, scribe, ops or comms.")] = Role.COMMANDER,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Give someone a role on the incident.
+
+    Example: mlsre incident assign INC-7 alice --role commander
+    """
+    _record(ctx, incident, EventKind.ROLE_ASSIGNED, as_, as_json, {"role": role.value, "person": person})
+
+
+@app.command()
+def severity(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    level: Annotated[Severity, typer.Argument(help="SEV1 (worst) .. SEV5.")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why.")] = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change the severity.
+
+    Example: mlsre incident severity INC-7 SEV1 --reason 'all regions affected'
+    """
+    data: dict[str, object] = {"severity": level.value}
+    if reason:
+        data["reason"] = reason
+    _record(ctx, incident, EventKind.SEVERITY_CHANGED, as_, as_json, data)
+
+
+@action_app.command("add")
+def action_add(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    title: Annotated[str, typer.Argument(help="What should be done.")],
+    type_: Annotated[ActionType, typer.Option("--type", help="mitigate, prevent, detect or process.")] = ActionType.PREVENT,
+    owner: Annotated[str | None, typer.Option(help="Who owns it.")] = None,
+    due: Annotated[str | None, typer.Option(help="Due date, YYYY-MM-DD.")] = None,
+    link: Annotated[str | None, typer.Option(help="Ticket or bug link.")] = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add an action item.
+
+    Example: mlsre incident action add INC-7 'Canary gate on p99 per version' --type detect --owner bob
+    """
+    from mlsre.incident.service import add_action
+
+    state = add_action(
+        _store(ctx), parse_id(incident), title=title, type=type_, actor=_actor(as_), owner=owner, due=due, link=link
+    )
+    item = state.actions[-1]
+    if as_json:
+        output.print_json(item)
+    else:
+        output.line(f"{state.ref}: action item {item.id} added ({item.type.value}): {item.title}")
+
+
+@action_app.command("list")
+def action_list(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) -> None:
+    """List action items.
+
+    Example: mlsre incident action list INC-7
+    """
+    state = _store(ctx).get(parse_id(incident))
+    if as_json:
+        output.print_json(state.actions)
+        return
+    if not state.actions:
+        output.line(f"{state.ref} has no action items.")
+        return
+    output.table(
+        None,
+        ["#", "TYPE", "STATUS", "TITLE", "OWNER", "DUE", "LINK"],
+        [
+            [str(a.id), a.type.value, "done" if a.done else "open", a.title, a.owner or "", a.due or "", a.link or ""]
+            for a in state.actions
+        ],
+    )
+
+
+@action_app.command("done")
+def action_done(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    number: Annotated[int, typer.Argument(help="Action item number (see action list).")],
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark an action item done.
+
+    Example: mlsre incident action done INC-7 2
+    """
+    _record(ctx, incident, EventKind.ACTION_DONE, as_, as_json, {"action": number})
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option(help="Period start: -30d, or an ISO date.")] = "-90d",
+    as_json: JsonOpt = False,
+) -> None:
+    """Time to detect / acknowledge / mitigate / resolve (median and p90) per severity and model.
+
+    Detect and acknowledge count from the page (opened); mitigate and resolve from --started.
+
+    Example: mlsre incident stats --since -30d
+    """
+    from mlsre.incident import stats as st
+    from mlsre.incident.store import IncidentFilter
+    from mlsre.timeutil import human_duration, parse_time
+
+    start = parse_time(since)
+    result = st.compute(_store(ctx).incidents(IncidentFilter(since=start)), start)
+    if as_json:
+        output.print_json(result)
+        return
+    rows = []
+    for kind, groups in (("", [result.overall]), ("severity", result.by_severity), ("model", result.by_model)):
+        for g in groups:
+            cells = [f"{kind} {g.group}".strip(), str(g.incidents)]
+            for f in (g.time_to_detect, g.time_to_acknowledge, g.time_to_mitigate, g.time_to_resolve):
+                cells.append(f"{human_duration(f.median_s)} / {human_duration(f.p90_s)}")
+            rows.append(cells)
+    output.table(
+        f"Incidents since {since} (median / p90)",
+        ["GROUP", "N", "DETECT", "ACK", "MITIGATE", "RESOLVE"],
+        rows,
+    )
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    incident: Annotated[str | None, typer.Argument(help="Only this incident (default: all).")] = None,
+) -> None:
+    """Print the full event log as JSON (backup, tooling, replay).
+
+    Example: mlsre incident export > incidents.json
+    """
+    store = _store(ctx)
+    if incident:
+        iid = parse_id(incident)
+        incidents: list[Incident] = [store.get(iid)]
+        evs = store.events(iid)
+    else:
+        from mlsre.incident.store import IncidentFilter
+
+        incidents = store.incidents(IncidentFilter())
+        evs = list(store.all_events())
+    output.print_json({"format": "mlsre-export/v1", "incidents": incidents, "events": evs})

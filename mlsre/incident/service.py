@@ -1,0 +1,77 @@
+"""Incident operations: what each command does to the store, without any terminal concerns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mlsre.errors import UsageError
+from mlsre.incident.model import ActionType, Event, EventKind, Incident, Role, Severity
+from mlsre.incident.store import Store
+from mlsre.timeutil import parse_time, utcnow
+
+
+@dataclass
+class Opened:
+    incident: Incident
+    event: Event
+
+
+def open_incident(
+    store: Store,
+    *,
+    title: str,
+    severity: Severity,
+    actor: str,
+    model: str | None = None,
+    service: str | None = None,
+    summary: str | None = None,
+    started: str | None = None,
+    commander: str | None = None,
+    at: datetime | None = None,
+) -> Incident:
+    if not title.strip():
+        raise UsageError("an incident needs a title", hint="say what is wrong, e.g. 'fraud-model p99 latency up'")
+    now = at or utcnow()
+    started_at = parse_time(started, now=now) if started else now
+    if started_at > now:
+        raise UsageError("--started is in the future", hint="use a past time such as -45m")
+    data: dict[str, Any] = {
+        "title": title.strip(),
+        "severity": severity.value,
+        "model": model,
+        "service": service,
+        "summary": summary,
+        "started_at": started_at.isoformat(),
+        "roles": {Role.COMMANDER.value: commander} if commander else {},
+    }
+    state, _ = store.open_incident(data, actor, now)
+    return state
+
+
+def record(
+    store: Store, incident_id: int, kind: EventKind, actor: str, data: dict[str, Any] | None = None
+) -> tuple[Incident, Event]:
+    return store.append(incident_id, kind, data or {}, actor, utcnow())
+
+
+def add_action(
+    store: Store,
+    incident_id: int,
+    *,
+    title: str,
+    type: ActionType,
+    actor: str,
+    owner: str | None = None,
+    due: str | None = None,
+    link: str | None = None,
+) -> Incident:
+    if due:
+        try:
+            datetime.strptime(due, "%Y-%m-%d")
+        except ValueError:
+            raise UsageError(f"due date '{due}' is not YYYY-MM-DD") from None
+    data = {"title": title, "type": type.value, "owner": owner, "due": due, "link": link}
+    state, _ = record(store, incident_id, EventKind.ACTION_ADDED, actor, data)
+    return state
