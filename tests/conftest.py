@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.fixtures_servers"]
 
 
 @pytest.fixture(autouse=True)
