@@ -1,0 +1,1 @@
+"""Runbooks as code: the file format, discovery, validation and the engine that runs them."""

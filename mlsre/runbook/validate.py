@@ -1,0 +1,333 @@
+"""Validate runbook files: every problem in every file, each at ``file:line:column`` with its
+field path and, where we can tell, what was meant.
+
+``validate_paths([...])`` is what ``mlsre runbook validate`` and the pre-commit hook run;
+``validate_text`` is the same for a string (tests, editors).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlsre.runbook.model import InputSpec, Runbook, Step, Triggers
+from mlsre.steps.registry import KindRegistry, default_registry
+from mlsre.yamlfile import (
+    Loc,
+    Problem,
+    YamlDocument,
+    YamlProblems,
+    format_loc,
+    parse_yaml,
+    read_text,
+)
+
+RUNBOOK_SUFFIXES = (".yaml", ".yml")
+
+# What a field's pattern means, in words (pydantic would print the regex).
+_PATTERN_HINTS = {
+    "id": "ids use lowercase letters, digits, '-' and '_', starting with a letter or digit",
+    "failure_mode": "use lowercase letters, digits, '-' and '_', e.g. data-drift",
+    "uses": "a step kind name such as prometheus.query (see `mlsre runbook kinds`)",
+    "on_fail": "on_fail is continue, stop, or goto STEP-ID",
+    "timeout": "not a duration: use e.g. 30s, 5m, 1h",
+    "interval": "not a duration: use e.g. 30s, 5m",
+    "deadline": "not a duration: use e.g. 10m, 1h",
+}
+
+
+@dataclass
+class FileReport:
+    path: str
+    runbook: Runbook | None = None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    files: list[FileReport] = field(default_factory=list)
+    kind_warnings: list[str] = field(default_factory=list)  # broken plugins etc.
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for f in self.files for p in f.problems]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [w for f in self.files for w in f.warnings]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def runbook_files(path: Path) -> list[Path]:
+    """``path`` itself, or the runbook files under a folder (sorted, hidden ones skipped)."""
+    if path.is_dir():
+        return sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix in RUNBOOK_SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+    return [path]
+
+
+def validate_paths(paths: Iterable[Path], registry: KindRegistry | None = None) -> Report:
+    reg = registry or default_registry()
+    report = Report(kind_warnings=list(reg.warnings))
+    seen_ids: dict[str, FileReport] = {}
+    for path in paths:
+        files = runbook_files(path)
+        if not files and path.is_dir():
+            report.files.append(
+                FileReport(
+                    str(path),
+                    warnings=[Problem(str(path), 1, 1, "no runbook files (*.yaml, *.yml) here")],
+                )
+            )
+        for file in files:
+            fr = validate_file(file, reg)
+            report.files.append(fr)
+            if fr.runbook is not None:
+                other = seen_ids.get(fr.runbook.id)
+                if other is not None:
+                    fr.problems.append(
+                        Problem(
+                            fr.path,
+                            1,
+                            1,
+                            f"runbook id '{fr.runbook.id}' is also used by {other.path}",
+                            "id",
+                        )
+                    )
+                else:
+                    seen_ids[fr.runbook.id] = fr
+    return report
+
+
+def validate_file(path: Path, registry: KindRegistry | None = None) -> FileReport:
+    try:
+        text = read_text(path)
+    except YamlProblems as exc:
+        return FileReport(str(path), problems=list(exc.problems))
+    return validate_text(text, str(path), registry)
+
+
+def validate_text(text: str, name: str, registry: KindRegistry | None = None) -> FileReport:
+    reg = registry or default_registry()
+    report = FileReport(name)
+    try:
+        doc = parse_yaml(text, name)
+    except YamlProblems as exc:
+        report.problems = list(exc.problems)
+        return report
+    except RecursionError:
+        report.problems = [Problem(name, 1, 1, "the document is nested too deeply")]
+        return report
+    lines = text.splitlines()
+    report.runbook, report.problems, report.warnings = check_document(doc, lines, reg)
+    stem = Path(name).stem
+    if (
+        report.runbook is not None
+        and Path(name).suffix in RUNBOOK_SUFFIXES
+        and stem != report.runbook.id
+    ):
+        report.warnings.append(
+            doc.problem(("id",), f"file name '{stem}' differs from the runbook id")
+        )
+    return report
+
+
+def check_document(
+    doc: YamlDocument, lines: list[str], registry: KindRegistry
+) -> tuple[Runbook | None, list[Problem], list[Problem]]:
+    from pydantic import ValidationError
+
+    from mlsre.runbook.checks import check_runbook
+
+    if not isinstance(doc.data, dict):
+        what = type(doc.data).__name__ if doc.data is not None else "nothing"
+        got = {
+            "list": "a list",
+            "str": "a plain string",
+            "int": "a number",
+            "float": "a number",
+        }.get(what, what)
+        return (
+            None,
+            [
+                doc.problem(
+                    (), f"a runbook must be a mapping (apiVersion, kind, id, steps, ...), got {got}"
+                )
+            ],
+            [],
+        )
+    problems: list[Problem] = []
+    runbook = None
+    try:
+        runbook = Runbook.model_validate(doc.data)
+    except ValidationError as exc:
+        problems.extend(pydantic_errors(doc, exc, (), Runbook))
+    more, warnings = check_runbook(doc, lines, registry)
+    problems.extend(more)
+    for i, step in enumerate(doc.data.get("steps") or []):
+        if isinstance(step, dict) and not step.get("guidance"):
+            warnings.append(
+                doc.problem(
+                    ("steps", i),
+                    "no guidance: tell the person what this step shows and what to do next",
+                )
+            )
+    problems.sort(key=lambda p: (p.line, p.column))
+    warnings.sort(key=lambda p: (p.line, p.column))
+    return (runbook if not problems else None), _dedupe(problems), _dedupe(warnings)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[int, int, str, str]] = set()
+    out = []
+    for p in problems:
+        key = (p.line, p.column, p.loc, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _is_type_tag(part: Any) -> bool:
+    """pydantic adds the union member it tried to a loc (`str`, `function-after[..]`)."""
+    return isinstance(part, str) and (
+        "[" in part
+        or part in ("str", "bool", "int", "float", "list", "dict", "none")
+        or part[:1].isupper()
+    )
+
+
+def pydantic_errors(
+    doc: YamlDocument, exc: Any, prefix: Loc, model: type, *, skip_templates: bool = False
+) -> list[Problem]:
+    """Located problems from a pydantic error, with suggestions for unknown fields."""
+    grouped: dict[Loc, list[dict[str, Any]]] = {}
+    for err in exc.errors(include_url=False):
+        if skip_templates and _is_template(err.get("input")):
+            continue
+        loc = tuple(p for p in err["loc"] if not _is_type_tag(p))
+        err["tags"] = [p for p in err["loc"] if _is_type_tag(p)]
+        grouped.setdefault(loc, []).append(err)
+    out: list[Problem] = []
+    for loc, errs in grouped.items():
+        full: Loc = (*prefix, *loc)
+        out.append(doc.problem(full, _message(loc, errs, model)))
+    return out
+
+
+def _message(loc: Loc, errs: list[dict[str, Any]], model: type) -> str:
+    err = errs[0]
+    kind = err["type"]
+    last = loc[-1] if loc else ""
+    got = _describe_input(err.get("input"))
+    if kind == "extra_forbidden":
+        from mlsre.runbook.checks import did_you_mean
+
+        return f"unknown field '{last}'{did_you_mean(str(last), fields_at(model, loc[:-1]))}"
+    if kind == "missing":
+        return f"missing required field '{last}'"
+    if kind == "string_pattern_mismatch":
+        return f"{_PATTERN_HINTS.get(str(last), err['msg'])} (got {got})"
+    if len(errs) > 1 and all(e["type"].endswith("_type") for e in errs):
+        wanted = " or ".join(dict.fromkeys(_type_word(e) for e in errs))
+        return f"expected {wanted}, got {got}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
+        msg = f"{msg}, got {got}"
+    return msg
+
+
+def _type_word(err: dict[str, Any]) -> str:
+    words = {
+        "string_type": "a string",
+        "bool_type": "true/false",
+        "int_type": "an integer",
+        "float_type": "a number",
+        "list_type": "a list",
+        "dict_type": "a mapping",
+        "none_type": "nothing",
+        "model_type": "a mapping",
+    }
+    kind = str(err["type"])
+    return words.get(kind, kind.removesuffix("_type"))
+
+
+def _describe_input(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def fields_at(model: type, loc: Loc) -> list[str]:
+    """Field names (aliases) of the model found at ``loc`` inside ``model``, for suggestions."""
+    from pydantic import BaseModel
+
+    known = {("steps",): Step, ("inputs",): InputSpec, ("triggers",): Triggers}
+    current: Any = model
+    if model is Runbook and loc:
+        current = known.get((str(loc[0]),)) if loc[0] != "steps" else Step
+        loc = loc[2:] if loc[0] in ("steps", "inputs") else loc[1:]
+        if current is Step and loc[:1] == ("with",):
+            return []
+    for part in loc:
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
+            continue
+        info = current.model_fields.get(part) or next(
+            (f for f in current.model_fields.values() if f.alias == part), None
+        )
+        current = _unwrap(info.annotation) if info else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    from pydantic import BaseModel
+
+    for arg in (annotation, *typing.get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        if typing.get_origin(arg) in (list, typing.Union, types.UnionType):
+            inner = _unwrap(arg)
+            if inner is not None:
+                return inner
+    return None
+
+
+def format_problem(p: Problem) -> str:
+    return str(p)
+
+
+__all__ = [
+    "FileReport",
+    "Report",
+    "format_loc",
+    "pydantic_errors",
+    "validate_file",
+    "validate_paths",
+    "validate_text",
+]
