@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
-from typer.exceptions import TyperException
 from typer.core import TyperGroup
 
 from mlsre import __version__
@@ -28,7 +28,7 @@ class _Root(TyperGroup):
         except MlsreError as exc:
             _report(ctx, exc)
             raise SystemExit(int(exc.exit_code)) from None
-        except (typer.Exit, typer.Abort, TyperException, SystemExit):
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
             sys.stderr.write("interrupted\n")

@@ -1,0 +1,101 @@
+"""The CLI as a whole: help text everywhere, errors without tracebacks, lazy imports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from typer.main import get_command
+
+from mlsre import __version__
+from mlsre.cli.app import app
+from tests.helpers import ok, run
+
+
+def _leaf_commands() -> list[tuple[str, ...]]:
+    root = get_command(app)
+    out: list[tuple[str, ...]] = []
+
+    def walk(cmd: object, path: tuple[str, ...]) -> None:
+        sub = getattr(cmd, "commands", None)
+        if sub:
+            for name, child in sub.items():
+                walk(child, (*path, name))
+        out.append(path)
+
+    walk(root, ())
+    return out
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    commands = _leaf_commands()
+    assert len(commands) > 20
+    missing = []
+    for path in commands:
+        r = run(*path, "--help")
+        assert r.exit_code == 0, (path, r.output)
+        if "Example:" not in r.stdout:
+            missing.append(" ".join(path) or "mlsre")
+    assert not missing, f"commands without an Example in --help: {missing}"
+
+
+def test_version() -> None:
+    assert ok("--version").stdout.strip() == f"mlsre {__version__}"
+
+
+def test_internal_error_is_code_3_without_traceback(isolated: Path) -> None:
+    # A store file that is not a database: an expected error (1), not a crash.
+    Path("bad.db").write_text("this is not sqlite")
+    r = run("--store", "sqlite:///bad.db", "incident", "list")
+    assert r.exit_code == 1, r.output
+    assert "cannot open incident store" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_traceback_flag_shows_the_stack(isolated: Path) -> None:
+    r = run("--traceback", "incident", "show", "42")
+    assert r.exit_code == 1
+    assert "Traceback" in r.stderr and "no incident INC-42" in r.stderr
+
+
+def _imported_modules(*args: str, cwd: Path) -> set[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlsre", *args],
+        capture_output=True, text=True, cwd=cwd, env=env, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    mods = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            mods.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return mods
+
+
+HEAVY = {"requests", "jinja2", "git", "numpy", "psycopg", "psycopg2", "pyarrow", "matplotlib", "pandas", "mlflow", "scipy"}
+
+
+def test_incident_list_and_help_import_nothing_heavy(isolated: Path) -> None:
+    ok("init", ".")
+    ok("incident", "open", "x")
+    for args in (("incident", "list"), ("--help",)):
+        mods = _imported_modules(*args, cwd=isolated)
+        assert "sqlite3" in mods or args == ("--help",)
+        assert not (mods & HEAVY), f"{args} imported {sorted(mods & HEAVY)}"
+    assert "pydantic" not in _imported_modules("incident", "list", cwd=isolated)
+
+
+def test_typer_is_only_in_cli() -> None:
+    pkg = Path(__file__).resolve().parents[1] / "mlsre"
+    offenders = []
+    for path in pkg.rglob("*.py"):
+        if "cli" in path.relative_to(pkg).parts:
+            continue
+        text = path.read_text()
+        for banned in ("import typer", "from typer", "import rich", "from rich", "print(", "sys.exit("):
+            if banned in text:
+                offenders.append(f"{path.relative_to(pkg)}: {banned}")
+    assert not offenders, offenders
+    assert typer  # the CLI layer itself uses typer
