@@ -13,7 +13,10 @@ from mlsre.integrations.prometheus import PrometheusClient, parse_value
 from mlsre.settings import PrometheusSettings
 from tests.fixtures_servers import PromServer
 
-P99 = "histogram_quantile(0.99, sum by (le, version) (rate(model_request_duration_seconds_bucket[5m])))"
+P99 = (
+    "histogram_quantile(0.99, sum by (le, version) "
+    "(rate(model_request_duration_seconds_bucket[5m])))"
+)
 ERRORS = 'sum(rate(model_requests_total{code="500"}[5m])) / sum(rate(model_requests_total[5m]))'
 
 pytestmark = pytest.mark.prometheus
