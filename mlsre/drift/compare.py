@@ -1,0 +1,295 @@
+"""``mlsre drift compare``: per-column drift between a reference file and a current file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+
+from mlsre.drift import stats
+from mlsre.drift.load import Column, Dataset, Kind, load, numeric_text_share, take_rows
+from mlsre.drift.methods import (
+    DEFAULT_THRESHOLD,
+    PVALUE_METHODS,
+    Binning,
+    Method,
+    Prepared,
+    choose,
+    drifted,
+    evaluate,
+    psi_band,
+)
+from mlsre.errors import UsageError, ValidationError
+
+CORRECTIONS = ("none", "bonferroni", "bh")
+
+
+class ColumnStatus(StrEnum):
+    DRIFT = "drift"
+    OK = "ok"
+    ERROR = "error"  # could not be compared (all null, wrong type): not counted in the share
+
+
+@dataclass
+class CompareOptions:
+    columns: list[str] | None = None
+    categorical: set[str] = field(default_factory=set)
+    method: Method = Method.AUTO
+    column_methods: dict[str, Method] = field(default_factory=dict)
+    threshold: float | None = None
+    column_thresholds: dict[str, float] = field(default_factory=dict)
+    correction: str = "none"
+    sample: int | None = None
+    seed: int = 0
+    drift_share: float = 0.5
+    null_threshold: float = 0.05
+    binning: Binning = Binning.QUANTILE
+    bins: int = stats.PSI_BINS
+
+
+@dataclass
+class ColumnDrift:
+    column: str
+    kind: str
+    status: ColumnStatus
+    method: str = ""
+    statistic: float | None = None
+    pvalue: float | None = None
+    adjusted_pvalue: float | None = None
+    threshold: float | None = None
+    band: str | None = None  # PSI only: none / moderate / major
+    ref_values: int = 0  # usable values (nulls, NaN and infinities excluded)
+    cur_values: int = 0
+    ref_null_share: float = 0.0
+    cur_null_share: float = 0.0
+    ref_inf: int = 0
+    cur_inf: int = 0
+    note: str = ""
+    hist_labels: list[str] = field(default_factory=list)
+    hist_ref: list[float] = field(default_factory=list)
+    hist_cur: list[float] = field(default_factory=list)
+
+
+@dataclass
+class DriftReport:
+    reference: str
+    current: str
+    ref_rows: int
+    cur_rows: int
+    rule: str
+    correction: str
+    drift_share_threshold: float
+    columns: list[ColumnDrift]
+    drifted_columns: int
+    evaluated_columns: int
+    drift_share: float
+    dataset_drift: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def compare_files(reference: Path, current: Path, opts: CompareOptions) -> DriftReport:
+    if opts.correction not in CORRECTIONS:
+        raise UsageError(
+            f"unknown correction {opts.correction!r}", hint="use none, bonferroni or bh"
+        )
+    if opts.sample is not None and opts.sample < 2:
+        raise UsageError("--sample must be at least 2")
+    ref = load(reference, columns=opts.columns, categorical=opts.categorical)
+    cur = load(current, columns=opts.columns, categorical=opts.categorical)
+    names, warnings = _align(ref, cur, opts.columns)
+    for ds in (ref, cur):
+        if ds.n_rows < 2:
+            raise ValidationError(f"{ds.path}: only one row; drift needs at least 2 rows per file")
+    if opts.sample is not None:
+        _sample(ref, opts.sample, opts.seed)
+        _sample(cur, opts.sample, opts.seed + 1)
+    results: list[ColumnDrift] = []
+    for name in names:
+        results.append(_compare_column(ref, cur, name, opts))
+    _decide(results, opts)
+    evaluated = [r for r in results if r.status is not ColumnStatus.ERROR]
+    if not evaluated:
+        raise ValidationError(
+            "no column could be compared: " + "; ".join(f"{r.column}: {r.note}" for r in results),
+            hint="check that the files hold data",
+        )
+    n_drift = sum(r.status is ColumnStatus.DRIFT for r in evaluated)
+    share = n_drift / len(evaluated)
+    warnings += [f"{r.column}: {r.note}" for r in results if r.status is ColumnStatus.ERROR]
+    return DriftReport(
+        reference=str(reference),
+        current=str(current),
+        ref_rows=ref.n_rows,
+        cur_rows=cur.n_rows,
+        rule=opts.method.value,
+        correction=opts.correction,
+        drift_share_threshold=opts.drift_share,
+        columns=results,
+        drifted_columns=n_drift,
+        evaluated_columns=len(evaluated),
+        drift_share=share,
+        dataset_drift=share >= opts.drift_share,
+        warnings=warnings,
+    )
+
+
+def _align(ref: Dataset, cur: Dataset, wanted: list[str] | None) -> tuple[list[str], list[str]]:
+    warnings: list[str] = []
+    if wanted is not None:
+        for ds in (ref, cur):
+            missing = [c for c in wanted if c not in ds.all_columns]
+            if missing:
+                raise ValidationError(
+                    f"{ds.path}: no column {', '.join(map(repr, missing))}",
+                    hint=f"columns in that file: {', '.join(ds.all_columns[:20])}",
+                )
+        return list(wanted), warnings
+    only_ref = [c for c in ref.all_columns if c not in cur.all_columns]
+    only_cur = [c for c in cur.all_columns if c not in ref.all_columns]
+    common = [c for c in ref.all_columns if c in cur.all_columns]
+    if not common:
+        raise ValidationError(
+            f"{ref.path} and {cur.path} have no column in common",
+            hint="are these exports of the same table? compare the headers",
+        )
+    if only_ref:
+        warnings.append(f"only in reference (skipped): {', '.join(only_ref)}")
+    if only_cur:
+        warnings.append(f"only in current (skipped): {', '.join(only_cur)}")
+    return common, warnings
+
+
+def _sample(ds: Dataset, size: int, seed: int) -> None:
+    if ds.n_rows <= size:
+        return
+    rows = np.sort(np.random.default_rng(seed).choice(ds.n_rows, size=size, replace=False))
+    ds.columns = {k: take_rows(c, rows) for k, c in ds.columns.items()}
+    ds.n_rows = size
+
+
+def _compare_column(ref: Dataset, cur: Dataset, name: str, opts: CompareOptions) -> ColumnDrift:
+    a, b = ref.columns[name], cur.columns[name]
+    _check_types(ref, cur, a, b)
+    kind = a.kind.value
+    out = ColumnDrift(column=name, kind=kind, status=ColumnStatus.OK)
+    out.ref_null_share = a.null_count() / max(a.size, 1)
+    out.cur_null_share = b.null_count() / max(b.size, 1)
+    prep = _prepare(a, b, out)
+    if out.status is ColumnStatus.ERROR:
+        return out
+    rule = opts.column_methods.get(name, opts.method)
+    method = choose(prep, rule) if rule in (Method.AUTO, Method.EVIDENTLY) else rule
+    binning = Binning.EVIDENTLY if rule is Method.EVIDENTLY else opts.binning
+    try:
+        res = evaluate(prep, method, binning, opts.bins)
+    except UsageError as exc:
+        raise UsageError(f"column {name!r}: {exc.message}", hint=exc.hint) from None
+    out.method = res.method.value
+    out.statistic = res.statistic
+    out.pvalue = res.pvalue
+    out.hist_labels, out.hist_ref, out.hist_cur = res.hist_labels, res.hist_ref, res.hist_cur
+    default = DEFAULT_THRESHOLD[res.method]
+    out.threshold = opts.column_thresholds.get(
+        name, opts.threshold if opts.threshold is not None else default
+    )
+    if res.method is Method.PSI:
+        out.band = psi_band(res.statistic)
+    return out
+
+
+def _check_types(ref: Dataset, cur: Dataset, a: Column, b: Column) -> None:
+    if a.kind is b.kind:
+        return
+    text, text_ds = (a, ref) if a.kind is Kind.CATEGORICAL else (b, cur)
+    other_ds = cur if text_ds is ref else ref
+    share, bad = numeric_text_share(text)
+    if share > 0.5 and bad is not None:
+        raise ValidationError(
+            f"{text_ds.path}: column {a.name!r} is numeric in {other_ds.path} but holds "
+            f"non-numeric text here, e.g. {bad!r}",
+            hint="fix the export, or pass --categorical " + a.name + " to compare it as text",
+        )
+    raise ValidationError(
+        f"column {a.name!r} is {a.kind.value} in {ref.path} ({a.source_type}) but "
+        f"{b.kind.value} in {cur.path} ({b.source_type})",
+        hint=f"pass --categorical {a.name} to compare both as text",
+    )
+
+
+def _prepare(a: Column, b: Column, out: ColumnDrift) -> Prepared:
+    if a.values is not None and b.values is not None:
+        ra, rb = a.values, b.values
+        out.ref_inf = int(np.count_nonzero(np.isinf(ra)))
+        out.cur_inf = int(np.count_nonzero(np.isinf(rb)))
+        ref_sorted = np.sort(ra[np.isfinite(ra)])
+        cur_sorted = np.sort(rb[np.isfinite(rb)])
+        out.ref_values, out.cur_values = int(ref_sorted.size), int(cur_sorted.size)
+        if not _usable(out, ref_sorted.size, cur_sorted.size):
+            return Prepared(numeric=True)
+        distinct = _distinct(ref_sorted, cur_sorted)
+        if ref_sorted[0] == ref_sorted[-1]:
+            out.note = f"constant in reference ({ref_sorted[0]:g})"
+        return Prepared(True, ref_sorted=ref_sorted, cur_sorted=cur_sorted, distinct=distinct)
+    assert a.codes is not None and b.codes is not None
+    labels = list(a.categories)
+    index = {c: i for i, c in enumerate(labels)}
+    mapping = np.empty(len(b.categories), dtype=np.int64)
+    for i, c in enumerate(b.categories):
+        mapping[i] = index.setdefault(c, len(labels))
+        if mapping[i] == len(labels):
+            labels.append(c)
+    ref_counts = np.zeros(len(labels), dtype=np.int64)
+    ref_counts[: len(a.categories)] = np.bincount(
+        a.codes[a.codes >= 0], minlength=len(a.categories)
+    )
+    cur_counts = np.zeros(len(labels), dtype=np.int64)
+    local = np.bincount(b.codes[b.codes >= 0], minlength=len(b.categories))
+    np.add.at(cur_counts, mapping, local)
+    out.ref_values, out.cur_values = int(ref_counts.sum()), int(cur_counts.sum())
+    if not _usable(out, out.ref_values, out.cur_values):
+        return Prepared(numeric=False)
+    if np.count_nonzero(ref_counts) == 1:
+        out.note = "a single category in reference"
+    return Prepared(
+        False, ref_counts=ref_counts, cur_counts=cur_counts, labels=labels, distinct=len(labels)
+    )
+
+
+def _usable(out: ColumnDrift, n_ref: int, n_cur: int) -> bool:
+    for n, which in ((n_ref, "reference"), (n_cur, "current")):
+        if n == 0:
+            out.status = ColumnStatus.ERROR
+            out.note = f"no usable value in {which} (all null, NaN or infinite)"
+            return False
+    return True
+
+
+def _distinct(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> int:
+    def count(x: np.ndarray) -> int:
+        return int(np.count_nonzero(np.diff(x))) + 1
+
+    if count(ref_sorted) > 5 or count(cur_sorted) > 5:
+        return max(count(ref_sorted), count(cur_sorted))
+    return int(np.union1d(ref_sorted, cur_sorted).size)
+
+
+def _decide(results: list[ColumnDrift], opts: CompareOptions) -> None:
+    """Multiple-testing correction over the p-value tests, then each column's verdict."""
+    tested = [r for r in results if r.status is not ColumnStatus.ERROR and r.pvalue is not None]
+    tested = [r for r in tested if Method(r.method) in PVALUE_METHODS]
+    adjusted = stats.adjust_pvalues([r.pvalue or 0.0 for r in tested], opts.correction)
+    for r, p in zip(tested, adjusted, strict=True):
+        r.adjusted_pvalue = p
+    for r in results:
+        if r.status is ColumnStatus.ERROR or r.statistic is None or r.threshold is None:
+            continue
+        method = Method(r.method)
+        value = r.adjusted_pvalue if method in PVALUE_METHODS else r.statistic
+        is_drift = drifted(method, value if value is not None else 1.0, r.threshold)
+        if r.cur_null_share - r.ref_null_share >= opts.null_threshold:
+            is_drift = True
+            burst = f"null share {r.ref_null_share:.1%} -> {r.cur_null_share:.1%}"
+            r.note = f"{r.note}; {burst}" if r.note else burst
+        r.status = ColumnStatus.DRIFT if is_drift else ColumnStatus.OK

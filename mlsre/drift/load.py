@@ -1,0 +1,283 @@
+"""Load CSV, Parquet and JSON Lines files into numpy columns, without Python objects per row.
+
+Numeric columns become float64 arrays (nulls as NaN); text and boolean columns are
+dictionary-encoded (int32 codes, -1 for null, plus the list of distinct values). Parquet is read
+one column at a time and the Arrow buffers are released as soon as a column is converted, so
+peak memory stays near the size of the numeric arrays themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mlsre.errors import NotFoundError, ValidationError
+
+Floats = npt.NDArray[np.float64]
+Codes = npt.NDArray[np.int32]
+
+FORMATS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+_SNIFF = 64 * 1024
+
+
+class Kind(StrEnum):
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+
+
+@dataclass
+class Column:
+    name: str
+    kind: Kind
+    source_type: str
+    values: Floats | None = None  # numeric: NaN for nulls, infinities kept (counted later)
+    codes: Codes | None = None  # categorical: index into ``categories``, -1 for null
+    categories: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        arr = self.values if self.values is not None else self.codes
+        return 0 if arr is None else int(arr.size)
+
+    def null_count(self) -> int:
+        if self.values is not None:
+            return int(np.count_nonzero(np.isnan(self.values)))
+        return int(np.count_nonzero(self.codes < 0)) if self.codes is not None else 0
+
+
+@dataclass
+class Dataset:
+    path: str
+    format: str
+    n_rows: int
+    columns: dict[str, Column]
+    all_columns: list[str]  # every column in the file, even those not loaded
+
+
+def detect_format(path: Path) -> str:
+    """The format the extension promises, checked against the first bytes of the file."""
+    if not path.exists():
+        raise NotFoundError(f"{path}: no such file", hint="check the path")
+    if path.is_dir():
+        raise ValidationError(f"{path}: is a directory, not a data file")
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(FORMATS))
+        raise ValidationError(
+            f"{path}: unknown file type {path.suffix or '(none)'!r}", hint=f"use one of {known}"
+        )
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF)
+    if not head.strip():
+        raise ValidationError(f"{path}: the file is empty", hint="export the data again")
+    is_parquet = head[:4] == b"PAR1"
+    if fmt == "parquet" and not is_parquet:
+        raise ValidationError(
+            f"{path}: not a Parquet file (no PAR1 magic bytes)", hint=_rename_hint(head)
+        )
+    if fmt != "parquet":
+        if is_parquet or b"\x00" in head:
+            raise ValidationError(
+                f"{path}: binary data, not {fmt.upper()} text", hint=_rename_hint(head)
+            )
+        first = head.lstrip()[:1]
+        if fmt == "jsonl" and first != b"{":
+            raise ValidationError(f"{path}: not JSON Lines (each line must be a JSON object)")
+    return fmt
+
+
+def _rename_hint(head: bytes) -> str:
+    if head[:4] == b"PAR1":
+        return "the file looks like Parquet: give it a .parquet extension"
+    if head.lstrip()[:1] == b"{":
+        return "the file looks like JSON Lines: give it a .jsonl extension"
+    return (
+        "the file looks like text: give it a .csv extension"
+        if b"\x00" not in head
+        else "check the file"
+    )
+
+
+def read_columns(path: Path) -> list[str]:
+    """Column names only (cheap for Parquet: the footer)."""
+    return load(path, columns=[], keep=False).all_columns
+
+
+def load(
+    path: Path,
+    *,
+    columns: list[str] | None = None,
+    categorical: set[str] | None = None,
+    keep: bool = True,
+) -> Dataset:
+    """Read ``columns`` (all when None) of a data file; ``categorical`` forces text treatment."""
+    import pyarrow as pa
+
+    fmt = detect_format(path)
+    forced = categorical or set()
+    try:
+        if fmt == "parquet":
+            return _load_parquet(path, columns, forced, keep)
+        table = _read_text_table(path, fmt, columns, forced)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{path}: cannot read as {fmt.upper()}: {_first_line(exc)}") from None
+    names = list(table.column_names)
+    if table.num_rows == 0:
+        raise ValidationError(
+            f"{path}: has a header but no rows", hint="the export produced no data"
+        )
+    wanted = names if columns is None else [c for c in columns if c in names]
+    out: dict[str, Column] = {}
+    for name in wanted:
+        out[name] = to_column(name, table.column(name), name in forced)
+    return Dataset(str(path), fmt, int(table.num_rows), out, names)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _read_text_table(path: Path, fmt: str, columns: list[str] | None, forced: set[str]) -> Any:
+    if fmt == "csv":
+        from pyarrow import csv
+
+        names = _csv_header(path)
+        include = names if columns is None else [c for c in columns if c in names]
+        import pyarrow as pa
+
+        types = {c: pa.string() for c in forced if c in names}
+        opts = csv.ConvertOptions(
+            include_columns=include, column_types=types, strings_can_be_null=True
+        )
+        table = csv.read_csv(path, convert_options=opts)
+        # include_columns drops the others: remember every name for mismatch messages
+        return _with_names(table, names)
+    from pyarrow import json
+
+    table = json.read_json(path)
+    if columns is not None:
+        table = table.select([c for c in columns if c in table.column_names])
+    return table
+
+
+class _NamedTable:
+    """An Arrow table plus every column name of its file (include_columns hides some)."""
+
+    def __init__(self, table: Any, names: list[str]) -> None:
+        self.table = table
+        self.column_names = names
+        self.num_rows = table.num_rows
+
+    def column(self, name: str) -> Any:
+        return self.table.column(name)
+
+
+def _with_names(table: Any, names: list[str]) -> _NamedTable:
+    return _NamedTable(table, names)
+
+
+def _csv_header(path: Path) -> list[str]:
+    import csv as pycsv
+
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        row = next(pycsv.reader(fh), [])
+    names = [c.strip() for c in row]
+    if not names or not any(names):
+        raise ValidationError(f"{path}: no header row", hint="the first line must name the columns")
+    return names
+
+
+def _load_parquet(path: Path, columns: list[str] | None, forced: set[str], keep: bool) -> Dataset:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    names = list(pf.schema_arrow.names)
+    n_rows = int(pf.metadata.num_rows)
+    if not keep:
+        return Dataset(str(path), "parquet", n_rows, {}, names)
+    if n_rows == 0:
+        raise ValidationError(
+            f"{path}: has columns but no rows", hint="the export produced no data"
+        )
+    wanted = names if columns is None else [c for c in columns if c in names]
+    out: dict[str, Column] = {}
+    for name in wanted:  # one column at a time: Arrow buffers freed before the next one
+        chunked = pf.read(columns=[name], use_threads=True).column(0)
+        out[name] = to_column(name, chunked, name in forced)
+        del chunked
+    return Dataset(str(path), "parquet", n_rows, out, names)
+
+
+def to_column(name: str, chunked: Any, force_categorical: bool) -> Column:
+    """One Arrow column as a numpy-backed :class:`Column`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    typ = chunked.type
+    source = str(typ)
+    if pa.types.is_dictionary(typ):
+        chunked = chunked.cast(typ.value_type)
+        typ = typ.value_type
+    numeric = pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ)
+    temporal = pa.types.is_temporal(typ)
+    if (numeric or temporal) and not force_categorical:
+        if temporal:
+            chunked = chunked.cast(pa.int64())
+        arr = pc.cast(chunked, pa.float64())
+        if arr.null_count:
+            arr = pc.fill_null(arr, float("nan"))
+        values = np.ascontiguousarray(arr.to_numpy(), dtype=np.float64)
+        return Column(name, Kind.NUMERIC, source, values=values)
+    if pa.types.is_null(typ):
+        return Column(name, Kind.NUMERIC, source, values=np.full(len(chunked), np.nan))
+    if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+        chunked = chunked.cast(pa.string())
+    encoded = pc.dictionary_encode(chunked).combine_chunks()
+    indices = pc.fill_null(encoded.indices, -1)
+    codes = np.ascontiguousarray(indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+    categories = [str(v) for v in encoded.dictionary.to_pylist()]
+    return Column(name, Kind.CATEGORICAL, source, codes=codes, categories=categories)
+
+
+def take_rows(column: Column, rows: npt.NDArray[np.int64]) -> Column:
+    """The same column restricted to ``rows`` (used by --sample)."""
+    if column.values is not None:
+        return Column(column.name, column.kind, column.source_type, values=column.values[rows])
+    assert column.codes is not None
+    return Column(
+        column.name,
+        column.kind,
+        column.source_type,
+        codes=column.codes[rows],
+        categories=column.categories,
+    )
+
+
+def numeric_text_share(column: Column) -> tuple[float, str | None]:
+    """Share of non-null rows of a text column that parse as numbers, and one that does not."""
+    if column.codes is None or not column.categories:
+        return 0.0, None
+    parse = np.zeros(len(column.categories), dtype=bool)
+    bad: str | None = None
+    for i, text in enumerate(column.categories[:5000]):
+        try:
+            float(text)
+            parse[i] = True
+        except ValueError:
+            bad = bad if bad is not None else text
+    valid = column.codes[column.codes >= 0]
+    if valid.size == 0:
+        return 0.0, bad
+    counts = np.bincount(valid, minlength=len(column.categories))
+    return float(counts[parse].sum() / valid.size), bad
