@@ -34,5 +34,5 @@ def init(
     output.line(f"Workspace ready in {report.root}. Next: mlsre incident open 'what is wrong' --severity SEV3")
 
 
-def register(app: typer.Typer) -> None:
-    app.command("init")(init)
+app = typer.Typer()
+app.command("init")(init)
