@@ -16,13 +16,17 @@ from tests.helpers import ok, run
 
 
 def _leaf_commands() -> list[tuple[str, ...]]:
+    import click
+
     root = get_command(app)
     out: list[tuple[str, ...]] = []
 
-    def walk(cmd: object, path: tuple[str, ...]) -> None:
-        sub = getattr(cmd, "commands", None)
-        if sub:
-            for name, child in sub.items():
+    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
+        if isinstance(cmd, click.Group):
+            ctx = click.Context(cmd)
+            for name in cmd.list_commands(ctx):
+                child = cmd.get_command(ctx, name)
+                assert child is not None, name
                 walk(child, (*path, name))
         out.append(path)
 
