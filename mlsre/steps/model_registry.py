@@ -1,7 +1,7 @@
 """Step kinds for the model registry (MLflow): versions, current, compare, rollback, promote.
 
 Only :mod:`mlsre.integrations.mlflow` speaks MLflow REST; the logic behind these kinds lives in
-:mod:`mlsre.registry_ops` so ``mlsre model ...`` commands share it.
+:mod:`mlsre.steps.registry_run`, which ``mlsre model ...`` commands share.
 """
 
 from __future__ import annotations

@@ -1,0 +1,120 @@
+"""registry.* step kinds against a real MLflow server: rollback moves champion 4 -> 3, verified."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlsre.integrations.mlflow import MlflowClient
+from mlsre.settings import RegistrySettings, Settings
+from mlsre.steps.base import StepContext, StepStatus
+from mlsre.steps.model_registry import (
+    RegistryCompare,
+    RegistryCurrent,
+    RegistryPromote,
+    RegistryRollback,
+    RegistryVersions,
+)
+from tests.fixtures_servers import MODEL, MlflowServer
+
+pytestmark = pytest.mark.mlflow
+
+
+def ctx(server: MlflowServer, **kw: object) -> StepContext:
+    settings = Settings(registry=RegistrySettings(url=server.url, timeout_s=30))
+    return StepContext(settings=settings, **kw)  # type: ignore[arg-type]
+
+
+def champion(server: MlflowServer, name: str = MODEL) -> str:
+    mc = MlflowClient(RegistrySettings(url=server.url))
+    return mc.version_by_alias(name, "champion").version
+
+
+def test_versions_step(registry: MlflowServer) -> None:
+    kind = RegistryVersions()
+    result = kind.run(kind.Params.model_validate({"model": MODEL, "limit": 2}), ctx(registry))
+    assert [s["version"] for s in result.samples] == ["3", "4"]
+    assert result.output["aliases"] == {"champion": "4", "previous": "3"}
+    assert result.output["latest"] == "4"
+
+
+def test_current_step(registry: MlflowServer) -> None:
+    kind = RegistryCurrent()
+    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry))
+    assert result.samples[0]["version"] == "4" and result.samples[0]["value"] == 4.0
+    assert result.summary.startswith("fraud-detector@champion is version 4, live for")
+
+
+def test_current_missing_alias_is_explained(registry: MlflowServer) -> None:
+    kind = RegistryCurrent()
+    params = kind.Params.model_validate({"model": "churn-model", "alias": "previous"})
+    result = kind.run(params, ctx(registry))
+    assert result.status is StepStatus.ERROR
+    assert result.summary == "churn-model has no alias 'previous' (aliases: champion=2)"
+
+
+def test_compare_step(registry: MlflowServer) -> None:
+    kind = RegistryCompare()
+    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry))
+    assert result.output["a"]["version"] == "4" and result.output["b"]["version"] == "3"
+    algo = next(p for p in result.output["params"] if p["key"] == "algo")
+    assert algo == {"key": "algo", "a": "lightgbm", "b": "xgboost", "changed": True}
+    auc = next(s for s in result.samples if s["labels"]["metric"] == "auc")
+    assert auc["value"] == pytest.approx(0.01)
+
+
+def test_rollback_moves_champion_back_and_is_idempotent(registry: MlflowServer) -> None:
+    kind = RegistryRollback()
+    assert kind.mutating
+    params = kind.Params.model_validate({"model": MODEL})
+    first = kind.run(params, ctx(registry, incident={"id": "INC-7"}))
+    assert first.status is StepStatus.PASSED, first.summary
+    assert first.changes == [
+        {
+            "system": "mlflow",
+            "model": MODEL,
+            "alias": "champion",
+            "before": "4",
+            "after": "3",
+            "verified": True,
+        }
+    ]
+    assert champion(registry) == "3"
+    second = kind.run(params, ctx(registry))
+    assert second.changes == [] and second.summary.startswith("no change")
+    assert champion(registry) == "3"
+
+
+def test_rollback_without_previous_alias_goes_one_below_once(registry: MlflowServer) -> None:
+    kind = RegistryRollback()
+    params = kind.Params.model_validate({"model": "churn-model"})
+    first = kind.run(params, ctx(registry))
+    assert first.changes[0]["before"] == "2" and first.changes[0]["after"] == "1"
+    assert "newest READY version below 2" in first.summary
+    again = kind.run(params, ctx(registry))
+    assert again.changes == [] and "already rolled back from 2 to 1" in again.summary
+    assert champion(registry, "churn-model") == "1"
+
+
+def test_rollback_dry_run_changes_nothing(registry: MlflowServer) -> None:
+    kind = RegistryRollback()
+    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry, dry_run=True))
+    assert result.summary.startswith("would move fraud-detector@champion from 4 to 3")
+    assert result.changes == [] and champion(registry) == "4"
+
+
+def test_rollback_to_missing_version(registry: MlflowServer) -> None:
+    kind = RegistryRollback()
+    result = kind.run(kind.Params.model_validate({"model": MODEL, "to": "99"}), ctx(registry))
+    assert (
+        result.status is StepStatus.ERROR and result.summary == "fraud-detector has no version 99"
+    )
+    assert champion(registry) == "4"
+
+
+def test_promote_moves_previous_along(registry: MlflowServer) -> None:
+    kind = RegistryPromote()
+    result = kind.run(kind.Params.model_validate({"model": MODEL, "version": "2"}), ctx(registry))
+    assert result.changes[0]["before"] == "4" and result.changes[0]["after"] == "2"
+    mc = MlflowClient(RegistrySettings(url=registry.url))
+    assert mc.version_by_alias(MODEL, "previous").version == "4"
+    assert champion(registry) == "2"
