@@ -250,10 +250,8 @@ def decode_json(response: Response, request: Request) -> Any:
         )
     try:
         return json.loads(response.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        truncated = (
-            isinstance(exc, json.JSONDecodeError) and exc.pos >= len(response.body.rstrip()) - 1
-        )
+    except (ValueError, UnicodeDecodeError):
+        truncated = _unfinished(response.body)
         what = "truncated JSON" if truncated else "invalid JSON"
         raise HttpFailure(
             f"{where} answered {what} (HTTP {response.status}, {len(response.body)} bytes: "
@@ -292,3 +290,23 @@ def status_failure(
         status=response.status,
         code=code,
     )
+
+
+def _unfinished(body: bytes) -> bool:
+    """True when the text is JSON cut short: an open string, object or array at the end."""
+    depth, in_string, escaped = 0, False, False
+    for ch in body.decode("utf-8", errors="replace"):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_string or depth > 0
