@@ -1,0 +1,247 @@
+"""``mlsre data check``: data-quality findings for a file, against a reference file or a schema.
+
+Every finding has a severity and one line saying what is wrong. Errors fail the check (exit 1):
+missing columns, changed types, a large null increase, many out-of-range values or unseen
+categories. Thresholds are constants here and in docs/drift.md; a schema can set its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from mlsre.drift.load import Column, Dataset, Kind, load
+from mlsre.drift.schema import ColumnSpec, DataSchema, load_schema, profile
+
+NULL_WARN = 0.01  # null share rose by at least this much (absolute): warning
+NULL_ERROR = 0.10  # ... by at least this much: error
+RANGE_WARN = 0.001  # share of values outside the expected range: warning
+RANGE_ERROR = 0.05
+UNSEEN_ERROR = 0.05  # share of rows holding a category never seen before: error
+ROWS_WARN = 0.5  # row count changed by more than 50%
+DUP_WARN = 0.01  # duplicate-row share above the reference's by this much
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass
+class Finding:
+    check: str
+    severity: Severity
+    message: str
+    column: str | None = None
+    value: float | None = None
+
+
+@dataclass
+class DataCheckReport:
+    path: str
+    rows: int
+    against: str  # the reference file or schema file, or "" for self-checks only
+    findings: list[Finding] = field(default_factory=list)
+    errors: int = 0
+    warnings: int = 0
+    passed: bool = True
+
+
+def check_file(
+    current: Path, *, reference: Path | None = None, schema: Path | None = None
+) -> DataCheckReport:
+    cur = load(current)
+    if schema is not None:
+        spec, against = load_schema(schema), str(schema)
+        ref_dup = 0.0
+    elif reference is not None:
+        ref = load(reference)
+        spec, against = profile(ref), str(reference)
+        ref_dup = duplicate_share(ref)
+    else:
+        spec, against, ref_dup = DataSchema(), "", 0.0
+    report = DataCheckReport(str(current), cur.n_rows, against)
+    found = report.findings
+    _columns(cur, spec, found)
+    _rows(cur, spec, found)
+    dup = duplicate_share(cur)
+    limit = spec.max_duplicate_share if spec.max_duplicate_share is not None else ref_dup + DUP_WARN
+    if dup > limit:
+        found.append(
+            Finding(
+                "duplicates",
+                Severity.WARNING,
+                f"{dup:.1%} of rows are exact duplicates (expected <= {limit:.1%})",
+                value=dup,
+            )
+        )
+    report.errors = sum(f.severity is Severity.ERROR for f in found)
+    report.warnings = sum(f.severity is Severity.WARNING for f in found)
+    report.passed = report.errors == 0
+    return report
+
+
+def _columns(cur: Dataset, spec: DataSchema, found: list[Finding]) -> None:
+    for name, want in spec.columns.items():
+        if name not in cur.columns:
+            sev = Severity.ERROR if want.required else Severity.INFO
+            found.append(Finding("missing-column", sev, f"column {name!r} is missing", column=name))
+    if spec.columns and not spec.allow_extra_columns:
+        for name in cur.columns:
+            if name not in spec.columns:
+                found.append(
+                    Finding(
+                        "unexpected-column",
+                        Severity.WARNING,
+                        f"column {name!r} was not expected",
+                        column=name,
+                    )
+                )
+    for name, col in cur.columns.items():
+        spec_col = spec.columns.get(name)
+        null_share = col.null_count() / max(col.size, 1)
+        if null_share == 1.0:
+            found.append(
+                Finding(
+                    "all-null",
+                    Severity.ERROR,
+                    f"{name}: every value is null",
+                    column=name,
+                    value=1.0,
+                )
+            )
+            continue
+        if spec_col is None:
+            continue
+        want = spec_col
+        if want.type != col.kind.value:
+            msg = f"{name}: type changed from {want.type} to {col.kind.value} ({col.source_type})"
+            found.append(Finding("dtype", Severity.ERROR, msg, column=name))
+            continue
+        _nulls(name, null_share, want, found)
+        if col.kind is Kind.NUMERIC:
+            _numeric(name, col, want, found)
+        else:
+            _categories(name, col, want, found)
+
+
+def _nulls(name: str, share: float, want: ColumnSpec, found: list[Finding]) -> None:
+    base = want.null_share or 0.0
+    if want.max_null_share is not None:
+        if share > want.max_null_share:
+            msg = f"{name}: {share:.1%} null, more than the allowed {want.max_null_share:.1%}"
+            found.append(Finding("nulls", Severity.ERROR, msg, column=name, value=share))
+        return
+    rise = share - base
+    if rise >= NULL_WARN:
+        sev = Severity.ERROR if rise >= NULL_ERROR else Severity.WARNING
+        msg = f"{name}: null share rose from {base:.1%} to {share:.1%}"
+        found.append(Finding("nulls", sev, msg, column=name, value=share))
+
+
+def _numeric(name: str, col: Column, want: ColumnSpec, found: list[Finding]) -> None:
+    assert col.values is not None
+    vals = col.values
+    n_inf = int(np.count_nonzero(np.isinf(vals)))
+    if n_inf:
+        found.append(
+            Finding(
+                "infinite",
+                Severity.WARNING,
+                f"{name}: {n_inf} infinite values (excluded)",
+                column=name,
+                value=n_inf,
+            )
+        )
+    finite = vals[np.isfinite(vals)]
+    if finite.size == 0:
+        return
+    low = want.min if want.min is not None else -np.inf
+    high = want.max if want.max is not None else np.inf
+    outside = int(np.count_nonzero((finite < low) | (finite > high)))
+    if outside:
+        share = outside / finite.size
+        sev = (
+            Severity.ERROR
+            if share >= RANGE_ERROR
+            else Severity.WARNING
+            if share >= RANGE_WARN
+            else Severity.INFO
+        )
+        seen = f"[{finite.min():g}, {finite.max():g}]"
+        msg = f"{name}: {share:.2%} of values outside the expected [{low:g}, {high:g}] (now {seen})"
+        found.append(Finding("range", sev, msg, column=name, value=share))
+    if (
+        finite.size > 1
+        and finite.min() == finite.max()
+        and not (want.min is not None and want.min == want.max)
+    ):
+        found.append(
+            Finding("constant", Severity.WARNING, f"{name}: constant ({finite[0]:g})", column=name)
+        )
+
+
+def _categories(name: str, col: Column, want: ColumnSpec, found: list[Finding]) -> None:
+    assert col.codes is not None
+    if want.values is None:
+        return
+    known = set(want.values)
+    unseen_idx = [i for i, c in enumerate(col.categories) if c not in known]
+    if not unseen_idx:
+        return
+    valid = col.codes[col.codes >= 0]
+    counts = np.bincount(valid, minlength=len(col.categories))
+    share = float(counts[unseen_idx].sum() / max(valid.size, 1))
+    examples = ", ".join(repr(col.categories[i]) for i in unseen_idx[:3])
+    more = f" and {len(unseen_idx) - 3} more" if len(unseen_idx) > 3 else ""
+    sev = Severity.ERROR if share >= UNSEEN_ERROR else Severity.WARNING
+    msg = f"{name}: {share:.1%} of rows hold unseen categories {examples}{more}"
+    found.append(Finding("unseen-category", sev, msg, column=name, value=share))
+
+
+def _rows(cur: Dataset, spec: DataSchema, found: list[Finding]) -> None:
+    if spec.min_rows is not None and cur.n_rows < spec.min_rows:
+        found.append(
+            Finding(
+                "rows", Severity.ERROR, f"{cur.n_rows} rows, fewer than the minimum {spec.min_rows}"
+            )
+        )
+    if spec.max_rows is not None and cur.n_rows > spec.max_rows:
+        found.append(
+            Finding(
+                "rows", Severity.ERROR, f"{cur.n_rows} rows, more than the maximum {spec.max_rows}"
+            )
+        )
+    if spec.expected_rows:
+        change = cur.n_rows / spec.expected_rows - 1
+        if abs(change) > ROWS_WARN:
+            msg = f"row count changed by {change:+.0%} ({spec.expected_rows} -> {cur.n_rows})"
+            found.append(Finding("rows", Severity.WARNING, msg, value=change))
+
+
+def duplicate_share(ds: Dataset) -> float:
+    """Share of rows that repeat an earlier row exactly (64-bit row hashes, vectorised)."""
+    if ds.n_rows < 2 or not ds.columns:
+        return 0.0
+    acc = np.zeros(ds.n_rows, dtype=np.uint64)
+    prime = np.uint64(1099511628211)
+    for col in ds.columns.values():
+        acc = acc * prime ^ _column_hash(col)
+    unique = np.unique(acc).size
+    return 1.0 - unique / ds.n_rows
+
+
+def _column_hash(col: Column) -> npt.NDArray[np.uint64]:
+    if col.values is not None:
+        vals = np.where(np.isnan(col.values), np.nan, col.values + 0.0)  # one NaN, no -0.0
+        bits = vals.view(np.uint64)
+    else:
+        assert col.codes is not None
+        bits = col.codes.astype(np.int64).view(np.uint64)
+    mixed = (bits ^ (bits >> np.uint64(33))) * np.uint64(0xFF51AFD7ED558CCD)
+    return mixed ^ (mixed >> np.uint64(33))

@@ -1,0 +1,72 @@
+"""What a data file is expected to look like: a YAML schema, or a profile of a reference file.
+
+```yaml
+columns:
+  amount: {type: numeric, min: 0, max: 50000, max_null_share: 0.01}
+  country: {type: categorical, values: [US, GB, DE]}
+allow_extra_columns: true
+min_rows: 100
+max_duplicate_share: 0.0
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from mlsre.drift.load import Dataset
+from mlsre.yamlfile import YamlProblems, load_yaml, pydantic_problems
+
+MAX_PROFILE_CATEGORIES = 10_000  # beyond this a text column is an id: unseen values are normal
+
+
+class ColumnSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["numeric", "categorical"]
+    required: bool = True
+    min: float | None = None
+    max: float | None = None
+    values: list[str] | None = None  # allowed categories (None: any)
+    max_null_share: float | None = Field(None, ge=0, le=1)
+    null_share: float | None = Field(None, ge=0, le=1, description="Share seen in the reference.")
+
+
+class DataSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    allow_extra_columns: bool = True
+    min_rows: int | None = Field(None, ge=0)
+    max_rows: int | None = Field(None, ge=0)
+    expected_rows: int | None = Field(None, ge=0, description="Row count of the reference.")
+    max_duplicate_share: float | None = Field(None, ge=0, le=1)
+
+
+def load_schema(path: Path) -> DataSchema:
+    doc = load_yaml(path)
+    try:
+        return DataSchema.model_validate(doc.data if doc.data is not None else {})
+    except PydanticValidationError as exc:
+        raise YamlProblems(pydantic_problems(doc, exc)) from None
+
+
+def profile(ref: Dataset) -> DataSchema:
+    """The expectations a reference file sets: its columns, types, ranges, categories, nulls."""
+    columns: dict[str, ColumnSpec] = {}
+    for name, col in ref.columns.items():
+        null_share = col.null_count() / max(col.size, 1)
+        if col.values is not None:
+            finite = col.values[np.isfinite(col.values)]
+            low = float(finite.min()) if finite.size else None
+            high = float(finite.max()) if finite.size else None
+            columns[name] = ColumnSpec(type="numeric", min=low, max=high, null_share=null_share)
+        else:
+            values = list(col.categories) if len(col.categories) <= MAX_PROFILE_CATEGORIES else None
+            columns[name] = ColumnSpec(type="categorical", values=values, null_share=null_share)
+    return DataSchema(columns=columns, allow_extra_columns=False, expected_rows=ref.n_rows)
