@@ -252,7 +252,10 @@ def _check_refs(
     ctx: _Ctx, i: int, loc: Loc, a: refs.Analysis, allowed: frozenset[str] | None
 ) -> None:
     if a.error is not None:
-        ctx.add_at(loc, a.error_line, f"template error: {a.error}")
+        hint = ""
+        if "{{{" in str(_value_at(ctx.doc.data, loc)):
+            hint = " (a PromQL '{' right before '{{' reads as a Jinja dict: write '{ {{ ... }}')"
+        ctx.add_at(loc, a.error_line, f"template error: {a.error}{hint}")
         return
     if allowed is not None:
         for name in sorted(a.names - allowed):
@@ -359,3 +362,12 @@ def _never_after_failure(gate_step: Any, gate: str, i: int, ctx: _Ctx) -> str | 
     if target in ctx.ids and ctx.ids[target] > i:
         return f"it runs only when '{gate}' fails, and then the run jumps past it to '{target}'"
     return None
+
+
+def _value_at(data: Any, loc: Loc) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data

@@ -137,6 +137,8 @@ def _simple(text: str) -> Analysis | None:
     inputs: list[tuple[str, int]] = []
     steps: list[StepRef] = []
     for m in _SIMPLE_SEGMENT.finditer(text):
+        if m.start() > 0 and text[m.start() - 1] == "{":
+            return None  # `{{{`: Jinja reads `{{` then a `{`; let it report that
         lineno = text.count("\n", 0, m.start()) + 1
         root, parts = m.group(1), [a or b or c for a, b, c in _PART.findall(m.group(2))]
         names.add(root)

@@ -240,7 +240,10 @@ def _message(loc: Loc, errs: list[dict[str, Any]], model: type) -> str:
     if kind == "extra_forbidden":
         from mlsre.runbook.checks import did_you_mean
 
-        return f"unknown field '{last}'{did_you_mean(str(last), fields_at(model, loc[:-1]))}"
+        hint = did_you_mean(str(last), fields_at(model, loc[:-1]))
+        if not hint and " " in str(last):
+            hint = " — a ',' inside {a: flow mapping} starts a new key: quote the value"
+        return f"unknown field '{last}'{hint}"
     if kind == "missing":
         return f"missing required field '{last}'"
     if kind == "string_pattern_mismatch":

@@ -1,0 +1,184 @@
+"""Find runbooks: the bundled library plus the workspace's ``runbook_paths``.
+
+A workspace runbook with the same id as a bundled one overrides it (teams adapt the library
+without forking it); :class:`Catalog` keeps both so ``mlsre runbook list`` can show which is in
+force. A broken file never hides the others: its problems are collected on the catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from mlsre import paths
+from mlsre.errors import NotFoundError
+from mlsre.runbook.model import Runbook
+from mlsre.runbook.validate import runbook_files, validate_file
+from mlsre.steps.registry import KindRegistry, default_registry
+from mlsre.yamlfile import Problem, YamlProblems
+
+
+class Source(StrEnum):
+    BUNDLED = "bundled"
+    WORKSPACE = "workspace"
+
+
+@dataclass
+class CatalogEntry:
+    id: str
+    title: str
+    failure_mode: str
+    severity: str
+    path: str
+    source: Source
+    in_force: bool = True
+    overridden_by: str | None = None  # path of the workspace runbook that replaces this one
+    runbook: Runbook | None = field(default=None, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON view (``runbook list --json``)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "failure_mode": self.failure_mode,
+            "severity": self.severity,
+            "source": self.source.value,
+            "in_force": self.in_force,
+            "path": self.path,
+            "overridden_by": self.overridden_by,
+        }
+
+
+@dataclass
+class Catalog:
+    entries: list[CatalogEntry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # files that did not validate
+    kind_warnings: list[str] = field(default_factory=list)
+
+    def in_force(self) -> list[CatalogEntry]:
+        return [e for e in self.entries if e.in_force]
+
+    def get(self, runbook_id: str) -> CatalogEntry:
+        for entry in self.entries:
+            if entry.in_force and entry.id == runbook_id:
+                return entry
+        import difflib
+
+        ids = sorted({e.id for e in self.entries})
+        close = difflib.get_close_matches(runbook_id, ids, n=1, cutoff=0.6)
+        mean = f" — did you mean '{close[0]}'?" if close else ""
+        broken = (
+            f"; {len({p.path for p in self.problems})} runbook file(s) failed to load"
+            if self.problems
+            else ""
+        )
+        raise NotFoundError(
+            f"no runbook '{runbook_id}'{mean}{broken}",
+            hint="`mlsre runbook list` shows the runbooks in force; "
+            "`mlsre runbook validate` shows broken ones",
+        )
+
+
+def bundled_dir() -> Path:
+    return paths.bundled_dir("runbooks")
+
+
+def workspace_dirs(settings: Any | None) -> list[Path]:
+    """The workspace's runbook paths (``runbook_paths`` in mlsre.yaml), resolved, existing ones."""
+    if settings is None:
+        return []
+    out = []
+    for p in settings.runbook_paths:
+        path = settings.resolve(p)
+        if path.exists():
+            out.append(path)
+    return out
+
+
+def load_runbook(path: Path, registry: KindRegistry | None = None) -> Runbook:
+    """One runbook file, fully validated; raises :class:`YamlProblems` with every problem."""
+    report = validate_file(path, registry)
+    if report.runbook is None:
+        raise YamlProblems(report.problems or [Problem(str(path), 1, 1, "not a valid runbook")])
+    return report.runbook
+
+
+def discover(settings: Any | None = None, registry: KindRegistry | None = None) -> Catalog:
+    reg = registry or default_registry()
+    catalog = Catalog(kind_warnings=list(reg.warnings))
+    bundled_root = bundled_dir().resolve()
+    bundled = _scan([bundled_root], Source.BUNDLED, reg, catalog, skip=set())
+    seen = {Path(e.path).resolve() for e in bundled}
+    workspace = _scan(workspace_dirs(settings), Source.WORKSPACE, reg, catalog, skip=seen)
+    by_id: dict[str, CatalogEntry] = {}
+    for entry in workspace:
+        if entry.id in by_id:
+            catalog.problems.append(
+                Problem(
+                    entry.path,
+                    1,
+                    1,
+                    f"runbook id '{entry.id}' is also used by {by_id[entry.id].path}",
+                    "id",
+                )
+            )
+            entry.in_force = False
+            continue
+        by_id[entry.id] = entry
+    for entry in bundled:
+        override = by_id.get(entry.id)
+        if override is not None:
+            entry.in_force = False
+            entry.overridden_by = override.path
+    catalog.entries = sorted(
+        [*bundled, *workspace], key=lambda e: (e.id, e.source != Source.WORKSPACE)
+    )
+    return catalog
+
+
+def _scan(
+    roots: list[Path], source: Source, reg: KindRegistry, catalog: Catalog, skip: set[Path]
+) -> list[CatalogEntry]:
+    out: list[CatalogEntry] = []
+    for root in roots:
+        for file in runbook_files(root):
+            if file.resolve() in skip:
+                continue
+            report = validate_file(file, reg)
+            rb = report.runbook
+            if rb is None:
+                catalog.problems.extend(report.problems)
+                continue
+            out.append(
+                CatalogEntry(
+                    id=rb.id,
+                    title=rb.title,
+                    failure_mode=rb.failure_mode,
+                    severity=rb.severity.value,
+                    path=str(file),
+                    source=source,
+                    runbook=rb,
+                )
+            )
+    return out
+
+
+def find_runbook(
+    ref: str, settings: Any | None = None, registry: KindRegistry | None = None
+) -> CatalogEntry:
+    """A runbook by id (the one in force), or by path to a file."""
+    path = Path(ref)
+    if ref.endswith((".yaml", ".yml")) or path.is_file():
+        rb = load_runbook(path, registry)
+        return CatalogEntry(
+            rb.id,
+            rb.title,
+            rb.failure_mode,
+            rb.severity.value,
+            str(path),
+            Source.WORKSPACE,
+            runbook=rb,
+        )
+    return discover(settings, registry).get(ref)

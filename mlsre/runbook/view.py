@@ -1,0 +1,84 @@
+"""Plain-data views of runbooks and step kinds, for ``mlsre runbook show|kinds`` (human or JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlsre.runbook.model import Runbook, Step
+from mlsre.steps.registry import KindRegistry, default_registry, is_mutating
+
+
+def step_action(step: Step, registry: KindRegistry) -> str:
+    """What the step queries or changes, in one line (its kind's ``describe``, unrendered)."""
+    cls = registry.kinds.get(step.uses)
+    if cls is None:
+        return f"(unknown step kind {step.uses})"
+    try:
+        params = cls.Params.model_validate(step.with_)  # type: ignore[attr-defined]
+        return str(cls().describe(params))
+    except Exception:  # templated non-string values only resolve at run time
+        return ", ".join(f"{k}={v}" for k, v in step.with_.items()) or "-"
+
+
+def describe_runbook(
+    rb: Runbook, *, path: str = "", source: str = "", registry: KindRegistry | None = None
+) -> dict[str, Any]:
+    reg = registry or default_registry()
+    steps = []
+    for step in rb.steps:
+        cls = reg.kinds.get(step.uses)
+        try:
+            params = cls.Params.model_validate(step.with_) if cls else None  # type: ignore[attr-defined]
+        except Exception:
+            params = None
+        steps.append(
+            {
+                "id": step.id,
+                "title": step.title or step.id,
+                "phase": step.phase.value,
+                "uses": step.uses,
+                "with": step.with_,
+                "action": step_action(step, reg),
+                "mutating": bool(cls and is_mutating(cls, params)),
+                "expect": step.expect,
+                "when": step.when,
+                "needs": step.needs,
+                "on_fail": step.on_fail or step.on_fail_action.value,
+                "confirm": step.confirm,
+                "timeout": step.timeout,
+                "retries": step.retries,
+                "guidance": step.guidance,
+            }
+        )
+    return {
+        "id": rb.id,
+        "title": rb.title,
+        "description": rb.description,
+        "failure_mode": rb.failure_mode,
+        "severity": rb.severity.value,
+        "owners": rb.owners,
+        "tags": rb.tags,
+        "triggers": rb.triggers.model_dump(mode="json"),
+        "inputs": {k: v.model_dump(mode="json") for k, v in rb.input_specs().items()},
+        "source": source,
+        "path": path,
+        "steps": steps,
+    }
+
+
+def describe_kinds(registry: KindRegistry | None = None) -> dict[str, Any]:
+    reg = registry or default_registry()
+    kinds = []
+    for name in reg.names():
+        cls = reg.kinds[name]
+        params = cls.Params  # type: ignore[attr-defined]
+        kinds.append(
+            {
+                "name": name,
+                "mutating": bool(getattr(cls, "mutating", False)),
+                "source": reg.sources[name],
+                "summary": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
+                "params": [f.alias or n for n, f in params.model_fields.items()],
+            }
+        )
+    return {"kinds": kinds, "warnings": reg.warnings}
