@@ -1,0 +1,164 @@
+"""``mlsre model``: registry versions and a safe, recorded rollback."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mlsre.cli import output
+from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
+
+if TYPE_CHECKING:
+    from mlsre.integrations.mlflow import MlflowClient
+
+app = typer.Typer(
+    help="Model registry: versions and rollback.\n\nExample: mlsre model versions fraud-detector",
+    no_args_is_help=True,
+)
+
+NameArg = Annotated[str, typer.Argument(help="Registered model name.", metavar="NAME")]
+
+
+def _client(ctx: typer.Context) -> MlflowClient:
+    from mlsre.integrations.mlflow import MlflowClient
+    from mlsre.settings import load_settings
+
+    settings, _ = load_settings(config_path(ctx))
+    return MlflowClient(settings.registry)
+
+
+def _when(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    from mlsre.timeutil import iso
+
+    return iso(datetime.fromtimestamp(ms / 1000, UTC)) if ms else ""
+
+
+@app.command("versions")
+def versions(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
+    """List a model's versions, oldest first, with their aliases and status.
+
+    Example: mlsre model versions fraud-detector --json
+    """
+    found = _client(ctx).versions(name)
+    if as_json:
+        output.print_json({"model": name, "versions": found})
+        return
+    rows = [
+        [
+            v.version,
+            ",".join(v.aliases),
+            v.status,
+            _when(v.created_ms),
+            v.run_id[:12],
+            v.description[:60],
+        ]
+        for v in found
+    ]
+    output.table(name, ["version", "aliases", "status", "created", "run", "description"], rows)
+
+
+@app.command("rollback")
+def rollback(
+    ctx: typer.Context,
+    name: NameArg,
+    alias: Annotated[str, typer.Option("--alias", help="The alias to move back.")] = "champion",
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Target version (default: alias 'previous', else the READY one below)."
+        ),
+    ] = None,
+    incident: Annotated[
+        str | None,
+        typer.Option("--incident", help="Record the rollback on this incident, e.g. INC-7."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move an alias (champion by default) back to the previous version, and read it back.
+
+    Running it again changes nothing. With --incident the move goes on the incident's timeline.
+
+    Example: mlsre model rollback fraud-detector --incident INC-7 --yes
+    """
+    from mlsre.errors import UsageError
+    from mlsre.steps.registry_run import rollback as do_rollback
+
+    mc = _client(ctx)
+    incident_id = _check_incident(ctx, incident) if incident else None
+    plan = do_rollback(mc, name, alias, to, incident=incident, dry_run=True)
+    if plan.dry_run and not dry_run and not yes:
+        question = (
+            f"Move {name}@{alias} from version {plan.before} to {plan.after} ({plan.reason})?"
+        )
+        if not sys.stdin.isatty():
+            raise UsageError(f"{question} Needs confirmation", hint="rerun with --yes to confirm")
+        if not typer.confirm(question, default=False):
+            raise typer.Exit(1)
+    move = (
+        plan if dry_run or not plan.dry_run else do_rollback(mc, name, alias, to, incident=incident)
+    )
+    event: Any = None
+    if move.changed and incident_id is not None:
+        event = _record(ctx, incident_id, move, as_)
+    if as_json:
+        output.print_json({"move": move, "event": event})
+        return
+    if move.dry_run:
+        output.line(f"would move {name}@{alias} from {move.before} to {move.after} ({move.reason})")
+    elif move.changed:
+        output.line(
+            f"{name}@{alias}: {move.before} -> {move.after} ({move.reason}), verified",
+            style="green",
+        )
+        if event is not None:
+            output.line(f"recorded on {incident} (event {event.seq})")
+    else:
+        output.line(f"no change: {move.reason}")
+
+
+def _check_incident(ctx: typer.Context, incident: str) -> int:
+    """The incident must exist before we touch the registry (never change, then fail to record)."""
+    from mlsre.config import store_url
+    from mlsre.incident.model import parse_id
+    from mlsre.incident.store import open_store
+
+    n = parse_id(incident)
+    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    try:
+        store.get(n)
+    finally:
+        store.close()
+    return n
+
+
+def _record(ctx: typer.Context, incident_id: int, move: Any, as_: str | None) -> Any:
+    from mlsre.actor import resolve_actor
+    from mlsre.config import store_url
+    from mlsre.incident.model import EventKind
+    from mlsre.incident.service import record
+    from mlsre.incident.store import open_store
+
+    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    try:
+        data = {
+            "model": move.model,
+            "alias": move.alias,
+            "from_version": move.before,
+            "to_version": move.after,
+            "verified": move.verified,
+            "reason": move.reason,
+            "via": "mlsre model rollback",
+        }
+        _, event = record(store, incident_id, EventKind.MODEL_CHANGED, resolve_actor(as_), data)
+    finally:
+        store.close()
+    return event
