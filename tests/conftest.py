@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.fixtures_servers", "tests.fixtures_runbooks", "tests.fixtures_slo"]
+pytest_plugins: list[str] = [
+    "tests.fixtures_servers",
+    "tests.fixtures_runbooks",
+    "tests.fixtures_slo",
+]
 
 
 @pytest.fixture(autouse=True)
