@@ -52,7 +52,11 @@ class AliasMove:
             "alias": self.alias,
             "before": self.before,
             "after": self.after,
+            # the incident timeline's model_changed event reads these two
+            "from_version": self.before,
+            "to_version": self.after,
             "verified": self.verified,
+            "reason": self.reason,
         }
 
 
@@ -173,7 +177,7 @@ def promote(
 
 def _incident_id(ctx: StepContext) -> str | None:
     inc = ctx.incident or {}
-    value = inc.get("id") or inc.get("ref")
+    value = inc.get("ref") or inc.get("id")
     return str(value) if value else None
 
 
