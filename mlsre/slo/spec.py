@@ -224,7 +224,7 @@ def _slos_of(
     many = len(spec.objectives) > 1
     for i, obj in enumerate(spec.objectives):
         loc: tuple[str | int, ...] = ("spec", "objectives", i)
-        indicator, ind_loc = _indicator(doc, spec, obj, loc, slis, problems)
+        indicator, ind_doc, ind_loc = _indicator(doc, spec, obj, loc, slis, problems)
         if indicator is None:
             continue
         name = m.metadata.name
@@ -238,7 +238,7 @@ def _slos_of(
                 ref = getattr(r, role)
                 if ref is not None:
                     q = _query(
-                        doc, ref, (*ind_loc, "ratioMetric", role), sources, problems, r.counter
+                        ind_doc, ref, (*ind_loc, "ratioMetric", role), sources, problems, r.counter
                     )
                     fields[f"{role}_query"] = q
             if spec.budgetingMethod == "Timeslices" and obj.timeSliceTarget is None:
@@ -256,7 +256,7 @@ def _slos_of(
                 )
                 continue
             q = _query(
-                doc, indicator.thresholdMetric, (*ind_loc, "thresholdMetric"), sources, problems
+                ind_doc, indicator.thresholdMetric, (*ind_loc, "thresholdMetric"), sources, problems
             )
             fields.update(
                 indicator=IndicatorKind.THRESHOLD, threshold_query=q, op=obj.op, value=obj.value
@@ -301,20 +301,21 @@ def _indicator(
     loc: tuple[str | int, ...],
     slis: dict[str, _Parsed],
     problems: list[Problem],
-) -> tuple[o.IndicatorSpec | None, tuple[str | int, ...]]:
-    """The objective's indicator (its own, else the SLO's), inline or by reference."""
+) -> tuple[o.IndicatorSpec | None, YamlDocument, tuple[str | int, ...]]:
+    """The objective's indicator (its own, else the SLO's), inline or by reference, with the
+    document and location it was written at (an SLI object may live in another file)."""
     if obj.indicator is not None:
-        return obj.indicator.spec, (*loc, "indicator", "spec")
+        return obj.indicator.spec, doc, (*loc, "indicator", "spec")
     if obj.indicatorRef is not None:
-        return _sli_ref(doc, obj.indicatorRef, (*loc, "indicatorRef"), slis, problems), ()
+        return _sli_ref(doc, obj.indicatorRef, (*loc, "indicatorRef"), slis, problems)
     if spec.indicator is not None:
-        return spec.indicator.spec, ("spec", "indicator", "spec")
+        return spec.indicator.spec, doc, ("spec", "indicator", "spec")
     if spec.indicatorRef is not None:
-        return _sli_ref(doc, spec.indicatorRef, ("spec", "indicatorRef"), slis, problems), ()
+        return _sli_ref(doc, spec.indicatorRef, ("spec", "indicatorRef"), slis, problems)
     problems.append(
         doc.problem(("spec",), "SLO needs an 'indicator' or an 'indicatorRef' naming an SLI")
     )
-    return None, ()
+    return None, doc, ()
 
 
 def _sli_ref(
@@ -323,16 +324,16 @@ def _sli_ref(
     loc: tuple[str | int, ...],
     slis: dict[str, _Parsed],
     problems: list[Problem],
-) -> o.IndicatorSpec | None:
+) -> tuple[o.IndicatorSpec | None, YamlDocument, tuple[str | int, ...]]:
     found = slis.get(name)
     if found is None:
         known = ", ".join(sorted(slis)) or "none"
         problems.append(
             doc.problem(loc, f"no SLI named '{name}' in the SLO files (known: {known})")
         )
-        return None
+        return None, doc, ()
     assert isinstance(found.model, o.SliDoc)
-    return found.model.spec
+    return found.model.spec, found.doc, ("spec",)
 
 
 def _query(
