@@ -12,6 +12,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures_servers",
     "tests.fixtures_runbooks",
     "tests.fixtures_slo",
+    "tests.fixtures_drift",
 ]
 
 
