@@ -61,7 +61,7 @@ def check_store(url: str) -> Check:
     try:
         store = open_store(url)
         try:
-            n = len(store.list(IncidentFilter()))
+            n = len(store.rows(IncidentFilter()))
         finally:
             store.close()
     except MlsreError as exc:

@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # a check failed, or an expected error (bad input, server down)
     USAGE = 2
     INTERNAL = 3  # a bug in mlsre
+    CHECK_ERROR = 4  # a runbook check could not run (server down, bad query): unknown health
     INTERRUPTED = 130
 
 

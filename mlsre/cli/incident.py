@@ -39,7 +39,12 @@ def _actor(flag: str | None) -> str:
 
 
 def _record(
-    ctx: typer.Context, incident: str, kind: EventKind, as_: str | None, as_json: bool, data: dict[str, object]
+    ctx: typer.Context,
+    incident: str,
+    kind: EventKind,
+    as_: str | None,
+    as_json: bool,
+    data: dict[str, object],
 ) -> None:
     from mlsre.incident.service import record
     from mlsre.incident.timeline import describe
@@ -55,12 +60,15 @@ def _record(
 def open_(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="What is wrong, in a few words.")],
-    severity: Annotated[Severity, typer.Option("--severity", "-s", help="SEV1 (worst) .. SEV5.")] = Severity.SEV3,
+    severity: Annotated[
+        Severity, typer.Option("--severity", "-s", help="SEV1 (worst) .. SEV5.")
+    ] = Severity.SEV3,
     model: Annotated[str | None, typer.Option(help="Registered model involved.")] = None,
     service: Annotated[str | None, typer.Option(help="Serving service involved.")] = None,
     summary: Annotated[str | None, typer.Option(help="A sentence of context.")] = None,
     started: Annotated[
-        str | None, typer.Option(help="When the problem really began: -45m, or an ISO time (default: now).")
+        str | None,
+        typer.Option(help="When the problem really began: -45m, or an ISO time (default: now)."),
     ] = None,
     commander: Annotated[str | None, typer.Option(help="Incident commander.")] = None,
     as_: AsOpt = None,
@@ -92,10 +100,16 @@ def open_(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    status: Annotated[list[Status] | None, typer.Option("--status", help="Only these statuses.")] = None,
-    severity: Annotated[list[Severity] | None, typer.Option("--severity", "-s", help="Only these severities.")] = None,
+    status: Annotated[
+        list[Status] | None, typer.Option("--status", help="Only these statuses.")
+    ] = None,
+    severity: Annotated[
+        list[Severity] | None, typer.Option("--severity", "-s", help="Only these severities.")
+    ] = None,
     model: Annotated[str | None, typer.Option(help="Only incidents of this model.")] = None,
-    all_: Annotated[bool, typer.Option("--all", "-a", help="Include resolved and closed incidents.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", "-a", help="Include resolved and closed incidents.")
+    ] = False,
     limit: Annotated[int | None, typer.Option(help="At most this many (newest first).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -107,14 +121,20 @@ def list_(
     from mlsre.incident.store import IncidentFilter
 
     statuses = tuple(status or ()) or (() if all_ else ACTIVE)
-    rows = _store(ctx).list(
-        IncidentFilter(statuses=statuses, severities=tuple(severity or ()), model=model, limit=limit)
+    rows = _store(ctx).rows(
+        IncidentFilter(
+            statuses=statuses, severities=tuple(severity or ()), model=model, limit=limit
+        )
     )
     if as_json:
         output.print_json(rows)
         return
     if not rows:
-        output.line("No incidents." if all_ or status else "No open incidents (use --all to see every incident).")
+        output.line(
+            "No incidents."
+            if all_ or status
+            else "No open incidents (use --all to see every incident)."
+        )
         return
     from mlsre.timeutil import human_duration, iso, utcnow
 
@@ -141,7 +161,9 @@ def list_(
 def show(
     ctx: typer.Context,
     incident: IncidentArg,
-    events: Annotated[int, typer.Option(help="How many of the latest timeline entries to show.")] = 10,
+    events: Annotated[
+        int, typer.Option(help="How many of the latest timeline entries to show.")
+    ] = 10,
     as_json: JsonOpt = False,
 ) -> None:
     """Show an incident: state, roles, durations, latest timeline entries.
@@ -175,7 +197,10 @@ def show(
         ("acknowledged", iso(state.acknowledged_at) or "-"),
         ("mitigated", iso(state.mitigated_at) or "-"),
         ("resolved", iso(state.resolved_at) or "-"),
-        ("impact so far" if not state.resolved_at else "impact", human_duration(durations["impact_s"])),
+        (
+            "impact so far" if not state.resolved_at else "impact",
+            human_duration(durations["impact_s"]),
+        ),
         ("time to ack", human_duration(durations["to_acknowledge_s"])),
         ("time to mitigate", human_duration(durations["to_mitigate_s"])),
     ]
@@ -229,7 +254,13 @@ NoteOpt = Annotated[str | None, typer.Option("--note", "-m", help="A sentence fo
 
 
 @app.command()
-def ack(ctx: typer.Context, incident: IncidentArg, note: NoteOpt = None, as_: AsOpt = None, as_json: JsonOpt = False) -> None:
+def ack(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    note: NoteOpt = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Acknowledge an incident: someone is on it.
 
     Example: mlsre incident ack INC-7
@@ -239,7 +270,11 @@ def ack(ctx: typer.Context, incident: IncidentArg, note: NoteOpt = None, as_: As
 
 @app.command()
 def mitigate(
-    ctx: typer.Context, incident: IncidentArg, note: NoteOpt = None, as_: AsOpt = None, as_json: JsonOpt = False
+    ctx: typer.Context,
+    incident: IncidentArg,
+    note: NoteOpt = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Mark the impact as mitigated (users no longer hurt; root cause may remain).
 
@@ -279,7 +314,13 @@ def reopen(
 
 
 @app.command()
-def close(ctx: typer.Context, incident: IncidentArg, note: NoteOpt = None, as_: AsOpt = None, as_json: JsonOpt = False) -> None:
+def close(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    note: NoteOpt = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Close a resolved incident (normally done by `mlsre postmortem publish`).
 
     Example: mlsre incident close INC-7
@@ -311,7 +352,9 @@ def assign(
     ctx: typer.Context,
     incident: IncidentArg,
     person: Annotated[str, typer.Argument(help="Who takes the role.")],
-    role: Annotated[Role, typer.Option("--role", help="commander, scribe, ops or comms.")] = Role.COMMANDER,
+    role: Annotated[
+        Role, typer.Option("--role", help="commander, scribe, ops or comms.")
+    ] = Role.COMMANDER,
     as_: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -319,7 +362,9 @@ def assign(
 
     Example: mlsre incident assign INC-7 alice --role commander
     """
-    _record(ctx, incident, EventKind.ROLE_ASSIGNED, as_, as_json, {"role": role.value, "person": person})
+    _record(
+        ctx, incident, EventKind.ROLE_ASSIGNED, as_, as_json, {"role": role.value, "person": person}
+    )
 
 
 @app.command()
@@ -346,7 +391,9 @@ def action_add(
     ctx: typer.Context,
     incident: IncidentArg,
     title: Annotated[str, typer.Argument(help="What should be done.")],
-    type_: Annotated[ActionType, typer.Option("--type", help="mitigate, prevent, detect or process.")] = ActionType.PREVENT,
+    type_: Annotated[
+        ActionType, typer.Option("--type", help="mitigate, prevent, detect or process.")
+    ] = ActionType.PREVENT,
     owner: Annotated[str | None, typer.Option(help="Who owns it.")] = None,
     due: Annotated[str | None, typer.Option(help="Due date, YYYY-MM-DD.")] = None,
     link: Annotated[str | None, typer.Option(help="Ticket or bug link.")] = None,
@@ -360,7 +407,14 @@ def action_add(
     from mlsre.incident.service import add_action
 
     state = add_action(
-        _store(ctx), parse_id(incident), title=title, type=type_, actor=_actor(as_), owner=owner, due=due, link=link
+        _store(ctx),
+        parse_id(incident),
+        title=title,
+        type=type_,
+        actor=_actor(as_),
+        owner=owner,
+        due=due,
+        link=link,
     )
     item = state.actions[-1]
     if as_json:
@@ -386,7 +440,15 @@ def action_list(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = Fa
         None,
         ["#", "TYPE", "STATUS", "TITLE", "OWNER", "DUE", "LINK"],
         [
-            [str(a.id), a.type.value, "done" if a.done else "open", a.title, a.owner or "", a.due or "", a.link or ""]
+            [
+                str(a.id),
+                a.type.value,
+                "done" if a.done else "open",
+                a.title,
+                a.owner or "",
+                a.due or "",
+                a.link or "",
+            ]
             for a in state.actions
         ],
     )
@@ -429,10 +491,19 @@ def stats(
         output.print_json(result)
         return
     rows = []
-    for kind, groups in (("", [result.overall]), ("severity", result.by_severity), ("model", result.by_model)):
+    for kind, groups in (
+        ("", [result.overall]),
+        ("severity", result.by_severity),
+        ("model", result.by_model),
+    ):
         for g in groups:
             cells = [f"{kind} {g.group}".strip(), str(g.incidents)]
-            for f in (g.time_to_detect, g.time_to_acknowledge, g.time_to_mitigate, g.time_to_resolve):
+            for f in (
+                g.time_to_detect,
+                g.time_to_acknowledge,
+                g.time_to_mitigate,
+                g.time_to_resolve,
+            ):
                 cells.append(f"{human_duration(f.median_s)} / {human_duration(f.p90_s)}")
             rows.append(cells)
     output.table(
@@ -445,7 +516,9 @@ def stats(
 @app.command()
 def export(
     ctx: typer.Context,
-    incident: Annotated[str | None, typer.Argument(help="Only this incident (default: all).")] = None,
+    incident: Annotated[
+        str | None, typer.Argument(help="Only this incident (default: all).")
+    ] = None,
 ) -> None:
     """Print the full event log as JSON (backup, tooling, replay).
 

@@ -170,9 +170,10 @@ def validate(
     Example: mlsre runbook validate runbooks/
     """
     from mlsre.runbook.loader import bundled_dir, workspace_dirs
-    from mlsre.runbook.validate import validate_paths
+    from mlsre.runbook.validate import runbook_files, validate_paths
 
-    targets = list(paths or [bundled_dir(), *workspace_dirs(_settings(ctx))])
+    defaults = [bundled_dir(), *(d for d in workspace_dirs(_settings(ctx)) if runbook_files(d))]
+    targets = list(paths or defaults)
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
@@ -289,3 +290,8 @@ def new(
     else:
         output.line(f"wrote {path}")
         output.line(f"next: edit it, then `mlsre runbook validate {path}`")
+
+
+from mlsre.cli import runbook_run  # noqa: E402  (run, resume, test: the engine commands)
+
+runbook_run.register(app)

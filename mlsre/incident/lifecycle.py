@@ -36,7 +36,9 @@ def check(state: Incident, kind: EventKind, data: dict[str, Any]) -> None:
         allowed = allowed_moves(state.status)
         raise LifecycleError(
             f"{state.ref} is {state.status.value}; it cannot be {kind.value} now",
-            hint=f"allowed now: {', '.join(allowed)}" if allowed else "no lifecycle move is allowed now",
+            hint=f"allowed now: {', '.join(allowed)}"
+            if allowed
+            else "no lifecycle move is allowed now",
         )
     if kind is EventKind.ACTION_DONE:
         n = int(data.get("action", 0))

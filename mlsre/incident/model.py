@@ -185,9 +185,8 @@ def apply(state: Incident | None, ev: Event) -> Incident:
         )
     elif k is EventKind.ACTION_DONE:
         state.actions[int(d["action"]) - 1].done = True
-    elif k is EventKind.RUNBOOK_STARTED:
-        if d.get("runbook") not in state.runbooks:
-            state.runbooks.append(d["runbook"])
+    elif k is EventKind.RUNBOOK_STARTED and d.get("runbook") not in state.runbooks:
+        state.runbooks.append(d["runbook"])
     state.last_seq = ev.seq
     state.updated_at = ev.at
     return state

@@ -32,7 +32,9 @@ def open_incident(
     at: datetime | None = None,
 ) -> Incident:
     if not title.strip():
-        raise UsageError("an incident needs a title", hint="say what is wrong, e.g. 'fraud-model p99 latency up'")
+        raise UsageError(
+            "an incident needs a title", hint="say what is wrong, e.g. 'fraud-model p99 latency up'"
+        )
     now = at or utcnow()
     started_at = parse_time(started, now=now) if started else now
     if started_at > now:

@@ -55,7 +55,9 @@ class SqliteStore:
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+            self.db = sqlite3.connect(
+                path, timeout=60, isolation_level=None, check_same_thread=False
+            )
             self.db.execute("PRAGMA busy_timeout = 60000")
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA foreign_keys = ON")
@@ -66,7 +68,9 @@ class SqliteStore:
                 hint="check the path and permissions (store.url in mlsre.yaml or MLSRE_STORE_URL)",
             ) from None
         except OSError as exc:
-            raise StoreError(f"cannot create incident store folder for {path}: {exc.strerror}") from None
+            raise StoreError(
+                f"cannot create incident store folder for {path}: {exc.strerror}"
+            ) from None
 
     def _ensure_schema(self) -> None:
         row = self._meta_version()
@@ -80,7 +84,8 @@ class SqliteStore:
                 if statement.strip():
                     self.db.execute(statement)
             self.db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
             )
             self.db.execute("COMMIT")
         except BaseException:
@@ -96,12 +101,21 @@ class SqliteStore:
 
     # ---- writes --------------------------------------------------------------------------
 
-    def open_incident(self, data: dict[str, Any], actor: str, at: datetime) -> tuple[Incident, Event]:
+    def open_incident(
+        self, data: dict[str, Any], actor: str, at: datetime
+    ) -> tuple[Incident, Event]:
         with self._write():
             cur = self.db.execute(
                 "INSERT INTO incidents (title, severity, status, model, service, opened_at, updated_at,"
                 " last_seq, state) VALUES (?, ?, 'open', ?, ?, ?, ?, 0, '{}')",
-                (data["title"], data["severity"], data.get("model"), data.get("service"), at.isoformat(), at.isoformat()),
+                (
+                    data["title"],
+                    data["severity"],
+                    data.get("model"),
+                    data.get("service"),
+                    at.isoformat(),
+                    at.isoformat(),
+                ),
             )
             new_id = int(cur.lastrowid or 0)
             ev = Event(new_id, 1, at, actor, EventKind.OPENED, data)
@@ -171,7 +185,9 @@ class SqliteStore:
     def _load(self, incident_id: int) -> Incident:
         row = self.db.execute("SELECT state FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         if row is None:
-            raise NotFoundError(f"no incident {format_id(incident_id)}", hint="see `mlsre incident list --all`")
+            raise NotFoundError(
+                f"no incident {format_id(incident_id)}", hint="see `mlsre incident list --all`"
+            )
         return state_from_json(row[0])
 
     def get(self, incident_id: int) -> Incident:
@@ -211,10 +227,12 @@ class SqliteStore:
         limit = f" LIMIT {int(flt.limit)}" if flt.limit else ""
         return where + " ORDER BY id DESC" + limit, args
 
-    def list(self, flt: IncidentFilter) -> list[IncidentRow]:
+    def rows(self, flt: IncidentFilter) -> list[IncidentRow]:
         tail, args = self._where(flt)
         rows = self.db.execute(
-            "SELECT id, title, severity, status, model, service, opened_at, updated_at FROM incidents" + tail, args
+            "SELECT id, title, severity, status, model, service, opened_at, updated_at FROM incidents"
+            + tail,
+            args,
         ).fetchall()
         return [
             IncidentRow(
@@ -233,7 +251,10 @@ class SqliteStore:
 
     def incidents(self, flt: IncidentFilter) -> list[Incident]:
         tail, args = self._where(flt)
-        return [state_from_json(r[0]) for r in self.db.execute("SELECT state FROM incidents" + tail, args)]
+        return [
+            state_from_json(r[0])
+            for r in self.db.execute("SELECT state FROM incidents" + tail, args)
+        ]
 
     def close(self) -> None:
         self.db.close()

@@ -65,7 +65,9 @@ def group_stats(name: str, incidents: list[Incident]) -> GroupStats:
         incidents=len(incidents),
         time_to_detect=collect([_secs(i.started_at, i.opened_at) for i in incidents]),
         time_to_acknowledge=collect([_secs(i.opened_at, i.acknowledged_at) for i in incidents]),
-        time_to_mitigate=collect([_secs(i.started_at, i.mitigated_at or i.resolved_at) for i in incidents]),
+        time_to_mitigate=collect(
+            [_secs(i.started_at, i.mitigated_at or i.resolved_at) for i in incidents]
+        ),
         time_to_resolve=collect([_secs(i.started_at, i.resolved_at) for i in incidents]),
     )
 

@@ -37,7 +37,9 @@ class IncidentRow:
 
 
 class Store(Protocol):
-    def open_incident(self, data: dict[str, Any], actor: str, at: datetime) -> tuple[Incident, Event]:
+    def open_incident(
+        self, data: dict[str, Any], actor: str, at: datetime
+    ) -> tuple[Incident, Event]:
         """Allocate the next id and record the ``opened`` event, atomically."""
 
     def append(
@@ -49,7 +51,7 @@ class Store(Protocol):
 
     def events(self, incident_id: int, after_seq: int = 0) -> list[Event]: ...
 
-    def list(self, flt: IncidentFilter) -> list[IncidentRow]: ...
+    def rows(self, flt: IncidentFilter) -> list[IncidentRow]: ...
 
     def incidents(self, flt: IncidentFilter) -> list[Incident]:
         """Full states (for stats), from the projection."""
@@ -88,10 +90,20 @@ def state_from_json(text: str) -> Incident:
     from mlsre.incident.model import ActionItem, ActionType
 
     d = json.loads(text)
-    for key in ("opened_at", "started_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at", "updated_at"):
+    for key in (
+        "opened_at",
+        "started_at",
+        "acknowledged_at",
+        "mitigated_at",
+        "resolved_at",
+        "closed_at",
+        "updated_at",
+    ):
         if d.get(key):
             d[key] = datetime.fromisoformat(d[key])
     d["severity"] = Severity(d["severity"])
     d["status"] = Status(d["status"])
-    d["actions"] = [ActionItem(**{**a, "type": ActionType(a["type"])}) for a in d.get("actions", [])]
+    d["actions"] = [
+        ActionItem(**{**a, "type": ActionType(a["type"])}) for a in d.get("actions", [])
+    ]
     return Incident(**d)

@@ -30,13 +30,17 @@ def describe(ev: Event) -> str:
     if k is EventKind.CLOSED:
         return "Closed" + (f": {d['note']}" if d.get("note") else "")
     if k is EventKind.SEVERITY_CHANGED:
-        return f"Severity changed to {d.get('severity')}" + (f": {d['reason']}" if d.get("reason") else "")
+        return f"Severity changed to {d.get('severity')}" + (
+            f": {d['reason']}" if d.get("reason") else ""
+        )
     if k is EventKind.ROLE_ASSIGNED:
         return f"{d.get('person')} is {d.get('role')}"
     if k is EventKind.NOTE:
         return str(d.get("text", ""))
     if k is EventKind.ACTION_ADDED:
-        return f"Action item ({d.get('type')}): {d.get('title')}" + (f" -> {d['owner']}" if d.get("owner") else "")
+        return f"Action item ({d.get('type')}): {d.get('title')}" + (
+            f" -> {d['owner']}" if d.get("owner") else ""
+        )
     if k is EventKind.ACTION_DONE:
         return f"Action item {d.get('action')} done"
     if k is EventKind.RUNBOOK_STARTED:

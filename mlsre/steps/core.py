@@ -1,7 +1,7 @@
 """Built-in step kinds: ``shell``, ``http``, ``manual``, ``wait`` and ``note``.
 
 This module holds what a runbook may write in their ``with:`` blocks (the ``Params`` models) and
-the one-line ``describe`` used by dry runs and confirm prompts. Execution belongs to the engine.
+the one-line ``describe`` used by dry runs and confirm prompts, and how each runs.
 
 A kind whose effect depends on its parameters (a shell command marked ``safe``, an HTTP GET)
 offers ``mutates(params)``; the validator prefers it over the class-level ``mutating`` flag.
@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mlsre.steps.base import StepContext, StepResult
+from mlsre.steps.base import StepContext, StepResult, StepStatus
 
 
 class _Params(BaseModel):
@@ -131,7 +131,43 @@ class Shell:
         return f"run {shlex.join(params.argv)}"
 
     def run(self, params: ShellParams, ctx: StepContext) -> StepResult:
-        raise NotImplementedError("shell steps run with the engine")
+        import os
+        import subprocess
+
+        env = {**os.environ, **params.env}
+        try:
+            proc = subprocess.run(  # argv list, shell=False: templated values are never parsed
+                params.argv,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=min(params.timeout_s, ctx.timeout_s),
+                cwd=params.cwd,
+                env=env,
+                check=False,
+            )
+        except FileNotFoundError:
+            return StepResult(StepStatus.ERROR, f"program not found: {params.argv[0]}")
+        except PermissionError:
+            return StepResult(StepStatus.ERROR, f"not allowed to run {params.argv[0]}")
+        except subprocess.TimeoutExpired:
+            return StepResult(
+                StepStatus.ERROR, f"{params.argv[0]} killed after {params.timeout_s:g}s"
+            )
+        out = {
+            "exit_code": proc.returncode,
+            "stdout": proc.stdout[-4000:],
+            "stderr": proc.stderr[-4000:],
+        }
+        ok = proc.returncode in params.ok_exit_codes
+        last = (proc.stdout.strip() or proc.stderr.strip()).splitlines()[-1:] or [""]
+        return StepResult(
+            status=StepStatus.PASSED if ok else StepStatus.FAILED,
+            summary=f"exit {proc.returncode}" + (f": {last[0][:160]}" if last[0] else ""),
+            output=out,
+            samples=[{"value": proc.returncode, **out}],
+            evidence={"argv": params.argv, **out},
+        )
 
 
 class Http:
@@ -148,7 +184,47 @@ class Http:
         return f"{params.method} {params.url} (expect {', '.join(map(str, params.expect_status))})"
 
     def run(self, params: HttpParams, ctx: StepContext) -> StepResult:
-        raise NotImplementedError("http steps run with the engine")
+        import json
+
+        from mlsre.integrations.http import LiveTransport, Request
+
+        transport = LiveTransport()
+        request = Request(
+            method=params.method,
+            url=params.url,
+            json_body=params.json_body,
+            headers=params.headers,
+            timeout_s=min(params.timeout_s, ctx.timeout_s),
+            retries=0,
+            verify=params.verify_tls,
+            service="endpoint",
+        )
+        resp = transport.send(request)  # HttpFailure (unreachable, timeout) -> step error
+        latency_ms = resp.elapsed_s * 1000
+        problems: list[str] = []
+        if resp.status not in params.expect_status:
+            problems.append(
+                f"status {resp.status} (expected {', '.join(map(str, params.expect_status))})"
+            )
+        if params.max_latency_ms is not None and latency_ms > params.max_latency_ms:
+            problems.append(f"took {latency_ms:.0f} ms (limit {params.max_latency_ms:g} ms)")
+        body: Any = None
+        if params.json_checks:
+            try:
+                body = json.loads(resp.body)
+            except ValueError:
+                return StepResult(
+                    StepStatus.ERROR, f"{params.url} did not answer JSON: {resp.snippet()}"
+                )
+            problems += [p for c in params.json_checks if (p := _json_problem(body, c))]
+        output = {"status": resp.status, "latency_ms": round(latency_ms, 1), "json": body}
+        return StepResult(
+            status=StepStatus.FAILED if problems else StepStatus.PASSED,
+            summary="; ".join(problems) or f"{resp.status} in {latency_ms:.0f} ms",
+            output=output,
+            samples=[{"value": resp.status, "latency_ms": latency_ms}],
+            evidence={"url": params.url, "status": resp.status, "body": resp.snippet(2000)},
+        )
 
 
 class Manual:
@@ -162,7 +238,28 @@ class Manual:
         return f"ask: {params.question.strip().splitlines()[0]}"
 
     def run(self, params: ManualParams, ctx: StepContext) -> StepResult:
-        raise NotImplementedError("manual steps run with the engine")
+        who = ctx.interaction
+        question = params.question.strip()
+        if params.checklist:
+            ticked = who.checklist(question, params.checklist) if who else None
+            if ticked is None:
+                return StepResult(StepStatus.PENDING, f"needs a person: {question.splitlines()[0]}")
+            missing = [item for item in params.checklist if item not in ticked]
+            return StepResult(
+                StepStatus.FAILED if missing else StepStatus.PASSED,
+                f"not done: {'; '.join(missing)}" if missing else f"all {len(ticked)} items done",
+                output={"ticked": ticked, "missing": missing},
+            )
+        answer = who.ask(question, choices=params.choices, default=params.default) if who else None
+        if answer is None:
+            return StepResult(StepStatus.PENDING, f"needs a person: {question.splitlines()[0]}")
+        failed = answer in params.fail_on
+        return StepResult(
+            StepStatus.FAILED if failed else StepStatus.PASSED,
+            f"answer: {answer}",
+            output={"answer": answer},
+            samples=[{"value": answer}],
+        )
 
 
 class Wait:
@@ -177,7 +274,47 @@ class Wait:
         return f"poll {params.check.uses} every {params.interval}{cond} (at most {params.deadline})"
 
     def run(self, params: WaitParams, ctx: StepContext) -> StepResult:
-        raise NotImplementedError("wait steps run with the engine")
+        import time
+
+        from mlsre.runbook.sandbox import check_samples
+        from mlsre.steps.registry import default_registry
+        from mlsre.timeutil import parse_duration
+
+        cls: Any = default_registry().get(params.check.uses)
+        inner = cls.Params.model_validate(params.check.with_)
+        interval = parse_duration(params.interval).total_seconds()
+        deadline = time.monotonic() + min(
+            parse_duration(params.deadline).total_seconds(), ctx.timeout_s
+        )
+        polls = 0
+        namespace = {"inputs": ctx.inputs, "incident": ctx.incident or {}}
+        while True:
+            polls += 1
+            result = cls().run(inner, ctx)
+            if result.status not in (None, StepStatus.PASSED):
+                verdict = f"{result.status.value if result.status else ''}: {result.summary}"
+            elif params.check.expect and not result.samples:
+                verdict = "no data"
+            elif params.check.expect and check_samples(
+                params.check.expect, result.samples, namespace, result.output
+            ):
+                verdict = f"`{params.check.expect}` does not hold yet"
+            else:
+                return StepResult(
+                    StepStatus.PASSED,
+                    f"held after {polls} poll(s)",
+                    output=result.output,
+                    samples=result.samples,
+                )
+            # A run evaluated at a fixed past time (--at, replay) sees the same data every poll.
+            if ctx.at is not None or time.monotonic() + interval > deadline:
+                return StepResult(
+                    StepStatus.FAILED,
+                    f"still not holding after {polls} poll(s): {verdict}",
+                    output=result.output,
+                    samples=result.samples,
+                )
+            time.sleep(interval)
 
 
 class Note:
@@ -191,7 +328,23 @@ class Note:
         return f"note: {params.text.strip().splitlines()[0]}"
 
     def run(self, params: NoteParams, ctx: StepContext) -> StepResult:
-        raise NotImplementedError("note steps run with the engine")
+        return StepResult(StepStatus.PASSED, params.text.strip(), output={"text": params.text})
+
+
+def _json_problem(body: Any, check: JsonCheck) -> str | None:
+    node: Any = body
+    for part in check.path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return f"JSON field {check.path} is missing" if check.exists else None
+    if not check.exists:
+        return f"JSON field {check.path} is present"
+    if check.equals is not None and node != check.equals:
+        return f"JSON field {check.path} is {node!r}, expected {check.equals!r}"
+    return None
 
 
 KINDS: list[type] = [Shell, Http, Manual, Wait, Note]

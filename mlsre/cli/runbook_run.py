@@ -1,0 +1,264 @@
+"""``mlsre runbook run | resume | test``: the engine at the terminal (registered by runbook.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mlsre.cli import output
+from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
+from mlsre.steps.base import Phase
+
+if TYPE_CHECKING:
+    from mlsre.runbook.engine import Operator, RunReport
+
+InputOpt = Annotated[
+    list[str] | None, typer.Option("--input", "-i", help="Runbook input, name=value (repeatable).")
+]
+AtOpt = Annotated[
+    str | None, typer.Option("--at", help="Evaluate every query as of this time (ISO, unix, -2h).")
+]
+ReplayOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--replay",
+        help="Answer from recorded evidence (an incident export) instead of live systems.",
+    ),
+]
+
+
+def _settings_store(ctx: typer.Context) -> tuple[Any, Any]:
+    from mlsre.incident.store import open_store
+    from mlsre.settings import load_settings
+
+    flag = store_flag(ctx)
+    settings, _ = load_settings(config_path(ctx), {("store", "url"): flag} if flag else None)
+    return settings, open_store(settings.store.url)
+
+
+def _operator(non_interactive: bool, yes: bool, as_json: bool) -> Operator:
+
+    if not non_interactive and not as_json and sys.stdin.isatty() and sys.stdout.isatty():
+        from mlsre.cli.operator import TerminalOperator
+
+        return TerminalOperator(yes=yes)
+    return _Printing(yes=yes, quiet=as_json)
+
+
+class _Printing:
+    """Unattended, printing one line per step as it finishes (nothing when --json)."""
+
+    interactive = False
+
+    def __init__(self, yes: bool, quiet: bool) -> None:
+        from mlsre.runbook.engine import Unattended
+
+        self._inner = Unattended(yes=yes)
+        self.quiet = quiet
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def after_step(self, view: Any, outcome: Any) -> None:
+        if not self.quiet:
+            output.line(
+                f"{output.styled(outcome.status.value):>8}  {outcome.step}: {outcome.summary}"
+            )
+
+
+def render_report(report: RunReport, as_json: bool) -> None:
+    if as_json:
+        output.print_json(report)
+    else:
+        if report.dry_run:
+            output.table(
+                f"Dry run of {report.runbook}: nothing was queried or changed",
+                ["STEP", "PHASE", "KIND", "WOULD"],
+                [
+                    [
+                        o.step,
+                        o.phase.value,
+                        o.kind,
+                        o.summary if o.summary != "dry run: not executed" else o.description,
+                    ]
+                    for o in report.steps
+                ],
+            )
+            return
+        where = f" on {report.incident}" if report.incident else ""
+        output.line(f"Runbook {report.runbook}{where}: {report.outcome.value}", style="bold")
+        for item in report.needs_attention:
+            output.line(f"  needs attention: {item}")
+        if report.stopped_at:
+            output.line(f"  stopped after {report.stopped_at} (on_fail: stop)")
+    raise typer.Exit(int(report.exit_code))
+
+
+def run(
+    ctx: typer.Context,
+    runbook: Annotated[
+        str, typer.Argument(help="Runbook id (see `mlsre runbook list`) or a file.")
+    ],
+    incident: Annotated[
+        str | None, typer.Option("--incident", help="Record the run on this incident.")
+    ] = None,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Open a new incident for this run.")
+    ] = False,
+    input_: InputOpt = None,
+    at: AtOpt = None,
+    non_interactive: Annotated[
+        bool,
+        typer.Option(
+            "--non-interactive",
+            help="No prompts: confirm-gated steps wait for approval unless --yes;"
+            " manual steps stay pending.",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Approve confirm-gated steps (mitigations).")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Render every step and show what it would query or change; touch nothing.",
+        ),
+    ] = False,
+    phase: Annotated[
+        Phase | None, typer.Option("--phase", help="Only steps of this phase.")
+    ] = None,
+    replay: ReplayOpt = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a runbook, step by step with you, or unattended.
+
+    Exit codes: 0 all checks healthy, 1 a check failed (the system is unhealthy),
+    4 a check could not run (health unknown).
+
+    Example: mlsre runbook run latency-regression --incident INC-7 -i model=fraud-detector
+    """
+    from mlsre.actor import resolve_actor
+    from mlsre.runbook.runner import RunRequest, parse_pairs, start
+    from mlsre.timeutil import parse_time
+
+    if incident and open_:
+        from mlsre.errors import UsageError
+
+        raise UsageError("give --incident or --open, not both")
+    settings, store = _settings_store(ctx)
+    req = RunRequest(
+        runbook=runbook,
+        incident=incident,
+        open_incident=open_,
+        inputs=parse_pairs(input_ or []),
+        at=parse_time(at) if at else None,
+        phase=phase,
+        dry_run=dry_run,
+        replay=replay,
+    )
+    report = start(
+        req, settings, store, _operator(non_interactive, yes, as_json), resolve_actor(as_)
+    )
+    render_report(report, as_json)
+
+
+def resume(
+    ctx: typer.Context,
+    incident: Annotated[
+        str, typer.Argument(help="Incident whose interrupted run to continue.", metavar="INCIDENT")
+    ],
+    non_interactive: Annotated[bool, typer.Option("--non-interactive", help="No prompts.")] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Approve confirm-gated steps that have not started yet."),
+    ] = False,
+    replay: ReplayOpt = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Continue an interrupted run (crash, closed laptop) with the steps that have no result.
+
+    A mitigation that started but has no result is never re-run automatically: you are asked.
+
+    Example: mlsre runbook resume INC-7
+    """
+    from mlsre.actor import resolve_actor
+    from mlsre.runbook.runner import resume as resume_run
+
+    settings, store = _settings_store(ctx)
+    report = resume_run(
+        incident,
+        settings,
+        store,
+        _operator(non_interactive, yes, as_json),
+        resolve_actor(as_),
+        replay,
+    )
+    render_report(report, as_json)
+
+
+def test(
+    ctx: typer.Context,
+    runbook: Annotated[str, typer.Argument(help="Runbook id or file.")],
+    replay: Annotated[Path, typer.Option("--replay", help="Recorded evidence to answer from.")],
+    expect_status: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-status", help="Expected outcome: passed|healthy, failed|unhealthy, error."
+        ),
+    ] = None,
+    expect_step: Annotated[
+        list[str] | None, typer.Option("--expect-step", help="STEP=STATUS expected (repeatable).")
+    ] = None,
+    input_: InputOpt = None,
+    at: AtOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Test a runbook against recorded evidence (for your CI); exit 1 when expectations differ.
+
+    Example: mlsre runbook test latency-regression --replay incident.json --expect-status failed
+    """
+    from mlsre.runbook.engine import Unattended
+    from mlsre.runbook.runner import parse_pairs
+    from mlsre.runbook.runner import test as test_run
+    from mlsre.settings import load_settings
+    from mlsre.timeutil import parse_time
+
+    settings, _ = load_settings(config_path(ctx))
+    report = test_run(
+        runbook,
+        settings,
+        replay,
+        parse_pairs(input_ or []),
+        parse_time(at) if at else None,
+        Unattended(yes=True),
+    )
+    aliases = {"passed": "healthy", "failed": "unhealthy"}
+    problems = []
+    if expect_status and aliases.get(expect_status, expect_status) != report.outcome.value:
+        problems.append(f"outcome is {report.outcome.value}, expected {expect_status}")
+    got = {o.step: o.status.value for o in report.steps}
+    for pair in expect_step or []:
+        step, _, status = pair.partition("=")
+        if got.get(step) != status:
+            problems.append(f"step {step} is {got.get(step, 'not run')}, expected {status}")
+    if as_json:
+        output.print_json({"report": report, "problems": problems, "ok": not problems})
+    else:
+        for o in report.steps:
+            output.line(f"{output.styled(o.status.value):>8}  {o.step}: {o.summary}")
+        output.line(
+            "runbook test passed" if not problems else "runbook test FAILED: " + "; ".join(problems)
+        )
+    raise typer.Exit(0 if not problems else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("resume")(resume)
+    app.command("test")(test)

@@ -1,0 +1,935 @@
+"""The runbook engine: runs steps in order, with a person or unattended, recording every step.
+
+Flow per step: `when` -> render `with` in the sandbox -> validate against the kind's Params ->
+(confirm) -> STEP_STARTED event -> run (timeout, retries on error) -> judge with `expect` ->
+STEP_RESULT event -> `on_fail`. Consecutive independent diagnose steps run concurrently when no
+person is being asked about each one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import AbstractContextManager, nullcontext, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from mlsre.errors import ExitCode, MlsreError, UsageError
+from mlsre.incident.model import EventKind, Incident
+from mlsre.incident.store import Store
+from mlsre.runbook import journal
+from mlsre.runbook.model import InputType, Runbook, Step
+from mlsre.runbook.sandbox import check_samples, evaluate, render_value, truthy
+from mlsre.steps.base import Interaction, Phase, StepContext, StepResult, StepStatus
+from mlsre.timeutil import iso, parse_duration, utcnow
+
+DEFAULT_TIMEOUT_S = 60.0
+MAX_PARALLEL = 8
+
+
+class Decision(StrEnum):
+    RUN = "run"
+    SKIP = "skip"
+    EDIT = "edit"  # edit inputs, then ask again
+    QUIT = "quit"
+
+
+class RunOutcome(StrEnum):
+    HEALTHY = "healthy"  # every check that ran passed
+    UNHEALTHY = "unhealthy"  # a check ran and found a problem
+    ERROR = "error"  # a check could not run; health unknown
+    QUIT = "quit"  # the person stopped the run (resume later)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {
+            RunOutcome.HEALTHY: ExitCode.OK,
+            RunOutcome.UNHEALTHY: ExitCode.FAILED,
+            RunOutcome.ERROR: ExitCode.CHECK_ERROR,
+            RunOutcome.QUIT: ExitCode.OK,
+        }[self]
+
+
+@dataclass
+class StepView:
+    """A step as the person sees it before it runs."""
+
+    step: Step
+    index: int
+    total: int
+    description: str
+    params: dict[str, Any] | None
+    mutating: bool
+    problem: str | None = None  # rendering or parameter error
+
+
+@dataclass
+class StepOutcome:
+    step: str
+    title: str
+    phase: Phase
+    kind: str
+    status: StepStatus
+    summary: str
+    description: str = ""
+    output: Any = None
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    duration_s: float = 0.0
+    attempts: int = 0
+    resumed: bool = False  # recorded by an earlier, interrupted run
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    runbook: str
+    incident: str | None
+    outcome: RunOutcome
+    steps: list[StepOutcome]
+    needs_attention: list[str] = field(default_factory=list)
+    stopped_at: str | None = None
+    dry_run: bool = False
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.outcome.exit_code
+
+
+class Operator(Interaction, Protocol):
+    """The person (or the lack of one) running the runbook; the CLI implements it."""
+
+    interactive: bool
+
+    def before_step(self, view: StepView) -> Decision: ...
+
+    def edit_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]: ...
+
+    def confirm(self, view: StepView, question: str) -> bool: ...
+
+    def interrupted_mitigation(self, view: StepView) -> bool:
+        """A mitigation started earlier and has no result: run it again?"""
+
+    def running(self, view: StepView) -> AbstractContextManager[None]: ...
+
+    def after_step(self, view: StepView, outcome: StepOutcome) -> None: ...
+
+
+class Unattended:
+    """No person: run everything; confirm-gated steps need ``--yes``; questions stay pending."""
+
+    interactive = False
+
+    def __init__(self, yes: bool = False) -> None:
+        self.yes = yes
+        self.seen: list[StepOutcome] = []
+
+    def before_step(self, view: StepView) -> Decision:
+        return Decision.RUN
+
+    def edit_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        return inputs
+
+    def confirm(self, view: StepView, question: str) -> bool:
+        return self.yes
+
+    def interrupted_mitigation(self, view: StepView) -> bool:
+        return False
+
+    def running(self, view: StepView) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def after_step(self, view: StepView, outcome: StepOutcome) -> None:
+        self.seen.append(outcome)
+
+    def ask(
+        self, question: str, *, choices: list[str] | None = None, default: str | None = None
+    ) -> str | None:
+        return None
+
+    def checklist(self, title: str, items: list[str]) -> list[str] | None:
+        return None
+
+
+@dataclass
+class RunOptions:
+    inputs: dict[str, str] = field(default_factory=dict)
+    at: datetime | None = None
+    phase: Phase | None = None
+    dry_run: bool = False
+    transport: Any = None  # a replay transport; None = live systems
+    max_parallel: int = MAX_PARALLEL
+
+
+def parse_inputs(runbook: Runbook, given: dict[str, Any]) -> dict[str, Any]:
+    """Inputs with defaults applied and command-line strings parsed to their declared types."""
+    specs = runbook.input_specs()
+    unknown = sorted(set(given) - set(specs))
+    if unknown:
+        raise UsageError(
+            f"runbook {runbook.id} has no input {', '.join(unknown)}",
+            hint=f"its inputs: {', '.join(specs) or '(none)'}",
+        )
+    out: dict[str, Any] = {}
+    missing = []
+    for name, spec in specs.items():
+        if name in given:
+            out[name] = _coerce(name, spec.type, given[name])
+        elif spec.default is not None:
+            out[name] = spec.default
+        elif spec.required:
+            missing.append(name)
+        else:
+            out[name] = None
+    if missing:
+        raise UsageError(
+            f"runbook {runbook.id} needs input {', '.join(missing)}",
+            hint=" ".join(f"--input {m}=..." for m in missing),
+        )
+    return out
+
+
+def _coerce(name: str, kind: InputType, raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        if kind is InputType.NUMBER:
+            return float(raw)
+        if kind is InputType.INTEGER:
+            return int(raw)
+        if kind is InputType.BOOLEAN:
+            if raw.lower() not in ("true", "false", "yes", "no", "1", "0"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "yes", "1")
+        if kind is InputType.DURATION:
+            parse_duration(raw)
+        if kind is InputType.LIST:
+            return [x.strip() for x in raw.split(",") if x.strip()]
+    except (ValueError, MlsreError):
+        raise UsageError(f"input {name}: '{raw}' is not a {kind.value}") from None
+    return raw
+
+
+def incident_context(inc: Incident | None) -> dict[str, Any]:
+    if inc is None:
+        return {}
+    return {
+        "id": inc.id,
+        "ref": inc.ref,
+        "title": inc.title,
+        "severity": inc.severity.value,
+        "status": inc.status.value,
+        "model": inc.model,
+        "service": inc.service,
+        "summary": inc.summary,
+        "started_at": iso(inc.started_at),
+        "opened_at": iso(inc.opened_at),
+    }
+
+
+def _step_ns(
+    status: StepStatus | None,
+    output: Any = None,
+    summary: str = "",
+    samples: list[Any] | None = None,
+) -> dict[str, Any]:
+    samples = samples or []
+    first = samples[0].get("value") if samples and isinstance(samples[0], dict) else None
+    return {
+        "status": status.value if status else "pending",
+        "output": output,
+        "summary": summary,
+        "samples": samples,
+        "value": first,
+        "passed": status is StepStatus.PASSED,
+        "failed": status is StepStatus.FAILED,
+        "error": status is StepStatus.ERROR,
+        "skipped": status is StepStatus.SKIPPED,
+    }
+
+
+class Engine:
+    def __init__(
+        self, store: Store | None, settings: Any, operator: Operator, registry: Any = None
+    ) -> None:
+        from mlsre.steps.registry import default_registry
+
+        self.store = store
+        self.settings = settings
+        self.operator = operator
+        self.registry = registry or default_registry()
+        self.actor = "mlsre"
+        self._lock = threading.Lock()  # steps finish on several threads; one writer at a time
+
+    # ---- public entry points ----------------------------------------------------------------
+
+    def run(
+        self,
+        runbook: Runbook,
+        options: RunOptions,
+        incident: Incident | None,
+        *,
+        actor: str = "mlsre",
+    ) -> RunReport:
+        self.actor = actor
+        inputs = parse_inputs(runbook, options.inputs)
+        run_id = uuid.uuid4().hex[:12]
+        if incident is not None and not options.dry_run:
+            self._record(
+                incident.id,
+                EventKind.RUNBOOK_STARTED,
+                {
+                    "run": run_id,
+                    "runbook": runbook.id,
+                    "title": runbook.title,
+                    "inputs": inputs,
+                    "at": iso(options.at) if options.at else None,
+                    "phase": options.phase.value if options.phase else None,
+                },
+            )
+        return self._walk(
+            runbook,
+            options,
+            incident,
+            run_id,
+            inputs,
+            journal.RunRecord(run_id, runbook.id, inputs, None, None),
+        )
+
+    def resume(
+        self,
+        runbook: Runbook,
+        record: journal.RunRecord,
+        incident: Incident,
+        options: RunOptions,
+        *,
+        actor: str = "mlsre",
+    ) -> RunReport:
+        self.actor = actor
+        options.phase = Phase(record.phase) if record.phase else options.phase
+        return self._walk(runbook, options, incident, record.run_id, dict(record.inputs), record)
+
+    # ---- the walk ---------------------------------------------------------------------------
+
+    def _walk(
+        self,
+        runbook: Runbook,
+        options: RunOptions,
+        incident: Incident | None,
+        run_id: str,
+        inputs: dict[str, Any],
+        prior: journal.RunRecord,
+    ) -> RunReport:
+        ctx_base: dict[str, Any] = {
+            "inputs": inputs,
+            "incident": incident_context(incident),
+            "runbook": {"id": runbook.id, "title": runbook.title},
+            "now": utcnow(),
+            "at": options.at or utcnow(),
+            "steps": {s.id: _step_ns(None) for s in runbook.steps},
+        }
+        outcomes: dict[str, StepOutcome] = {}
+        stopped_at: str | None = None
+        quit_ = False
+        steps = runbook.steps
+        i = 0
+        while i < len(steps):
+            step = steps[i]
+            if options.phase and step.phase != options.phase:
+                i += 1
+                continue
+            if step.id in prior.results:  # recorded by the interrupted run: reuse, do not redo
+                out = self._from_record(step, prior.results[step.id])
+                outcomes[step.id] = out
+                ctx_base["steps"][step.id] = _step_ns(
+                    out.status, out.output, out.summary, out.samples
+                )
+                jump = self._flow(step, out, steps)
+                if jump == "stop":
+                    stopped_at = step.id
+                    break
+                i = jump if isinstance(jump, int) else i + 1
+                continue
+            parallel = not self.operator.interactive and not options.dry_run
+            batch = self._parallel_batch(steps, i, options, prior, ctx_base) if parallel else [step]
+            if len(batch) > 1:
+                results = self._run_batch(batch, i, len(steps), ctx_base, options, incident, run_id)
+            else:
+                one = self._one(step, i, len(steps), ctx_base, options, incident, run_id, prior)
+                if one is None:
+                    quit_ = True
+                    break
+                results = [one]
+            next_i = i + len(batch)
+            stop = False
+            for out in results:
+                outcomes[out.step] = out
+                ctx_base["steps"][out.step] = _step_ns(
+                    out.status, out.output, out.summary, out.samples
+                )
+            for st, out in zip(batch, results, strict=True):
+                jump = self._flow(st, out, steps)
+                if jump == "stop":
+                    stopped_at = st.id
+                    stop = True
+                    break
+                if isinstance(jump, int):
+                    next_i = jump
+                    for skipped in steps[steps.index(st) + 1 : jump]:
+                        if skipped.id not in outcomes:
+                            outcomes[skipped.id] = self._skip(
+                                skipped,
+                                f"jumped over: {st.id} failed, goto {steps[jump].id}",
+                                incident,
+                                run_id,
+                                options,
+                            )
+                    break
+            if stop:
+                break
+            i = next_i
+        ordered = [outcomes[s.id] for s in steps if s.id in outcomes]
+        report = RunReport(
+            run_id=run_id,
+            runbook=runbook.id,
+            incident=incident.ref if incident else None,
+            outcome=_overall(ordered, quit_),
+            steps=ordered,
+            needs_attention=[
+                f"{o.step}: {o.summary}"
+                for o in ordered
+                if o.status is StepStatus.PENDING
+                or (o.status is StepStatus.SKIPPED and o.summary.startswith("awaiting approval"))
+            ],
+            stopped_at=stopped_at,
+            dry_run=options.dry_run,
+        )
+        if incident is not None and not options.dry_run and not quit_:
+            self._record(
+                incident.id,
+                EventKind.RUNBOOK_FINISHED,
+                {
+                    "run": run_id,
+                    "runbook": runbook.id,
+                    "outcome": report.outcome.value,
+                    "counts": {
+                        s.value: sum(1 for o in ordered if o.status is s) for s in StepStatus
+                    },
+                },
+            )
+        return report
+
+    def _flow(self, step: Step, out: StepOutcome, steps: list[Step]) -> str | int | None:
+        """What happens after a step: None (next), 'stop', or the index to go to."""
+        if out.status not in (StepStatus.FAILED, StepStatus.ERROR):
+            return None
+        target = step.goto
+        if target:
+            idx = next((k for k, s in enumerate(steps) if s.id == target), None)
+            here = steps.index(step)
+            if idx is None or idx <= here:
+                return "stop"  # the validator refuses these; never loop at run time
+            return idx
+        from mlsre.runbook.model import OnFail
+
+        return "stop" if step.on_fail_action is OnFail.STOP else None
+
+    def _parallel_batch(
+        self,
+        steps: list[Step],
+        i: int,
+        options: RunOptions,
+        prior: journal.RunRecord,
+        ctx: dict[str, Any],
+    ) -> list[Step]:
+        """Consecutive diagnose steps that depend on no step of the batch and ask nobody."""
+        from mlsre.runbook.refs import analyze_expression, analyze_template
+
+        batch: list[Step] = []
+        ids: set[str] = set()
+        for step in steps[i:]:
+            if (
+                step.phase != Phase.DIAGNOSE
+                or (options.phase and step.phase != options.phase)
+                or step.confirm
+                or step.uses in ("manual", "wait", "note")
+                or step.goto
+                or step.id in prior.results
+                or step.id in prior.started_only
+            ):
+                break
+            refs: set[str] = set(step.needs)
+            for text in _strings(step.with_):
+                refs |= {r.step for r in analyze_template(text).steps}
+            for expr in (step.when, step.expect):
+                if isinstance(expr, str):
+                    refs |= {r.step for r in analyze_expression(expr).steps}
+            if refs & ids:
+                break
+            batch.append(step)
+            ids.add(step.id)
+            if len(batch) >= options.max_parallel:
+                break
+        return batch or [steps[i]]
+
+    # ---- one step -----------------------------------------------------------------------------
+
+    def _view(
+        self, step: Step, index: int, total: int, ctx: dict[str, Any]
+    ) -> tuple[StepView, Any, Any]:
+        from mlsre.steps.registry import is_mutating
+
+        try:
+            cls: Any = self.registry.get(step.uses)
+        except MlsreError as exc:
+            return (
+                StepView(step, index, total, step.uses, None, True, problem=exc.message),
+                None,
+                None,
+            )
+        try:
+            rendered = render_value(step.with_, ctx)
+            params = cls.Params.model_validate(rendered)
+        except MlsreError as exc:
+            return (
+                StepView(
+                    step,
+                    index,
+                    total,
+                    step.uses,
+                    None,
+                    bool(getattr(cls, "mutating", True)),
+                    problem=exc.message,
+                ),
+                cls,
+                None,
+            )
+        except Exception as exc:  # pydantic ValidationError: parameters wrong after rendering
+            first = str(exc).splitlines()
+            detail = " ".join(first[1:3]).strip() or first[0]
+            msg = f"with: invalid parameters for {step.uses}: {detail}"
+            return StepView(step, index, total, step.uses, None, True, problem=msg), cls, None
+        kind = cls()
+        try:
+            description = kind.describe(params)
+        except Exception:  # a plugin's describe() must never stop a run
+            description = step.uses
+        view = StepView(
+            step,
+            index,
+            total,
+            description,
+            rendered,
+            is_mutating(cls, params) or step.phase == Phase.MITIGATE,
+        )
+        return view, kind, params
+
+    def _one(
+        self,
+        step: Step,
+        index: int,
+        total: int,
+        ctx: dict[str, Any],
+        options: RunOptions,
+        incident: Incident | None,
+        run_id: str,
+        prior: journal.RunRecord,
+    ) -> StepOutcome | None:
+        """Run one step with the person's say; None when they quit."""
+        if step.when is not None and not options.dry_run:
+            try:
+                go = truthy(evaluate(step.when, ctx, what="when"))
+            except MlsreError as exc:
+                return self._finish(
+                    step,
+                    StepView(step, index, total, step.uses, None, False),
+                    StepResult(StepStatus.ERROR, exc.message),
+                    0.0,
+                    0,
+                    incident,
+                    run_id,
+                    record_start=False,
+                )
+            if not go:
+                return self._skip(step, f"when: {step.when} is false", incident, run_id, options)
+        while True:
+            view, kind, params = self._view(step, index, total, ctx)
+            if options.dry_run:
+                return StepOutcome(
+                    step.id,
+                    step.title,
+                    step.phase,
+                    step.uses,
+                    StepStatus.SKIPPED,
+                    view.problem or "dry run: not executed",
+                    description=view.description,
+                    output=view.params,
+                )
+            decision = self.operator.before_step(view)
+            if decision is Decision.EDIT:
+                ctx["inputs"].update(self.operator.edit_inputs(dict(ctx["inputs"])))
+                continue
+            break
+        if decision is Decision.QUIT:
+            return None
+        if decision is Decision.SKIP:
+            return self._skip(
+                step, "skipped by the person running the runbook", incident, run_id, options
+            )
+        if view.problem:
+            return self._finish(
+                step,
+                view,
+                StepResult(StepStatus.ERROR, view.problem),
+                0.0,
+                0,
+                incident,
+                run_id,
+                record_start=False,
+            )
+        if (
+            step.id in prior.started_only
+            and view.mutating
+            and not self.operator.interrupted_mitigation(view)
+        ):
+            return self._skip(
+                step,
+                f"awaiting approval: {view.description} was started by an interrupted run and"
+                " may have been applied; check, then run it again by hand",
+                incident,
+                run_id,
+                options,
+            )
+        if step.confirm or view.mutating:
+            question = step.confirm if isinstance(step.confirm, str) else f"{view.description}?"
+            with suppress(MlsreError):  # an unrenderable question is still worth asking
+                question = str(render_value(question, ctx, what="confirm"))
+            if not self.operator.confirm(view, question):
+                why = "awaiting approval" if not self.operator.interactive else "declined"
+                return self._skip(step, f"{why}: {view.description}", incident, run_id, options)
+        return self._execute(step, view, kind, params, ctx, options, incident, run_id)
+
+    def _run_batch(
+        self,
+        batch: list[Step],
+        i: int,
+        total: int,
+        ctx: dict[str, Any],
+        options: RunOptions,
+        incident: Incident | None,
+        run_id: str,
+    ) -> list[StepOutcome]:
+        prepared: list[tuple[Step, StepView, Any, Any] | StepOutcome] = []
+        for k, step in enumerate(batch):
+            if step.when is not None:
+                try:
+                    go = truthy(evaluate(step.when, ctx, what="when"))
+                except MlsreError as exc:
+                    prepared.append(
+                        self._finish(
+                            step,
+                            StepView(step, i + k, total, step.uses, None, False),
+                            StepResult(StepStatus.ERROR, exc.message),
+                            0.0,
+                            0,
+                            incident,
+                            run_id,
+                            record_start=False,
+                        )
+                    )
+                    continue
+                if not go:
+                    prepared.append(
+                        self._skip(step, f"when: {step.when} is false", incident, run_id, options)
+                    )
+                    continue
+            view, kind, params = self._view(step, i + k, total, ctx)
+            if view.problem:
+                prepared.append(
+                    self._finish(
+                        step,
+                        view,
+                        StepResult(StepStatus.ERROR, view.problem),
+                        0.0,
+                        0,
+                        incident,
+                        run_id,
+                        record_start=False,
+                    )
+                )
+            else:
+                prepared.append((step, view, kind, params))
+        with ThreadPoolExecutor(max_workers=min(options.max_parallel, len(batch))) as pool:
+            futures = {
+                id(p): pool.submit(
+                    self._execute, p[0], p[1], p[2], p[3], ctx, options, incident, run_id
+                )
+                for p in prepared
+                if isinstance(p, tuple)
+            }
+            return [p if isinstance(p, StepOutcome) else futures[id(p)].result() for p in prepared]
+
+    def _execute(
+        self,
+        step: Step,
+        view: StepView,
+        kind: Any,
+        params: Any,
+        ctx: dict[str, Any],
+        options: RunOptions,
+        incident: Incident | None,
+        run_id: str,
+    ) -> StepOutcome:
+        timeout = step.timeout_s or float(getattr(params, "timeout_s", None) or DEFAULT_TIMEOUT_S)
+        if incident is not None:
+            self._record(
+                incident.id,
+                EventKind.STEP_STARTED,
+                {
+                    "run": run_id,
+                    "step": step.id,
+                    "kind": step.uses,
+                    "phase": step.phase.value,
+                    "description": view.description,
+                },
+            )
+        started = time.monotonic()
+        attempts = 0
+        result = StepResult(StepStatus.ERROR, "not run")
+        evidence_log: list[dict[str, Any]] = []
+        with self.operator.running(view):
+            for attempt in range(step.retries + 1):
+                attempts = attempt + 1
+                result, exchanges = self._attempt(
+                    kind, params, step, ctx, options, incident, timeout
+                )
+                evidence_log.extend(exchanges)
+                if result.status is not StepStatus.ERROR:
+                    break
+        result = self._judge(step, result, ctx)
+        if evidence_log:
+            result.evidence = {**result.evidence, "exchanges": evidence_log}
+        return self._finish(
+            step,
+            view,
+            result,
+            time.monotonic() - started,
+            attempts,
+            incident,
+            run_id,
+            record_start=False,
+        )
+
+    def _attempt(
+        self,
+        kind: Any,
+        params: Any,
+        step: Step,
+        ctx: dict[str, Any],
+        options: RunOptions,
+        incident: Incident | None,
+        timeout: float,
+    ) -> tuple[StepResult, list[dict[str, Any]]]:
+        from mlsre.integrations.recording import RecordingTransport
+
+        recorder = RecordingTransport(options.transport)
+        sctx = StepContext(
+            settings=self.settings,
+            inputs=dict(ctx["inputs"]),
+            incident=ctx["incident"] or None,
+            at=options.at,
+            timeout_s=timeout,
+            dry_run=False,
+            interaction=self.operator,
+            transport=recorder,
+        )
+        pool = ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(kind.run, params, sctx)
+        try:
+            result = future.result(timeout=timeout + 5)
+        except FutureTimeout:
+            result = StepResult(StepStatus.ERROR, f"timed out after {timeout:g}s")
+        except MlsreError as exc:
+            result = StepResult(
+                StepStatus.ERROR, exc.message, evidence={"hint": exc.hint} if exc.hint else {}
+            )
+        except NotImplementedError as exc:
+            result = StepResult(StepStatus.ERROR, f"{step.uses} cannot run here: {exc}")
+        except Exception as exc:  # a step kind's bug is that step's error, not the run's end
+            result = StepResult(
+                StepStatus.ERROR, f"{step.uses} crashed: {type(exc).__name__}: {exc}"
+            )
+        finally:
+            pool.shutdown(wait=False)
+        if not isinstance(result, StepResult):
+            result = StepResult(
+                StepStatus.ERROR, f"{step.uses} returned {type(result).__name__}, not a StepResult"
+            )
+        return result, recorder.take()
+
+    def _judge(self, step: Step, result: StepResult, ctx: dict[str, Any]) -> StepResult:
+        """Apply `expect` to every sample. Empty result with an expect: error 'no data'."""
+        if result.status not in (None, StepStatus.PASSED) or not step.expect:
+            if result.status is None:
+                result.status = StepStatus.PASSED
+            return result
+        if not result.samples:
+            result.status = StepStatus.ERROR
+            result.summary = (
+                result.summary + "; " if result.summary else ""
+            ) + "no data: the query returned nothing to check `expect` against"
+            return result
+        try:
+            broken = [
+                _sample_text(s)
+                for s in check_samples(step.expect, result.samples, ctx, result.output)
+            ]
+        except MlsreError as exc:
+            result.status = StepStatus.ERROR
+            result.summary = exc.message
+            return result
+        if broken:
+            result.status = StepStatus.FAILED
+            more = f" (+{len(broken) - 3} more)" if len(broken) > 3 else ""
+            result.summary = f"expect `{step.expect}` broken by {'; '.join(broken[:3])}{more}"
+        else:
+            result.status = StepStatus.PASSED
+            result.summary = (
+                result.summary or f"all {len(result.samples)} sample(s) meet `{step.expect}`"
+            )
+        return result
+
+    # ---- recording ----------------------------------------------------------------------------
+
+    def _skip(
+        self, step: Step, why: str, incident: Incident | None, run_id: str, options: RunOptions
+    ) -> StepOutcome:
+        view = StepView(step, 0, 0, step.uses, None, False)
+        if options.dry_run:
+            return StepOutcome(step.id, step.title, step.phase, step.uses, StepStatus.SKIPPED, why)
+        return self._finish(
+            step,
+            view,
+            StepResult(StepStatus.SKIPPED, why),
+            0.0,
+            0,
+            incident,
+            run_id,
+            record_start=False,
+        )
+
+    def _finish(
+        self,
+        step: Step,
+        view: StepView,
+        result: StepResult,
+        duration: float,
+        attempts: int,
+        incident: Incident | None,
+        run_id: str,
+        *,
+        record_start: bool,
+    ) -> StepOutcome:
+        out = StepOutcome(
+            step=step.id,
+            title=step.title,
+            phase=step.phase,
+            kind=step.uses,
+            status=result.status or StepStatus.PASSED,
+            summary=result.summary,
+            description=view.description,
+            output=result.output,
+            samples=result.samples,
+            evidence=result.evidence,
+            changes=result.changes,
+            duration_s=round(duration, 4),
+            attempts=attempts,
+        )
+        if incident is not None:
+            data = journal.redact_data(
+                {
+                    "run": run_id,
+                    "step": step.id,
+                    "kind": step.uses,
+                    "phase": step.phase.value,
+                    "status": out.status.value,
+                    "summary": out.summary,
+                    "duration_s": out.duration_s,
+                    "attempts": attempts,
+                    "output": out.output,
+                    "samples": out.samples[:200],
+                    "changes": out.changes,
+                    "evidence": journal.bounded_evidence(out.evidence),
+                }
+            )
+            self._record(incident.id, EventKind.STEP_RESULT, data)
+            for change in out.changes:
+                if change.get("kind") == "alias" or {"alias", "from_version", "to_version"} <= set(
+                    change
+                ):
+                    self._record(
+                        incident.id,
+                        EventKind.MODEL_CHANGED,
+                        journal.redact_data({"run": run_id, "step": step.id, **change}),
+                    )
+        with self._lock:
+            self.operator.after_step(view, out)
+        return out
+
+    def _from_record(self, step: Step, rec: journal.RecordedStep) -> StepOutcome:
+        return StepOutcome(
+            step.id,
+            step.title,
+            step.phase,
+            step.uses,
+            rec.status,
+            rec.summary,
+            output=rec.output,
+            samples=rec.samples,
+            changes=rec.changes,
+            duration_s=rec.duration_s,
+            resumed=True,
+        )
+
+    def _record(self, incident_id: int, kind: EventKind, data: dict[str, Any]) -> None:
+        if self.store is None:
+            return
+        from mlsre.jsonutil import plain
+
+        with self._lock:
+            self.store.append(incident_id, kind, plain(data), self.actor, utcnow())
+
+
+def _overall(outcomes: list[StepOutcome], quit_: bool) -> RunOutcome:
+    statuses = {o.status for o in outcomes}
+    if StepStatus.FAILED in statuses:
+        return RunOutcome.UNHEALTHY
+    if StepStatus.ERROR in statuses:
+        return RunOutcome.ERROR
+    return RunOutcome.QUIT if quit_ else RunOutcome.HEALTHY
+
+
+def _sample_text(sample: dict[str, Any]) -> str:
+    labels = sample.get("labels") or {}
+    shown = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__")
+    value = sample.get("value")
+    val = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return f"{{{shown}}} {val}" if shown else val
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)

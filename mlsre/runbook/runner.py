@@ -1,0 +1,148 @@
+"""Starting, resuming and testing runs: wiring the engine to the store, settings and transports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mlsre.errors import NotFoundError, UsageError
+from mlsre.incident.model import Incident, Severity, parse_id
+from mlsre.incident.store import Store
+from mlsre.runbook import journal
+from mlsre.runbook.engine import Engine, Operator, RunOptions, RunReport
+from mlsre.runbook.model import Runbook
+from mlsre.steps.base import Phase
+
+
+@dataclass
+class RunRequest:
+    runbook: str
+    incident: str | None = None
+    open_incident: bool = False
+    inputs: dict[str, str] | None = None
+    at: datetime | None = None
+    phase: Phase | None = None
+    dry_run: bool = False
+    replay: Path | None = None
+
+
+def load(ref: str, settings: Any) -> Runbook:
+    from mlsre.runbook.loader import find_runbook
+
+    entry = find_runbook(ref, settings)
+    if entry.runbook is None:
+        from mlsre.runbook.loader import load_runbook
+
+        return load_runbook(Path(entry.path))
+    return entry.runbook
+
+
+def replay_transport(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from mlsre.integrations.recording import ReplayTransport
+
+    return ReplayTransport.from_file(path)
+
+
+def parse_pairs(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--input '{pair}' is not name=value")
+        out[name.strip()] = value
+    return out
+
+
+def start(
+    req: RunRequest, settings: Any, store: Store | None, operator: Operator, actor: str
+) -> RunReport:
+    runbook = load(req.runbook, settings)
+    inputs = dict(req.inputs or {})
+    incident: Incident | None = None
+    if req.incident:
+        if store is None:
+            raise UsageError("--incident needs an incident store")
+        incident = store.get(parse_id(req.incident))
+    elif req.open_incident and not req.dry_run:
+        if store is None:
+            raise UsageError("--open needs an incident store")
+        from mlsre.incident.service import open_incident
+
+        incident = open_incident(
+            store,
+            title=runbook.title,
+            severity=Severity(runbook.severity.value),
+            actor=actor,
+            model=inputs.get("model"),
+        )
+    elif not req.dry_run:
+        raise UsageError(
+            "a run is recorded on an incident: say which one",
+            hint="add --incident INC-7, or --open to open a new incident (--dry-run only looks)",
+        )
+    if (
+        incident is not None
+        and incident.model
+        and "model" in runbook.input_specs()
+        and "model" not in inputs
+    ):
+        inputs["model"] = incident.model
+    options = RunOptions(
+        inputs=inputs,
+        at=req.at,
+        phase=req.phase,
+        dry_run=req.dry_run,
+        transport=replay_transport(req.replay),
+    )
+    return Engine(store, settings, operator).run(runbook, options, incident, actor=actor)
+
+
+def resume(
+    incident_ref: str,
+    settings: Any,
+    store: Store,
+    operator: Operator,
+    actor: str,
+    replay: Path | None = None,
+) -> RunReport:
+    iid = parse_id(incident_ref)
+    incident = store.get(iid)
+    record = journal.unfinished_run(store.events(iid))
+    if record is None:
+        raise NotFoundError(
+            f"{incident.ref} has no unfinished runbook run",
+            hint=f"start one with `mlsre runbook run ID --incident {incident.ref}`",
+        )
+    runbook = load(record.runbook, settings)
+    at = datetime.fromisoformat(record.at.replace("Z", "+00:00")) if record.at else None
+    options = RunOptions(at=at, transport=replay_transport(replay))
+    return Engine(store, settings, operator).resume(runbook, record, incident, options, actor=actor)
+
+
+def test(
+    runbook_ref: str,
+    settings: Any,
+    replay: Path,
+    inputs: dict[str, str],
+    at: datetime | None,
+    operator: Operator,
+) -> RunReport:
+    """Run against recorded evidence on a throwaway in-memory incident; nothing live is touched."""
+    from mlsre.incident.service import open_incident
+    from mlsre.incident.sqlite_store import SqliteStore
+
+    runbook = load(runbook_ref, settings)
+    store = SqliteStore(":memory:")
+    incident = open_incident(
+        store,
+        title=f"test of {runbook.id}",
+        severity=Severity.SEV5,
+        actor="runbook-test",
+        model=inputs.get("model"),
+    )
+    options = RunOptions(inputs=inputs, at=at, transport=replay_transport(replay))
+    return Engine(store, settings, operator).run(runbook, options, incident, actor="runbook-test")
