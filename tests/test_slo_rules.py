@@ -56,7 +56,7 @@ def test_runbook_url_template_and_alert_names() -> None:
         slos, {"fraud-feature-drift": "data-drift"}, runbook_url="https://wiki/rb/{id}"
     )
     assert "runbook_url: https://wiki/rb/data-drift" in text
-    assert [alert_name(s) for s in slos][0] == "FraudAvailabilityErrorBudgetBurn"
+    assert alert_name(slos[0]) == "FraudAvailabilityErrorBudgetBurn"
     assert yaml.safe_load(text)["groups"]  # the text is YAML
 
 
