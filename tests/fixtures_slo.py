@@ -49,7 +49,9 @@ def scenario_openmetrics() -> str:
         ok_lines.append(f'model_requests_total{{model="slo-demo",code="200"}} {ok} {t}')
         bad_lines.append(f'model_requests_total{{model="slo-demo",code="500"}} {bad} {t}')
         null = 0.5 if E0 <= t <= E1 else 0.01
-        null_lines.append(f'model_feature_null_ratio{{model="slo-demo",feature="amount"}} {null} {t}')
+        null_lines.append(
+            f'model_feature_null_ratio{{model="slo-demo",feature="amount"}} {null} {t}'
+        )
     lines += ok_lines + bad_lines
     lines += ["# TYPE model_feature_null_ratio gauge", *null_lines, "# EOF"]
     return "\n".join(lines) + "\n"
