@@ -167,6 +167,14 @@ class MlflowServer:
                     )
 
 
+# When each version went live (unix s): version 4 at the scenario's T0, like the metrics say.
+DEPLOYED_AT = {
+    "1": scenario.T0 - 90 * 86400,
+    "2": scenario.T0 - 40 * 86400,
+    "3": scenario.T0 - 14 * 86400,
+    "4": scenario.T0,
+}
+
 VERSIONS = {
     "1": (
         "logistic baseline",
@@ -237,7 +245,10 @@ def seed(server: MlflowServer) -> None:
                     "source": f"runs:/{run_id}/model",
                     "run_id": run_id,
                     "description": desc,
-                    "tags": [{"key": "git_sha", "value": f"abc{version}"}],
+                    "tags": [
+                        {"key": "git_sha", "value": f"abc{version}"},
+                        {"key": "deployed_at", "value": str(DEPLOYED_AT[version])},
+                    ],
                 },
             )
             assert mv["model_version"]["version"] == version

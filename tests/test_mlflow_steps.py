@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from mlsre.integrations.mlflow import MlflowClient
+from mlsre.integrations.recording import RecordingTransport, ReplayTransport
 from mlsre.settings import RegistrySettings, Settings
 from mlsre.steps.base import StepContext, StepStatus
 from mlsre.steps.model_registry import (
@@ -15,6 +18,7 @@ from mlsre.steps.model_registry import (
     RegistryVersions,
 )
 from tests.fixtures_servers import MODEL, MlflowServer
+from tests.scenario_fraud import T0
 
 pytestmark = pytest.mark.mlflow
 
@@ -37,11 +41,16 @@ def test_versions_step(registry: MlflowServer) -> None:
     assert result.output["latest"] == "4"
 
 
-def test_current_step(registry: MlflowServer) -> None:
+def test_current_step_says_how_long_it_has_been_live(registry: MlflowServer) -> None:
     kind = RegistryCurrent()
-    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry))
+    at = datetime.fromtimestamp(T0 + 1800, UTC)
+    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry, at=at))
     assert result.samples[0]["version"] == "4" and result.samples[0]["value"] == 4.0
-    assert result.summary.startswith("fraud-detector@champion is version 4, live for")
+    assert result.samples[0]["age_s"] == pytest.approx(1800)
+    assert (
+        result.summary
+        == "fraud-detector@champion is version 4, live for 30m (version tag deployed_at)"
+    )
 
 
 def test_current_missing_alias_is_explained(registry: MlflowServer) -> None:
@@ -112,3 +121,20 @@ def test_promote_moves_previous_along(registry: MlflowServer) -> None:
     mc = MlflowClient(RegistrySettings(url=registry.url))
     assert mc.version_by_alias(MODEL, "previous").version == "4"
     assert champion(registry) == "2"
+
+
+def test_rollback_replays_from_recorded_exchanges_without_a_server(registry: MlflowServer) -> None:
+    kind = RegistryRollback()
+    params = kind.Params.model_validate({"model": MODEL})
+    recorder = RecordingTransport()
+    live = kind.run(params, ctx(registry, transport=recorder))
+    exchanges = recorder.take()
+    methods = [(e["request"]["method"], e["request"]["path"].rsplit("/", 1)[-1]) for e in exchanges]
+    assert ("POST", "alias") in methods and methods.count(
+        ("GET", "alias")
+    ) == 2  # before and read-back
+    registry.reset_aliases()
+    dead = Settings(registry=RegistrySettings(url="http://127.0.0.1:9", retries=0))
+    replayed = kind.run(params, StepContext(settings=dead, transport=ReplayTransport(exchanges)))
+    assert replayed.changes == live.changes and replayed.summary == live.summary
+    assert champion(registry) == "4"  # the replay touched no server

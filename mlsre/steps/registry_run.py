@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -212,8 +211,10 @@ def run_versions(params: Any, ctx: StepContext) -> StepResult:
     )
 
 
-def _since(v: ModelVersion, tags: dict[str, str], alias: str) -> tuple[float | None, str]:
-    now = time.time()
+def _since(
+    v: ModelVersion, tags: dict[str, str], alias: str, now: float
+) -> tuple[float | None, str]:
+    """Seconds since the version went live behind the alias, as of ``now``, and how we know."""
     for key in ("deployed_at", "promoted_at"):
         raw = v.tags.get(key, "")
         try:
@@ -240,7 +241,8 @@ def run_current(params: Any, ctx: StepContext) -> StepResult:
         info = mc.get_model(params.model)
     except MlsreError as exc:
         return error_result(exc)
-    age, source = _since(v, info.tags, params.alias)
+    now = (ctx.at or utcnow()).timestamp()
+    age, source = _since(v, info.tags, params.alias, now)
     sample = {
         "value": float(v.number),
         "version": v.version,
