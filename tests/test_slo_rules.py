@@ -26,9 +26,9 @@ RULE_TESTS = REPO / "tests" / "data" / "slo_rules_tests"
 
 def test_rule_names_follow_sloth() -> None:
     slos = load_slos([EXAMPLES])
-    data = rule_groups(slos, {"fraud-latency-p99": "latency-regression"})
+    data = rule_groups(slos, {"model-latency-p99": "latency-regression"})
     assert [g["name"] for g in data["groups"]] == [f"mlsre-slo-{s.name}" for s in slos]
-    latency = next(g for g in data["groups"] if g["name"] == "mlsre-slo-fraud-latency-p99")
+    latency = next(g for g in data["groups"] if g["name"] == "mlsre-slo-model-latency-p99")
     records = [r["record"] for r in latency["rules"] if "record" in r]
     assert records[:6] == [f"slo:sli_error:ratio_rate{w}" for w in WINDOWS]
     for name in (
@@ -40,23 +40,23 @@ def test_rule_names_follow_sloth() -> None:
         assert name in records
     alerts = [r for r in latency["rules"] if "alert" in r]
     assert [(a["alert"], a["labels"]["severity"]) for a in alerts] == [
-        ("FraudLatencyP99ErrorBudgetBurn", "page"),
-        ("FraudLatencyP99ErrorBudgetBurn", "ticket"),
+        ("ModelLatencyP99ErrorBudgetBurn", "page"),
+        ("ModelLatencyP99ErrorBudgetBurn", "ticket"),
     ]
     assert alerts[0]["annotations"]["runbook_url"] == "mlsre://runbooks/latency-regression"
     assert "(14.4 * 0.01)" in alerts[0]["expr"] and "(6 * 0.01)" in alerts[0]["expr"]
     # no runbook lists the availability SLO: no runbook annotation rather than a dead link
-    avail = next(g for g in data["groups"] if g["name"] == "mlsre-slo-fraud-availability")
+    avail = next(g for g in data["groups"] if g["name"] == "mlsre-slo-model-availability")
     assert all("runbook_url" not in r.get("annotations", {}) for r in avail["rules"])
 
 
 def test_runbook_url_template_and_alert_names() -> None:
     slos = load_slos([EXAMPLES])
     text = rules_yaml(
-        slos, {"fraud-feature-drift": "data-drift"}, runbook_url="https://wiki/rb/{id}"
+        slos, {"model-feature-drift": "data-drift"}, runbook_url="https://wiki/rb/{id}"
     )
     assert "runbook_url: https://wiki/rb/data-drift" in text
-    assert alert_name(slos[0]) == "FraudAvailabilityErrorBudgetBurn"
+    assert alert_name(slos[0]) == "ModelAvailabilityErrorBudgetBurn"
     assert yaml.safe_load(text)["groups"]  # the text is YAML
 
 
@@ -64,7 +64,7 @@ def test_generated_rules_pass_promtool_check(tmp_path: Path) -> None:
     promtool = promtool_path()
     rules = tmp_path / "rules.yml"
     slos = load_slos([EXAMPLES, RULE_TESTS / "slos.yaml"])
-    rules.write_text(rules_yaml(slos, {"fraud-latency-p99": "latency-regression"}))
+    rules.write_text(rules_yaml(slos, {"model-latency-p99": "latency-regression"}))
     r = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"SUCCESS: {len(slos) * 16} rules found" in r.stdout

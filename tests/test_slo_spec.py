@@ -56,38 +56,38 @@ def problems_of(text: str) -> list[str]:
 def test_documented_examples_load_with_all_ml_sli_kinds() -> None:
     slos = {s.name: s for s in load_slos([EXAMPLES])}
     assert set(slos) == {
-        "fraud-availability",
-        "fraud-latency-p99",
-        "fraud-feature-drift",
-        "fraud-model-freshness",
-        "fraud-feature-nulls",
+        "model-availability",
+        "model-latency-p99",
+        "model-feature-drift",
+        "model-freshness",
+        "model-feature-nulls",
     }
-    avail = slos["fraud-availability"]
+    avail = slos["model-availability"]
     assert avail.indicator is IndicatorKind.RATIO
     assert avail.budgeting is Budgeting.OCCURRENCES
     assert avail.objective == 0.999
     assert avail.window_s == 30 * 86400
     assert avail.bad_query == 'model_requests_total{model="fraud-detector",code=~"5.."}'
     # the SLI and the DataSource were resolved from other objects (the SLO starts at line 23)
-    assert avail.location.endswith("fraud-availability.yaml:23")
-    drift = slos["fraud-feature-drift"]
+    assert avail.location.endswith("model-availability.yaml:23")
+    drift = slos["model-feature-drift"]
     assert drift.objective == pytest.approx(0.95)  # from targetPercent: 95
     assert (drift.op, drift.value, drift.slice_s) == ("lt", 0.2, 600)
-    assert slos["fraud-model-freshness"].slice_s == 3600
+    assert slos["model-freshness"].slice_s == 3600
 
 
 def test_error_ratio_promql_for_each_indicator_shape() -> None:
     slos = {s.name: s for s in load_slos([EXAMPLES])}
-    assert error_ratio(slos["fraud-availability"], 3600) == (
+    assert error_ratio(slos["model-availability"], 3600) == (
         '(sum(increase(model_requests_total{model="fraud-detector",code=~"5.."}[1h])))'
         ' / (sum(increase(model_requests_total{model="fraud-detector"}[1h])))'
     )
     # the share of slices where the metric breaks `lt 0.2`, sampled once per slice
-    assert error_ratio(slos["fraud-feature-drift"], 6 * 3600) == (
+    assert error_ratio(slos["model-feature-drift"], 6 * 3600) == (
         'avg_over_time(((max(model_feature_psi{model="fraud-detector"})) >= bool 0.2)[6h:10m])'
     )
     # the {{.window}} placeholder becomes the slice; a window shorter than a slice uses itself
-    latency = error_ratio(slos["fraud-latency-p99"], 300)
+    latency = error_ratio(slos["model-latency-p99"], 300)
     assert "[5m]" in latency and latency.endswith("> bool 0.3)[5m:5m])")
     good = parse_slos(GOOD.replace("bad:", "good:"))[0]
     assert error_ratio(good, 1800).startswith("1 - ((sum(increase(")

@@ -283,7 +283,9 @@ def _slos_of(
                 budgeting=Budgeting(spec.budgetingMethod),
                 slice_s=slice_s,
                 slice_target=obj.timeSliceTarget,
-                display_name=obj.displayName or m.metadata.displayName,
+                display_name=(obj.displayName or m.metadata.displayName)
+                if many
+                else (m.metadata.displayName or obj.displayName),
                 description=spec.description,
                 labels={k: str(v) for k, v in m.metadata.labels.items()},
                 path=doc.path,

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlsre.steps.base import StepContext, StepResult, StepStatus
+from mlsre.steps.base import StepContext, StepResult
 
 
 class SloStatusParams(BaseModel):
@@ -47,7 +47,66 @@ class SloStatusStep:
         return f"error budget and burn rates of SLO {p.slo}{when}"
 
     def run(self, params: Any, ctx: StepContext) -> StepResult:
-        return StepResult(status=StepStatus.ERROR, summary="slo.status is not implemented yet")
+        from mlsre.errors import MlsreError
+        from mlsre.integrations.prometheus import PrometheusClient
+        from mlsre.slo.spec import find_slo
+        from mlsre.slo.status import load_workspace_slos, slo_status
+        from mlsre.steps.evidence import error_result
+        from mlsre.timeutil import parse_time, utcnow
+
+        p = SloStatusParams.model_validate(params)
+        try:
+            now = ctx.at or utcnow()
+            at = parse_time(p.at, now=now) if p.at else now
+            slo = find_slo(load_workspace_slos(ctx.settings), p.slo)
+            st = slo_status(PrometheusClient(ctx.settings.prometheus, ctx.transport), slo, at)
+        except MlsreError as exc:
+            return error_result(exc)
+        output = status_output(st)
+        evidence = {"queries": st.queries, "time": output["at"]}
+        if st.budget_remaining is None:
+            return StepResult(summary=f"{st.name}: no data", output=output, evidence=evidence)
+        return StepResult(
+            summary=status_summary(st),
+            output=output,
+            samples=[status_sample(st)],
+            evidence=evidence,
+        )
+
+
+def status_sample(st: Any) -> dict[str, Any]:
+    """The namespace ``expect`` sees for one SLO status (see the module docstring)."""
+    sample: dict[str, Any] = {
+        "value": st.budget_remaining,
+        "budget_remaining": st.budget_remaining,
+        "sli": st.sli,
+        "objective": st.objective,
+        "error_ratio": st.error_ratio,
+        "burn_rate": dict(st.burn_rates),
+        "alert": st.alert.value,
+        "exhaustion_hours": None if st.exhaustion_s is None else st.exhaustion_s / 3600,
+        "labels": {"slo": st.name, "service": st.service},
+    }
+    for window, rate in st.burn_rates.items():
+        sample[f"burn_{window}"] = rate
+    return sample
+
+
+def status_output(st: Any) -> dict[str, Any]:
+    from mlsre.jsonutil import plain
+
+    out: dict[str, Any] = plain(st)
+    out["at"] = st.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out
+
+
+def status_summary(st: Any) -> str:
+    def rate(w: str) -> str:
+        v = st.burn_rates.get(w)
+        return "-" if v is None else f"{v:.3g}"
+
+    left = f"{st.budget_remaining:.1%} of the error budget left"
+    return f"{st.name}: {left}; burn rate 1h {rate('1h')}, 5m {rate('5m')}; alert {st.alert.value}"
 
 
 KINDS: list[type] = [SloStatusStep]

@@ -1,0 +1,229 @@
+"""``mlsre slo``: list SLOs, show their error budget and burn rates, generate Prometheus rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mlsre.cli import output
+from mlsre.cli.common import JsonOpt, config_path
+
+if TYPE_CHECKING:
+    from mlsre.slo.spec import Slo
+    from mlsre.slo.status import SloStatus
+
+app = typer.Typer(
+    help="SLOs, error budgets, burn rates and Prometheus rules.\n\n"
+    "Example: mlsre slo status fraud-latency-p99 --at 2026-11-28T03:10:00Z",
+    no_args_is_help=True,
+)
+
+
+@app.callback()
+def _group() -> None:
+    """SLOs (OpenSLO v1 files under slo_paths), error budgets, burn rates and Prometheus rules.
+
+    Example: mlsre slo status fraud-latency-p99 --at 2026-11-28T03:10:00Z
+    """
+
+
+def _workspace(ctx: typer.Context) -> tuple[Any, list[Slo]]:
+    from mlsre.errors import NotFoundError
+    from mlsre.settings import load_settings
+    from mlsre.slo.status import load_workspace_slos
+
+    settings, _ = load_settings(config_path(ctx))
+    slos = load_workspace_slos(settings)
+    if not slos:
+        where = ", ".join(str(settings.resolve(p)) for p in settings.slo_paths)
+        raise NotFoundError(
+            f"no SLOs found in {where}",
+            hint="add OpenSLO files there (see docs/slo.md and docs/examples/slos/), "
+            "or set slo_paths in mlsre.yaml",
+        )
+    return settings, slos
+
+
+@app.command("list")
+def list_slos(ctx: typer.Context, json: JsonOpt = False) -> None:
+    """List the workspace's SLOs: objective, window, budgeting method and where each is defined.
+
+    Example: mlsre slo list --json
+    """
+    _, slos = _workspace(ctx)
+    if json:
+        output.print_json([_summary(s) for s in slos])
+        return
+    rows = [
+        [
+            s.name,
+            s.service,
+            _pct(s.objective),
+            s.window,
+            s.budgeting.value,
+            s.indicator.value,
+            s.location,
+        ]
+        for s in slos
+    ]
+    output.table(None, ["SLO", "SERVICE", "OBJECTIVE", "WINDOW", "BUDGETING", "SLI", "FILE"], rows)
+
+
+def _summary(s: Slo) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "service": s.service,
+        "display_name": s.display_name,
+        "objective": s.objective,
+        "window": s.window,
+        "budgeting": s.budgeting.value,
+        "indicator": s.indicator.value,
+        "file": s.path,
+        "line": s.line,
+    }
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="One SLO (default: all of them).")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Evaluate at this time: now, -30m, unix seconds or ISO 8601."),
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Error budget left, burn rates over 5m..3d, time to exhaustion and the alert state.
+
+    Alert state follows the multiwindow multi-burn-rate rule: page when the burn rate is above
+    14.4 over 1h and 5m, or above 6 over 6h and 30m; ticket when above 1 over 3d and 6h.
+
+    Example: mlsre slo status fraud-availability --at -2h --json
+    """
+    from mlsre.integrations.prometheus import PrometheusClient
+    from mlsre.slo.spec import find_slo
+    from mlsre.slo.status import slo_status
+    from mlsre.timeutil import parse_time, utcnow
+
+    settings, slos = _workspace(ctx)
+    when = parse_time(at) if at else utcnow()
+    chosen = [find_slo(slos, name)] if name else slos
+    client = PrometheusClient(settings.prometheus)
+    results = [slo_status(client, s, when) for s in chosen]
+    if json:
+        output.print_json(results)
+        return
+    for i, st in enumerate(results):
+        if i:
+            output.line()
+        _render(st)
+
+
+@app.command("rules")
+def rules(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the rule file here (default: stdout)."),
+    ] = None,
+    runbook_url: Annotated[
+        str,
+        typer.Option(
+            "--runbook-url",
+            help="runbook_url annotation; {id} becomes the id of the runbook whose triggers.slos "
+            "lists the SLO.",
+        ),
+    ] = "mlsre://runbooks/{id}",
+) -> None:
+    """Prometheus recording and alerting rules for every SLO (sloth's naming), checked by promtool.
+
+    Example: mlsre slo rules -o /etc/prometheus/rules/mlsre-slos.yml
+    """
+    from mlsre.slo.rules import rules_yaml
+
+    settings, slos = _workspace(ctx)
+    text = rules_yaml(slos, _runbooks_for(settings), runbook_url=runbook_url)
+    if out is None:
+        output.line(text.rstrip("\n"))
+        return
+    out.write_text(text, encoding="utf-8")
+    output.line(f"wrote recording and alerting rules for {len(slos)} SLO(s) to {out}")
+
+
+def _runbooks_for(settings: Any) -> dict[str, str]:
+    """SLO name -> id of the (first, by id) runbook in force whose ``triggers.slos`` lists it."""
+    from mlsre.runbook.loader import discover
+
+    mapping: dict[str, str] = {}
+    for entry in sorted(discover(settings).in_force(), key=lambda e: e.id):
+        rb = entry.runbook
+        for slo in rb.triggers.slos if rb is not None else []:
+            mapping.setdefault(slo, entry.id)
+    return mapping
+
+
+# -- human view -----------------------------------------------------------------------------
+
+_ALERT_STYLE = {"page": "bold red", "ticket": "yellow", "none": "green"}
+
+
+def _pct(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None else f"{x * 100:.{digits}g}%"
+
+
+def _rate(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+def _rate_style(x: float | None) -> str:
+    if x is None:
+        return "dim"
+    return "bold red" if x > 6 else "yellow" if x > 1 else "green"
+
+
+def _bar(fraction: float | None, width: int = 24) -> str:
+    f = 0.0 if fraction is None else min(max(fraction, 0.0), 1.0)
+    full = round(f * width)
+    style = "green" if f > 0.5 else "yellow" if f > 0.2 else "red"
+    return f"[{style}]{'█' * full}[/][dim]{'░' * (width - full)}[/]"
+
+
+def _render(st: SloStatus) -> None:
+    from mlsre.timeutil import human_duration, iso
+
+    alert = st.alert.value
+    head = (
+        f"{st.name} ({st.service}): objective {_pct(st.objective, 4)} over {st.window}, "
+        f"at {iso(st.at)}"
+    )
+    left = "no data" if st.budget_remaining is None else f"{st.budget_remaining * 100:.1f}%"
+    exhaustion = (
+        "not burning"
+        if st.exhaustion_s is None
+        else "already spent"
+        if st.exhaustion_s == 0
+        else f"{human_duration(st.exhaustion_s)} at the {st.exhaustion_window} burn rate"
+    )
+    if not output.is_terminal():
+        output.fields(
+            [
+                ("slo", head),
+                ("sli", _pct(st.sli, 5)),
+                ("budget left", left),
+                ("burn rate", "  ".join(f"{w} {_rate(v)}" for w, v in st.burn_rates.items())),
+                ("exhaustion", exhaustion),
+                ("alert", alert + (f" ({', '.join(st.firing)})" if st.firing else "")),
+            ]
+        )
+        return
+    con = output.console()
+    con.print(f"[bold]{st.name}[/] [dim]({st.service})[/]  {head.split(': ', 1)[1]}")
+    con.print(f"  SLI          {_pct(st.sli, 5)}")
+    con.print(f"  budget left  {_bar(st.budget_remaining)} {left}")
+    rates = "  ".join(f"{w} [{_rate_style(v)}]{_rate(v)}[/]" for w, v in st.burn_rates.items())
+    con.print(f"  burn rate    {rates}")
+    con.print(f"  exhaustion   {exhaustion}")
+    firing = f" [dim]({', '.join(st.firing)})[/]" if st.firing else ""
+    con.print(f"  alert        [{_ALERT_STYLE[alert]}]{alert.upper()}[/]{firing}")
