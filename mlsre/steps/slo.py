@@ -96,7 +96,6 @@ def status_output(st: Any) -> dict[str, Any]:
     from mlsre.jsonutil import plain
 
     out: dict[str, Any] = plain(st)
-    out["at"] = st.at.strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
 
 
