@@ -90,7 +90,7 @@ def rollback(
     Example: mlsre model rollback fraud-detector --incident INC-7 --yes
     """
     from mlsre.errors import UsageError
-    from mlsre.steps.registry_run import rollback as do_rollback
+    from mlsre.steps.registry_moves import rollback as do_rollback
 
     mc = _client(ctx)
     incident_id = _check_incident(ctx, incident) if incident else None
