@@ -87,7 +87,7 @@ class TerminalOperator:
             if isinstance(query, str):
                 self.console.print(f"[dim]{escape(' '.join(query.split()))}[/]")
         answer = Prompt.ask(
-            "Run this step? [r]un / [s]kip / [e]dit inputs / [q]uit",
+            escape("Run this step? [r]un / [s]kip / [e]dit inputs / [q]uit"),
             choices=["r", "s", "e", "q"],
             default="r",
             console=self.console,

@@ -1,0 +1,114 @@
+"""A person at a real pseudo-terminal walks through a runbook, answering every prompt."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pexpect
+
+from tests.engine_support import step_results, workspace, write_runbook
+from tests.helpers import ok
+
+ROOT = Path(__file__).resolve().parents[1]
+_GAP = r"(?:\x1b\[[0-9;?]*[A-Za-z]|\s)+"
+
+
+def loose(text: str) -> str:
+    """A pattern for ``text`` that tolerates colour codes and line wrapping between words."""
+    return _GAP.join(re.escape(word) for word in text.split())
+
+
+def test_walk_through_a_runbook_at_the_terminal(isolated: Path) -> None:
+    workspace(isolated)
+    write_runbook(isolated, "walk", """\
+        - id: look
+          title: Look at the service
+          uses: shell
+          with: {argv: ["echo", "{{ inputs.model }} looks slow"], safe: true}
+          guidance: If this **prints slow**, go on.
+        - id: optional
+          title: Optional check
+          uses: note
+          with: {text: not needed}
+        - id: roll
+          title: Roll back
+          phase: mitigate
+          uses: shell
+          confirm: Roll {{ inputs.model }} back?
+          with: {argv: ["touch", "rolled-back"]}
+        - id: better
+          title: Is it better?
+          phase: verify
+          uses: manual
+          with: {question: "Is p99 back to normal?", choices: ["yes", "no"], fail_on: ["no"]}
+        """, inputs="inputs:\n  model: {required: true}\n")
+    ok("incident", "open", "slow", "--model", "fraud-detector")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "mlsre", "runbook", "run", "walk", "--incident", "INC-1"],
+        cwd=str(isolated), env=env, encoding="utf-8", timeout=30, dimensions=(40, 120),
+    )
+    child.expect(loose("Step 1/4: Look at the service"))
+    child.expect(loose("prints slow"))  # guidance rendered
+    child.expect(loose("Will: run echo 'fraud-detector looks slow'"))
+    child.expect(loose("[r]un / [s]kip"))
+    child.sendline("r")
+    child.expect(loose("PASSED"))
+    child.expect(loose("Step 2/4: Optional check"))
+    child.expect(loose("[r]un / [s]kip"))
+    child.sendline("s")
+    child.expect(loose("Step 3/4: Roll back"))
+    child.expect(loose("[r]un / [s]kip"))
+    child.sendline("r")
+    child.expect(loose("This step changes a system: run touch rolled-back"))
+    child.expect(loose("Roll fraud-detector back?"))
+    child.sendline("y")
+    child.expect(loose("PASSED"))
+    child.expect(loose("Step 4/4: Is it better"))
+    child.expect(loose("[r]un / [s]kip"))
+    child.sendline("r")
+    child.expect(loose("Is p99 back to normal"))
+    child.sendline("yes")
+    child.expect(loose("PASSED"))
+    child.expect(loose("Runbook walk on INC-1: healthy"))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert (isolated / "rolled-back").exists()
+    results = step_results()
+    assert {k: v[0]["status"] for k, v in results.items()} == {
+        "look": "passed", "optional": "skipped", "roll": "passed", "better": "passed",
+    }
+    assert results["better"][0]["output"] == {"answer": "yes"}
+    events = json.loads(ok("incident", "timeline", "1", "--json").stdout)
+    assert events[-1]["kind"] == "runbook_finished"
+
+
+def test_declining_a_mitigation_at_the_terminal_changes_nothing(isolated: Path) -> None:
+    workspace(isolated)
+    write_runbook(isolated, "decline", """\
+        - id: roll
+          title: Roll back
+          phase: mitigate
+          uses: shell
+          confirm: Really?
+          with: {argv: ["touch", "rolled-back"]}
+        """)
+    ok("incident", "open", "x")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "mlsre", "runbook", "run", "decline", "--incident", "1"],
+        cwd=str(isolated), env=env, encoding="utf-8", timeout=30, dimensions=(40, 120),
+    )
+    child.expect(loose("[r]un / [s]kip"))
+    child.sendline("r")
+    child.expect(loose("Really?"))
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert not (isolated / "rolled-back").exists()
+    assert step_results()["roll"][0]["summary"].startswith("declined")
