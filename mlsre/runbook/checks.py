@@ -62,7 +62,12 @@ def check_runbook(
 ) -> tuple[list[Problem], list[Problem]]:
     data = doc.data if isinstance(doc.data, dict) else {}
     raw_inputs = data.get("inputs")
-    ctx = _Ctx(doc, lines, registry, set(raw_inputs) if isinstance(raw_inputs, dict) else set())
+    ctx = _Ctx(
+        doc,
+        lines,
+        registry,
+        {str(k) for k in raw_inputs} if isinstance(raw_inputs, dict) else set(),
+    )
     steps = data.get("steps")
     steps = steps if isinstance(steps, list) else []
     _collect_ids(ctx, steps)

@@ -52,6 +52,7 @@ class FileReport:
 class Report:
     files: list[FileReport] = field(default_factory=list)
     kind_warnings: list[str] = field(default_factory=list)  # broken plugins etc.
+    notes: list[Problem] = field(default_factory=list)  # about a path, not a file (empty folder)
 
     @property
     def problems(self) -> list[Problem]:
@@ -59,7 +60,7 @@ class Report:
 
     @property
     def warnings(self) -> list[Problem]:
-        return [w for f in self.files for w in f.warnings]
+        return [*self.notes, *(w for f in self.files for w in f.warnings)]
 
     @property
     def ok(self) -> bool:
@@ -82,16 +83,11 @@ def runbook_files(path: Path) -> list[Path]:
 def validate_paths(paths: Iterable[Path], registry: KindRegistry | None = None) -> Report:
     reg = registry or default_registry()
     report = Report(kind_warnings=list(reg.warnings))
-    seen_ids: dict[str, FileReport] = {}
     for path in paths:
+        seen_ids: dict[str, FileReport] = {}  # per folder: a workspace may override a bundled id
         files = runbook_files(path)
         if not files and path.is_dir():
-            report.files.append(
-                FileReport(
-                    str(path),
-                    warnings=[Problem(str(path), 1, 1, "no runbook files (*.yaml, *.yml) here")],
-                )
-            )
+            report.notes.append(Problem(str(path), 1, 1, "no runbook files (*.yaml, *.yml) here"))
         for file in files:
             fr = validate_file(file, reg)
             report.files.append(fr)
@@ -177,7 +173,8 @@ def check_document(
         problems.extend(pydantic_errors(doc, exc, (), Runbook))
     more, warnings = check_runbook(doc, lines, registry)
     problems.extend(more)
-    for i, step in enumerate(doc.data.get("steps") or []):
+    raw_steps = doc.data.get("steps")
+    for i, step in enumerate(raw_steps if isinstance(raw_steps, list) else []):
         if isinstance(step, dict) and not step.get("guidance"):
             warnings.append(
                 doc.problem(
