@@ -176,6 +176,16 @@ spec:
   timeWindow: [{duration: 30d, isRolling: true}]
   budgetingMethod: Timeslices
   objectives: [{op: lte, value: 0.05, target: 0.99, timeSliceTarget: 1, timeSliceWindow: 5m}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: demo-good-minutes}
+spec:
+  service: slo-demo
+  indicatorRef: demo-non-5xx
+  timeWindow: [{duration: 30d, isRolling: true}]
+  budgetingMethod: Timeslices
+  objectives: [{target: 0.9, timeSliceTarget: 0.995, timeSliceWindow: 5m}]
 """
 
 

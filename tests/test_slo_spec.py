@@ -82,13 +82,14 @@ def test_error_ratio_promql_for_each_indicator_shape() -> None:
         '(sum(increase(model_requests_total{model="fraud-detector",code=~"5.."}[1h])))'
         ' / (sum(increase(model_requests_total{model="fraud-detector"}[1h])))'
     )
-    # the share of slices where the metric breaks `lt 0.2`, sampled once per slice
+    # the share of slices where the metric breaks `lt 0.2`, sampled once per slice (the range
+    # is one second short of 6h so it holds exactly 36 slices)
     assert error_ratio(slos["model-feature-drift"], 6 * 3600) == (
-        'avg_over_time(((max(model_feature_psi{model="fraud-detector"})) >= bool 0.2)[6h:10m])'
+        'avg_over_time(((max(model_feature_psi{model="fraud-detector"})) >= bool 0.2)[21599s:10m])'
     )
     # the {{.window}} placeholder becomes the slice; a window shorter than a slice uses itself
     latency = error_ratio(slos["model-latency-p99"], 300)
-    assert "[5m]" in latency and latency.endswith("> bool 0.3)[5m:5m])")
+    assert "[5m]" in latency and latency.endswith("> bool 0.3)[299s:5m])")
     good = parse_slos(GOOD.replace("bad:", "good:"))[0]
     assert error_ratio(good, 1800).startswith("1 - ((sum(increase(")
     assert prom_duration(5400) == "90m" and prom_duration(86400 * 3) == "3d"

@@ -88,9 +88,24 @@ def test_threshold_slo_counts_bad_time_slices(
     assert st.burn_rates["1h"] == pytest.approx(100.0)
     assert st.burn_rates["5m"] == pytest.approx(100.0)
     assert st.alert is AlertState.PAGE
-    # 12 or 13 bad slices (depending on the subquery's edge) of ~300 since START: overspent ~3x
-    assert st.budget_remaining is not None and -3.35 <= st.budget_remaining <= -2.95
+    # 13 bad slices (samples E0..E1 inclusive, on 5m boundaries) of the 301 since START
+    assert st.budget_remaining == pytest.approx(1 - 13 / 301 / 0.01)
     assert st.exhaustion_s == 0.0
+
+
+def test_ratio_timeslices_count_slices_below_the_slice_target(
+    client: PrometheusClient, slo_workspace: Path
+) -> None:
+    slo = find_slo(load_slos([slo_workspace / "slos"]), "demo-good-minutes")
+    # every 5-minute slice of the error hour had a good ratio of 0.99 < 0.995: all bad
+    st = slo_status(client, slo, at(E1))
+    assert st.burn_rates["1h"] == pytest.approx(10.0)  # error ratio 1 against a 10% budget
+    assert st.burn_rates["5m"] == pytest.approx(10.0)
+    assert st.alert is AlertState.NONE
+    # 12 bad slices of the 300 with data since START (the first has no 5m increase yet)
+    assert st.budget_remaining == pytest.approx(1 - 12 / 300 / 0.1)
+    later = slo_status(client, slo, at(E1 + 3600))
+    assert later.burn_rates["1h"] == 0.0
 
 
 def test_incident_window_consumed_a_known_share_of_the_budget(
@@ -110,7 +125,12 @@ def test_incident_impact_for_a_postmortem_reads_the_workspace_and_never_raises(
     settings, _ = load_settings(slo_workspace / "mlsre.yaml")
     rows = incident_impact(settings, at(E0), at(E1), service="slo-demo")
     by_name = {r.name: r for r in rows}
-    assert set(by_name) == {"demo-availability", "demo-availability-strict", "demo-feature-nulls"}
+    assert set(by_name) == {
+        "demo-availability",
+        "demo-availability-strict",
+        "demo-feature-nulls",
+        "demo-good-minutes",
+    }
     assert by_name["demo-availability"].budget_consumed == pytest.approx(1 / 72, rel=1e-6)
     assert all(r.error is None for r in rows)
     # Prometheus gone: each SLO says why instead of the postmortem failing

@@ -79,4 +79,7 @@ def error_ratio(slo: Slo, window_s: int) -> str:
     else:
         assert slo.threshold_query is not None and slo.op is not None
         bad_slice = f"({render(slo.threshold_query, slice_w)}) {_BAD_OP[slo.op]} bool {slo.value:g}"
-    return f"avg_over_time(({bad_slice})[{window}:{step}])"
+    # Prometheus 2 subqueries include both ends, so [1h:5m] would hold 13 slices, not 12:
+    # one second less keeps exactly window/step slices (and means the same in Prometheus 3).
+    span = prom_duration(window_s - 1)
+    return f"avg_over_time(({bad_slice})[{span}:{step}])"
