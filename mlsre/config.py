@@ -58,7 +58,9 @@ def read_raw(config_path: Path | None = None) -> RawConfig:
     except YamlProblems as exc:
         if exc.problems and exc.problems[0].message == "file is empty":
             return RawConfig(path=path)
-        raise ConfigError(str(exc), hint="fix mlsre.yaml (see `mlsre init` for a commented example)") from None
+        raise ConfigError(
+            str(exc), hint="fix mlsre.yaml (see `mlsre init` for a commented example)"
+        ) from None
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{path}:1:1: mlsre.yaml must be a mapping of settings")
     return RawConfig(path=path, data=doc.data, doc=doc)
@@ -111,10 +113,13 @@ def secret(name: str) -> str | None:
     return value or None
 
 
-def redact(text: str) -> str:
+def secret_values() -> list[str]:
+    """The secrets set in the environment (long enough to be worth hiding)."""
+    return [v for name in SECRET_ENV if (v := os.environ.get(name)) and len(v) >= 4]
+
+
+def redact(text: str, secrets: list[str] | None = None) -> str:
     """Remove every secret known from the environment from ``text``."""
-    for name in SECRET_ENV:
-        value = os.environ.get(name)
-        if value and len(value) >= 4:
-            text = text.replace(value, REDACTED)
+    for value in secret_values() if secrets is None else secrets:
+        text = text.replace(value, REDACTED)
     return text

@@ -30,7 +30,7 @@ from mlsre.steps.base import Interaction, Phase, StepContext, StepResult, StepSt
 from mlsre.timeutil import iso, parse_duration, utcnow
 
 DEFAULT_TIMEOUT_S = 60.0
-MAX_PARALLEL = 8
+MAX_PARALLEL = 16  # steps are I/O-bound (HTTP, subprocess); threads wait, not compute
 
 
 class Decision(StrEnum):
@@ -266,7 +266,10 @@ class Engine:
         self.operator = operator
         self.registry = registry or default_registry()
         self.actor = "mlsre"
-        self._lock = threading.Lock()  # steps finish on several threads; one writer at a time
+        self._lock = threading.Lock()
+        self._workers: ThreadPoolExecutor | None = (
+            None  # steps finish on several threads; one writer at a time
+        )
 
     # ---- public entry points ----------------------------------------------------------------
 
@@ -424,6 +427,9 @@ class Engine:
                     },
                 },
             )
+        if self._workers is not None:  # hung steps were abandoned at their timeout; do not wait
+            self._workers.shutdown(wait=False)
+            self._workers = None
         return report
 
     def _flow(self, step: Step, out: StepOutcome, steps: list[Step]) -> str | int | None:
@@ -750,8 +756,7 @@ class Engine:
             interaction=self.operator,
             transport=recorder,
         )
-        pool = ThreadPoolExecutor(max_workers=1)
-        future = pool.submit(kind.run, params, sctx)
+        future = self._pool().submit(kind.run, params, sctx)
         try:
             result = future.result(timeout=timeout + 5)
         except FutureTimeout:
@@ -766,8 +771,6 @@ class Engine:
             result = StepResult(
                 StepStatus.ERROR, f"{step.uses} crashed: {type(exc).__name__}: {exc}"
             )
-        finally:
-            pool.shutdown(wait=False)
         if not isinstance(result, StepResult):
             result = StepResult(
                 StepStatus.ERROR, f"{step.uses} returned {type(result).__name__}, not a StepResult"
@@ -897,6 +900,15 @@ class Engine:
             duration_s=rec.duration_s,
             resumed=True,
         )
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """Where step kinds run, so a hung one can be abandoned at its timeout."""
+        with self._lock:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(
+                    max_workers=2 * MAX_PARALLEL, thread_name_prefix="step"
+                )
+            return self._workers
 
     def _record(self, incident_id: int, kind: EventKind, data: dict[str, Any]) -> None:
         if self.store is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from mlsre.errors import ValidationError
@@ -89,11 +90,21 @@ def is_template(value: str) -> bool:
     return "{{" in value or "{%" in value
 
 
+@lru_cache(maxsize=4096)
+def _compiled(text: str) -> Any:
+    return environment().from_string(text)
+
+
+@lru_cache(maxsize=4096)
+def _compiled_expression(text: str) -> Any:
+    return environment().compile_expression(text, undefined_to_none=False)
+
+
 def render(text: str, context: dict[str, Any], *, what: str = "template") -> str:
     if not is_template(text):
         return text
     try:
-        return str(environment().from_string(text).render(context))
+        return str(_compiled(text).render(context))
     except Exception as exc:  # every Jinja2 failure becomes one located line
         raise _explain(exc, f"{what} '{_short(text)}'") from None
 
@@ -117,7 +128,7 @@ def evaluate(expression: str | bool, context: dict[str, Any], *, what: str = "ex
     if text.startswith("{{") and text.endswith("}}"):
         text = text[2:-2].strip()
     try:
-        return environment().compile_expression(text, undefined_to_none=False)(**context)
+        return _compiled_expression(text)(**context)
     except Exception as exc:
         raise _explain(exc, f"{what} '{_short(text)}'") from None
 
