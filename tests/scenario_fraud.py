@@ -3,7 +3,9 @@
 Version 3 serves until ``T0``; version 4 goes live at ``T0``: p99 latency jumps about 7x and the
 error ratio rises from 0.5% to 5%. Feature ``amount`` drifts (PSI ramps to 0.35 from T0+10m to
 T0+40m), ``merchant_id`` moves to a moderate 0.12 at T0, and the ``country`` feature pipeline
-breaks at T0+30m (null ratio 0 -> 0.42). Every value is known, so tests can assert exact answers.
+breaks at T0+30m (null ratio 0 -> 0.42) because its upstream table ``country_lookup`` stopped
+refreshing at T0-90m. Delayed-label accuracy drops from 0.95 to 0.91 at T0+15m. Every value is
+known, so tests can assert exact answers. Metric names follow ``docs/metrics.md``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,19 @@ SCORE_CUM = {
 }
 FEATURES = ["amount", "country", "merchant_id", "hour"]
 TRAINED = {"3": T0 - 30 * 86400, "4": T0 - 2 * 86400}
+TABLES = {"txn_features": 600, "country_lookup": 3600}  # refresh period, seconds
+COUNTRY_LOOKUP_STALLED = T0 - 5400  # its last refresh; the null ratio rises two hours later
+
+
+def table_updated(table: str, t: int) -> int:
+    """Unix time the feature table was last refreshed, as of ``t``."""
+    period = TABLES[table]
+    last = t - t % period
+    return min(last, COUNTRY_LOOKUP_STALLED) if table == "country_lookup" else last
+
+
+def accuracy(t: int) -> float:
+    return 0.95 if t < T0 + 900 else 0.91
 
 
 def quantile(q: float, cum: list[float], les: list[float]) -> float:
@@ -139,5 +154,13 @@ def openmetrics() -> str:
     out.extend(
         f"model_last_trained_timestamp_seconds{lab} {TRAINED[_serving(t)]} {t}" for t in _times()
     )
+    out.append("# TYPE model_features_last_updated_timestamp_seconds gauge")
+    for table in TABLES:
+        lab = _labels(model=MODEL, table=table)
+        name = "model_features_last_updated_timestamp_seconds"
+        out.extend(f"{name}{lab} {table_updated(table, t)} {t}" for t in _times())
+    out.append("# TYPE model_delayed_label_accuracy gauge")
+    lab = _labels(model=MODEL)
+    out.extend(f"model_delayed_label_accuracy{lab} {accuracy(t)} {t}" for t in _times())
     out.append("# EOF")
     return "\n".join(out) + "\n"

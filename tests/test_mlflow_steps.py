@@ -85,6 +85,10 @@ def test_rollback_moves_champion_back_and_is_idempotent(registry: MlflowServer) 
     second = kind.run(params, ctx(registry))
     assert second.changes == [] and second.summary.startswith("no change")
     assert champion(registry) == "3"
+    current = RegistryCurrent()
+    now = current.run(current.Params.model_validate({"model": MODEL}), ctx(registry))
+    assert now.summary.startswith("fraud-detector@champion is version 3, live for")
+    assert now.summary.endswith("(mlsre rollback record)")
 
 
 def test_rollback_without_previous_alias_goes_one_below_once(registry: MlflowServer) -> None:

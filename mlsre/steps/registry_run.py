@@ -12,7 +12,7 @@ from mlsre.integrations.mlflow import MlflowClient, ModelVersion
 from mlsre.steps.base import StepContext, StepResult, StepStatus
 from mlsre.steps.evidence import bounded, error_result
 from mlsre.steps.registry_moves import MARKER, AliasMove, promote, rollback
-from mlsre.timeutil import human_duration, utcnow
+from mlsre.timeutil import human_duration, parse_time, utcnow
 
 
 def client(ctx: StepContext) -> MlflowClient:
@@ -66,21 +66,27 @@ def run_versions(params: Any, ctx: StepContext) -> StepResult:
 def _since(
     v: ModelVersion, tags: dict[str, str], alias: str, now: float
 ) -> tuple[float | None, str]:
-    """Seconds since the version went live behind the alias, as of ``now``, and how we know."""
-    for key in ("deployed_at", "promoted_at"):
-        raw = v.tags.get(key, "")
+    """Seconds since the version went live behind the alias, as of ``now``, and how we know.
+
+    MLflow keeps no alias history: our own rollback record wins (a rolled-back version went live
+    again just now), then the version's ``deployed_at``/``promoted_at`` tag, then its creation.
+    """
+    try:
+        mark = json.loads(tags.get(MARKER + alias) or "{}")
+    except ValueError:
+        mark = None
+    if isinstance(mark, dict) and str(mark.get("to")) == v.version and mark.get("at"):
         try:
-            return now - float(raw), f"version tag {key}"
+            # an --at run in the past may follow a rollback made just now: not negative
+            age = max(0.0, now - parse_time(str(mark["at"])).timestamp())
+            return age, "mlsre rollback record"
+        except MlsreError:
+            pass
+    for key in ("deployed_at", "promoted_at"):
+        try:
+            return now - float(v.tags.get(key, "")), f"version tag {key}"
         except ValueError:
             continue
-    try:
-        mark = json.loads(tags.get(MARKER + alias, "{}"))
-        if isinstance(mark, dict) and str(mark.get("to")) == v.version and mark.get("at"):
-            from mlsre.timeutil import parse_time
-
-            return now - parse_time(str(mark["at"])).timestamp(), "mlsre rollback record"
-    except (ValueError, MlsreError):
-        pass
     if v.created_ms:
         return now - v.created_ms / 1000, "version creation time (MLflow keeps no alias history)"
     return None, "unknown"
