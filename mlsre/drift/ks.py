@@ -113,7 +113,9 @@ _STIRLING = (
 
 
 def _log_factorial_over_power(n: int) -> float:
-    """log(n! / n**n) by Stirling's series with n*log(n) removed first (no cancellation)."""
+    """log(n! / n**n): exact product for small n, else Stirling's series without n*log(n)."""
+    if n <= 140:
+        return math.fsum(math.log(i / n) for i in range(1, n + 1))
     r = 1.0 / n
     series = float(np.polyval(_STIRLING, r * r))
     return 0.5 * math.log(n) - n + 0.5 * math.log(2 * math.pi) + r * series
@@ -179,10 +181,13 @@ def smirnov_sf(n: int, x: float) -> float:
         - _bd0(j, mean_hit)
         - _bd0(n - j, mean_miss)
     )
-    pmf = np.exp(log_pmf) * np.sqrt(n / (2 * math.pi * j * (n - j)))
-    terms = pmf * n / mean_hit  # divide by p
+    log_terms = log_pmf + 0.5 * np.log(n / (2 * math.pi * j * (n - j))) + np.log(n / mean_hit)
     head = (1.0 - x) ** n  # the j = 0 term, already multiplied by x
-    return float(head + x * math.fsum(np.sort(terms)))
+    if log_terms.size == 0:
+        return float(head)
+    big = log_terms > log_terms.max() - 60.0  # the rest is below 1e-26 of the largest term
+    terms = np.sort(np.exp(log_terms[big]))  # numpy sums pairwise: error ~ log2(n) ulps
+    return float(head + x * float(np.sum(terms)))
 
 
 _STIRLERR_SERIES = (1 / 12, 1 / 360, 1 / 1260, 1 / 1680, 1 / 1188)
@@ -214,7 +219,10 @@ def _bd0(x: Floats, mean: Floats) -> Floats:
         v2 = v * v
         for i in range(1, 40):
             term = term * v2
-            s = s + term / (2 * i + 1)
+            step = term / (2 * i + 1)
+            s = s + step
+            if np.all(np.abs(step) <= 1e-17 * np.abs(s)):
+                break
         out[close] = s
     return out
 
