@@ -112,3 +112,34 @@ def test_declining_a_mitigation_at_the_terminal_changes_nothing(isolated: Path) 
     child.close()
     assert not (isolated / "rolled-back").exists()
     assert step_results()["roll"][0]["summary"].startswith("declined")
+
+
+def test_incident_open_offers_the_runbook(isolated: Path) -> None:
+    workspace(isolated)
+    write_runbook(isolated, "offered", """\
+        - id: first
+          title: First look
+          uses: note
+          with: {text: hello}
+        - id: second
+          title: Second look
+          uses: note
+          with: {text: again}
+        """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "mlsre", "incident", "open", "p99 up", "--runbook", "offered"],
+        cwd=str(isolated), env=env, encoding="utf-8", timeout=30, dimensions=(40, 120),
+    )
+    child.expect(loose("Opened INC-1"))
+    child.expect(loose("Start runbook offered now?"))
+    child.sendline("y")
+    child.expect(loose("Step 1/2: First look"))
+    child.sendline("r")
+    child.expect(loose("Step 2/2: Second look"))
+    child.sendline("q")  # the rest waits for `mlsre runbook resume INC-1`
+    child.expect(pexpect.EOF)
+    child.close()
+    assert list(step_results()) == ["first"]
+    r = ok("runbook", "resume", "1", "--non-interactive", "--json")
+    assert [s["step"] for s in json.loads(r.stdout)["steps"]] == ["first", "second"]

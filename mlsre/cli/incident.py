@@ -71,6 +71,9 @@ def open_(
         typer.Option(help="When the problem really began: -45m, or an ISO time (default: now)."),
     ] = None,
     commander: Annotated[str | None, typer.Option(help="Incident commander.")] = None,
+    runbook: Annotated[
+        str | None, typer.Option(help="Runbook for this failure mode: offered to start at once.")
+    ] = None,
     as_: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -95,6 +98,28 @@ def open_(
         output.print_json(state)
     else:
         output.line(f"Opened {state.ref} [{state.severity.value}] {state.title}", style="bold")
+    if runbook:
+        _offer_runbook(ctx, state.ref, runbook, as_, as_json)
+
+
+def _offer_runbook(
+    ctx: typer.Context, ref: str, runbook: str, as_: str | None, as_json: bool
+) -> None:
+    import sys
+
+    command = f"mlsre runbook run {runbook} --incident {ref}"
+    if as_json or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if not as_json:
+            output.line(f"Start the runbook with: {command}")
+        return
+    from rich.prompt import Confirm
+
+    if not Confirm.ask(f"Start runbook {runbook} now?", default=True, console=output.console()):
+        output.line(f"Later: {command}")
+        return
+    from mlsre.cli.runbook_run import run
+
+    ctx.invoke(run, ctx, runbook=runbook, incident=ref, as_=as_)
 
 
 @app.command("list")
