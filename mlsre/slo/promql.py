@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from mlsre.slo.spec import Budgeting, IndicatorKind, Slo
+from mlsre.slo.model import Budgeting, IndicatorKind, Slo
 
 PLACEHOLDER = re.compile(r"\{\{\s*\.?window\s*\}\}")
 _SELECTOR = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{[^{}]*\})?$")
