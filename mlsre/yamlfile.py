@@ -92,7 +92,14 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
     if size > max_bytes:
         mb = size / 1024 / 1024
         raise YamlProblems(
-            [Problem(name, 1, 1, f"file is {mb:.1f} MB; files over {max_bytes // 1024 // 1024} MB are refused")]
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    f"file is {mb:.1f} MB; files over {max_bytes // 1024 // 1024} MB are refused",
+                )
+            ]
         )
     raw = path.read_bytes()
     return decode_text(name, raw)
@@ -190,7 +197,9 @@ def _build(node: Any, name: str, budget: list[int]) -> YamlDocument:
     return doc
 
 
-def _walk(node: Any, loc: Loc, doc: YamlDocument, problems: list[Problem], budget: list[int]) -> None:
+def _walk(
+    node: Any, loc: Loc, doc: YamlDocument, problems: list[Problem], budget: list[int]
+) -> None:
     import yaml
 
     budget[0] -= 1
@@ -214,11 +223,19 @@ def _walk(node: Any, loc: Loc, doc: YamlDocument, problems: list[Problem], budge
             if key in seen and key != "<<":
                 m = key_node.start_mark
                 problems.append(
-                    Problem(doc.path, m.line + 1, m.column + 1, f"duplicate key '{key}'", format_loc(loc))
+                    Problem(
+                        doc.path,
+                        m.line + 1,
+                        m.column + 1,
+                        f"duplicate key '{key}'",
+                        format_loc(loc),
+                    )
                 )
             seen.add(key)
             child = (*loc, key)
-            doc.marks.setdefault(child, Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1))
+            doc.marks.setdefault(
+                child, Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            )
             _walk(value_node, child, doc, problems, budget)
             if budget[0] < 0:
                 return
