@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import yaml
@@ -10,6 +11,9 @@ from hypothesis import strategies as st
 
 from mlsre.runbook.validate import validate_text
 from tests.fixtures_runbooks import minimal_runbook
+
+# MLSRE_FUZZ_EXAMPLES=5000 for a long run; the default keeps the suite quick.
+N = int(os.environ.get("MLSRE_FUZZ_EXAMPLES", "300"))
 
 FIELDS = [
     "apiVersion",
@@ -92,19 +96,19 @@ def _assert_located(text: str) -> None:
         assert report.problems == []
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=400))
 def test_random_text(text: str) -> None:
     _assert_located(text)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(VALUES)
 def test_random_yaml_structures(value: Any) -> None:
     _assert_located(yaml.safe_dump(value, allow_unicode=True))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_valid_runbook(data: st.DataObject) -> None:
     doc = yaml.safe_load(minimal_runbook())
@@ -135,7 +139,7 @@ def test_mutated_valid_runbook(data: st.DataObject) -> None:
     _assert_located(yaml.safe_dump(doc, allow_unicode=True))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=max(1, N * 2 // 3), deadline=None)
 @given(st.integers(0, 400), st.text(min_size=1, max_size=5))
 def test_valid_runbook_with_junk_spliced_in(pos: int, junk: str) -> None:
     text = minimal_runbook()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from mlsre.runbook import refs
@@ -290,7 +291,7 @@ def _check_refs(
                 f"{did_you_mean(ref.field, STEP_RESULT_FIELDS)}"
                 f" (one of {', '.join(STEP_RESULT_FIELDS)})",
             )
-    filters = refs.known_filters() | ENGINE_FILTERS
+    filters = _filters()
     for name, lineno in a.filters:
         if name not in filters:
             ctx.add_at(loc, lineno, f"unknown filter '{name}'{did_you_mean(name, filters)}")
@@ -298,6 +299,11 @@ def _check_refs(
     for name, lineno in a.tests:
         if name not in tests:
             ctx.add_at(loc, lineno, f"unknown test '{name}'{did_you_mean(name, tests)}")
+
+
+@lru_cache(maxsize=1)
+def _filters() -> frozenset[str]:
+    return refs.known_filters() | ENGINE_FILTERS
 
 
 def _check_cycles(ctx: _Ctx, steps: list[Any]) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from mlsre import paths
 from mlsre.errors import NotFoundError
 from mlsre.runbook.model import Runbook
-from mlsre.runbook.validate import runbook_files, validate_file
+from mlsre.runbook.validate import FileReport, runbook_files, validate_file
 from mlsre.steps.registry import KindRegistry, default_registry
 from mlsre.yamlfile import Problem, YamlProblems
 
@@ -35,7 +35,11 @@ class CatalogEntry:
     source: Source
     in_force: bool = True
     overridden_by: str | None = None  # path of the workspace runbook that replaces this one
-    runbook: Runbook | None = field(default=None, repr=False)
+    report: FileReport | None = field(default=None, repr=False)
+
+    @property
+    def runbook(self) -> Runbook | None:
+        return self.report.runbook if self.report is not None else None
 
     def summary(self) -> dict[str, Any]:
         """The JSON view (``runbook list --json``)."""
@@ -106,12 +110,17 @@ def load_runbook(path: Path, registry: KindRegistry | None = None) -> Runbook:
 
 
 def discover(settings: Any | None = None, registry: KindRegistry | None = None) -> Catalog:
+    from mlsre.runbook import cache
+
     reg = registry or default_registry()
     catalog = Catalog(kind_warnings=list(reg.warnings))
+    results = cache.ResultCache(reg) if cache.enabled() else None
     bundled_root = bundled_dir().resolve()
-    bundled = _scan([bundled_root], Source.BUNDLED, reg, catalog, skip=set())
+    bundled = _scan([bundled_root], Source.BUNDLED, reg, catalog, set(), results)
     seen = {Path(e.path).resolve() for e in bundled}
-    workspace = _scan(workspace_dirs(settings), Source.WORKSPACE, reg, catalog, skip=seen)
+    workspace = _scan(workspace_dirs(settings), Source.WORKSPACE, reg, catalog, seen, results)
+    if results is not None:
+        results.save()
     by_id: dict[str, CatalogEntry] = {}
     for entry in workspace:
         if entry.id in by_id:
@@ -139,30 +148,38 @@ def discover(settings: Any | None = None, registry: KindRegistry | None = None) 
 
 
 def _scan(
-    roots: list[Path], source: Source, reg: KindRegistry, catalog: Catalog, skip: set[Path]
+    roots: list[Path],
+    source: Source,
+    reg: KindRegistry,
+    catalog: Catalog,
+    skip: set[Path],
+    results: Any,
 ) -> list[CatalogEntry]:
     out: list[CatalogEntry] = []
     for root in roots:
         for file in runbook_files(root):
             if file.resolve() in skip:
                 continue
-            report = validate_file(file, reg)
-            rb = report.runbook
-            if rb is None:
+            report = validate_file(file, reg, results)
+            if report.summary is None or report.problems:
                 catalog.problems.extend(report.problems)
                 continue
-            out.append(
-                CatalogEntry(
-                    id=rb.id,
-                    title=rb.title,
-                    failure_mode=rb.failure_mode,
-                    severity=rb.severity.value,
-                    path=str(file),
-                    source=source,
-                    runbook=rb,
-                )
-            )
+            out.append(_entry(report, source))
     return out
+
+
+def _entry(report: FileReport, source: Source) -> CatalogEntry:
+    assert report.summary is not None
+    info = report.summary
+    return CatalogEntry(
+        id=info["id"],
+        title=info["title"],
+        failure_mode=info["failure_mode"],
+        severity=info["severity"],
+        path=report.path,
+        source=source,
+        report=report,
+    )
 
 
 def find_runbook(
@@ -171,14 +188,8 @@ def find_runbook(
     """A runbook by id (the one in force), or by path to a file."""
     path = Path(ref)
     if ref.endswith((".yaml", ".yml")) or path.is_file():
-        rb = load_runbook(path, registry)
-        return CatalogEntry(
-            rb.id,
-            rb.title,
-            rb.failure_mode,
-            rb.severity.value,
-            str(path),
-            Source.WORKSPACE,
-            runbook=rb,
-        )
+        report = validate_file(path, registry)
+        if report.runbook is None:
+            raise YamlProblems(report.problems or [Problem(str(path), 1, 1, "not a valid runbook")])
+        return _entry(report, Source.WORKSPACE)
     return discover(settings, registry).get(ref)

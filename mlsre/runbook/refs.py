@@ -104,9 +104,24 @@ def analyze_template(text: str) -> Analysis:
     return _collect(ast)
 
 
-@lru_cache(maxsize=8192)
+# Number literals outside quotes: `value < 0.3` and `value < 0.4` have the same structure.
+_NUMBERS = re.compile(r"'[^'\\]*'|\"[^\"\\]*\"|(?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+
+
 def analyze_expression(text: str) -> Analysis:
-    """Refs of a bare expression (``when``, ``expect``), e.g. ``value < 0.3``."""
+    """Refs of a bare expression (``when``, ``expect``), e.g. ``value < 0.3``.
+
+    Thresholds differ far more often than structure, so the analysis is cached by the
+    expression with its numbers blanked; an error is re-read from the original text so its
+    message quotes what the person wrote.
+    """
+    shape = _NUMBERS.sub(lambda m: m.group(0) if m.group(0)[0] in "'\"" else "0", text)
+    out = _analyze_expression(shape)
+    return _analyze_expression(text) if out.error is not None and shape != text else out
+
+
+@lru_cache(maxsize=8192)
+def _analyze_expression(text: str) -> Analysis:
     from jinja2 import TemplateSyntaxError, nodes
     from jinja2.parser import Parser
 
@@ -178,10 +193,21 @@ def _root_key(node: Any, root: str) -> str | None:
     return None
 
 
-def _collect(ast: Any) -> Analysis:
+def _free_names(ast: Any) -> frozenset[str]:
+    """Names read but never assigned. Without `{% for/set/macro %}` nothing binds a name, so a
+    walk of the tree does; otherwise Jinja's own (slower) scope analysis."""
     from jinja2 import meta, nodes
 
-    names = frozenset(meta.find_undeclared_variables(ast))
+    binders = (nodes.For, nodes.Assign, nodes.AssignBlock, nodes.Macro, nodes.CallBlock, nodes.With)
+    if any(True for _ in ast.find_all(binders)):
+        return frozenset(meta.find_undeclared_variables(ast))
+    return frozenset(n.name for n in ast.find_all(nodes.Name) if n.ctx == "load")
+
+
+def _collect(ast: Any) -> Analysis:
+    from jinja2 import nodes
+
+    names = _free_names(ast)
     inputs: list[tuple[str, int]] = []
     steps: list[StepRef] = []
     seen_step_nodes: set[int] = set()

@@ -43,9 +43,54 @@ _PATTERN_HINTS = {
 @dataclass
 class FileReport:
     path: str
-    runbook: Runbook | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    summary: dict[str, str] | None = None  # id, title, failure_mode, severity of a valid runbook
+    _runbook: Runbook | None = field(default=None, repr=False)
+    _data: dict[str, Any] | None = field(default=None, repr=False)  # from the cache
+
+    @property
+    def runbook(self) -> Runbook | None:
+        """The validated runbook (None when the file has problems); built lazily from the cache."""
+        if self._runbook is None and self._data is not None:
+            self._runbook = Runbook.model_validate(self._data)
+        return self._runbook
+
+    def set_runbook(self, runbook: Runbook | None) -> None:
+        self._runbook = runbook
+        self.summary = None
+        if runbook is not None:
+            self.summary = {
+                "id": runbook.id,
+                "title": runbook.title,
+                "failure_mode": runbook.failure_mode,
+                "severity": runbook.severity.value,
+            }
+
+    def to_cache(self) -> dict[str, Any]:
+        rb = self.runbook
+        return {
+            "problems": [_problem_data(p) for p in self.problems],
+            "warnings": [_problem_data(p) for p in self.warnings],
+            "summary": self.summary,
+            "runbook": rb.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            if rb
+            else None,
+        }
+
+    @classmethod
+    def from_cache(cls, path: str, data: dict[str, Any]) -> FileReport:
+        return cls(
+            path,
+            problems=[Problem(**p) for p in data["problems"]],
+            warnings=[Problem(**p) for p in data["warnings"]],
+            summary=data["summary"],
+            _data=data["runbook"],
+        )
+
+
+def _problem_data(p: Problem) -> dict[str, Any]:
+    return {"path": p.path, "line": p.line, "column": p.column, "message": p.message, "loc": p.loc}
 
 
 @dataclass
@@ -80,40 +125,56 @@ def runbook_files(path: Path) -> list[Path]:
     return [path]
 
 
-def validate_paths(paths: Iterable[Path], registry: KindRegistry | None = None) -> Report:
+def validate_paths(
+    paths: Iterable[Path], registry: KindRegistry | None = None, *, use_cache: bool = True
+) -> Report:
+    from mlsre.runbook import cache
+
     reg = registry or default_registry()
     report = Report(kind_warnings=list(reg.warnings))
+    results = cache.ResultCache(reg) if use_cache and cache.enabled() else None
     for path in paths:
         seen_ids: dict[str, FileReport] = {}  # per folder: a workspace may override a bundled id
         files = runbook_files(path)
         if not files and path.is_dir():
             report.notes.append(Problem(str(path), 1, 1, "no runbook files (*.yaml, *.yml) here"))
         for file in files:
-            fr = validate_file(file, reg)
+            fr = validate_file(file, reg, results)
             report.files.append(fr)
-            if fr.runbook is not None:
-                other = seen_ids.get(fr.runbook.id)
+            rid = fr.summary["id"] if fr.summary else None
+            if rid is not None:
+                other = seen_ids.get(rid)
                 if other is not None:
-                    fr.problems.append(
-                        Problem(
-                            fr.path,
-                            1,
-                            1,
-                            f"runbook id '{fr.runbook.id}' is also used by {other.path}",
-                            "id",
-                        )
-                    )
+                    msg = f"runbook id '{rid}' is also used by {other.path}"
+                    fr.problems.append(Problem(fr.path, 1, 1, msg, "id"))
                 else:
-                    seen_ids[fr.runbook.id] = fr
+                    seen_ids[rid] = fr
+    if results is not None:
+        results.save()
     return report
 
 
-def validate_file(path: Path, registry: KindRegistry | None = None) -> FileReport:
+def validate_file(
+    path: Path, registry: KindRegistry | None = None, results: Any = None
+) -> FileReport:
+    """Validate one file; ``results`` (a :class:`mlsre.runbook.cache.ResultCache`) skips
+    files whose validation result is already known."""
     try:
         text = read_text(path)
     except YamlProblems as exc:
         return FileReport(str(path), problems=list(exc.problems))
-    return validate_text(text, str(path), registry)
+    if results is None:
+        return validate_text(text, str(path), registry)
+    key = results.key(str(path), text)
+    hit = results.get(key)
+    if hit is not None:
+        try:
+            return FileReport.from_cache(str(path), hit)
+        except (KeyError, TypeError):
+            pass  # an entry from another layout: validate again
+    report = validate_text(text, str(path), registry)
+    results.put(key, report.to_cache())
+    return report
 
 
 def validate_text(text: str, name: str, registry: KindRegistry | None = None) -> FileReport:
@@ -128,7 +189,8 @@ def validate_text(text: str, name: str, registry: KindRegistry | None = None) ->
         report.problems = [Problem(name, 1, 1, "the document is nested too deeply")]
         return report
     lines = text.splitlines()
-    report.runbook, report.problems, report.warnings = check_document(doc, lines, reg)
+    runbook, report.problems, report.warnings = check_document(doc, lines, reg)
+    report.set_runbook(runbook)
     stem = Path(name).stem
     if (
         report.runbook is not None
