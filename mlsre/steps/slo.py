@@ -109,3 +109,26 @@ def status_summary(st: Any) -> str:
 
 
 KINDS: list[type] = [SloStatusStep]
+
+
+def incident_slo_impact(
+    settings: Any,
+    start: Any,
+    end: Any,
+    *,
+    names: list[str] | None = None,
+    service: str | None = None,
+    transport: Any = None,
+) -> list[Any]:
+    """Error budget each SLO lost during an incident window [start, end], for the postmortem.
+
+    A list of :class:`mlsre.slo.status.SloImpact` (name, objective, error_ratio, burn_rate,
+    budget_consumed as a share of the period's budget, error). Never raises for one SLO's
+    failure: that row's ``error`` says why. Raises only when the SLO files themselves are broken.
+    """
+    from mlsre.slo.status import incident_impact
+
+    rows: list[Any] = incident_impact(
+        settings, start, end, names=names, service=service, transport=transport
+    )
+    return rows
