@@ -62,6 +62,19 @@ def test_status_plain_and_terminal_views(
     assert "PAGE" in out
 
 
+@pytest.mark.prometheus
+def test_one_broken_query_does_not_hide_the_other_slos(slo_workspace: Path) -> None:
+    broken = (REPO / "docs" / "examples" / "slos" / "model-freshness.yaml").read_text()
+    broken = broken.replace("time() - max(", "time() - maxx(")  # unknown function
+    (slo_workspace / "slos" / "broken.yaml").write_text(broken)
+    code, out, err = mlsre(slo_workspace, "slo", "status", "--at", str(E1), "--json")
+    assert code == 1
+    names = [s["name"] for s in json.loads(out)]
+    assert "demo-availability" in names and "model-freshness" not in names
+    assert "error: model-freshness (" in err and "maxx" in err
+    assert "error: 1 of 5 SLO(s) could not be computed" in err
+
+
 def test_list_and_rules_with_runbook_annotation(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     shutil.copytree(REPO / "docs" / "examples" / "slos", ws / "slos")

@@ -102,6 +102,8 @@ def status(
 
     Example: mlsre slo status fraud-availability --at -2h --json
     """
+    from mlsre.errors import IntegrationError
+    from mlsre.integrations.http import FailureKind, HttpFailure
     from mlsre.integrations.prometheus import PrometheusClient
     from mlsre.slo.spec import find_slo
     from mlsre.slo.status import slo_status
@@ -111,14 +113,31 @@ def status(
     when = parse_time(at) if at else utcnow()
     chosen = [find_slo(slos, name)] if name else slos
     client = PrometheusClient(settings.prometheus)
-    results = [slo_status(client, s, when) for s in chosen]
+    results: list[SloStatus] = []
+    failed: list[str] = []
+    for slo in chosen:
+        try:
+            results.append(slo_status(client, slo, when))
+        except HttpFailure as exc:
+            # Prometheus answered but refused this SLO's query (bad PromQL, execution error):
+            # show the other SLOs. Unreachable, timeouts and auth failures stop everything.
+            if len(chosen) == 1 or exc.kind is not FailureKind.HTTP:
+                raise
+            failed.append(f"{slo.name} ({slo.location}): {exc.message}")
     if json:
         output.print_json(results)
-        return
-    for i, st in enumerate(results):
-        if i:
-            output.line()
-        _render(st)
+    else:
+        for i, st in enumerate(results):
+            if i:
+                output.line()
+            _render(st)
+    if failed:
+        for msg in failed:
+            output.err(f"error: {msg}")
+        raise IntegrationError(
+            f"{len(failed)} of {len(chosen)} SLO(s) could not be computed",
+            hint="fix the queries in the SLO files named above (try them in the Prometheus UI)",
+        )
 
 
 @app.command("rules")
