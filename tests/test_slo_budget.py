@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mlsre.slo import budget
 from mlsre.slo.budget import AlertState
@@ -87,3 +89,34 @@ def test_alert_factors_spend_the_documented_share_of_a_30_day_budget() -> None:
     # 14.4 over 1h = 2% of the budget; 6 over 6h = 5%; 1 over 3d = 10%
     shares = {a.name: a.factor * budget.WINDOWS[a.long] / PERIOD for a in budget.BURN_ALERTS}
     assert shares == pytest.approx({"page-1h-5m": 0.02, "page-6h-30m": 0.05, "ticket-3d-6h": 0.1})
+
+
+_SEVERITY = {AlertState.NONE: 0, AlertState.TICKET: 1, AlertState.PAGE: 2}
+
+
+@given(
+    burns=st.lists(st.floats(0, 100), min_size=len(budget.WINDOWS), max_size=len(budget.WINDOWS)),
+    extra=st.floats(0, 50),
+)
+def test_burning_faster_never_lowers_the_alert(burns: list[float], extra: float) -> None:
+    slow = dict(zip(budget.WINDOWS, burns, strict=True))
+    fast = {w: v + extra for w, v in slow.items()}
+    assert _SEVERITY[budget.alert_state(fast)] >= _SEVERITY[budget.alert_state(slow)]
+
+
+@given(
+    objective=st.floats(0.5, 0.99999),
+    ratio=st.floats(0, 1),
+    remaining=st.floats(0.001, 1),
+    period=st.integers(3600, 90 * DAY),
+)
+def test_budget_identities(objective: float, ratio: float, remaining: float, period: int) -> None:
+    burn = budget.burn_rate(ratio, objective)
+    assert burn is not None and burn * budget.error_budget(objective) == pytest.approx(ratio)
+    left = budget.budget_remaining(ratio, objective)
+    assert left == pytest.approx(1 - burn)
+    if burn > 0:
+        ttl = budget.time_to_exhaustion(remaining, burn, period)
+        assert ttl is not None and ttl * burn == pytest.approx(remaining * period)
+        # burning for exactly that long consumes exactly what was left
+        assert budget.budget_consumed(ratio, objective, ttl, period) == pytest.approx(remaining)
