@@ -127,3 +127,31 @@ def test_bad_model_deploy_rolls_back(
     rollbacks = [s for s in steps.values() if s["kind"] == "registry.rollback"]
     assert rollbacks and rollbacks[0]["changes"][0]["after"] == "3"
     assert champion(registry) == "3"
+
+
+def test_a_live_run_replays_with_no_server(
+    oncall: CliRunner, prometheus_server: PromServer, registry: MlflowServer, isolated: Path
+) -> None:
+    """Record against the real servers, export the incident, replay it as a runbook test."""
+    at = prometheus_server.times.after
+    run(oncall, "latency-regression", at)
+    exported = oncall.invoke(app, ["incident", "export", "INC-1"])
+    assert exported.exit_code == 0, exported.output
+    (isolated / "inc-1.json").write_text(exported.stdout)
+    registry.reset_aliases()
+    (isolated / "mlsre.yaml").write_text(
+        "prometheus: {url: 'http://127.0.0.1:9', retries: 0}\nregistry: {url: 'http://127.0.0.1:9', retries: 0}\n"
+    )
+    args = [
+        "runbook",
+        "test",
+        "latency-regression",
+        "--replay",
+        "inc-1.json",
+        "-i",
+        f"model={MODEL}",
+    ]
+    expect = ["--expect-status", "failed", "--expect-step", "p99-vs-before-deploy=failed"]
+    r = oncall.invoke(app, [*args, "--at", str(at), *expect, "--expect-step", "rollback=passed"])
+    assert r.exit_code == 0, r.output
+    assert champion(registry) == "4"  # the replayed rollback touched no registry
