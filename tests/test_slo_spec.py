@@ -274,3 +274,11 @@ def test_empty_and_non_mapping_files() -> None:
     assert problems_of("- a\n- b\n")[0].endswith(
         "an OpenSLO object must be a mapping (apiVersion, kind, ...)"
     )
+
+
+def test_bundled_examples_are_the_documented_ones() -> None:
+    from mlsre.slo.examples import example_files
+
+    files = example_files()
+    assert files == {p.name: p.read_text() for p in sorted(EXAMPLES.glob("*.yaml"))}
+    assert len(parse_slos("---\n".join(files.values()))) == 5
