@@ -97,6 +97,12 @@ def _make_handler(server: FaultyServer) -> type[BaseHTTPRequestHandler]:
                     "text/plain; charset=utf-8",
                     b"Invalid Host header - possible DNS rebinding",
                 )
+            elif mode == "echo":  # a Prometheus-shaped answer carrying the request's headers
+                seen = {k.lower(): v for k, v in self.headers.items()}
+                metric = {k: seen[k] for k in ("authorization", "x-scope-orgid") if k in seen}
+                result = [{"metric": metric, "value": [1, "1"]}]
+                body = {"status": "success", "data": {"resultType": "vector", "result": result}}
+                self._send(200, "application/json", json.dumps(body).encode())
             elif mode == "cutoff":  # promises more bytes than it sends, then closes
                 self._send(200, "application/json", ok[:10], length=len(ok))
                 self.close_connection = True
