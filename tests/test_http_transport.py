@@ -18,7 +18,7 @@ AT = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
 
 
 def echoed(faulty: FaultyServer, **settings: object) -> dict[str, str]:
-    client = PrometheusClient(PrometheusSettings(url=faulty.url + "/echo", **settings))  # type: ignore[arg-type]
+    client = PrometheusClient(PrometheusSettings(url=faulty.url + "/echo", **settings))
     return client.query("up", AT).samples[0].labels
 
 
