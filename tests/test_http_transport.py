@@ -92,3 +92,20 @@ def test_replay_reproduces_a_recorded_failure(faulty: FaultyServer) -> None:
     with pytest.raises(HttpFailure) as replayed:
         PrometheusClient(settings, ReplayTransport(recorder.take())).query("up", AT)
     assert str(replayed.value) == str(live.value)
+
+
+def test_mlflow_token_and_basic_auth(faulty: FaultyServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlsre.integrations.mlflow import MlflowClient
+    from mlsre.settings import RegistrySettings
+
+    client = MlflowClient(RegistrySettings(url=faulty.url + "/echo"))
+
+    def sent() -> str:
+        data = client.call("GET", "registered-models/get", [("name", "m")])
+        return str(data["data"]["result"][0]["metric"]["authorization"])
+
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "ml")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "pw-9876")
+    assert sent() == "Basic " + base64.b64encode(b"ml:pw-9876").decode()
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "mlflow-tok")
+    assert sent() == "Bearer mlflow-tok"  # a token wins over username/password
