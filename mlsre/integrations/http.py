@@ -182,9 +182,22 @@ class LiveTransport:
                     hint="the server is overloaded or hung; raise timeout_s if it is just slow",
                 ) from None
             except (
-                requests.exceptions.ConnectionError,
                 requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
             ) as exc:
+                # The server answered but the body broke off: transient, so retried like a
+                # refused connection, but named for what it is.
+                if attempt <= request.retries:
+                    time.sleep(backoff_delay(request, attempt, None))
+                    continue
+                raise HttpFailure(
+                    f"{request.service} at {request.display_url()} cut its response short "
+                    f"({_reason(exc)}) after {attempt} attempt{'s' if attempt > 1 else ''}",
+                    kind=FailureKind.BAD_JSON,
+                    attempts=attempt,
+                    hint="the server or a proxy in between dropped the connection mid-answer",
+                ) from None
+            except requests.exceptions.ConnectionError as exc:
                 if attempt <= request.retries:
                     time.sleep(backoff_delay(request, attempt, None))
                     continue
