@@ -13,6 +13,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures_runbooks",
     "tests.fixtures_slo",
     "tests.fixtures_drift",
+    "tests.fixtures_postmortem",
 ]
 
 

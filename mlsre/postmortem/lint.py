@@ -1,0 +1,254 @@
+"""The blameless-language lint: flags wording that puts people, not systems, at the centre.
+
+Each finding has a line and column, the rule, why it matters and a rewrite to consider. Code
+(fenced and inline), HTML comments, URLs and link targets are not prose and are not checked.
+Phrases may wrap across lines. The allowlist (config ``postmortems.lint_allowlist``) holds
+phrases that are fine in this team's writing, or whole rule ids to switch off.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+# People as grammatical subjects (a name from the incident is added per document).
+_PRONOUNS = r"he|she|i|we|you|someone|somebody|nobody|no\s+one|everyone|everybody"
+_ROLES = (
+    r"on-?call(?:er)?|engineers?|operators?|developers?|devs?|sres?|admins?|administrators?|"
+    r"reviewers?|analysts?|scientists?|interns?|humans?|person|people|employees?|staff|"
+    r"commander|responders?|team(?:\s+members?)?"
+)
+_PERSON_NOUN = rf"(?:(?:the|our|an?|one\s+of\s+the)\s+)?(?:[\w-]+\s+)?(?:{_ROLES})"
+_ADVERB = r"(?:\w+ly\s+|just\s+|also\s+|again\s+|then\s+)?"
+# Verbs only a person does: "X failed to notice" blames whoever X is.
+_MIND = r"notice|realise|realize|remember|think|consider|pay\s+attention|read|bother|care|understand|double-check|check\s+(?:the|their|his|her)"
+_CAUSE_VERBS = (
+    r"caused|broke|triggered|forgot|missed|ignored|neglected|messed\s+up|screwed\s+up|botched"
+)
+_FAULT = r"mistake|fault|error|blunder|oversight|negligence|carelessness|screw-?up"
+_NOT_NAMES = {
+    "mlsre", "system", "unknown", "runbook", "engine", "automation", "alertmanager",
+    "pagerduty", "prometheus", "root", "ci", "bot", "scheduler",
+}  # fmt: skip
+
+
+Check = Callable[[re.Match[str]], bool]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    why: str
+    suggestion: str
+
+
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in (
+        Rule(
+            "human-error",
+            "'Human error' ends the analysis where it should start: what made the action easy "
+            "to get wrong, and why nothing caught it.",
+            "Describe the conditions: what the person saw, what the tool allowed, what check was "
+            "missing (e.g. 'the deploy tool accepted a config without validating it').",
+        ),
+        Rule(
+            "should-have",
+            "'Should have' is hindsight: it judges a decision by an outcome nobody knew then.",
+            "Say what happened and why it made sense at the time; put the better way in an "
+            "action item (e.g. 'the runbook did not cover X; action: add it').",
+        ),
+        Rule(
+            "if-only",
+            "'If only' wishes the past were different instead of explaining it.",
+            "Name the system change that would have helped (e.g. 'an alert on the p99 per "
+            "version would have shown this 20 minutes earlier').",
+        ),
+        Rule(
+            "careless",
+            "'Careless' judges a person's character; it cannot be fixed by an action item.",
+            "Describe what made the step easy to get wrong (no confirmation, similar names, "
+            "missing guard) and how to make it hard to get wrong.",
+        ),
+        Rule(
+            "negligent",
+            "'Negligent' is a legal and moral judgement, not an observation about a system.",
+            "Describe the gap (a missing check, an unclear owner, an undocumented step).",
+        ),
+        Rule(
+            "person-failed-to",
+            "'<person> failed to' makes a person the point of failure; the question is why the "
+            "system relied on one person doing it.",
+            "Make the system the subject (e.g. 'the alert was not routed to the on-call "
+            "engineer', 'the runbook did not include the check').",
+        ),
+        Rule(
+            "person-as-cause",
+            "Naming a person as the cause invites blame and makes people hide what they know "
+            "next time.",
+            "Name the change or condition instead (e.g. 'the config change in deploy 4521', "
+            "'version 4 of the model'), and what let it through.",
+        ),
+    )
+}
+
+
+@dataclass
+class Finding:
+    line: int
+    column: int
+    rule: str
+    text: str
+    why: str
+    suggestion: str
+    context: str  # the whole line, for showing where
+
+
+@dataclass
+class LintReport:
+    source: str
+    findings: list[Finding] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    allowlisted: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+def lint_text(
+    text: str, *, names: Iterable[str] = (), allowlist: Iterable[str] = (), source: str = "-"
+) -> LintReport:
+    allow = [a.strip().lower() for a in allowlist if a.strip()]
+    off_rules = {a for a in allow if a in RULES}
+    phrases = [a for a in allow if a not in RULES]
+    prose = mask(text)
+    people = person_variants(names)
+    report = LintReport(source=source, names=sorted({n for n in names if n}))
+    starts = _line_starts(text)
+    lines = text.splitlines()
+    seen: set[tuple[int, str]] = set()
+    for rule_id, pattern, check in _patterns(people):
+        for m in pattern.finditer(prose):
+            if check is not None and not check(m):
+                continue
+            if rule_id in off_rules or _allowed(prose, m.start(), m.end(), phrases):
+                report.allowlisted += 1
+                continue
+            if (m.start(), rule_id) in seen:
+                continue
+            seen.add((m.start(), rule_id))
+            line = bisect.bisect_right(starts, m.start())
+            rule = RULES[rule_id]
+            report.findings.append(
+                Finding(
+                    line=line,
+                    column=m.start() - starts[line - 1] + 1,
+                    rule=rule_id,
+                    text=" ".join(text[m.start() : m.end()].split()),
+                    why=rule.why,
+                    suggestion=rule.suggestion,
+                    context=lines[line - 1] if line - 1 < len(lines) else "",
+                )
+            )
+    report.findings.sort(key=lambda f: (f.line, f.column, f.rule))
+    return report
+
+
+def person_variants(names: Iterable[str]) -> set[str]:
+    """How the people of an incident may appear in prose: 'alice' -> {'alice', 'Alice'}."""
+    out: set[str] = set()
+    for raw in names:
+        name = (raw or "").strip()
+        if "@" in name:
+            name = name.split("@", 1)[0]
+        if len(name) < 3 or name.lower() in _NOT_NAMES or name.lower().endswith(("bot", "[bot]")):
+            continue
+        forms = {name}
+        parts = name.split()
+        if len(parts) > 1 and len(parts[0]) >= 3:
+            forms.add(parts[0])
+        for f in list(forms):
+            forms.add(f[:1].upper() + f[1:])
+        out |= forms
+    return out
+
+
+def _patterns(people: set[str]) -> list[tuple[str, re.Pattern[str], Check | None]]:
+    flags = re.IGNORECASE
+    subj = rf"(?:{_PRONOUNS}|{_PERSON_NOUN})"
+    pats: list[tuple[str, re.Pattern[str], Check | None]] = [
+        (
+            "human-error",
+            re.compile(
+                rf"\b(?:human|operator|engineer|pilot|manual)\s+(?:error|mistake)s?\b"
+                rf"|\b(?:the\s+)?(?:engineer|operator|on-?call(?:er)?|developer)'s\s+(?:{_FAULT})\b",
+                flags,
+            ),
+            None,
+        ),
+        (
+            "should-have",
+            re.compile(r"\b(?:should(?:n't|\s+not)?\s+have|should've|ought\s+to\s+have)\b", flags),
+            None,
+        ),
+        ("if-only", re.compile(r"\bif\s+only\b", flags), None),
+        ("careless", re.compile(r"\bcareless(?:ly|ness)?\b", flags), None),
+        ("negligent", re.compile(r"\bneglig(?:ent|ently|ence)\b", flags), None),
+        ("person-failed-to", re.compile(rf"\b{subj}\s+{_ADVERB}failed\s+to\b", flags), None),
+        ("person-failed-to", re.compile(rf"\bfailed\s+to\s+(?:{_MIND})\b", flags), None),
+    ]
+    if people:
+        alt = "|".join(re.escape(p) for p in sorted(people, key=len, reverse=True))
+        name = rf"(?P<name>{alt})\b"
+        is_person = _name_check(people)
+        pats += [
+            ("person-failed-to", re.compile(rf"\b{name}\s+{_ADVERB}failed\s+to\b", flags), is_person),
+            ("person-as-cause", re.compile(rf"\b(?:caused|triggered|introduced|started|broken)\s+by\s+{name}", flags), is_person),
+            ("person-as-cause", re.compile(rf"\b(?:because\s+(?:of\s+)?|due\s+to\s+|thanks\s+to\s+|blamed?\s+(?:on\s+)?|blaming\s+){name}", flags), is_person),
+            ("person-as-cause", re.compile(rf"\b{name}(?:'s)?\s+(?:\w+\s+)?(?:{_CAUSE_VERBS})\b", flags), is_person),
+            ("person-as-cause", re.compile(rf"\b{name}'s\s+(?:{_FAULT})\b", flags), is_person),
+            ("person-as-cause", re.compile(rf"\b{name}\s+(?:is|was)\s+(?:to\s+blame|at\s+fault|responsible\s+for\s+(?:the\s+)?(?:outage|incident|failure|breakage|problem))", flags), is_person),
+        ]  # fmt: skip
+    return pats
+
+
+def _name_check(people: set[str]) -> Check:
+    def check(m: re.Match[str]) -> bool:
+        return m.group("name") in people  # names match case-sensitively ('Mark', not 'mark')
+
+    return check
+
+
+def mask(text: str) -> str:
+    """``text`` with everything that is not prose blanked out (same length, same line breaks)."""
+    chars = list(text)
+
+    def blank(a: int, b: int) -> None:
+        for i in range(a, b):
+            if chars[i] != "\n":
+                chars[i] = " "
+
+    for m in re.finditer(r"^ {0,3}(```|~~~).*?(?:^ {0,3}\1[^\n]*$|\Z)", text, re.M | re.S):
+        blank(m.start(), m.end())
+    for pattern in (r"<!--.*?(?:-->|\Z)", r"`[^`\n]*`", r"\]\([^)\n]*\)", r"<?https?://[^\s)>]+>?"):
+        for m in re.finditer(pattern, text, re.S):
+            blank(m.start(), m.end())
+    return "".join(chars)
+
+
+def _allowed(prose: str, start: int, end: int, phrases: list[str]) -> bool:
+    lowered = prose.lower()
+    for phrase in phrases:
+        for m in re.finditer(re.escape(phrase), lowered):
+            if m.start() < end and start < m.end():
+                return True
+    return False
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    starts += [m.end() for m in re.finditer("\n", text)]
+    return starts
