@@ -98,3 +98,33 @@ def test_rollback_on_missing_incident_changes_nothing(
     assert r.exit_code == 1
     assert "INC-42" in r.stderr
     assert champion(registry) == "4"
+
+
+def test_rollback_asks_a_person_at_a_terminal(workspace: Path, registry: MlflowServer) -> None:
+    """A real pseudo-terminal: 'n' leaves the registry alone, 'y' moves champion 4 -> 3."""
+    import os
+    import sys
+
+    import pexpect
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "COLUMNS": "120",
+        "TERM": "xterm",
+        "NO_COLOR": "1",
+    }
+    argv = ["-m", "mlsre", "model", "rollback", MODEL]
+    for answer, expected in (("n", "4"), ("y", "3")):
+        child = pexpect.spawn(
+            sys.executable, argv, cwd=str(workspace), env=env, encoding="utf-8", timeout=60
+        )
+        child.expect_exact(
+            "Move fraud-detector@champion from version 4 to 3 (alias 'previous')? [y/N]"
+        )
+        child.sendline(answer)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert champion(registry) == expected
+    assert "4 -> 3 (alias 'previous'), verified" in (child.before or "")
