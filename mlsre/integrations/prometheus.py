@@ -89,7 +89,7 @@ class PrometheusClient:
         self.settings = settings
         self.base = settings.url.rstrip("/")
         self.transport: Transport = transport or LiveTransport()
-        self.backoff_s = backoff_s if backoff_s is not None else getattr(settings, "backoff_s", 0.5)
+        self.backoff_s = backoff_s if backoff_s is not None else settings.backoff_s
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json", **self.settings.headers}
