@@ -26,7 +26,12 @@ def write_runbook(root: Path, rb_id: str, body: str, inputs: str = "") -> Path:
         title: Test runbook {rb_id}
         failure_mode: latency
         """
-    text = textwrap.dedent(head) + textwrap.dedent(inputs) + "steps:\n" + textwrap.indent(textwrap.dedent(body), "  ")
+    text = (
+        textwrap.dedent(head)
+        + textwrap.dedent(inputs)
+        + "steps:\n"
+        + textwrap.indent(textwrap.dedent(body), "  ")
+    )
     path = root / "runbooks" / f"{rb_id}.yaml"
     path.write_text(text)
     return path

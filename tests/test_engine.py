@@ -15,22 +15,34 @@ PY = sys.executable
 
 def test_outcomes_map_to_distinct_exit_codes(isolated: Path) -> None:
     workspace(isolated)
-    write_runbook(isolated, "healthy", """\
+    write_runbook(
+        isolated,
+        "healthy",
+        """\
         - id: a
           uses: shell
           with: {argv: ["true"], safe: true}
           expect: value == 0
-        """)
-    write_runbook(isolated, "sick", """\
+        """,
+    )
+    write_runbook(
+        isolated,
+        "sick",
+        """\
         - id: a
           uses: shell
           with: {argv: ["false"], safe: true}
-        """)
-    write_runbook(isolated, "broken", """\
+        """,
+    )
+    write_runbook(
+        isolated,
+        "broken",
+        """\
         - id: a
           uses: shell
           with: {argv: ["/no/such/program"], safe: true}
-        """)
+        """,
+    )
     ok("incident", "open", "x")
     code, rep = run_json("runbook", "run", "healthy", "--incident", "1", "--non-interactive")
     assert (code, rep["outcome"]) == (0, "healthy")
@@ -43,7 +55,10 @@ def test_outcomes_map_to_distinct_exit_codes(isolated: Path) -> None:
 
 def test_when_goto_and_stop(isolated: Path) -> None:
     workspace(isolated)
-    write_runbook(isolated, "flow", """\
+    write_runbook(
+        isolated,
+        "flow",
+        """\
         - id: check
           uses: shell
           with: {argv: ["false"], safe: true}
@@ -65,7 +80,8 @@ def test_when_goto_and_stop(isolated: Path) -> None:
           phase: verify
           uses: note
           with: {text: never}
-        """)
+        """,
+    )
     ok("incident", "open", "x")
     code, rep = run_json("runbook", "run", "flow", "--incident", "1", "--non-interactive", "--yes")
     got = {s["step"]: (s["status"], s["summary"]) for s in rep["steps"]}
@@ -79,19 +95,39 @@ def test_when_goto_and_stop(isolated: Path) -> None:
 
 def test_expect_over_every_sample_and_empty_means_no_data(isolated: Path, tmp_path: Path) -> None:
     workspace(isolated)
-    vector = {"status": "success", "data": {"resultType": "vector", "result": [
-        {"metric": {"version": "3"}, "value": [1795885140, "0.12"]},
-        {"metric": {"version": "4"}, "value": [1795885140, "0.91"]},
-    ]}}
+    vector = {
+        "status": "success",
+        "data": {
+            "resultType": "vector",
+            "result": [
+                {"metric": {"version": "3"}, "value": [1795885140, "0.12"]},
+                {"metric": {"version": "4"}, "value": [1795885140, "0.91"]},
+            ],
+        },
+    }
     empty = {"status": "success", "data": {"resultType": "vector", "result": []}}
     exchanges = [
-        {"request": {"method": "GET", "path": "/api/v1/query", "params": [["query", q], ["time", "1795885140"]], "json": None},
-         "response": {"status": 200, "content_type": "application/json", "body": json.dumps(body)}}
+        {
+            "request": {
+                "method": "GET",
+                "path": "/api/v1/query",
+                "params": [["query", q], ["time", "1795885140"]],
+                "json": None,
+            },
+            "response": {
+                "status": 200,
+                "content_type": "application/json",
+                "body": json.dumps(body),
+            },
+        }
         for q, body in (("p99", vector), ("psi", empty))
     ]
     replay = tmp_path / "recorded.json"
     replay.write_text(json.dumps(exchanges))
-    write_runbook(isolated, "samples", """\
+    write_runbook(
+        isolated,
+        "samples",
+        """\
         - id: p99
           uses: prometheus.query
           with: {query: p99}
@@ -100,10 +136,21 @@ def test_expect_over_every_sample_and_empty_means_no_data(isolated: Path, tmp_pa
           uses: prometheus.query
           with: {query: psi}
           expect: value < 0.2
-        """)
+        """,
+    )
     ok("incident", "open", "x")
-    code, rep = run_json("runbook", "run", "samples", "--incident", "1", "--non-interactive",
-                         "--replay", str(replay), "--at", "1795885140")
+    code, rep = run_json(
+        "runbook",
+        "run",
+        "samples",
+        "--incident",
+        "1",
+        "--non-interactive",
+        "--replay",
+        str(replay),
+        "--at",
+        "1795885140",
+    )
     got = {s["step"]: s for s in rep["steps"]}
     assert got["p99"]["status"] == "failed"
     assert "{version=4} 0.91" in got["p99"]["summary"] and "version=3" not in got["p99"]["summary"]
@@ -113,7 +160,10 @@ def test_expect_over_every_sample_and_empty_means_no_data(isolated: Path, tmp_pa
 
 def test_templates_cannot_escape_the_sandbox(isolated: Path) -> None:
     workspace(isolated)
-    write_runbook(isolated, "escape", """\
+    write_runbook(
+        isolated,
+        "escape",
+        """\
         - id: mro
           uses: note
           with: {text: "{{ ''.__class__.__mro__ }}"}
@@ -123,27 +173,54 @@ def test_templates_cannot_escape_the_sandbox(isolated: Path) -> None:
         - id: echo-input
           uses: note
           with: {text: "got {{ inputs.evil }}"}
-        """, inputs="inputs:\n  evil: {default: x}\n")
+        """,
+        inputs="inputs:\n  evil: {default: x}\n",
+    )
     ok("incident", "open", "x")
-    code, rep = run_json("runbook", "run", "escape", "--incident", "1", "--non-interactive",
-                         "--input", "evil={{ ''.__class__.__mro__ }}")
+    code, rep = run_json(
+        "runbook",
+        "run",
+        "escape",
+        "--incident",
+        "1",
+        "--non-interactive",
+        "--input",
+        "evil={{ ''.__class__.__mro__ }}",
+    )
     got = {s["step"]: s for s in rep["steps"]}
     assert got["mro"]["status"] == "error" and "refused by the sandbox" in got["mro"]["summary"]
-    assert got["globals"]["status"] == "error" and "refused by the sandbox" in got["globals"]["summary"]
+    assert (
+        got["globals"]["status"] == "error"
+        and "refused by the sandbox" in got["globals"]["summary"]
+    )
     # A value is data: its braces are printed, never evaluated.
     assert got["echo-input"]["summary"] == "got {{ ''.__class__.__mro__ }}"
 
 
 def test_shell_injection_through_inputs_is_inert(isolated: Path) -> None:
     workspace(isolated)
-    write_runbook(isolated, "inject", """\
+    write_runbook(
+        isolated,
+        "inject",
+        """\
         - id: echo
           uses: shell
           with: {argv: ["echo", "{{ inputs.name }}"], safe: true}
-        """, inputs="inputs:\n  name: {required: true}\n")
+        """,
+        inputs="inputs:\n  name: {required: true}\n",
+    )
     ok("incident", "open", "x")
     evil = "x; touch pwned1 && $(touch pwned2) `touch pwned3`"
-    code, rep = run_json("runbook", "run", "inject", "--incident", "1", "--non-interactive", "--input", f"name={evil}")
+    code, rep = run_json(
+        "runbook",
+        "run",
+        "inject",
+        "--incident",
+        "1",
+        "--non-interactive",
+        "--input",
+        f"name={evil}",
+    )
     assert code == 0
     assert rep["steps"][0]["output"]["stdout"].strip() == evil
     assert not list(isolated.glob("pwned*"))
@@ -151,16 +228,22 @@ def test_shell_injection_through_inputs_is_inert(isolated: Path) -> None:
 
 def test_confirm_gate_needs_yes_when_unattended(isolated: Path) -> None:
     workspace(isolated)
-    write_runbook(isolated, "gate", """\
+    write_runbook(
+        isolated,
+        "gate",
+        """\
         - id: fix
           phase: mitigate
           uses: shell
           confirm: Create the marker?
           with: {argv: ["touch", "marker"]}
-        """)
+        """,
+    )
     ok("incident", "open", "x")
     code, rep = run_json("runbook", "run", "gate", "--incident", "1", "--non-interactive")
-    assert rep["steps"][0]["status"] == "skipped" and rep["steps"][0]["summary"].startswith("awaiting approval")
+    assert rep["steps"][0]["status"] == "skipped" and rep["steps"][0]["summary"].startswith(
+        "awaiting approval"
+    )
     assert rep["needs_attention"] and not (isolated / "marker").exists()
     code, rep = run_json("runbook", "run", "gate", "--incident", "1", "--non-interactive", "--yes")
     assert rep["steps"][0]["status"] == "passed" and (isolated / "marker").exists()
@@ -168,20 +251,27 @@ def test_confirm_gate_needs_yes_when_unattended(isolated: Path) -> None:
 
 def test_dry_run_touches_nothing(isolated: Path) -> None:
     workspace(isolated)
-    write_runbook(isolated, "dry", """\
+    write_runbook(
+        isolated,
+        "dry",
+        """\
         - id: fix
           phase: mitigate
           uses: shell
           confirm: Create?
           with: {argv: ["touch", "{{ inputs.file }}"]}
-        """, inputs="inputs:\n  file: {default: marker}\n")
+        """,
+        inputs="inputs:\n  file: {default: marker}\n",
+    )
     r = ok("runbook", "run", "dry", "--dry-run")
     assert "run touch marker" in r.stdout
     assert not (isolated / "marker").exists()
     assert json.loads(ok("incident", "list", "--all", "--json").stdout) == []
 
 
-def test_faults_become_step_errors_and_the_run_goes_on(isolated: Path, faulty: FaultyServer) -> None:
+def test_faults_become_step_errors_and_the_run_goes_on(
+    isolated: Path, faulty: FaultyServer
+) -> None:
     workspace(isolated)
     cases = {
         "hang": "did not answer within 1s",
@@ -201,7 +291,9 @@ def test_faults_become_step_errors_and_the_run_goes_on(isolated: Path, faulty: F
     body += "- id: after\n  uses: note\n  with: {text: still running}\n"
     for mode, expected in cases.items():
         cfg = isolated / "mlsre.yaml"
-        cfg.write_text(f"prometheus:\n  url: {faulty.url}/{mode}\n  timeout_s: 1\n  retries: 1\n  backoff_s: 0.01\n")
+        cfg.write_text(
+            f"prometheus:\n  url: {faulty.url}/{mode}\n  timeout_s: 1\n  retries: 1\n  backoff_s: 0.01\n"
+        )
         write_runbook(isolated, "faults", body.replace(f"q-{mode}", f"q-{mode}"))
         ok("incident", "open", mode)
         inc = json.loads(ok("incident", "list", "--json").stdout)[0]["ref"]
@@ -224,13 +316,19 @@ def test_refused_connection_is_retried_then_an_error(isolated: Path) -> None:
     port = s.getsockname()[1]
     s.close()
     workspace(isolated)
-    (isolated / "mlsre.yaml").write_text(f"prometheus:\n  url: http://127.0.0.1:{port}\n  retries: 0\n")
-    write_runbook(isolated, "refused", """\
+    (isolated / "mlsre.yaml").write_text(
+        f"prometheus:\n  url: http://127.0.0.1:{port}\n  retries: 0\n"
+    )
+    write_runbook(
+        isolated,
+        "refused",
+        """\
         - id: q
           uses: prometheus.query
           with: {query: up}
           retries: 2
-        """)
+        """,
+    )
     ok("incident", "open", "x")
     code, rep = run_json("runbook", "run", "refused", "--incident", "1", "--non-interactive")
     step = rep["steps"][0]
@@ -246,11 +344,15 @@ def test_every_step_is_recorded_with_redacted_evidence(isolated: Path, monkeypat
     assert isinstance(monkeypatch, pytest.MonkeyPatch)
     monkeypatch.setenv("MLSRE_PROMETHEUS_TOKEN", "tok-very-secret-123")
     workspace(isolated)
-    write_runbook(isolated, "secret", """\
+    write_runbook(
+        isolated,
+        "secret",
+        """\
         - id: leak
           uses: shell
           with: {argv: ["sh", "-c", "echo token=$MLSRE_PROMETHEUS_TOKEN"], safe: true}
-        """)
+        """,
+    )
     ok("incident", "open", "x")
     run_json("runbook", "run", "secret", "--incident", "1", "--non-interactive")
     export = ok("incident", "export").stdout

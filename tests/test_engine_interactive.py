@@ -24,7 +24,10 @@ def loose(text: str) -> str:
 
 def test_walk_through_a_runbook_at_the_terminal(isolated: Path) -> None:
     workspace(isolated)
-    write_runbook(isolated, "walk", """\
+    write_runbook(
+        isolated,
+        "walk",
+        """\
         - id: look
           title: Look at the service
           uses: shell
@@ -45,12 +48,19 @@ def test_walk_through_a_runbook_at_the_terminal(isolated: Path) -> None:
           phase: verify
           uses: manual
           with: {question: "Is p99 back to normal?", choices: ["yes", "no"], fail_on: ["no"]}
-        """, inputs="inputs:\n  model: {required: true}\n")
+        """,
+        inputs="inputs:\n  model: {required: true}\n",
+    )
     ok("incident", "open", "slow", "--model", "fraud-detector")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
     child = pexpect.spawn(
-        sys.executable, ["-m", "mlsre", "runbook", "run", "walk", "--incident", "INC-1"],
-        cwd=str(isolated), env=env, encoding="utf-8", timeout=30, dimensions=(40, 120),
+        sys.executable,
+        ["-m", "mlsre", "runbook", "run", "walk", "--incident", "INC-1"],
+        cwd=str(isolated),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
     )
     child.expect(loose("Step 1/4: Look at the service"))
     child.expect(loose("prints slow"))  # guidance rendered
@@ -81,7 +91,10 @@ def test_walk_through_a_runbook_at_the_terminal(isolated: Path) -> None:
     assert (isolated / "rolled-back").exists()
     results = step_results()
     assert {k: v[0]["status"] for k, v in results.items()} == {
-        "look": "passed", "optional": "skipped", "roll": "passed", "better": "passed",
+        "look": "passed",
+        "optional": "skipped",
+        "roll": "passed",
+        "better": "passed",
     }
     assert results["better"][0]["output"] == {"answer": "yes"}
     events = json.loads(ok("incident", "timeline", "1", "--json").stdout)
@@ -90,19 +103,28 @@ def test_walk_through_a_runbook_at_the_terminal(isolated: Path) -> None:
 
 def test_declining_a_mitigation_at_the_terminal_changes_nothing(isolated: Path) -> None:
     workspace(isolated)
-    write_runbook(isolated, "decline", """\
+    write_runbook(
+        isolated,
+        "decline",
+        """\
         - id: roll
           title: Roll back
           phase: mitigate
           uses: shell
           confirm: Really?
           with: {argv: ["touch", "rolled-back"]}
-        """)
+        """,
+    )
     ok("incident", "open", "x")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
     child = pexpect.spawn(
-        sys.executable, ["-m", "mlsre", "runbook", "run", "decline", "--incident", "1"],
-        cwd=str(isolated), env=env, encoding="utf-8", timeout=30, dimensions=(40, 120),
+        sys.executable,
+        ["-m", "mlsre", "runbook", "run", "decline", "--incident", "1"],
+        cwd=str(isolated),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
     )
     child.expect(loose("[r]un / [s]kip"))
     child.sendline("r")
@@ -116,7 +138,10 @@ def test_declining_a_mitigation_at_the_terminal_changes_nothing(isolated: Path) 
 
 def test_incident_open_offers_the_runbook(isolated: Path) -> None:
     workspace(isolated)
-    write_runbook(isolated, "offered", """\
+    write_runbook(
+        isolated,
+        "offered",
+        """\
         - id: first
           title: First look
           uses: note
@@ -125,11 +150,17 @@ def test_incident_open_offers_the_runbook(isolated: Path) -> None:
           title: Second look
           uses: note
           with: {text: again}
-        """)
+        """,
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
     child = pexpect.spawn(
-        sys.executable, ["-m", "mlsre", "incident", "open", "p99 up", "--runbook", "offered"],
-        cwd=str(isolated), env=env, encoding="utf-8", timeout=30, dimensions=(40, 120),
+        sys.executable,
+        ["-m", "mlsre", "incident", "open", "p99 up", "--runbook", "offered"],
+        cwd=str(isolated),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
     )
     child.expect(loose("Opened INC-1"))
     child.expect(loose("Start runbook offered now?"))

@@ -49,8 +49,11 @@ IDS = ["d1", "d2", "d3", "mitigate", "v1", "v2"]
 def _mlsre(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "mlsre", *args], cwd=cwd, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "mlsre", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -62,12 +65,33 @@ def test_sigkill_at_random_points_then_resume(isolated: Path) -> None:
     # How long an uninterrupted run takes here, so kill points spread over the whole run.
     ok("incident", "open", "timing")
     t0 = time.monotonic()
-    assert _mlsre("runbook", "run", "crashy", "--incident", "1", "--non-interactive", "--yes", cwd=isolated).wait() == 0
+    assert (
+        _mlsre(
+            "runbook",
+            "run",
+            "crashy",
+            "--incident",
+            "1",
+            "--non-interactive",
+            "--yes",
+            cwd=isolated,
+        ).wait()
+        == 0
+    )
     full = time.monotonic() - t0
     for n in range(2, 22):
         ok("incident", "open", f"crash {n}")
         (isolated / "mitigations").unlink(missing_ok=True)
-        p = _mlsre("runbook", "run", "crashy", "--incident", str(n), "--non-interactive", "--yes", cwd=isolated)
+        p = _mlsre(
+            "runbook",
+            "run",
+            "crashy",
+            "--incident",
+            str(n),
+            "--non-interactive",
+            "--yes",
+            cwd=isolated,
+        )
         time.sleep(rng.uniform(0.0, full))
         p.send_signal(signal.SIGKILL)
         p.wait()
@@ -82,8 +106,15 @@ def test_sigkill_at_random_points_then_resume(isolated: Path) -> None:
             assert not results  # killed before the run was recorded: nothing to resume
             continue
         assert sorted(results) == sorted(IDS), (n, sorted(results))
-        assert all(len(v) == 1 for v in results.values()), (n, {k: len(v) for k, v in results.items()})
-        applied = (isolated / "mitigations").read_text().count("applied") if (isolated / "mitigations").exists() else 0
+        assert all(len(v) == 1 for v in results.values()), (
+            n,
+            {k: len(v) for k, v in results.items()},
+        )
+        applied = (
+            (isolated / "mitigations").read_text().count("applied")
+            if (isolated / "mitigations").exists()
+            else 0
+        )
         assert applied <= 1, f"mitigation ran {applied} times in round {n}"
         status = results["mitigate"][0]["status"]
         assert (applied == 1) == (status == "passed") or status == "skipped", (n, status, applied)
@@ -102,13 +133,21 @@ def test_resume_reuses_recorded_results_and_asks_about_half_done_mitigation(isol
     record(store, 1, EventKind.RUNBOOK_STARTED, "t", {"run": "r1", "runbook": "half", "inputs": {}})
     for sid in ("d1", "d2", "d3"):
         record(store, 1, EventKind.STEP_STARTED, "t", {"run": "r1", "step": sid})
-        record(store, 1, EventKind.STEP_RESULT, "t", {"run": "r1", "step": sid, "status": "passed", "summary": "ok"})
+        record(
+            store,
+            1,
+            EventKind.STEP_RESULT,
+            "t",
+            {"run": "r1", "step": sid, "status": "passed", "summary": "ok"},
+        )
     record(store, 1, EventKind.STEP_STARTED, "t", {"run": "r1", "step": "mitigate"})
     r = run("runbook", "resume", "1", "--non-interactive", "--yes", "--json")
     rep = json.loads(r.stdout)
     got = {s["step"]: s for s in rep["steps"]}
     assert got["d1"]["resumed"] and got["d1"]["status"] == "passed"
-    assert got["mitigate"]["status"] == "skipped" and "interrupted run" in got["mitigate"]["summary"]
+    assert (
+        got["mitigate"]["status"] == "skipped" and "interrupted run" in got["mitigate"]["summary"]
+    )
     assert not (isolated / "mitigations").exists()
     assert got["v1"]["status"] == "passed" and not got["v1"]["resumed"]
     assert not (isolated / "log").read_text().count("d1")  # d1 was not re-run
