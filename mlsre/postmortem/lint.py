@@ -129,7 +129,7 @@ def lint_text(
     report = LintReport(source=source, names=sorted({n for n in names if n}))
     starts = _line_starts(text)
     lines = text.splitlines()
-    seen: set[tuple[int, str]] = set()
+    taken: dict[str, list[tuple[int, int]]] = {}  # spans already reported, per rule
     for rule_id, pattern, check in _patterns(people):
         for m in pattern.finditer(prose):
             if check is not None and not check(m):
@@ -137,9 +137,10 @@ def lint_text(
             if rule_id in off_rules or _allowed(prose, m.start(), m.end(), phrases):
                 report.allowlisted += 1
                 continue
-            if (m.start(), rule_id) in seen:
-                continue
-            seen.add((m.start(), rule_id))
+            spans = taken.setdefault(rule_id, [])
+            if any(a < m.end() and m.start() < b for a, b in spans):
+                continue  # two patterns of one rule on the same words: report it once
+            spans.append((m.start(), m.end()))
             line = bisect.bisect_right(starts, m.start())
             rule = RULES[rule_id]
             report.findings.append(
