@@ -195,6 +195,7 @@ def test_templates_cannot_escape_the_sandbox(isolated: Path) -> None:
     )
     # A value is data: its braces are printed, never evaluated.
     assert got["echo-input"]["summary"] == "got {{ ''.__class__.__mro__ }}"
+    assert code == 4  # refused templates are errors of those steps, not the end of the run
 
 
 def test_shell_injection_through_inputs_is_inert(isolated: Path) -> None:
@@ -246,7 +247,7 @@ def test_confirm_gate_needs_yes_when_unattended(isolated: Path) -> None:
     )
     assert rep["needs_attention"] and not (isolated / "marker").exists()
     code, rep = run_json("runbook", "run", "gate", "--incident", "1", "--non-interactive", "--yes")
-    assert rep["steps"][0]["status"] == "passed" and (isolated / "marker").exists()
+    assert rep["steps"][0]["status"] == "passed" and (isolated / "marker").exists() and code == 0
 
 
 def test_dry_run_touches_nothing(isolated: Path) -> None:
