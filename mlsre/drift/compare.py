@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from mlsre.drift import stats
-from mlsre.drift.load import Column, Dataset, Kind, load, numeric_text_share, take_rows
+from mlsre.drift.load import Column, Kind, Source, numeric_text_share
 from mlsre.drift.methods import (
     DEFAULT_THRESHOLD,
+    DISCRETE_MAX,
     PVALUE_METHODS,
     Binning,
     Method,
@@ -24,6 +27,7 @@ from mlsre.drift.methods import (
 from mlsre.errors import UsageError, ValidationError
 
 CORRECTIONS = ("none", "bonferroni", "bh")
+WORKERS = 2  # columns compared at once: each holds one column of each file
 
 
 class ColumnStatus(StrEnum):
@@ -96,18 +100,26 @@ def compare_files(reference: Path, current: Path, opts: CompareOptions) -> Drift
         )
     if opts.sample is not None and opts.sample < 2:
         raise UsageError("--sample must be at least 2")
-    ref = load(reference, columns=opts.columns, categorical=opts.categorical)
-    cur = load(current, columns=opts.columns, categorical=opts.categorical)
+    ref = Source(reference, opts.categorical)
+    cur = Source(current, opts.categorical)
     names, warnings = _align(ref, cur, opts.columns)
-    for ds in (ref, cur):
-        if ds.n_rows < 2:
-            raise ValidationError(f"{ds.path}: only one row; drift needs at least 2 rows per file")
-    if opts.sample is not None:
-        _sample(ref, opts.sample, opts.seed)
-        _sample(cur, opts.sample, opts.seed + 1)
-    results: list[ColumnDrift] = []
-    for name in names:
-        results.append(_compare_column(ref, cur, name, opts))
+    for src in (ref, cur):
+        if src.n_rows < 2:
+            raise ValidationError(f"{src.path}: only one row; drift needs at least 2 rows per file")
+    ref_rows = _sample_rows(ref.n_rows, opts.sample, opts.seed)
+    cur_rows = _sample_rows(cur.n_rows, opts.sample, opts.seed + 1)
+
+    def one(name: str) -> ColumnDrift:  # two columns in memory per worker, dropped on return
+        return _compare_column(
+            ref, cur, name, ref.column(name, ref_rows), cur.column(name, cur_rows), opts
+        )
+
+    workers = min(WORKERS, len(names))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # numpy and Arrow release the GIL
+            results = list(pool.map(one, names))
+    else:
+        results = [one(name) for name in names]
     _decide(results, opts)
     evaluated = [r for r in results if r.status is not ColumnStatus.ERROR]
     if not evaluated:
@@ -121,8 +133,8 @@ def compare_files(reference: Path, current: Path, opts: CompareOptions) -> Drift
     return DriftReport(
         reference=str(reference),
         current=str(current),
-        ref_rows=ref.n_rows,
-        cur_rows=cur.n_rows,
+        ref_rows=len(ref_rows) if ref_rows is not None else ref.n_rows,
+        cur_rows=len(cur_rows) if cur_rows is not None else cur.n_rows,
         rule=opts.method.value,
         correction=opts.correction,
         drift_share_threshold=opts.drift_share,
@@ -135,20 +147,20 @@ def compare_files(reference: Path, current: Path, opts: CompareOptions) -> Drift
     )
 
 
-def _align(ref: Dataset, cur: Dataset, wanted: list[str] | None) -> tuple[list[str], list[str]]:
+def _align(ref: Source, cur: Source, wanted: list[str] | None) -> tuple[list[str], list[str]]:
     warnings: list[str] = []
     if wanted is not None:
-        for ds in (ref, cur):
-            missing = [c for c in wanted if c not in ds.all_columns]
+        for src in (ref, cur):
+            missing = [c for c in wanted if c not in src.names]
             if missing:
                 raise ValidationError(
-                    f"{ds.path}: no column {', '.join(map(repr, missing))}",
-                    hint=f"columns in that file: {', '.join(ds.all_columns[:20])}",
+                    f"{src.path}: no column {', '.join(map(repr, missing))}",
+                    hint=f"columns in that file: {', '.join(src.names[:20])}",
                 )
-        return list(wanted), warnings
-    only_ref = [c for c in ref.all_columns if c not in cur.all_columns]
-    only_cur = [c for c in cur.all_columns if c not in ref.all_columns]
-    common = [c for c in ref.all_columns if c in cur.all_columns]
+        return list(dict.fromkeys(wanted)), warnings
+    only_ref = [c for c in ref.names if c not in cur.names]
+    only_cur = [c for c in cur.names if c not in ref.names]
+    common = [c for c in ref.names if c in cur.names]
     if not common:
         raise ValidationError(
             f"{ref.path} and {cur.path} have no column in common",
@@ -161,21 +173,18 @@ def _align(ref: Dataset, cur: Dataset, wanted: list[str] | None) -> tuple[list[s
     return common, warnings
 
 
-def _sample(ds: Dataset, size: int, seed: int) -> None:
-    if ds.n_rows <= size:
-        return
-    rows = np.sort(np.random.default_rng(seed).choice(ds.n_rows, size=size, replace=False))
-    ds.columns = {k: take_rows(c, rows) for k, c in ds.columns.items()}
-    ds.n_rows = size
+def _sample_rows(n_rows: int, size: int | None, seed: int) -> npt.NDArray[np.int64] | None:
+    if size is None or n_rows <= size:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n_rows, size=size, replace=False))
 
 
-def _compare_column(ref: Dataset, cur: Dataset, name: str, opts: CompareOptions) -> ColumnDrift:
-    a, b = ref.columns[name], cur.columns[name]
+def _compare_column(
+    ref: Source, cur: Source, name: str, a: Column, b: Column, opts: CompareOptions
+) -> ColumnDrift:
     _check_types(ref, cur, a, b)
     kind = a.kind.value
     out = ColumnDrift(column=name, kind=kind, status=ColumnStatus.OK)
-    out.ref_null_share = a.null_count() / max(a.size, 1)
-    out.cur_null_share = b.null_count() / max(b.size, 1)
     prep = _prepare(a, b, out)
     if out.status is ColumnStatus.ERROR:
         return out
@@ -199,7 +208,7 @@ def _compare_column(ref: Dataset, cur: Dataset, name: str, opts: CompareOptions)
     return out
 
 
-def _check_types(ref: Dataset, cur: Dataset, a: Column, b: Column) -> None:
+def _check_types(ref: Source, cur: Source, a: Column, b: Column) -> None:
     if a.kind is b.kind:
         return
     text, text_ds = (a, ref) if a.kind is Kind.CATEGORICAL else (b, cur)
@@ -220,11 +229,10 @@ def _check_types(ref: Dataset, cur: Dataset, a: Column, b: Column) -> None:
 
 def _prepare(a: Column, b: Column, out: ColumnDrift) -> Prepared:
     if a.values is not None and b.values is not None:
-        ra, rb = a.values, b.values
-        out.ref_inf = int(np.count_nonzero(np.isinf(ra)))
-        out.cur_inf = int(np.count_nonzero(np.isinf(rb)))
-        ref_sorted = np.sort(ra[np.isfinite(ra)])
-        cur_sorted = np.sort(rb[np.isfinite(rb)])
+        ref_sorted, ref_nan, out.ref_inf = stats.finite_sorted(a.values)
+        cur_sorted, cur_nan, out.cur_inf = stats.finite_sorted(b.values)
+        out.ref_null_share = ref_nan / max(a.size, 1)
+        out.cur_null_share = cur_nan / max(b.size, 1)
         out.ref_values, out.cur_values = int(ref_sorted.size), int(cur_sorted.size)
         if not _usable(out, ref_sorted.size, cur_sorted.size):
             return Prepared(numeric=True)
@@ -232,6 +240,9 @@ def _prepare(a: Column, b: Column, out: ColumnDrift) -> Prepared:
         if ref_sorted[0] == ref_sorted[-1]:
             out.note = f"constant in reference ({ref_sorted[0]:g})"
         return Prepared(True, ref_sorted=ref_sorted, cur_sorted=cur_sorted, distinct=distinct)
+    assert a.codes is not None and b.codes is not None
+    out.ref_null_share = a.null_count() / max(a.size, 1)
+    out.cur_null_share = b.null_count() / max(b.size, 1)
     assert a.codes is not None and b.codes is not None
     labels = list(a.categories)
     index = {c: i for i, c in enumerate(labels)}
@@ -247,6 +258,10 @@ def _prepare(a: Column, b: Column, out: ColumnDrift) -> Prepared:
     cur_counts = np.zeros(len(labels), dtype=np.int64)
     local = np.bincount(b.codes[b.codes >= 0], minlength=len(b.categories))
     np.add.at(cur_counts, mapping, local)
+    used = (ref_counts + cur_counts) > 0  # a file's dictionary may list values no row holds
+    if not used.all():
+        labels = [c for c, keep in zip(labels, used, strict=True) if keep]
+        ref_counts, cur_counts = ref_counts[used], cur_counts[used]
     out.ref_values, out.cur_values = int(ref_counts.sum()), int(cur_counts.sum())
     if not _usable(out, out.ref_values, out.cur_values):
         return Prepared(numeric=False)
@@ -267,12 +282,13 @@ def _usable(out: ColumnDrift, n_ref: int, n_cur: int) -> bool:
 
 
 def _distinct(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> int:
-    def count(x: np.ndarray) -> int:
-        return int(np.count_nonzero(np.diff(x))) + 1
-
-    if count(ref_sorted) > 5 or count(cur_sorted) > 5:
-        return max(count(ref_sorted), count(cur_sorted))
-    return int(np.union1d(ref_sorted, cur_sorted).size)
+    """Distinct values over both files, exact up to DISCRETE_MAX (all the rule needs)."""
+    limit = DISCRETE_MAX
+    in_ref = stats.distinct_upto(ref_sorted, limit)
+    in_cur = stats.distinct_upto(cur_sorted, limit)
+    if in_ref > limit or in_cur > limit:
+        return max(in_ref, in_cur)
+    return len(set(stats.sorted_unique(ref_sorted)) | set(stats.sorted_unique(cur_sorted)))
 
 
 def _decide(results: list[ColumnDrift], opts: CompareOptions) -> None:

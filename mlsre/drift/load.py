@@ -109,82 +109,87 @@ def _rename_hint(head: bytes) -> str:
     )
 
 
-def read_columns(path: Path) -> list[str]:
-    """Column names only (cheap for Parquet: the footer)."""
-    return load(path, columns=[], keep=False).all_columns
+class Source:
+    """An opened data file whose columns are converted one at a time, on demand.
+
+    Parquet columns are read from disk only when asked for (each read opens its own reader, so
+    threads may share a Source); CSV and JSON Lines are parsed once by Arrow, then converted
+    column by column. Asking for the same column twice reads it twice: callers drop each column
+    once compared, which is what keeps peak memory near one column per file.
+    """
+
+    def __init__(self, path: Path, categorical: set[str] | None = None) -> None:
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())  # freed buffers go back to the OS at once
+        self.path = path
+        self.format = detect_format(path)
+        self.forced = categorical or set()
+        self._table: Any = None
+        try:
+            if self.format == "parquet":
+                import pyarrow.parquet as pq
+
+                meta = pq.ParquetFile(path)
+                self.names = list(meta.schema_arrow.names)
+                self.n_rows = int(meta.metadata.num_rows)
+            else:
+                self._table = _read_text_table(path, self.format, self.forced)
+                self.names = list(self._table.column_names)
+                self.n_rows = int(self._table.num_rows)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError) as exc:
+            raise ValidationError(
+                f"{path}: cannot read as {self.format.upper()}: {_first_line(exc)}"
+            ) from None
+        if self.n_rows == 0:
+            raise ValidationError(
+                f"{path}: has a header but no rows", hint="the export produced no data"
+            )
+
+    def column(self, name: str, rows: npt.NDArray[np.int64] | None = None) -> Column:
+        import pyarrow as pa
+
+        try:
+            if self._table is not None:
+                chunked = self._table.column(name)
+            else:
+                import pyarrow.parquet as pq
+
+                chunked = pq.ParquetFile(self.path).read(columns=[name]).column(0)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ValidationError(
+                f"{self.path}: cannot read column {name!r}: {_first_line(exc)}"
+            ) from None
+        col = to_column(name, chunked, name in self.forced)
+        return take_rows(col, rows) if rows is not None else col
 
 
 def load(
-    path: Path,
-    *,
-    columns: list[str] | None = None,
-    categorical: set[str] | None = None,
-    keep: bool = True,
+    path: Path, *, columns: list[str] | None = None, categorical: set[str] | None = None
 ) -> Dataset:
     """Read ``columns`` (all when None) of a data file; ``categorical`` forces text treatment."""
-    import pyarrow as pa
-
-    fmt = detect_format(path)
-    forced = categorical or set()
-    try:
-        if fmt == "parquet":
-            return _load_parquet(path, columns, forced, keep)
-        table = _read_text_table(path, fmt, columns, forced)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: cannot read as {fmt.upper()}: {_first_line(exc)}") from None
-    names = list(table.column_names)
-    if table.num_rows == 0:
-        raise ValidationError(
-            f"{path}: has a header but no rows", hint="the export produced no data"
-        )
-    wanted = names if columns is None else [c for c in columns if c in names]
-    out: dict[str, Column] = {}
-    for name in wanted:
-        out[name] = to_column(name, table.column(name), name in forced)
-    return Dataset(str(path), fmt, int(table.num_rows), out, names)
+    src = Source(path, categorical)
+    wanted = src.names if columns is None else [c for c in columns if c in src.names]
+    out = {name: src.column(name) for name in wanted}
+    return Dataset(str(path), src.format, src.n_rows, out, src.names)
 
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _read_text_table(path: Path, fmt: str, columns: list[str] | None, forced: set[str]) -> Any:
+def _read_text_table(path: Path, fmt: str, forced: set[str]) -> Any:
     if fmt == "csv":
+        import pyarrow as pa
         from pyarrow import csv
 
         names = _csv_header(path)
-        include = names if columns is None else [c for c in columns if c in names]
-        import pyarrow as pa
-
         types = {c: pa.string() for c in forced if c in names}
-        opts = csv.ConvertOptions(
-            include_columns=include, column_types=types, strings_can_be_null=True
-        )
-        table = csv.read_csv(path, convert_options=opts)
-        # include_columns drops the others: remember every name for mismatch messages
-        return _with_names(table, names)
+        opts = csv.ConvertOptions(column_types=types, strings_can_be_null=True)
+        return csv.read_csv(path, convert_options=opts)
     from pyarrow import json
 
-    table = json.read_json(path)
-    if columns is not None:
-        table = table.select([c for c in columns if c in table.column_names])
-    return table
-
-
-class _NamedTable:
-    """An Arrow table plus every column name of its file (include_columns hides some)."""
-
-    def __init__(self, table: Any, names: list[str]) -> None:
-        self.table = table
-        self.column_names = names
-        self.num_rows = table.num_rows
-
-    def column(self, name: str) -> Any:
-        return self.table.column(name)
-
-
-def _with_names(table: Any, names: list[str]) -> _NamedTable:
-    return _NamedTable(table, names)
+    return json.read_json(path)
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -198,27 +203,6 @@ def _csv_header(path: Path) -> list[str]:
     return names
 
 
-def _load_parquet(path: Path, columns: list[str] | None, forced: set[str], keep: bool) -> Dataset:
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(path)
-    names = list(pf.schema_arrow.names)
-    n_rows = int(pf.metadata.num_rows)
-    if not keep:
-        return Dataset(str(path), "parquet", n_rows, {}, names)
-    if n_rows == 0:
-        raise ValidationError(
-            f"{path}: has columns but no rows", hint="the export produced no data"
-        )
-    wanted = names if columns is None else [c for c in columns if c in names]
-    out: dict[str, Column] = {}
-    for name in wanted:  # one column at a time: Arrow buffers freed before the next one
-        chunked = pf.read(columns=[name], use_threads=True).column(0)
-        out[name] = to_column(name, chunked, name in forced)
-        del chunked
-    return Dataset(str(path), "parquet", n_rows, out, names)
-
-
 def to_column(name: str, chunked: Any, force_categorical: bool) -> Column:
     """One Arrow column as a numpy-backed :class:`Column`."""
     import pyarrow as pa
@@ -227,8 +211,13 @@ def to_column(name: str, chunked: Any, force_categorical: bool) -> Column:
     typ = chunked.type
     source = str(typ)
     if pa.types.is_dictionary(typ):
-        chunked = chunked.cast(typ.value_type)
-        typ = typ.value_type
+        value_type = typ.value_type
+        if (
+            pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
+        ) and chunked.num_chunks:
+            return _from_dictionary(name, chunked.unify_dictionaries(), source)
+        chunked = chunked.cast(value_type)
+        typ = value_type
     numeric = pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ)
     temporal = pa.types.is_temporal(typ)
     if (numeric or temporal) and not force_categorical:
@@ -247,6 +236,19 @@ def to_column(name: str, chunked: Any, force_categorical: bool) -> Column:
     indices = pc.fill_null(encoded.indices, -1)
     codes = np.ascontiguousarray(indices.to_numpy(zero_copy_only=False), dtype=np.int32)
     categories = [str(v) for v in encoded.dictionary.to_pylist()]
+    return Column(name, Kind.CATEGORICAL, source, codes=codes, categories=categories)
+
+
+def _from_dictionary(name: str, chunked: Any, source: str) -> Column:
+    """Parquet's own dictionary encoding, used as is (no decode and re-encode)."""
+    import pyarrow.compute as pc
+
+    parts = [
+        np.asarray(pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
+        for chunk in chunked.chunks
+    ]
+    codes = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    categories = [str(v) for v in chunked.chunk(0).dictionary.to_pylist()]
     return Column(name, Kind.CATEGORICAL, source, codes=codes, categories=categories)
 
 

@@ -119,7 +119,8 @@ def discrete_counts(prep: Prepared) -> tuple[Ints, Ints, list[str]]:
     if prep.ref_counts is not None and prep.cur_counts is not None:
         return prep.ref_counts, prep.cur_counts, prep.labels or []
     assert prep.ref_sorted is not None and prep.cur_sorted is not None
-    values = np.union1d(np.unique(prep.ref_sorted), np.unique(prep.cur_sorted))
+    seen = set(stats.sorted_unique(prep.ref_sorted)) | set(stats.sorted_unique(prep.cur_sorted))
+    values = np.array(sorted(seen), dtype=np.float64)
     ref = _count_sorted(prep.ref_sorted, values)
     cur = _count_sorted(prep.cur_sorted, values)
     return ref, cur, [f"{v:g}" for v in values]
@@ -190,7 +191,7 @@ def _binned(prep: Prepared, binning: Binning, bins: int) -> tuple[Ints, Ints, li
 
 
 def _few_ref_values(ref_sorted: Floats, limit: int) -> bool:
-    return int(np.count_nonzero(np.diff(ref_sorted))) + 1 <= limit
+    return stats.distinct_upto(ref_sorted, limit) <= limit
 
 
 def _share_list(counts: Ints) -> list[float]:
