@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import yaml
@@ -87,7 +88,7 @@ VALUES: st.SearchStrategy[Any] = st.recursive(
 
 def _assert_located(text: str) -> None:
     report = validate_text(text, "fuzz.yaml")
-    lines = max(1, text.count("\n") + 1)
+    lines = len(re.split("\r\n|[\r\n\x85\u2028\u2029]", text))  # YAML's line breaks
     for p in [*report.problems, *report.warnings]:
         assert p.message
         assert 1 <= p.line <= lines + 1, (p, text)
