@@ -126,6 +126,15 @@ def test_bad_files_give_one_clear_line(
     assert "unknown file type" in _fails(str(weird), str(good))
     one = write("one.csv", x=[1.0], c=["a"])
     assert "only one row" in _fails(str(one), str(good))
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("x,c\n1,a\n2,b,extra\n")
+    assert "cannot read as CSV" in _fails(str(ragged), str(good))
+    not_jsonl = tmp_path / "list.jsonl"
+    not_jsonl.write_text("[1, 2, 3]\n")
+    assert "not JSON Lines" in _fails(str(not_jsonl), str(good))
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"x": 1}\n{"x": 2\n')
+    assert "cannot read as JSONL" in _fails(str(broken), str(good))
 
 
 def test_mismatched_columns(write: Writer, rng: np.random.Generator) -> None:

@@ -197,10 +197,14 @@ def sparkline(shares: list[float], top: float) -> str:
     )
 
 
-def _hist(ref: list[float], cur: list[float], width: int = 12) -> str:
+def _hist(ref: list[float], cur: list[float], ordered: bool, width: int = 12) -> str:
     if not ref:
         return ""
-    if len(ref) > width:  # categories: the ones that matter most in either file
+    if len(ref) > width and ordered:  # numeric bins: merge neighbours, keep the shape
+        groups = [range(i * len(ref) // width, (i + 1) * len(ref) // width) for i in range(width)]
+        ref = [sum(ref[i] for i in g) for g in groups]
+        cur = [sum(cur[i] for i in g) for g in groups]
+    elif len(ref) > width:  # categories: the ones that matter most in either file
         keep = sorted(range(len(ref)), key=lambda i: -(ref[i] + cur[i]))[:width]
         keep.sort()
         ref, cur = [ref[i] for i in keep], [cur[i] for i in keep]
@@ -233,7 +237,7 @@ def _render(report: DriftReport) -> None:
                 pval,
                 _num(c.threshold, 2),
                 verdict,
-                _hist(c.hist_ref, c.hist_cur),
+                _hist(c.hist_ref, c.hist_cur, ordered=c.kind == "numeric"),
             ]
         )
     sizes = f"{report.ref_rows} vs {report.cur_rows} rows"
