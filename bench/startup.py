@@ -29,7 +29,12 @@ def _seed(db: Path, n: int) -> None:
     store.db.execute("PRAGMA synchronous = OFF")  # seeding only; the store itself uses FULL
     for i in range(n):
         state, _ = store.open_incident(
-            {"title": f"incident {i}", "severity": sevs[i % 5].value, "model": f"model-{i % 7}", "started_at": None},
+            {
+                "title": f"incident {i}",
+                "severity": sevs[i % 5].value,
+                "model": f"model-{i % 7}",
+                "started_at": None,
+            },
             "bench",
             utcnow(),
         )
@@ -41,7 +46,9 @@ def _time(cmd: list[str], cwd: Path, env: dict[str, str], repeat: int) -> float:
     samples = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        )
         samples.append(time.perf_counter() - t0)
     return statistics.median(samples)
 

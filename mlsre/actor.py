@@ -14,7 +14,11 @@ def resolve_actor(flag: str | None = None) -> str:
         return env
     try:
         out = subprocess.run(
-            ["git", "config", "--get", "user.name"], capture_output=True, text=True, timeout=2, check=False
+            ["git", "config", "--get", "user.name"],
+            capture_output=True,
+            text=True,
+            timeout=2,
+            check=False,
         )
         if out.returncode == 0 and out.stdout.strip():
             return out.stdout.strip()

@@ -110,7 +110,9 @@ def load_settings(
     try:
         settings = Settings.model_validate(data)
     except PydanticValidationError as exc:
-        raise ConfigError(_describe(raw, exc), hint="fix mlsre.yaml or the MLSRE_* variable named") from None
+        raise ConfigError(
+            _describe(raw, exc), hint="fix mlsre.yaml or the MLSRE_* variable named"
+        ) from None
     settings.config_path = str(raw.path) if raw.path else None
     settings.base_dir = str(raw.base_dir)
     if not settings.store.url:
@@ -166,5 +168,8 @@ def effective(settings: Settings, sources: dict[str, str]) -> list[tuple[str, st
 
 def _show(value: Any) -> str:
     if isinstance(value, dict) and value:
-        return ", ".join(f"{k}={'***' if 'auth' in k.lower() or 'token' in k.lower() else v}" for k, v in value.items())
+        return ", ".join(
+            f"{k}={'***' if 'auth' in k.lower() or 'token' in k.lower() else v}"
+            for k, v in value.items()
+        )
     return "" if value is None else str(value)

@@ -65,7 +65,7 @@ def human_duration(seconds: float | None) -> str:
     """``3h 12m``, ``45s`` — for people, not for parsing."""
     if seconds is None:
         return "-"
-    s = int(round(abs(seconds)))
+    s = round(abs(seconds))
     sign = "-" if seconds < 0 else ""
     d, rem = divmod(s, 86400)
     h, rem = divmod(rem, 3600)

@@ -68,7 +68,11 @@ def _imported_modules(*args: str, cwd: Path) -> set[str]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "mlsre", *args],
-        capture_output=True, text=True, cwd=cwd, env=env, check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     mods = set()
@@ -78,7 +82,19 @@ def _imported_modules(*args: str, cwd: Path) -> set[str]:
     return mods
 
 
-HEAVY = {"requests", "jinja2", "git", "numpy", "psycopg", "psycopg2", "pyarrow", "matplotlib", "pandas", "mlflow", "scipy"}
+HEAVY = {
+    "requests",
+    "jinja2",
+    "git",
+    "numpy",
+    "psycopg",
+    "psycopg2",
+    "pyarrow",
+    "matplotlib",
+    "pandas",
+    "mlflow",
+    "scipy",
+}
 
 
 def test_incident_list_and_help_import_nothing_heavy(isolated: Path) -> None:
@@ -98,7 +114,14 @@ def test_typer_is_only_in_cli() -> None:
         if "cli" in path.relative_to(pkg).parts:
             continue
         text = path.read_text()
-        for banned in ("import typer", "from typer", "import rich", "from rich", "print(", "sys.exit("):
+        for banned in (
+            "import typer",
+            "from typer",
+            "import rich",
+            "from rich",
+            "print(",
+            "sys.exit(",
+        ):
             if banned in text:
                 offenders.append(f"{path.relative_to(pkg)}: {banned}")
     assert not offenders, offenders

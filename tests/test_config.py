@@ -15,7 +15,9 @@ def _show(*args: str) -> dict[str, tuple[str, str]]:
     return {row["key"]: (row["value"], row["source"]) for row in data["settings"]}
 
 
-def test_discovery_walks_up_and_env_and_flag_override(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_discovery_walks_up_and_env_and_flag_override(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ok("init", ".")
     sub = isolated / "deep" / "er"
     sub.mkdir(parents=True)
@@ -25,10 +27,15 @@ def test_discovery_walks_up_and_env_and_flag_override(isolated: Path, monkeypatc
     assert rows["store.url"][0] == f"sqlite:///{isolated / '.mlsre' / 'mlsre.db'}"
     monkeypatch.setenv("MLSRE_PROMETHEUS_URL", "http://127.0.0.1:19090")
     assert _show()["prometheus.url"] == ("http://127.0.0.1:19090", "env MLSRE_PROMETHEUS_URL")
-    assert _show("--store", "sqlite:///x.db")["store.url"] == ("sqlite:///" + str(isolated / "x.db"), "flag")
+    assert _show("--store", "sqlite:///x.db")["store.url"] == (
+        "sqlite:///" + str(isolated / "x.db"),
+        "flag",
+    )
 
 
-def test_mlsre_config_env_then_user_dir(isolated: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_mlsre_config_env_then_user_dir(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     assert _show()["prometheus.url"][1] == "default"
     user = tmp_path / "xdg-config" / "mlsre"
     user.mkdir(parents=True)
@@ -41,7 +48,9 @@ def test_mlsre_config_env_then_user_dir(isolated: Path, monkeypatch: pytest.Monk
 
 
 def test_validation_errors_name_file_line_and_field(isolated: Path) -> None:
-    Path("mlsre.yaml").write_text("prometheus:\n  url: http://x\n  timeout_s: fast\n  colour: red\n")
+    Path("mlsre.yaml").write_text(
+        "prometheus:\n  url: http://x\n  timeout_s: fast\n  colour: red\n"
+    )
     r = run("config", "show")
     assert r.exit_code == 1
     assert "mlsre.yaml:3:3: prometheus.timeout_s:" in r.stderr

@@ -169,7 +169,7 @@ def test_templates_cannot_escape_the_sandbox(isolated: Path) -> None:
           with: {text: "{{ ''.__class__.__mro__ }}"}
         - id: globals
           uses: note
-          with: {text: "{{ cycler.__init__.__globals__.os }}"}
+          with: {text: "{{ runbook.id.__class__.__base__.__subclasses__() }}"}
         - id: echo-input
           uses: note
           with: {text: "got {{ inputs.evil }}"}

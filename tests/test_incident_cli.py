@@ -14,16 +14,41 @@ from tests.helpers import ok, ok_json, run
 def test_whole_lifecycle_from_page_to_close(isolated: Path) -> None:
     ok("init", ".")
     opened = ok_json(
-        "incident", "open", "fraud-detector p99 7x", "-s", "SEV2", "--model", "fraud-detector",
-        "--started", "-45m", "--commander", "alice",
+        "incident",
+        "open",
+        "fraud-detector p99 7x",
+        "-s",
+        "SEV2",
+        "--model",
+        "fraud-detector",
+        "--started",
+        "-45m",
+        "--commander",
+        "alice",
     )
-    assert opened["id"] == 1 and opened["status"] == "open" and opened["roles"] == {"commander": "alice"}
+    assert (
+        opened["id"] == 1
+        and opened["status"] == "open"
+        and opened["roles"] == {"commander": "alice"}
+    )
     ok("incident", "ack", "INC-1", "-m", "on it")
     ok("incident", "assign", "1", "bob", "--role", "scribe", "--as", "alice")
     ok("incident", "note", "inc-1", "only version 4 pods are slow")
     ok("incident", "severity", "1", "SEV1", "--reason", "all regions")
     ok("incident", "mitigate", "1", "-m", "rolled back to v3")
-    ok("incident", "action", "add", "1", "Canary gate on p99", "--type", "detect", "--owner", "bob", "--due", "2026-12-31")
+    ok(
+        "incident",
+        "action",
+        "add",
+        "1",
+        "Canary gate on p99",
+        "--type",
+        "detect",
+        "--owner",
+        "bob",
+        "--due",
+        "2026-12-31",
+    )
     ok("incident", "resolve", "1", "-r", "v4 rolled back")
     ok("incident", "action", "done", "1", "1")
     ok("incident", "close", "1")
@@ -36,8 +61,16 @@ def test_whole_lifecycle_from_page_to_close(isolated: Path) -> None:
     events = ok_json("incident", "timeline", "1")
     kinds = [e["kind"] for e in events]
     assert kinds == [
-        "opened", "acknowledged", "role_assigned", "note", "severity_changed", "mitigated",
-        "action_added", "resolved", "action_done", "closed",
+        "opened",
+        "acknowledged",
+        "role_assigned",
+        "note",
+        "severity_changed",
+        "mitigated",
+        "action_added",
+        "resolved",
+        "action_done",
+        "closed",
     ]
     assert [e["seq"] for e in events] == list(range(1, 11))
     assert events[2]["actor"] == "alice" and events[0]["actor"] == "tester"
@@ -62,7 +95,10 @@ def test_list_filters_and_defaults_to_open(isolated: Path) -> None:
     ok("incident", "resolve", "3", "-r", "ok")
     assert [r["ref"] for r in ok_json("incident", "list")] == ["INC-2", "INC-1"]
     assert [r["ref"] for r in ok_json("incident", "list", "--all")] == ["INC-3", "INC-2", "INC-1"]
-    assert [r["ref"] for r in ok_json("incident", "list", "--all", "--model", "m1")] == ["INC-3", "INC-1"]
+    assert [r["ref"] for r in ok_json("incident", "list", "--all", "--model", "m1")] == [
+        "INC-3",
+        "INC-1",
+    ]
     assert [r["ref"] for r in ok_json("incident", "list", "-s", "SEV1")] == ["INC-1"]
     assert [r["ref"] for r in ok_json("incident", "list", "--status", "resolved")] == ["INC-3"]
     plain = ok("incident", "list").stdout.splitlines()
@@ -85,7 +121,17 @@ def test_bad_option_value_is_usage_error(isolated: Path) -> None:
 
 def test_stats_median_and_p90(isolated: Path) -> None:
     for minutes in (10, 20, 30):
-        ok("incident", "open", f"i{minutes}", "--started", f"-{minutes}m", "-s", "SEV2", "--model", "m")
+        ok(
+            "incident",
+            "open",
+            f"i{minutes}",
+            "--started",
+            f"-{minutes}m",
+            "-s",
+            "SEV2",
+            "--model",
+            "m",
+        )
     for i in (1, 2, 3):
         ok("incident", "resolve", str(i), "-r", "ok")
     st = ok_json("incident", "stats", "--since", "-1d")

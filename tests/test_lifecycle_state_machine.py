@@ -27,7 +27,13 @@ MODEL = {
     (Status.RESOLVED, EventKind.REOPENED): Status.ACKNOWLEDGED,
     (Status.CLOSED, EventKind.REOPENED): Status.ACKNOWLEDGED,
 }
-MOVES = [EventKind.ACKNOWLEDGED, EventKind.MITIGATED, EventKind.RESOLVED, EventKind.CLOSED, EventKind.REOPENED]
+MOVES = [
+    EventKind.ACKNOWLEDGED,
+    EventKind.MITIGATED,
+    EventKind.RESOLVED,
+    EventKind.CLOSED,
+    EventKind.REOPENED,
+]
 
 
 class Lifecycle(RuleBasedStateMachine):
@@ -46,7 +52,7 @@ class Lifecycle(RuleBasedStateMachine):
             with pytest.raises(LifecycleError):
                 record(self.store, 1, move, "hyp", {"resolution": "r"})
         else:
-            state, ev = record(self.store, 1, move, "hyp", {"resolution": "r"})
+            _state, ev = record(self.store, 1, move, "hyp", {"resolution": "r"})
             self.count += 1
             assert ev.seq == self.count
             self.status = expected

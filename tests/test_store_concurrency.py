@@ -53,7 +53,9 @@ def test_eight_writers_fifty_notes_each(tmp_path: Path) -> None:
     events = store.events(1)
     notes = [e for e in events if e.kind is EventKind.NOTE]
     assert len(notes) == 400
-    assert sorted(e.data["text"] for e in notes) == sorted(f"w{k}-{i}" for k in range(8) for i in range(50))
+    assert sorted(e.data["text"] for e in notes) == sorted(
+        f"w{k}-{i}" for k in range(8) for i in range(50)
+    )
     assert [e.seq for e in events] == list(range(1, 402))
     for k in range(8):  # each writer's own notes stay in the order it wrote them
         mine = [int(e.data["text"].split("-")[1]) for e in notes if e.actor == f"w{k}"]

@@ -22,7 +22,10 @@ from mlsre.errors import ExitCode, MlsreError
 # adding groups never slows the commands people type at 03:00. To add one: a line here; its
 # module exposes `app` (a typer.Typer; a single-command Typer becomes a top-level command).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("mlsre.cli.workspace", "Create a workspace (mlsre.yaml, runbooks/, slos/, postmortems/)."),
+    "init": (
+        "mlsre.cli.workspace",
+        "Create a workspace (mlsre.yaml, runbooks/, slos/, postmortems/).",
+    ),
     "incident": ("mlsre.cli.incident", "Open, track and close incidents."),
     "runbook": ("mlsre.cli.runbook", "List, show, validate, write and run runbooks."),
     "model": ("mlsre.cli.model", "Model registry: versions and rollback."),
@@ -92,7 +95,9 @@ class _Root(TyperGroup):
 
 def _want_traceback(ctx: click.Context) -> bool:
     obj = ctx.find_root().obj
-    return bool(isinstance(obj, dict) and obj.get("traceback")) or bool(os.environ.get("MLSRE_TRACEBACK"))
+    return bool(isinstance(obj, dict) and obj.get("traceback")) or bool(
+        os.environ.get("MLSRE_TRACEBACK")
+    )
 
 
 def _report(ctx: click.Context, exc: MlsreError) -> None:
@@ -130,14 +135,21 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Use this mlsre.yaml instead of discovering one.")
+        Path | None,
+        typer.Option("--config", "-c", help="Use this mlsre.yaml instead of discovering one."),
     ] = None,
     store: Annotated[
-        str | None, typer.Option("--store", help="Incident store URL (overrides config and MLSRE_STORE_URL).")
+        str | None,
+        typer.Option("--store", help="Incident store URL (overrides config and MLSRE_STORE_URL)."),
     ] = None,
-    traceback: Annotated[bool, typer.Option("--traceback", help="Show the stack trace of any error.")] = False,
+    traceback: Annotated[
+        bool, typer.Option("--traceback", help="Show the stack trace of any error.")
+    ] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Incident and runbook toolkit for machine-learning systems."""

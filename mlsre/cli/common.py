@@ -7,12 +7,16 @@ from typing import Annotated
 
 import typer
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")
+]
 AsOpt = Annotated[
     str | None,
     typer.Option("--as", help="Who is doing this (default: $MLSRE_USER, git user.name, $USER)."),
 ]
-IncidentArg = Annotated[str, typer.Argument(help="Incident id, e.g. INC-7 or 7.", metavar="INCIDENT")]
+IncidentArg = Annotated[
+    str, typer.Argument(help="Incident id, e.g. INC-7 or 7.", metavar="INCIDENT")
+]
 
 
 def state(ctx: typer.Context) -> dict[str, object]:

@@ -44,7 +44,13 @@ def console(stderr: bool = False) -> Any:
     )
 
 
-def table(title: str | None, columns: list[str], rows: list[list[str]], *, styles: dict[int, str] | None = None) -> None:
+def table(
+    title: str | None,
+    columns: list[str],
+    rows: list[list[str]],
+    *,
+    styles: dict[int, str] | None = None,
+) -> None:
     """A table: rich in a terminal, tab-separated plain text otherwise (easy to grep and cut)."""
     if not is_terminal():
         if title:

@@ -31,7 +31,9 @@ def init(
         output.line(f"created  {rel}")
     for rel in report.kept:
         output.line(f"kept     {rel} (already there)")
-    output.line(f"Workspace ready in {report.root}. Next: mlsre incident open 'what is wrong' --severity SEV3")
+    output.line(
+        f"Workspace ready in {report.root}. Next: mlsre incident open 'what is wrong' --severity SEV3"
+    )
 
 
 app = typer.Typer()

@@ -50,7 +50,9 @@ class StepResult:
 class Interaction(Protocol):
     """How a step reaches the person running it; the CLI implements it, tests use another."""
 
-    def ask(self, question: str, *, choices: list[str] | None = None, default: str | None = None) -> str | None:
+    def ask(
+        self, question: str, *, choices: list[str] | None = None, default: str | None = None
+    ) -> str | None:
         """The answer, or None when nobody can answer (unattended run)."""
 
     def checklist(self, title: str, items: list[str]) -> list[str] | None:
