@@ -16,7 +16,7 @@ from mlsre.postmortem import build
 from mlsre.postmortem.charts import draw
 from mlsre.postmortem.context import build_context
 from mlsre.postmortem.lint import lint_text
-from mlsre.postmortem.render import render_markdown, template_dirs
+from mlsre.postmortem.render import template_dirs
 from mlsre.settings import load_settings
 from tests.fixtures_postmortem import PostmortemEnv, build_incident
 from tests.fixtures_slo import E0, E1, at

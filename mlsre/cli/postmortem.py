@@ -210,8 +210,9 @@ def publish(
             else "local commits are kept"
         )
         output.err(f"error: {res.push_error}")
-        output.err(
-            f"hint: {kept}; run `mlsre postmortem publish {res.incident} --push` again"
-            " when the remote is reachable"
+        then = res.push_hint or (
+            f"run `mlsre postmortem publish {res.incident} --push` again when the remote is"
+            " reachable"
         )
+        output.err(f"hint: {kept}; {then}")
         raise typer.Exit(int(ExitCode.FAILED))

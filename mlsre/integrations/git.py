@@ -152,13 +152,23 @@ def push(repo: Any, remote: str, branch: str) -> None:
     try:
         repo.git.push(remote, f"refs/heads/{branch}:refs/heads/{branch}")
     except git.GitCommandError as exc:
-        raise PushFailed(f"push to {remote} failed: {_stderr(exc)}") from None
+        why = _stderr(exc)
+        if "[rejected]" in why or "non-fast-forward" in why or "fetch first" in why:
+            raise PushFailed(
+                f"push to {remote} failed: {branch} was rejected, the remote has commits this"
+                " repository does not",
+                hint=f"run `git -C {repo.working_tree_dir} pull --rebase {remote} {branch}`, then"
+                " publish again with --push",
+            ) from None
+        raise PushFailed(f"push to {remote} failed: {why}") from None
 
 
 def _stderr(exc: Any) -> str:
-    text = str(getattr(exc, "stderr", "") or exc).strip().strip("'\"").strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    text = "; ".join(ln.removeprefix("stderr:").strip().strip("'").strip() for ln in lines[-3:])
+    """The lines of git's complaint that say what happened (not its hints or our command)."""
+    text = str(getattr(exc, "stderr", "") or exc)
+    lines = [ln.strip().strip("'\"").strip() for ln in text.splitlines()]
+    lines = [ln.removeprefix("stderr:").strip().strip("'").strip() for ln in lines]
+    useful = [ln for ln in lines if ln and not ln.startswith(("hint:", "To ", "cmdline:"))]
     from mlsre.config import redact
 
-    return redact(text) or "unknown git error"
+    return redact("; ".join(useful[-3:])) or "unknown git error"

@@ -41,6 +41,7 @@ class PublishResult:
     push_requested: bool
     pushed: bool
     push_error: str | None
+    push_hint: str | None
     author: str
     to_write: int  # placeholders people have not filled in yet
     dropped_blocks: list[str] = field(default_factory=list)
@@ -116,6 +117,7 @@ def publish(
     md.parent.mkdir(parents=True, exist_ok=True)
     md.write_text(text, encoding="utf-8")
     evidence = asset_dir / build.EVIDENCE_FILE
+    asset_dir.mkdir(parents=True, exist_ok=True)
     evidence.write_text(build.evidence_json(incident, events), encoding="utf-8")
 
     written = [md, evidence, *out.charts]
@@ -142,13 +144,13 @@ def publish(
         )
 
     want_push = pm.push if push is None else push
-    pushed, push_error = False, None
+    pushed, push_error, push_hint = False, None, None
     if want_push:
         try:
             g.push(r, pm.remote, branch)
             pushed = True
         except g.PushFailed as exc:
-            push_error = exc.message
+            push_error, push_hint = exc.message, exc.hint
 
     names = build.people(incident, events)
     return PublishResult(
@@ -163,6 +165,7 @@ def publish(
         push_requested=want_push,
         pushed=pushed,
         push_error=push_error,
+        push_hint=push_hint,
         author=f"{who.name} <{who.email}>",
         to_write=text.count(TODO.removeprefix("> ")),
         dropped_blocks=dropped,
