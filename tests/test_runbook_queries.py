@@ -13,7 +13,7 @@ from mlsre.runbook.loader import bundled_dir
 from mlsre.runbook.validate import validate_file
 from mlsre.settings import PrometheusSettings, RegistrySettings, Settings
 from mlsre.steps.base import Phase, StepStatus
-from tests.fixtures_servers import PromServer, free_port
+from tests.fixtures_servers import MlflowServer, PromServer, free_port
 
 pytestmark = pytest.mark.prometheus
 
@@ -146,3 +146,26 @@ def test_library_metric_names_can_be_overridden(
     )
     ratio = next(o for o in report.steps if o.step == "error-ratio")
     assert ratio.status is StepStatus.ERROR and "no data" in ratio.summary.lower()
+
+
+@pytest.mark.mlflow
+def test_latency_runbook_end_to_end_rolls_champion_back(
+    prometheus_server: PromServer, registry: MlflowServer
+) -> None:
+    """Unattended with --yes: diagnose points at version 4, the rollback moves champion 4 -> 3."""
+    rb = validate_file(bundled_dir() / "latency-regression.yaml").runbook
+    assert rb is not None
+    settings = Settings(
+        prometheus=PrometheusSettings(url=prometheus_server.url, retries=0),
+        registry=RegistrySettings(url=registry.url, timeout_s=30),
+    )
+    at = datetime.fromtimestamp(prometheus_server.times.after, UTC)
+    options = RunOptions(inputs={"model": "fraud-detector"}, at=at)
+    report = Engine(None, settings, Unattended(yes=True)).run(rb, options, None)
+    steps = {o.step: o for o in report.steps}
+    assert steps["live-version"].status is StepStatus.PASSED, steps["live-version"].summary
+    assert steps["rollback"].status is StepStatus.PASSED, steps["rollback"].summary
+    alias = registry.call("GET", "registered-models/alias?name=fraud-detector&alias=champion")
+    assert alias["model_version"]["version"] == "3"
+    # time is frozen at --at, so latency cannot recover in the recorded data: verify fails
+    assert steps["latency-recovered"].status is StepStatus.FAILED
