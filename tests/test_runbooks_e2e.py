@@ -9,6 +9,7 @@ so every bundled runbook also has a replay test that needs no server.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,19 @@ from typing import Any
 import pytest
 import requests
 
+from mlsre.drift.samples import sample_paths
 from tests import scenario_fraud as scenario
 from tests.fixtures_servers import MlflowServer, PromServer
 from tests.helpers import ok, run
 
+REFERENCE, CURRENT = sample_paths()
 AT = scenario.T0 + 45 * 60  # 45 minutes into the incident
 # The scenario holds 3 hours of history before T0; the runbook's default is a day-old baseline.
-EXTRA_INPUTS = {"accuracy-decay": ["-i", "baseline_offset=2h"]}
+EXTRA_INPUTS = {
+    "accuracy-decay": ["-i", "baseline_offset=2h"],
+    # Raw-row drift on the bundled fraud samples: computed for real in the run and the replay.
+    "data-drift": ["-i", f"reference_data={REFERENCE}", "-i", f"current_data={CURRENT}"],
+}
 
 
 def _workspace(root: Path, prom: PromServer, reg: MlflowServer) -> None:
@@ -75,6 +82,13 @@ def _open(title: str) -> str:
 def _replay_matches(runbook: str, ref: str, report: dict[str, Any], tmp: Path) -> None:
     export = tmp / f"{runbook}-export.json"
     export.write_text(ok("incident", "export", ref).stdout)
+    record_to = os.environ.get("RECORD_MLSRE_REPLAYS")
+    if record_to:  # regenerate the recordings `mlsre demo` replays (see mlsre/demo.py)
+        from mlsre.integrations.recording import find_exchanges
+
+        exchanges = find_exchanges(json.loads(export.read_text()))
+        data = {"format": "mlsre-replay/v1", "runbook": runbook, "at": AT, "exchanges": exchanges}
+        Path(record_to, f"replay-{runbook}.json").write_text(json.dumps(data, indent=1) + "\n")
     args = [
         "runbook",
         "test",
@@ -129,6 +143,7 @@ VERDICTS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "data-drift": {
         "psi-by-feature": ("failed", "feature=amount"),
+        "raw-data-drift": ("failed", "drift"),
         "nulls-rule-out": ("failed", "feature=country"),
     },
     "feature-pipeline": {
