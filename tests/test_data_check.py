@@ -140,3 +140,13 @@ def test_all_null_column_is_an_error(write: Writer) -> None:
     path = write("n.parquet", x=np.full(10, np.nan), y=np.arange(10.0))
     report = check_file(path)
     assert [f.check for f in report.findings] == ["all-null"] and not report.passed
+
+
+def test_storage_type_change_is_a_warning_but_parquet_vs_csv_text_is_not(write: Writer) -> None:
+    ref = write("ref.parquet", age=[30, 41, 52], city=["Oslo", "Rome", "Oslo"])
+    cur = write("cur.csv", age=[30.5, 41.0, 52.0], city=["Oslo", "Rome", "Rome"])
+    report = check_file(cur, reference=ref)
+    dtype = [f for f in report.findings if f.check == "dtype"]
+    assert [(f.column, f.severity) for f in dtype] == [("age", "warning")]
+    assert "double" in dtype[0].message and "int64" in dtype[0].message
+    assert report.passed

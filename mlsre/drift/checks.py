@@ -123,11 +123,25 @@ def _columns(cur: Dataset, spec: DataSchema, found: list[Finding]) -> None:
             msg = f"{name}: type changed from {want.type} to {col.kind.value} ({col.source_type})"
             found.append(Finding("dtype", Severity.ERROR, msg, column=name))
             continue
+        if want.dtype and storage_type(want.dtype) != storage_type(col.source_type):
+            msg = (
+                f"{name}: stored as {storage_type(col.source_type)}, was {storage_type(want.dtype)}"
+            )
+            found.append(Finding("dtype", Severity.WARNING, msg, column=name))
         _nulls(name, null_share, want, found)
         if col.kind is Kind.NUMERIC:
             _numeric(name, col, want, found)
         else:
             _categories(name, col, want, found)
+
+
+def storage_type(arrow_type: str) -> str:
+    """The value type behind Arrow's spelling: dictionary<values=string, ...> and large_string
+    are both "string", so a Parquet reference and a CSV export compare equal."""
+    text = arrow_type.strip()
+    if text.startswith("dictionary<values="):
+        text = text[len("dictionary<values=") :].split(",", 1)[0]
+    return {"large_string": "string", "large_utf8": "string", "utf8": "string"}.get(text, text)
 
 
 def _nulls(name: str, share: float, want: ColumnSpec, found: list[Finding]) -> None:

@@ -29,6 +29,7 @@ class ColumnSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["numeric", "categorical"]
+    dtype: str | None = Field(None, description="Storage type seen in the reference, e.g. int64.")
     required: bool = True
     min: float | None = None
     max: float | None = None
@@ -65,8 +66,12 @@ def profile(ref: Dataset) -> DataSchema:
             finite = col.values[np.isfinite(col.values)]
             low = float(finite.min()) if finite.size else None
             high = float(finite.max()) if finite.size else None
-            columns[name] = ColumnSpec(type="numeric", min=low, max=high, null_share=null_share)
+            columns[name] = ColumnSpec(
+                type="numeric", dtype=col.source_type, min=low, max=high, null_share=null_share
+            )
         else:
             values = list(col.categories) if len(col.categories) <= MAX_PROFILE_CATEGORIES else None
-            columns[name] = ColumnSpec(type="categorical", values=values, null_share=null_share)
+            columns[name] = ColumnSpec(
+                type="categorical", dtype=col.source_type, values=values, null_share=null_share
+            )
     return DataSchema(columns=columns, allow_extra_columns=False, expected_rows=ref.n_rows)
