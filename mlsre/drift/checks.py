@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from mlsre.drift.load import Column, Dataset, Kind, load
-from mlsre.drift.schema import ColumnSpec, DataSchema, load_schema, profile
+from mlsre.drift.load import Column, Dataset, Kind, Source
+from mlsre.drift.schema import ColumnSpec, DataSchema, column_spec, load_schema, profile_of
 
 NULL_WARN = 0.01  # null share rose by at least this much (absolute): warning
 NULL_ERROR = 0.10  # ... by at least this much: error
@@ -55,84 +55,73 @@ class DataCheckReport:
 def check_file(
     current: Path, *, reference: Path | None = None, schema: Path | None = None
 ) -> DataCheckReport:
-    cur = load(current)
+    """Findings for ``current``; columns are read and checked one at a time."""
+    cur = Source(current)
     if schema is not None:
-        spec, against = load_schema(schema), str(schema)
-        ref_dup = 0.0
+        spec, against, ref_dup = load_schema(schema), str(schema), 0.0
     elif reference is not None:
-        ref = load(reference)
-        spec, against = profile(ref), str(reference)
-        ref_dup = duplicate_share(ref)
+        ref = Source(reference)
+        hashes = RowHashes(ref.n_rows)
+        columns = {}
+        for name in ref.names:
+            col = ref.column(name)
+            columns[name] = column_spec(col)
+            hashes.add(col)
+        spec, against, ref_dup = profile_of(columns, ref.n_rows), str(reference), hashes.share()
     else:
         spec, against, ref_dup = DataSchema(), "", 0.0
     report = DataCheckReport(str(current), cur.n_rows, against)
     found = report.findings
-    _columns(cur, spec, found)
-    _rows(cur, spec, found)
-    dup = duplicate_share(cur)
+    _presence(cur.names, spec, found)
+    hashes = RowHashes(cur.n_rows)
+    for name in cur.names:
+        col = cur.column(name)
+        _check_column(name, col, spec.columns.get(name), found)
+        hashes.add(col)
+    _rows(cur.n_rows, spec, found)
+    dup = hashes.share()
     limit = spec.max_duplicate_share if spec.max_duplicate_share is not None else ref_dup + DUP_WARN
     if dup > limit:
-        found.append(
-            Finding(
-                "duplicates",
-                Severity.WARNING,
-                f"{dup:.1%} of rows are exact duplicates (expected <= {limit:.1%})",
-                value=dup,
-            )
-        )
+        msg = f"{dup:.1%} of rows are exact duplicates (expected <= {limit:.1%})"
+        found.append(Finding("duplicates", Severity.WARNING, msg, value=dup))
     report.errors = sum(f.severity is Severity.ERROR for f in found)
     report.warnings = sum(f.severity is Severity.WARNING for f in found)
     report.passed = report.errors == 0
     return report
 
 
-def _columns(cur: Dataset, spec: DataSchema, found: list[Finding]) -> None:
+def _presence(names: list[str], spec: DataSchema, found: list[Finding]) -> None:
     for name, want in spec.columns.items():
-        if name not in cur.columns:
+        if name not in names:
             sev = Severity.ERROR if want.required else Severity.INFO
             found.append(Finding("missing-column", sev, f"column {name!r} is missing", column=name))
     if spec.columns and not spec.allow_extra_columns:
-        for name in cur.columns:
+        for name in names:
             if name not in spec.columns:
-                found.append(
-                    Finding(
-                        "unexpected-column",
-                        Severity.WARNING,
-                        f"column {name!r} was not expected",
-                        column=name,
-                    )
-                )
-    for name, col in cur.columns.items():
-        spec_col = spec.columns.get(name)
-        null_share = col.null_count() / max(col.size, 1)
-        if null_share == 1.0:
-            found.append(
-                Finding(
-                    "all-null",
-                    Severity.ERROR,
-                    f"{name}: every value is null",
-                    column=name,
-                    value=1.0,
-                )
-            )
-            continue
-        if spec_col is None:
-            continue
-        want = spec_col
-        if want.type != col.kind.value:
-            msg = f"{name}: type changed from {want.type} to {col.kind.value} ({col.source_type})"
-            found.append(Finding("dtype", Severity.ERROR, msg, column=name))
-            continue
-        if want.dtype and storage_type(want.dtype) != storage_type(col.source_type):
-            msg = (
-                f"{name}: stored as {storage_type(col.source_type)}, was {storage_type(want.dtype)}"
-            )
-            found.append(Finding("dtype", Severity.WARNING, msg, column=name))
-        _nulls(name, null_share, want, found)
-        if col.kind is Kind.NUMERIC:
-            _numeric(name, col, want, found)
-        else:
-            _categories(name, col, want, found)
+                msg = f"column {name!r} was not expected"
+                found.append(Finding("unexpected-column", Severity.WARNING, msg, column=name))
+
+
+def _check_column(name: str, col: Column, want: ColumnSpec | None, found: list[Finding]) -> None:
+    null_share = col.null_count() / max(col.size, 1)
+    if null_share == 1.0:
+        msg = f"{name}: every value is null"
+        found.append(Finding("all-null", Severity.ERROR, msg, column=name, value=1.0))
+        return
+    if want is None:
+        return
+    if want.type != col.kind.value:
+        msg = f"{name}: type changed from {want.type} to {col.kind.value} ({col.source_type})"
+        found.append(Finding("dtype", Severity.ERROR, msg, column=name))
+        return
+    if want.dtype and storage_type(want.dtype) != storage_type(col.source_type):
+        msg = f"{name}: stored as {storage_type(col.source_type)}, was {storage_type(want.dtype)}"
+        found.append(Finding("dtype", Severity.WARNING, msg, column=name))
+    _nulls(name, null_share, want, found)
+    if col.kind is Kind.NUMERIC:
+        _numeric(name, col, want, found)
+    else:
+        _categories(name, col, want, found)
 
 
 def storage_type(arrow_type: str) -> str:
@@ -218,36 +207,43 @@ def _categories(name: str, col: Column, want: ColumnSpec, found: list[Finding]) 
     found.append(Finding("unseen-category", sev, msg, column=name, value=share))
 
 
-def _rows(cur: Dataset, spec: DataSchema, found: list[Finding]) -> None:
-    if spec.min_rows is not None and cur.n_rows < spec.min_rows:
-        found.append(
-            Finding(
-                "rows", Severity.ERROR, f"{cur.n_rows} rows, fewer than the minimum {spec.min_rows}"
-            )
-        )
-    if spec.max_rows is not None and cur.n_rows > spec.max_rows:
-        found.append(
-            Finding(
-                "rows", Severity.ERROR, f"{cur.n_rows} rows, more than the maximum {spec.max_rows}"
-            )
-        )
+def _rows(n_rows: int, spec: DataSchema, found: list[Finding]) -> None:
+    if spec.min_rows is not None and n_rows < spec.min_rows:
+        msg = f"{n_rows} rows, fewer than the minimum {spec.min_rows}"
+        found.append(Finding("rows", Severity.ERROR, msg))
+    if spec.max_rows is not None and n_rows > spec.max_rows:
+        msg = f"{n_rows} rows, more than the maximum {spec.max_rows}"
+        found.append(Finding("rows", Severity.ERROR, msg))
     if spec.expected_rows:
-        change = cur.n_rows / spec.expected_rows - 1
+        change = n_rows / spec.expected_rows - 1
         if abs(change) > ROWS_WARN:
-            msg = f"row count changed by {change:+.0%} ({spec.expected_rows} -> {cur.n_rows})"
+            msg = f"row count changed by {change:+.0%} ({spec.expected_rows} -> {n_rows})"
             found.append(Finding("rows", Severity.WARNING, msg, value=change))
 
 
+class RowHashes:
+    """64-bit hashes of whole rows, folded in one column at a time (the columns can be dropped)."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.acc = np.zeros(n_rows, dtype=np.uint64)
+        self.columns = 0
+
+    def add(self, col: Column) -> None:
+        self.acc = self.acc * np.uint64(1099511628211) ^ _column_hash(col)
+        self.columns += 1
+
+    def share(self) -> float:
+        """Share of rows that repeat an earlier row exactly."""
+        if self.acc.size < 2 or not self.columns:
+            return 0.0
+        return 1.0 - np.unique(self.acc).size / self.acc.size
+
+
 def duplicate_share(ds: Dataset) -> float:
-    """Share of rows that repeat an earlier row exactly (64-bit row hashes, vectorised)."""
-    if ds.n_rows < 2 or not ds.columns:
-        return 0.0
-    acc = np.zeros(ds.n_rows, dtype=np.uint64)
-    prime = np.uint64(1099511628211)
+    hashes = RowHashes(ds.n_rows)
     for col in ds.columns.values():
-        acc = acc * prime ^ _column_hash(col)
-    unique = np.unique(acc).size
-    return 1.0 - unique / ds.n_rows
+        hashes.add(col)
+    return hashes.share()
 
 
 def _column_hash(col: Column) -> npt.NDArray[np.uint64]:

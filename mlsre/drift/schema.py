@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from mlsre.drift.load import Dataset
+from mlsre.drift.load import Column, Dataset
 from mlsre.yamlfile import YamlProblems, load_yaml, pydantic_problems
 
 MAX_PROFILE_CATEGORIES = 10_000  # beyond this a text column is an id: unseen values are normal
@@ -57,21 +57,26 @@ def load_schema(path: Path) -> DataSchema:
         raise YamlProblems(pydantic_problems(doc, exc)) from None
 
 
+def column_spec(col: Column) -> ColumnSpec:
+    """What one reference column promises: its type, range or categories, and null share."""
+    null_share = col.null_count() / max(col.size, 1)
+    if col.values is not None:
+        finite = col.values[np.isfinite(col.values)]
+        low = float(finite.min()) if finite.size else None
+        high = float(finite.max()) if finite.size else None
+        return ColumnSpec(
+            type="numeric", dtype=col.source_type, min=low, max=high, null_share=null_share
+        )
+    values = list(col.categories) if len(col.categories) <= MAX_PROFILE_CATEGORIES else None
+    return ColumnSpec(
+        type="categorical", dtype=col.source_type, values=values, null_share=null_share
+    )
+
+
+def profile_of(columns: dict[str, ColumnSpec], n_rows: int) -> DataSchema:
+    return DataSchema(columns=columns, allow_extra_columns=False, expected_rows=n_rows)
+
+
 def profile(ref: Dataset) -> DataSchema:
-    """The expectations a reference file sets: its columns, types, ranges, categories, nulls."""
-    columns: dict[str, ColumnSpec] = {}
-    for name, col in ref.columns.items():
-        null_share = col.null_count() / max(col.size, 1)
-        if col.values is not None:
-            finite = col.values[np.isfinite(col.values)]
-            low = float(finite.min()) if finite.size else None
-            high = float(finite.max()) if finite.size else None
-            columns[name] = ColumnSpec(
-                type="numeric", dtype=col.source_type, min=low, max=high, null_share=null_share
-            )
-        else:
-            values = list(col.categories) if len(col.categories) <= MAX_PROFILE_CATEGORIES else None
-            columns[name] = ColumnSpec(
-                type="categorical", dtype=col.source_type, values=values, null_share=null_share
-            )
-    return DataSchema(columns=columns, allow_extra_columns=False, expected_rows=ref.n_rows)
+    """The expectations a loaded reference file sets."""
+    return profile_of({n: column_spec(c) for n, c in ref.columns.items()}, ref.n_rows)
