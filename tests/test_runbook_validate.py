@@ -201,3 +201,19 @@ def test_warnings_do_not_fail_validation() -> None:
         "no guidance",
         "input 'unused' is never used",
     }
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("expect: value < 0.3", "expect: " + "(" * 3000 + "value" + ")" * 3000),
+        ("x_bucket", "{{ " + "[" * 3000 + "]" * 3000 + " }}"),
+        ("      query: >-", "      extra: " + "[" * 950 + "]" * 950 + "\n      query: >-"),
+    ],
+    ids=["deep-expression", "deep-template", "deep-params"],
+)
+def test_deeply_nested_values_are_problems_not_crashes(old: str, new: str) -> None:
+    text = minimal_runbook()
+    assert old in text
+    report = validate_text(text.replace(old, new), "deep.yaml")
+    assert report.problems and report.runbook is None

@@ -86,9 +86,19 @@ def known_tests() -> frozenset[str]:
     return _KNOWN["tests"]
 
 
+_TOO_DEEP = Analysis(error="nested too deeply to read")
+
+
 @lru_cache(maxsize=8192)
 def analyze_template(text: str) -> Analysis:
     """Refs of a template string (text with ``{{ }}`` / ``{% %}`` tags)."""
+    try:
+        return _analyze_template(text)
+    except RecursionError:  # Jinja's parser is recursive: ((((...)))) thousands deep
+        return _TOO_DEEP
+
+
+def _analyze_template(text: str) -> Analysis:
     if not is_template(text):
         return Analysis()
     if "{%" not in text and "{#" not in text:
@@ -122,6 +132,13 @@ def analyze_expression(text: str) -> Analysis:
 
 @lru_cache(maxsize=8192)
 def _analyze_expression(text: str) -> Analysis:
+    try:
+        return _parse_expression(text)
+    except RecursionError:
+        return _TOO_DEEP
+
+
+def _parse_expression(text: str) -> Analysis:
     from jinja2 import TemplateSyntaxError, nodes
     from jinja2.parser import Parser
 

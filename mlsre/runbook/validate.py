@@ -189,7 +189,11 @@ def validate_text(text: str, name: str, registry: KindRegistry | None = None) ->
         report.problems = [Problem(name, 1, 1, "the document is nested too deeply")]
         return report
     lines = text.splitlines()
-    runbook, report.problems, report.warnings = check_document(doc, lines, reg)
+    try:
+        runbook, report.problems, report.warnings = check_document(doc, lines, reg)
+    except RecursionError:
+        report.problems = [Problem(name, 1, 1, "the document is nested too deeply")]
+        return report
     report.set_runbook(runbook)
     stem = Path(name).stem
     if (
