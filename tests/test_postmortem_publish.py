@@ -240,3 +240,22 @@ def test_publish_warns_about_blameful_language(pm_env: PostmortemEnv) -> None:
     assert "person-failed-to" in r.stdout
     r = run("--config", str(pm_env.ws / "mlsre.yaml"), "postmortem", "lint", "INC-1", "--strict")
     assert r.exit_code == 1 and MD in r.stdout  # lints the published file
+
+
+def test_merge_replaces_only_inside_complete_blocks() -> None:
+    from mlsre.postmortem.blocks import merge
+
+    b = "<!-- mlsre:begin {n} (generated) -->\n"
+    e = "<!-- mlsre:end {n} -->\n"
+    existing = (
+        "intro by hand\n"
+        + b.format(n="a") + "old a\n" + e.format(n="a")
+        + "middle by hand\n"
+        + b.format(n="b") + "old b, no end marker: left alone\n"
+        + "tail by hand\n"
+    )  # fmt: skip
+    fresh = b.format(n="a") + "new a\n" + e.format(n="a") + b.format(n="c") + "new c\n" + e.format(n="c")  # fmt: skip
+    out = merge(existing, fresh)
+    assert out.text == existing.replace("old a\n", "new a\n")
+    assert out.updated == ["a"] and out.dropped == ["c"]
+    assert merge("all written by hand\n", fresh).text == "all written by hand\n"
