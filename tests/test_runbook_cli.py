@@ -256,3 +256,18 @@ def test_plugins_load_and_broken_ones_are_warnings(plugins: Path, isolated: Path
     assert "warning: plugin missing" in r.stderr
     r = CliRunner().invoke(app, ["runbook", "list"])
     assert r.exit_code == 0 and "warning: plugin missing" in r.stderr
+
+
+def test_show_with_inputs_fills_the_queries_in() -> None:
+    r = CliRunner().invoke(
+        app, ["runbook", "show", "error-rate", "--json", "-i", "model=fraud-detector"]
+    )
+    assert r.exit_code == 0, r.output
+    steps = {s["id"]: s for s in json.loads(r.stdout)["steps"]}
+    assert (
+        'model_requests_total{ model="fraud-detector", code=~"5.." }[5m]'
+        in steps["error-ratio"]["action"]
+    )
+    assert "{{" not in steps["error-ratio"]["action"]
+    bad = CliRunner().invoke(app, ["runbook", "show", "error-rate", "-i", "modle=x"])
+    assert bad.exit_code == 2 and "has no input modle" in bad.stderr

@@ -85,18 +85,26 @@ def list_(
 def show(
     ctx: typer.Context,
     runbook: Annotated[str, typer.Argument(help="Runbook id, or a path to a runbook file.")],
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input", "-i", help="name=value: fill the templates in, showing concrete queries."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a runbook: its inputs, and each step with its phase, what it checks and its guidance.
 
-    Example: mlsre runbook show latency-regression
+    Example: mlsre runbook show latency-regression --input model=fraud-detector
     """
     from mlsre.runbook.loader import find_runbook
+    from mlsre.runbook.runner import parse_pairs
     from mlsre.runbook.view import describe_runbook
 
     entry = find_runbook(runbook, _settings(ctx))
     assert entry.runbook is not None
-    view = describe_runbook(entry.runbook, path=entry.path, source=entry.source.value)
+    given = parse_pairs(inputs) if inputs is not None else None
+    view = describe_runbook(entry.runbook, path=entry.path, source=entry.source.value, inputs=given)
     if as_json:
         output.print_json(view)
         return

@@ -20,10 +20,54 @@ def step_action(step: Step, registry: KindRegistry) -> str:
         return ", ".join(f"{k}={v}" for k, v in step.with_.items()) or "-"
 
 
+def rendered_actions(
+    rb: Runbook, given: dict[str, Any], registry: KindRegistry | None = None
+) -> dict[str, str]:
+    """Each step's action with the inputs filled in (concrete PromQL to copy at 03:00).
+
+    Raises a UsageError for unknown or missing required inputs. A step whose templates need
+    run-time values (earlier steps' results) keeps its unrendered description.
+    """
+    from pydantic import ValidationError
+
+    from mlsre.errors import MlsreError
+    from mlsre.runbook.engine import parse_inputs
+    from mlsre.runbook.sandbox import render_value
+    from mlsre.timeutil import utcnow
+
+    reg = registry or default_registry()
+    now = utcnow()
+    context = {
+        "inputs": parse_inputs(rb, given),
+        "steps": {},
+        "incident": {},
+        "runbook": {"id": rb.id, "title": rb.title},
+        "now": now,
+        "at": now,
+    }
+    out: dict[str, str] = {}
+    for step in rb.steps:
+        cls = reg.kinds.get(step.uses)
+        if cls is None:
+            continue
+        try:
+            params = cls.Params.model_validate(render_value(step.with_, context))  # type: ignore[attr-defined]
+            out[step.id] = str(cls().describe(params))
+        except (MlsreError, ValidationError):
+            continue
+    return out
+
+
 def describe_runbook(
-    rb: Runbook, *, path: str = "", source: str = "", registry: KindRegistry | None = None
+    rb: Runbook,
+    *,
+    path: str = "",
+    source: str = "",
+    registry: KindRegistry | None = None,
+    inputs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     reg = registry or default_registry()
+    rendered = rendered_actions(rb, inputs, reg) if inputs is not None else {}
     steps = []
     for step in rb.steps:
         cls = reg.kinds.get(step.uses)
@@ -38,7 +82,7 @@ def describe_runbook(
                 "phase": step.phase.value,
                 "uses": step.uses,
                 "with": step.with_,
-                "action": step_action(step, reg),
+                "action": rendered.get(step.id) or step_action(step, reg),
                 "mutating": bool(cls and is_mutating(cls, params)),
                 "expect": step.expect,
                 "when": step.when,
