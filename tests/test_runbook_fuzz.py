@@ -146,3 +146,23 @@ def test_valid_runbook_with_junk_spliced_in(pos: int, junk: str) -> None:
     text = minimal_runbook()
     pos = min(pos, len(text))
     _assert_located(text[:pos] + junk + text[pos:])
+
+
+@settings(max_examples=max(1, N // 10), deadline=None, suppress_health_check=list(HealthCheck))
+@given(VALUES)
+def test_cli_on_random_yaml_never_shows_a_traceback(value: Any) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from mlsre.cli.app import app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.yaml"
+        path.write_text(yaml.safe_dump(value, allow_unicode=True), encoding="utf-8")
+        r = CliRunner().invoke(app, ["runbook", "validate", str(path)])
+    assert r.exit_code in (0, 1), r.output
+    assert "Traceback" not in r.output and "internal error" not in r.output
+    if r.exit_code == 1:
+        assert r.stdout.startswith(f"{path}:")
