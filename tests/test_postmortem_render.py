@@ -223,6 +223,10 @@ def test_slo_impact_not_available_when_prometheus_is_down(pm_env: PostmortemEnv)
     cfg.write_text(cfg.read_text() + "prometheus: {url: 'http://127.0.0.1:9', retries: 0}\n")
     md = _render(pm_env).markdown
     assert "Not available: Prometheus did not answer" in md
+    slo = pm_env.ws / "slos" / "a.yaml"
+    slo.write_text(slo.read_text().replace("service: fraud-api", "service: search-ranker"))
+    md = _render(pm_env).markdown
+    assert "Not available: no SLO is defined for fraud-api or fraud-detector." in md
 
 
 @pytest.mark.prometheus

@@ -71,7 +71,10 @@ def slo_section(
             return SloImpactSection(
                 False, "no SLOs are configured (add OpenSLO files under slo_paths)"
             )
-        mine = [s.name for s in slos if s.service in (incident.service, incident.model)]
+        ours = {n for n in (incident.service, incident.model) if n}
+        mine = [s.name for s in slos if s.service in ours] if ours else [s.name for s in slos]
+        if not mine:
+            return SloImpactSection(False, f"no SLO is defined for {' or '.join(sorted(ours))}")
         # One quick retry at most: a postmortem must not wait minutes for a Prometheus that is gone.
         quick = settings.model_copy(
             update={
@@ -80,9 +83,7 @@ def slo_section(
                 )
             }
         )
-        impacts = incident_impact(
-            quick, incident.started_at, end, names=mine or None, transport=transport
-        )
+        impacts = incident_impact(quick, incident.started_at, end, names=mine, transport=transport)
     except (MlsreError, OSError, ValueError) as exc:
         return SloImpactSection(False, f"SLO impact could not be computed ({exc})")
     rows = [
