@@ -82,6 +82,16 @@ def init_workspace(root: Path) -> InitReport:
     write("runbooks/README.md", RUNBOOKS_README)
     write("slos/README.md", SLOS_README)
     write(".gitignore", ".mlsre/\n")
+    from mlsre.runbook.schema import SCHEMA_RELPATH, write_schema
+
+    # For editors: `mlsre runbook new` points new runbooks at it with a yaml-language-server
+    # comment. Generated from the installed kinds, so it lives in .mlsre/ (not committed);
+    # `mlsre runbook schema -o .mlsre/runbook.schema.json` refreshes it after an upgrade.
+    if (root / SCHEMA_RELPATH).exists():
+        report.kept.append(str(SCHEMA_RELPATH))
+    else:
+        write_schema(root / SCHEMA_RELPATH)
+        report.created.append(str(SCHEMA_RELPATH))
     from mlsre.integrations.git import init_repo
 
     if init_repo(root / "postmortems"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,18 @@ def _leaf_commands() -> list[tuple[str, ...]]:
 
 def test_every_command_has_help_with_an_example() -> None:
     commands = _leaf_commands()
-    assert len(commands) > 20
+    assert len(commands) > 40
+    groups = {path[0] for path in commands if len(path) > 1}
+    assert {
+        "incident",
+        "runbook",
+        "config",
+        "model",
+        "drift",
+        "data",
+        "slo",
+        "postmortem",
+    } <= groups
     missing = []
     for path in commands:
         r = run(*path, "--help")
@@ -115,14 +127,14 @@ def test_typer_is_only_in_cli() -> None:
             continue
         text = path.read_text()
         for banned in (
-            "import typer",
-            "from typer",
-            "import rich",
-            "from rich",
-            "print(",
-            "sys.exit(",
+            r"import typer",
+            r"from typer",
+            r"import rich",
+            r"from rich",
+            r"\bprint\(",
+            r"sys\.exit\(",
         ):
-            if banned in text:
+            if re.search(banned, text):
                 offenders.append(f"{path.relative_to(pkg)}: {banned}")
     assert not offenders, offenders
     assert typer  # the CLI layer itself uses typer

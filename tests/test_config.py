@@ -79,3 +79,12 @@ def test_init_never_overwrites(isolated: Path) -> None:
     assert cfg.read_text() == "# mine\n"
     assert (isolated / "ws" / "postmortems" / ".git").is_dir()
     assert (isolated / "ws" / "runbooks").is_dir() and (isolated / "ws" / "slos").is_dir()
+
+
+def test_init_wires_the_runbook_schema_for_editors(isolated: Path) -> None:
+    ok("init", ".")
+    schema = json.loads((isolated / ".mlsre" / "runbook.schema.json").read_text())
+    assert "properties" in schema and "steps" in schema["properties"]
+    ok("runbook", "new", "my-check", "--failure-mode", "latency")
+    first = next((isolated / "runbooks").glob("my-check.y*ml")).read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../.mlsre/runbook.schema.json"

@@ -20,7 +20,7 @@ from mlsre.errors import ExitCode, MlsreError
 
 # Command groups load on demand: `mlsre incident list` builds only the incident group, so
 # adding groups never slows the commands people type at 03:00. To add one: a line here; its
-# module exposes `app` (a typer.Typer; a single-command Typer becomes a top-level command).
+# module exposes `app` (a typer.Typer). Names in SINGLE are one command, not a group.
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": (
         "mlsre.cli.workspace",
@@ -37,6 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("mlsre.cli.doctor", "Check config, store, Prometheus and the registry."),
     "demo": ("mlsre.cli.demo", "The whole incident story on this machine, no servers needed."),
 }
+
+
+SINGLE = frozenset({"init", "doctor", "demo"})
 
 
 def _available(name: str) -> bool:
@@ -61,7 +64,7 @@ class _Root(TyperGroup):
         if sub is None:  # a module offering register(app) for top-level commands
             sub = typer.Typer()
             module.register(sub)
-        cmd = typer.main.get_command(sub)
+        cmd = typer.main.get_command(sub) if cmd_name in SINGLE else typer.main.get_group(sub)
         cmd.name = cmd_name
         return cmd
 
