@@ -271,3 +271,25 @@ def test_show_with_inputs_fills_the_queries_in() -> None:
     assert "{{" not in steps["error-ratio"]["action"]
     bad = CliRunner().invoke(app, ["runbook", "show", "error-rate", "-i", "modle=x"])
     assert bad.exit_code == 2 and "has no input modle" in bad.stderr
+
+
+def test_pre_commit_hooks_run_our_validate_command(isolated: Path) -> None:
+    import re
+    import shlex
+
+    import yaml
+
+    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    assert {h["id"] for h in hooks} == {"mlsre-runbook-validate", "mlsre-runbook-validate-strict"}
+    good = isolated / "runbooks" / "good.yaml"
+    good.parent.mkdir(exist_ok=True)
+    good.write_text(minimal_runbook("good"), encoding="utf-8")
+    broken = CORPUS / "unknown_kind.yaml"
+    for hook in hooks:
+        assert re.search(hook["files"], "runbooks/fraud-latency.yaml")
+        argv = shlex.split(hook["entry"])
+        assert argv[0] == "mlsre"
+        ok = CliRunner().invoke(app, [*argv[1:], str(good)])  # pre-commit appends the file names
+        assert ok.exit_code == 0, ok.output
+        bad = CliRunner().invoke(app, [*argv[1:], str(good), str(broken)])
+        assert bad.exit_code == 1 and "unknown step kind 'prometheus.qurey'" in bad.stdout
