@@ -14,245 +14,44 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import AbstractContextManager, nullcontext, suppress
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
-from typing import Any, Protocol
+from contextlib import suppress
+from typing import Any
 
-from mlsre.errors import ExitCode, MlsreError, UsageError
+from mlsre.errors import MlsreError
 from mlsre.incident.model import EventKind, Incident
 from mlsre.incident.store import Store
 from mlsre.runbook import journal
-from mlsre.runbook.model import InputType, Runbook, Step
+from mlsre.runbook.context import incident_context, parse_inputs, step_namespace
+from mlsre.runbook.model import Runbook, Step
+from mlsre.runbook.run_model import (
+    DEFAULT_TIMEOUT_S,
+    MAX_PARALLEL,
+    Decision,
+    Operator,
+    RunOptions,
+    RunOutcome,
+    RunReport,
+    StepOutcome,
+    StepView,
+    Unattended,
+)
 from mlsre.runbook.sandbox import check_samples, evaluate, render_value, truthy
-from mlsre.steps.base import Interaction, Phase, StepContext, StepResult, StepStatus
-from mlsre.timeutil import iso, parse_duration, utcnow
+from mlsre.steps.base import Phase, StepContext, StepResult, StepStatus
+from mlsre.timeutil import iso, utcnow
 
-DEFAULT_TIMEOUT_S = 60.0
-MAX_PARALLEL = 16  # steps are I/O-bound (HTTP, subprocess); threads wait, not compute
-
-
-class Decision(StrEnum):
-    RUN = "run"
-    SKIP = "skip"
-    EDIT = "edit"  # edit inputs, then ask again
-    QUIT = "quit"
-
-
-class RunOutcome(StrEnum):
-    HEALTHY = "healthy"  # every check that ran passed
-    UNHEALTHY = "unhealthy"  # a check ran and found a problem
-    ERROR = "error"  # a check could not run; health unknown
-    QUIT = "quit"  # the person stopped the run (resume later)
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return {
-            RunOutcome.HEALTHY: ExitCode.OK,
-            RunOutcome.UNHEALTHY: ExitCode.FAILED,
-            RunOutcome.ERROR: ExitCode.CHECK_ERROR,
-            RunOutcome.QUIT: ExitCode.OK,
-        }[self]
-
-
-@dataclass
-class StepView:
-    """A step as the person sees it before it runs."""
-
-    step: Step
-    index: int
-    total: int
-    description: str
-    params: dict[str, Any] | None
-    mutating: bool
-    problem: str | None = None  # rendering or parameter error
-
-
-@dataclass
-class StepOutcome:
-    step: str
-    title: str
-    phase: Phase
-    kind: str
-    status: StepStatus
-    summary: str
-    description: str = ""
-    output: Any = None
-    samples: list[dict[str, Any]] = field(default_factory=list)
-    evidence: dict[str, Any] = field(default_factory=dict)
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    duration_s: float = 0.0
-    attempts: int = 0
-    resumed: bool = False  # recorded by an earlier, interrupted run
-
-
-@dataclass
-class RunReport:
-    run_id: str
-    runbook: str
-    incident: str | None
-    outcome: RunOutcome
-    steps: list[StepOutcome]
-    needs_attention: list[str] = field(default_factory=list)
-    stopped_at: str | None = None
-    dry_run: bool = False
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return self.outcome.exit_code
-
-
-class Operator(Interaction, Protocol):
-    """The person (or the lack of one) running the runbook; the CLI implements it."""
-
-    interactive: bool
-
-    def before_step(self, view: StepView) -> Decision: ...
-
-    def edit_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]: ...
-
-    def confirm(self, view: StepView, question: str) -> bool: ...
-
-    def interrupted_mitigation(self, view: StepView) -> bool:
-        """A mitigation started earlier and has no result: run it again?"""
-
-    def running(self, view: StepView) -> AbstractContextManager[None]: ...
-
-    def after_step(self, view: StepView, outcome: StepOutcome) -> None: ...
-
-
-class Unattended:
-    """No person: run everything; confirm-gated steps need ``--yes``; questions stay pending."""
-
-    interactive = False
-
-    def __init__(self, yes: bool = False) -> None:
-        self.yes = yes
-        self.seen: list[StepOutcome] = []
-
-    def before_step(self, view: StepView) -> Decision:
-        return Decision.RUN
-
-    def edit_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        return inputs
-
-    def confirm(self, view: StepView, question: str) -> bool:
-        return self.yes
-
-    def interrupted_mitigation(self, view: StepView) -> bool:
-        return False
-
-    def running(self, view: StepView) -> AbstractContextManager[None]:
-        return nullcontext()
-
-    def after_step(self, view: StepView, outcome: StepOutcome) -> None:
-        self.seen.append(outcome)
-
-    def ask(
-        self, question: str, *, choices: list[str] | None = None, default: str | None = None
-    ) -> str | None:
-        return None
-
-    def checklist(self, title: str, items: list[str]) -> list[str] | None:
-        return None
-
-
-@dataclass
-class RunOptions:
-    inputs: dict[str, str] = field(default_factory=dict)
-    at: datetime | None = None
-    phase: Phase | None = None
-    dry_run: bool = False
-    transport: Any = None  # a replay transport; None = live systems
-    max_parallel: int = MAX_PARALLEL
-
-
-def parse_inputs(runbook: Runbook, given: dict[str, Any]) -> dict[str, Any]:
-    """Inputs with defaults applied and command-line strings parsed to their declared types."""
-    specs = runbook.input_specs()
-    unknown = sorted(set(given) - set(specs))
-    if unknown:
-        raise UsageError(
-            f"runbook {runbook.id} has no input {', '.join(unknown)}",
-            hint=f"its inputs: {', '.join(specs) or '(none)'}",
-        )
-    out: dict[str, Any] = {}
-    missing = []
-    for name, spec in specs.items():
-        if name in given:
-            out[name] = _coerce(name, spec.type, given[name])
-        elif spec.default is not None:
-            out[name] = spec.default
-        elif spec.required:
-            missing.append(name)
-        else:
-            out[name] = None
-    if missing:
-        raise UsageError(
-            f"runbook {runbook.id} needs input {', '.join(missing)}",
-            hint=" ".join(f"--input {m}=..." for m in missing),
-        )
-    return out
-
-
-def _coerce(name: str, kind: InputType, raw: Any) -> Any:
-    if not isinstance(raw, str):
-        return raw
-    try:
-        if kind is InputType.NUMBER:
-            return float(raw)
-        if kind is InputType.INTEGER:
-            return int(raw)
-        if kind is InputType.BOOLEAN:
-            if raw.lower() not in ("true", "false", "yes", "no", "1", "0"):
-                raise ValueError(raw)
-            return raw.lower() in ("true", "yes", "1")
-        if kind is InputType.DURATION:
-            parse_duration(raw)
-        if kind is InputType.LIST:
-            return [x.strip() for x in raw.split(",") if x.strip()]
-    except (ValueError, MlsreError):
-        raise UsageError(f"input {name}: '{raw}' is not a {kind.value}") from None
-    return raw
-
-
-def incident_context(inc: Incident | None) -> dict[str, Any]:
-    if inc is None:
-        return {}
-    return {
-        "id": inc.id,
-        "ref": inc.ref,
-        "title": inc.title,
-        "severity": inc.severity.value,
-        "status": inc.status.value,
-        "model": inc.model,
-        "service": inc.service,
-        "summary": inc.summary,
-        "started_at": iso(inc.started_at),
-        "opened_at": iso(inc.opened_at),
-    }
-
-
-def _step_ns(
-    status: StepStatus | None,
-    output: Any = None,
-    summary: str = "",
-    samples: list[Any] | None = None,
-) -> dict[str, Any]:
-    samples = samples or []
-    first = samples[0].get("value") if samples and isinstance(samples[0], dict) else None
-    return {
-        "status": status.value if status else "pending",
-        "output": output,
-        "summary": summary,
-        "samples": samples,
-        "value": first,
-        "passed": status is StepStatus.PASSED,
-        "failed": status is StepStatus.FAILED,
-        "error": status is StepStatus.ERROR,
-        "skipped": status is StepStatus.SKIPPED,
-    }
+__all__ = [
+    "MAX_PARALLEL",
+    "Decision",
+    "Engine",
+    "Operator",
+    "RunOptions",
+    "RunOutcome",
+    "RunReport",
+    "StepOutcome",
+    "StepView",
+    "Unattended",
+    "parse_inputs",
+]
 
 
 class Engine:
@@ -336,7 +135,7 @@ class Engine:
             "runbook": {"id": runbook.id, "title": runbook.title},
             "now": utcnow(),
             "at": options.at or utcnow(),
-            "steps": {s.id: _step_ns(None) for s in runbook.steps},
+            "steps": {s.id: step_namespace(None) for s in runbook.steps},
         }
         outcomes: dict[str, StepOutcome] = {}
         stopped_at: str | None = None
@@ -351,7 +150,7 @@ class Engine:
             if step.id in prior.results:  # recorded by the interrupted run: reuse, do not redo
                 out = self._from_record(step, prior.results[step.id])
                 outcomes[step.id] = out
-                ctx_base["steps"][step.id] = _step_ns(
+                ctx_base["steps"][step.id] = step_namespace(
                     out.status, out.output, out.summary, out.samples
                 )
                 jump = self._flow(step, out, steps)
@@ -374,7 +173,7 @@ class Engine:
             stop = False
             for out in results:
                 outcomes[out.step] = out
-                ctx_base["steps"][out.step] = _step_ns(
+                ctx_base["steps"][out.step] = step_namespace(
                     out.status, out.output, out.summary, out.samples
                 )
             for st, out in zip(batch, results, strict=True):
