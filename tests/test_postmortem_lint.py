@@ -31,6 +31,7 @@ BLAMEFUL = [
     ("Dana simply failed to escalate.", "person-failed-to"),
     ("Everyone failed to notice that country_lookup was stale.", "person-failed-to"),
     ("The latency spike was caused by Dana Kim.", "person-as-cause"),
+    ("The regression was introduced by luis.", "person-as-cause"),
     ("The rollback was delayed because of luis.", "person-as-cause"),
     ("Dana's change caused the regression.", "person-as-cause"),
     ("It was Luis's fault.", "person-as-cause"),
@@ -45,6 +46,7 @@ BLAMELESS = [
     "Prometheus failed to scrape the serving pods for 3 minutes.",
     "The runbook did not include a check of feature freshness.",
     "Dana Kim acknowledged the page two minutes after it fired.",
+    "Dana Kim triggered the rollback at 17:57; the runbook was started by luis.",
     "Luis rolled the champion alias back to version 3.",
     "The regression was caused by version 4 of the model.",
     "Alerting on p99 per version would have shown this sooner.",
@@ -54,6 +56,10 @@ BLAMELESS = [
     "alertmanager caused the page to fire at 17:41.",  # a tool, not a person
     "The error budget shows what the incident cost.",
     "The on-call engineer followed the runbook and rolled back.",
+    "The service failed to read its config after the restart.",
+    "The job failed to check the lock file.",
+    "2% of users failed to check out; customers failed to complete payments.",
+    "The on-call rotation failed to page anyone: the schedule was empty.",
 ]
 
 
