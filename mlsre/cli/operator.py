@@ -26,15 +26,15 @@ def render_outcome(console: Any, outcome: StepOutcome) -> None:
 
     style = _VERDICT_STYLE.get(outcome.status.value, "")
     console.print(f"  [{style}]{outcome.status.value.upper()}[/] {escape(outcome.summary)}")
-    out = outcome.output if isinstance(outcome.output, dict) else {}
-    series = out.get("series") if isinstance(out.get("series"), list) else None
-    if series:
-        for s in series[:8]:
-            if isinstance(s, dict) and s.get("sparkline"):
-                shown = ",".join(
-                    f"{k}={v}" for k, v in (s.get("labels") or {}).items() if k != "__name__"
-                )
-                console.print(f"    {escape(shown) or 'series'}  {s['sparkline']}")
+    series = [smp for smp in outcome.samples if isinstance(smp, dict) and smp.get("sparkline")]
+    if series:  # a range query: one sparkline per series
+        for smp in series[:8]:
+            shown = ",".join(
+                f"{k}={v}" for k, v in (smp.get("labels") or {}).items() if k != "__name__"
+            )
+            console.print(
+                f"    {escape(shown) or 'series'}  {smp['sparkline']}  last {smp.get('last')}"
+            )
     elif len(outcome.samples) > 1 or (outcome.samples and outcome.samples[0].get("labels")):
         from rich.table import Table
 
