@@ -360,3 +360,40 @@ def test_every_step_is_recorded_with_redacted_evidence(isolated: Path, monkeypat
     assert "tok-very-secret-123" not in export and "token=***" in export
     kinds = [e["kind"] for e in json.loads(export)["events"]]
     assert kinds == ["opened", "runbook_started", "step_started", "step_result", "runbook_finished"]
+
+
+def test_phase_runs_only_that_phase(isolated: Path) -> None:
+    workspace(isolated)
+    write_runbook(
+        isolated,
+        "phased",
+        """\
+        - id: look
+          uses: note
+          with: {text: diagnose}
+        - id: fix
+          phase: mitigate
+          uses: shell
+          confirm: Fix?
+          with: {argv: ["touch", "fixed"]}
+        - id: check
+          phase: verify
+          uses: note
+          with: {text: verify}
+        """,
+    )
+    ok("incident", "open", "x")
+    code, rep = run_json(
+        "runbook",
+        "run",
+        "phased",
+        "--incident",
+        "1",
+        "--non-interactive",
+        "--yes",
+        "--phase",
+        "verify",
+    )
+    assert code == 0 and [s["step"] for s in rep["steps"]] == ["check"]
+    assert not (isolated / "fixed").exists()
+    assert list(step_results()) == ["check"]
