@@ -10,7 +10,8 @@ import math
 from datetime import UTC
 from pathlib import Path
 
-from mlsre.postmortem.context import Chart, Moment
+from mlsre.postmortem.context import Moment
+from mlsre.postmortem.evidence import Chart
 
 DAY = 86400.0
 MAX_LINES = 8  # more series than this and the legend hides the chart

@@ -7,17 +7,24 @@ the same text.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from mlsre.incident.model import ActionItem, Event, EventKind, Incident
 from mlsre.incident.timeline import describe
+from mlsre.postmortem.evidence import (
+    Chart,
+    ModelChange,
+    RunbookRun,
+    StepRow,
+    charts,
+    model_changes,
+    runbook_runs,
+    versions,
+)
 
 # Events of the postmortem's own making: leaving them out keeps re-rendering stable.
 EXCLUDED = (EventKind.POSTMORTEM_PUBLISHED, EventKind.STEP_STARTED)
-MAX_SUMMARY = 240
 DATA_KINDS = ("drift", "data")  # step kinds (prefixes) whose results are data evidence
 DATA_WORDS = ("drift", "psi", "null", "skew", "freshness", "stale", "schema", "feature")
 
@@ -35,59 +42,6 @@ class TimelineRow:
     kind: str
     text: str
     milestone: str | None = None
-
-
-@dataclass
-class StepRow:
-    run: str
-    runbook: str
-    step: str
-    description: str
-    kind: str
-    phase: str
-    status: str
-    summary: str
-    duration_s: float | None
-    attempts: int
-    at: datetime
-
-
-@dataclass
-class RunbookRun:
-    run: str
-    runbook: str
-    title: str
-    started_at: datetime
-    outcome: str | None
-    steps: list[StepRow] = field(default_factory=list)
-
-
-@dataclass
-class ModelChange:
-    at: datetime
-    actor: str
-    model: str
-    alias: str
-    from_version: str | None
-    to_version: str | None
-    verified: bool | None
-    reason: str
-    step: str | None
-
-
-@dataclass
-class ChartSeries:
-    label: str
-    points: list[tuple[float, float]]
-
-
-@dataclass
-class Chart:
-    name: str  # file stem, unique in the postmortem
-    title: str
-    query: str
-    series: list[ChartSeries]
-    link: str | None = None  # relative path of the PNG once drawn
 
 
 @dataclass
@@ -154,9 +108,9 @@ def build_context(
     evs = [e for e in events if e.kind not in EXCLUDED]
     moments = _moments(incident)
     timeline = _timeline(incident, evs, moments)
-    runs = _runs(events)
+    runs = runbook_runs(events)
     steps = [s for r in runs for s in r.steps]
-    changes = _model_changes(evs)
+    changes = model_changes(evs)
     end = incident.resolved_at or (evs[-1].at if evs else incident.opened_at)
     opened = next((e for e in evs if e.kind is EventKind.OPENED), None)
     return PostmortemContext(
@@ -190,10 +144,10 @@ def build_context(
         failed_steps=[s for s in steps if s.status in ("failed", "error")],
         mitigations=[s for s in steps if s.phase == "mitigate" and s.status != "skipped"],
         model_changes=changes,
-        versions=_versions(incident, changes, events),
+        versions=versions(incident, changes, events),
         data_evidence=[s for s in steps if _is_data_step(s)],
         actions=list(incident.actions),
-        charts=_charts(events),
+        charts=charts(events),
         slo=slo or SloImpactSection(False, "not computed"),
         escalations=[r for r in timeline if r.kind == EventKind.ESCALATED.value],
     )
@@ -248,92 +202,6 @@ def _timeline(inc: Incident, evs: list[Event], moments: list[Moment]) -> list[Ti
     return rows
 
 
-def _runs(events: list[Event]) -> list[RunbookRun]:
-    runs: dict[str, RunbookRun] = {}
-    descriptions: dict[tuple[str, str], str] = {}
-    for ev in events:
-        d = ev.data
-        run_id = str(d.get("run") or "")
-        if ev.kind is EventKind.RUNBOOK_STARTED:
-            runs[run_id] = RunbookRun(
-                run_id, str(d.get("runbook", "")), str(d.get("title") or ""), ev.at, None
-            )
-        elif ev.kind is EventKind.STEP_STARTED:
-            descriptions[(run_id, str(d.get("step")))] = str(d.get("description") or "")
-        elif ev.kind is EventKind.STEP_RESULT:
-            run = runs.setdefault(run_id, RunbookRun(run_id, "", "", ev.at, None))
-            step = str(d.get("step", ""))
-            run.steps.append(
-                StepRow(
-                    run=run_id,
-                    runbook=run.runbook,
-                    step=step,
-                    description=descriptions.get((run_id, step), ""),
-                    kind=str(d.get("kind", "")),
-                    phase=str(d.get("phase", "")),
-                    status=str(d.get("status", "")),
-                    summary=_short(str(d.get("summary") or "")),
-                    duration_s=_num(d.get("duration_s")),
-                    attempts=int(d.get("attempts") or 0),
-                    at=ev.at,
-                )
-            )
-        elif ev.kind is EventKind.RUNBOOK_FINISHED and run_id in runs:
-            runs[run_id].outcome = str(d.get("outcome") or "")
-    return list(runs.values())
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
-
-
-def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
-
-
-def _model_changes(evs: list[Event]) -> list[ModelChange]:
-    out = []
-    for ev in evs:
-        if ev.kind is not EventKind.MODEL_CHANGED:
-            continue
-        d = ev.data
-        verified = d.get("verified")
-        out.append(
-            ModelChange(
-                at=ev.at,
-                actor=ev.actor,
-                model=str(d.get("model", "")),
-                alias=str(d.get("alias", "")),
-                from_version=_text(d.get("from_version", d.get("before"))),
-                to_version=_text(d.get("to_version", d.get("after"))),
-                verified=verified if isinstance(verified, bool) else None,
-                reason=str(d.get("reason") or ""),
-                step=_text(d.get("step")),
-            )
-        )
-    return out
-
-
-def _text(v: Any) -> str | None:
-    return None if v is None or v == "" else str(v)
-
-
-def _versions(inc: Incident, changes: list[ModelChange], events: list[Event]) -> list[str]:
-    seen: list[str] = []
-    for c in changes:
-        for v in (c.from_version, c.to_version):
-            if v and v not in seen:
-                seen.append(v)
-    for ev in events:
-        if ev.kind is EventKind.STEP_RESULT and ev.data.get("kind") == "registry.current":
-            out = ev.data.get("output") or {}
-            v = _text(out.get("version")) if isinstance(out, dict) else None
-            if v and v not in seen:
-                seen.append(v)
-    return sorted(seen, key=lambda v: (not v.isdigit(), int(v) if v.isdigit() else 0, v))
-
-
 def _is_data_step(s: StepRow) -> bool:
     if s.kind.split(".")[0] in DATA_KINDS:
         return True
@@ -360,49 +228,6 @@ def _people(inc: Incident, evs: list[Event]) -> list[str]:
         if ev.actor and ev.actor not in names:
             names.append(ev.actor)
     return names
-
-
-def _charts(events: list[Event]) -> list[Chart]:
-    charts: list[Chart] = []
-    used: set[str] = set()
-    for ev in events:
-        d = ev.data
-        if ev.kind is not EventKind.STEP_RESULT or d.get("kind") != "prometheus.range":
-            continue
-        out: dict[str, Any] = d["output"] if isinstance(d.get("output"), dict) else {}
-        raw = out.get("series")
-        if not isinstance(raw, list):
-            ev_data = (d.get("evidence") or {}).get("data") or {}
-            raw = ev_data.get("series") if isinstance(ev_data, dict) else None
-        series = [_series(s) for s in raw or [] if isinstance(s, dict)]
-        series = [s for s in series if s.points]
-        if not series:
-            continue
-        base = _slug(str(d.get("step") or "series")) or "series"
-        name, n = base, 2
-        while name in used:
-            name, n = f"{base}-{n}", n + 1
-        used.add(name)
-        charts.append(Chart(name, str(d.get("step") or name), str(out.get("query") or ""), series))
-    return charts
-
-
-def _series(s: dict[str, Any]) -> ChartSeries:
-    labels = s.get("labels") or {}
-    label = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__") or "value"
-    points: list[tuple[float, float]] = []
-    for p in s.get("points") or []:
-        try:
-            points.append((float(p[0]), float(p[1])))
-        except (TypeError, ValueError, IndexError):
-            continue
-    return ChartSeries(label, points)
-
-
-def _slug(text: str) -> str:
-    import re
-
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 
 
 def utc(dt: datetime | None) -> str:

@@ -1,0 +1,197 @@
+"""What the runbook runs left on the incident: step results, registry changes, range series.
+
+Read from the events the engine records (``STEP_STARTED``/``STEP_RESULT``, ``MODEL_CHANGED``,
+``RUNBOOK_STARTED``/``FINISHED``), so the postmortem shows exactly what was seen at the time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from mlsre.incident.model import Event, EventKind, Incident
+
+MAX_SUMMARY = 240
+
+
+@dataclass
+class StepRow:
+    run: str
+    runbook: str
+    step: str
+    description: str
+    kind: str
+    phase: str
+    status: str
+    summary: str
+    duration_s: float | None
+    attempts: int
+    at: datetime
+
+
+@dataclass
+class RunbookRun:
+    run: str
+    runbook: str
+    title: str
+    started_at: datetime
+    outcome: str | None
+    steps: list[StepRow] = field(default_factory=list)
+
+
+@dataclass
+class ModelChange:
+    at: datetime
+    actor: str
+    model: str
+    alias: str
+    from_version: str | None
+    to_version: str | None
+    verified: bool | None
+    reason: str
+    step: str | None
+
+
+@dataclass
+class ChartSeries:
+    label: str
+    points: list[tuple[float, float]]
+
+
+@dataclass
+class Chart:
+    name: str  # file stem, unique in the postmortem
+    title: str
+    query: str
+    series: list[ChartSeries]
+    link: str | None = None  # relative path of the PNG once drawn
+
+
+def runbook_runs(events: list[Event]) -> list[RunbookRun]:
+    runs: dict[str, RunbookRun] = {}
+    descriptions: dict[tuple[str, str], str] = {}
+    for ev in events:
+        d = ev.data
+        run_id = str(d.get("run") or "")
+        if ev.kind is EventKind.RUNBOOK_STARTED:
+            runs[run_id] = RunbookRun(
+                run_id, str(d.get("runbook", "")), str(d.get("title") or ""), ev.at, None
+            )
+        elif ev.kind is EventKind.STEP_STARTED:
+            descriptions[(run_id, str(d.get("step")))] = str(d.get("description") or "")
+        elif ev.kind is EventKind.STEP_RESULT:
+            run = runs.setdefault(run_id, RunbookRun(run_id, "", "", ev.at, None))
+            step = str(d.get("step", ""))
+            run.steps.append(
+                StepRow(
+                    run=run_id,
+                    runbook=run.runbook,
+                    step=step,
+                    description=descriptions.get((run_id, step), ""),
+                    kind=str(d.get("kind", "")),
+                    phase=str(d.get("phase", "")),
+                    status=str(d.get("status", "")),
+                    summary=_short(str(d.get("summary") or "")),
+                    duration_s=_num(d.get("duration_s")),
+                    attempts=int(d.get("attempts") or 0),
+                    at=ev.at,
+                )
+            )
+        elif ev.kind is EventKind.RUNBOOK_FINISHED and run_id in runs:
+            runs[run_id].outcome = str(d.get("outcome") or "")
+    return list(runs.values())
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+
+
+def model_changes(evs: list[Event]) -> list[ModelChange]:
+    out = []
+    for ev in evs:
+        if ev.kind is not EventKind.MODEL_CHANGED:
+            continue
+        d = ev.data
+        verified = d.get("verified")
+        out.append(
+            ModelChange(
+                at=ev.at,
+                actor=ev.actor,
+                model=str(d.get("model", "")),
+                alias=str(d.get("alias", "")),
+                from_version=_text(d.get("from_version", d.get("before"))),
+                to_version=_text(d.get("to_version", d.get("after"))),
+                verified=verified if isinstance(verified, bool) else None,
+                reason=str(d.get("reason") or ""),
+                step=_text(d.get("step")),
+            )
+        )
+    return out
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None or v == "" else str(v)
+
+
+def versions(inc: Incident, changes: list[ModelChange], events: list[Event]) -> list[str]:
+    seen: list[str] = []
+    for c in changes:
+        for v in (c.from_version, c.to_version):
+            if v and v not in seen:
+                seen.append(v)
+    for ev in events:
+        if ev.kind is EventKind.STEP_RESULT and ev.data.get("kind") == "registry.current":
+            out = ev.data.get("output") or {}
+            v = _text(out.get("version")) if isinstance(out, dict) else None
+            if v and v not in seen:
+                seen.append(v)
+    return sorted(seen, key=lambda v: (not v.isdigit(), int(v) if v.isdigit() else 0, v))
+
+
+def charts(events: list[Event]) -> list[Chart]:
+    charts: list[Chart] = []
+    used: set[str] = set()
+    for ev in events:
+        d = ev.data
+        if ev.kind is not EventKind.STEP_RESULT or d.get("kind") != "prometheus.range":
+            continue
+        out: dict[str, Any] = d["output"] if isinstance(d.get("output"), dict) else {}
+        raw = out.get("series")
+        if not isinstance(raw, list):
+            ev_data = (d.get("evidence") or {}).get("data") or {}
+            raw = ev_data.get("series") if isinstance(ev_data, dict) else None
+        series = [_series(s) for s in raw or [] if isinstance(s, dict)]
+        series = [s for s in series if s.points]
+        if not series:
+            continue
+        base = _slug(str(d.get("step") or "series")) or "series"
+        name, n = base, 2
+        while name in used:
+            name, n = f"{base}-{n}", n + 1
+        used.add(name)
+        charts.append(Chart(name, str(d.get("step") or name), str(out.get("query") or ""), series))
+    return charts
+
+
+def _series(s: dict[str, Any]) -> ChartSeries:
+    labels = s.get("labels") or {}
+    label = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__") or "value"
+    points: list[tuple[float, float]] = []
+    for p in s.get("points") or []:
+        try:
+            points.append((float(p[0]), float(p[1])))
+        except (TypeError, ValueError, IndexError):
+            continue
+    return ChartSeries(label, points)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
