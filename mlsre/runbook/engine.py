@@ -348,22 +348,8 @@ class Engine:
         prior: journal.RunRecord,
     ) -> StepOutcome | None:
         """Run one step with the person's say; None when they quit."""
-        if step.when is not None and not options.dry_run:
-            try:
-                go = truthy(evaluate(step.when, ctx, what="when"))
-            except MlsreError as exc:
-                return self._finish(
-                    step,
-                    StepView(step, index, total, step.uses, None, False),
-                    StepResult(StepStatus.ERROR, exc.message),
-                    0.0,
-                    0,
-                    incident,
-                    run_id,
-                    record_start=False,
-                )
-            if not go:
-                return self._skip(step, f"when: {step.when} is false", incident, run_id, options)
+        if not options.dry_run and (gated := self._when(step, ctx, incident, run_id, options)):
+            return gated
         while True:
             view, kind, params = self._view(step, index, total, ctx)
             if options.dry_run:
@@ -389,16 +375,7 @@ class Engine:
                 step, "skipped by the person running the runbook", incident, run_id, options
             )
         if view.problem:
-            return self._finish(
-                step,
-                view,
-                StepResult(StepStatus.ERROR, view.problem),
-                0.0,
-                0,
-                incident,
-                run_id,
-                record_start=False,
-            )
+            return self._error(step, view, view.problem, incident, run_id)
         if (
             step.id in prior.started_only
             and view.mutating
@@ -421,6 +398,36 @@ class Engine:
                 return self._skip(step, f"{why}: {view.description}", incident, run_id, options)
         return self._execute(step, view, kind, params, ctx, options, incident, run_id)
 
+    def _when(
+        self,
+        step: Step,
+        ctx: dict[str, Any],
+        incident: Incident | None,
+        run_id: str,
+        options: RunOptions,
+    ) -> StepOutcome | None:
+        """The recorded outcome of a step its `when` keeps from running (None: it runs)."""
+        if step.when is None:
+            return None
+        try:
+            go = truthy(evaluate(step.when, ctx, what="when"))
+        except MlsreError as exc:
+            view = StepView(step, 0, 0, step.uses, None, False)
+            return self._error(step, view, exc.message, incident, run_id)
+        return (
+            None
+            if go
+            else self._skip(step, f"when: {step.when} is false", incident, run_id, options)
+        )
+
+    def _error(
+        self, step: Step, view: StepView, message: str, incident: Incident | None, run_id: str
+    ) -> StepOutcome:
+        """A step that could not even start (bad template, unknown kind, `when` error)."""
+        return self._finish(
+            step, view, StepResult(StepStatus.ERROR, message), 0.0, 0, incident, run_id
+        )
+
     def _run_batch(
         self,
         batch: list[Step],
@@ -433,42 +440,13 @@ class Engine:
     ) -> list[StepOutcome]:
         prepared: list[tuple[Step, StepView, Any, Any] | StepOutcome] = []
         for k, step in enumerate(batch):
-            if step.when is not None:
-                try:
-                    go = truthy(evaluate(step.when, ctx, what="when"))
-                except MlsreError as exc:
-                    prepared.append(
-                        self._finish(
-                            step,
-                            StepView(step, i + k, total, step.uses, None, False),
-                            StepResult(StepStatus.ERROR, exc.message),
-                            0.0,
-                            0,
-                            incident,
-                            run_id,
-                            record_start=False,
-                        )
-                    )
-                    continue
-                if not go:
-                    prepared.append(
-                        self._skip(step, f"when: {step.when} is false", incident, run_id, options)
-                    )
-                    continue
+            gated = self._when(step, ctx, incident, run_id, options)
+            if gated is not None:
+                prepared.append(gated)
+                continue
             view, kind, params = self._view(step, i + k, total, ctx)
             if view.problem:
-                prepared.append(
-                    self._finish(
-                        step,
-                        view,
-                        StepResult(StepStatus.ERROR, view.problem),
-                        0.0,
-                        0,
-                        incident,
-                        run_id,
-                        record_start=False,
-                    )
-                )
+                prepared.append(self._error(step, view, view.problem, incident, run_id))
             else:
                 prepared.append((step, view, kind, params))
         with ThreadPoolExecutor(max_workers=min(options.max_parallel, len(batch))) as pool:
@@ -522,14 +500,7 @@ class Engine:
         if evidence_log:
             result.evidence = {**result.evidence, "exchanges": evidence_log}
         return self._finish(
-            step,
-            view,
-            result,
-            time.monotonic() - started,
-            attempts,
-            incident,
-            run_id,
-            record_start=False,
+            step, view, result, time.monotonic() - started, attempts, incident, run_id
         )
 
     def _attempt(
@@ -617,14 +588,7 @@ class Engine:
         if options.dry_run:
             return StepOutcome(step.id, step.title, step.phase, step.uses, StepStatus.SKIPPED, why)
         return self._finish(
-            step,
-            view,
-            StepResult(StepStatus.SKIPPED, why),
-            0.0,
-            0,
-            incident,
-            run_id,
-            record_start=False,
+            step, view, StepResult(StepStatus.SKIPPED, why), 0.0, 0, incident, run_id
         )
 
     def _finish(
@@ -636,8 +600,6 @@ class Engine:
         attempts: int,
         incident: Incident | None,
         run_id: str,
-        *,
-        record_start: bool,
     ) -> StepOutcome:
         out = StepOutcome(
             step=step.id,
