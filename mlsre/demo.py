@@ -19,6 +19,11 @@ MODEL = "fraud-detector"
 # The recorded scenario's evaluation time: 45 minutes after version 4 went live.
 SCENARIO_AT = datetime(2026, 11, 28, 18, 14, tzinfo=UTC)
 ON_CALL = "alice (demo)"
+ACTIONS = [
+    ("Canary gate on p99 per model version before promotion", ActionType.DETECT, "ml-platform"),
+    ("Load-test new versions (deeper trees) before promotion", ActionType.PREVENT, "fraud-ml"),
+    ("Alert on feature PSI for amount above 0.25", ActionType.DETECT, "fraud-ml"),
+]
 SCRIBE = "bob (demo)"
 
 
@@ -129,30 +134,8 @@ def run_demo(root: Path, say: Callable[[str], None] = lambda _: None) -> DemoRep
         SCRIBE,
         {"text": "p99 back under 300 ms ten minutes after the rollback"},
     )
-    add_action(
-        store,
-        inc.id,
-        title="Canary gate on p99 per model version before promotion",
-        type=ActionType.DETECT,
-        actor=ON_CALL,
-        owner="ml-platform",
-    )
-    add_action(
-        store,
-        inc.id,
-        title="Load-test new versions (deeper trees) before promotion",
-        type=ActionType.PREVENT,
-        actor=ON_CALL,
-        owner="fraud-ml",
-    )
-    add_action(
-        store,
-        inc.id,
-        title="Alert on feature PSI for amount above 0.25",
-        type=ActionType.DETECT,
-        actor=ON_CALL,
-        owner="fraud-ml",
-    )
+    for title, kind, owner in ACTIONS:
+        add_action(store, inc.id, title=title, type=kind, actor=ON_CALL, owner=owner)
     record(
         store,
         inc.id,
