@@ -138,8 +138,12 @@ def build_incident(store: Store) -> int:
           "model=fraud-detector: last 0.57 (min 0.08, max 0.57) ▁▁▁█████",
           output={"query": query, "start": "", "end": "", "step_s": 60.0, "samples": [], "series": series},
           evidence={"request": {"query": query}, "data": {"series": series}})  # fmt: skip
+    drift_table = {"columns": ["column", "method", "statistic", "p-value", "verdict"],
+                   "rows": [["amount", "psi", 0.35, None, "drift"], ["merchant_id", "psi", 0.1213, None, "ok"],
+                            ["hour", "psi", 0.01, None, "ok"]]}  # fmt: skip
     _step(store, inc, 20, "amount-drift", "drift.compare", "failed",
-          "amount: PSI 0.35 (major); merchant_id: PSI 0.12 (moderate)")  # fmt: skip
+          "amount: PSI 0.35 (major); merchant_id: PSI 0.12 (moderate)",
+          output={"dataset_drift": False, "table": drift_table})  # fmt: skip
     _step(store, inc, 21, "country-nulls", "prometheus.query", "failed",
           "feature=country: 0.42 null")  # fmt: skip
     change = {"system": "mlflow", "model": "fraud-detector", "alias": "champion", "before": "4", "after": "3",

@@ -105,6 +105,7 @@ def test_realistic_incident_renders_every_section_with_the_real_values(
         "- Versions involved: 3, 4",
         "| 2026-11-28 17:57:18 | fraud-detector | champion | 4 | 3 | yes | Dana Kim |",
         "| amount-drift | drift.compare | failed | amount: PSI 0.35 (major); merchant_id: PSI 0.12 (moderate) |",
+        "`amount-drift`:\n\n| column | method | statistic | p-value | verdict |\n|---|---|---|---|---|\n| amount | psi | 0.35 |  | drift |\n| merchant_id | psi | 0.1213 |  | ok |",
         "| 1 | detect | Alert on p99 per model version | ml-platform | done | 2026-12-15 | https://tracker.example/ML-101 |",
         "| 2 | prevent | Canary gate before moving champion | Dana Kim | open | 2026-12-15 |  |",
         "### Runbook `bad-model-deploy`: Bad model deploy",

@@ -15,6 +15,16 @@ from typing import Any
 from mlsre.incident.model import Event, EventKind, Incident
 
 MAX_SUMMARY = 240
+MAX_TABLE_ROWS = 20
+
+
+@dataclass
+class StepTable:
+    """A step's own result table (``output.table``: drift per column, data-check findings)."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    more: int = 0  # rows left out
 
 
 @dataclass
@@ -30,6 +40,7 @@ class StepRow:
     duration_s: float | None
     attempts: int
     at: datetime
+    table: StepTable | None = None
 
 
 @dataclass
@@ -98,11 +109,34 @@ def runbook_runs(events: list[Event]) -> list[RunbookRun]:
                     duration_s=_num(d.get("duration_s")),
                     attempts=int(d.get("attempts") or 0),
                     at=ev.at,
+                    table=_table(d.get("output")),
                 )
             )
         elif ev.kind is EventKind.RUNBOOK_FINISHED and run_id in runs:
             runs[run_id].outcome = str(d.get("outcome") or "")
     return list(runs.values())
+
+
+def _table(output: Any) -> StepTable | None:
+    table = output.get("table") if isinstance(output, dict) else None
+    if not isinstance(table, dict):
+        return None
+    columns, rows = table.get("columns"), table.get("rows")
+    if not isinstance(columns, list) or not isinstance(rows, list) or not columns:
+        return None
+    width = len(columns)
+    cells = [
+        [_cell(v) for v in (list(r) + [""] * width)[:width]] for r in rows if isinstance(r, list)
+    ]
+    return StepTable(
+        [str(c) for c in columns], cells[:MAX_TABLE_ROWS], max(0, len(cells) - MAX_TABLE_ROWS)
+    )
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}" if math.isfinite(v) else str(v)
+    return "" if v is None else str(v)
 
 
 def _short(text: str) -> str:
