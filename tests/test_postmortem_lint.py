@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlsre.postmortem.lint import RULES, lint_text, mask
+from tests.fixtures_postmortem import PostmortemEnv
 from tests.helpers import run
 
 NAMES = ["Dana Kim", "luis", "alertmanager", "mark"]
@@ -154,3 +155,18 @@ def test_lint_cli_missing_file_is_one_line_error(tmp_path: Path) -> None:
     r = run("postmortem", "lint", str(tmp_path / "nope.md"))
     assert r.exit_code == 1
     assert "no file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_lint_cli_on_a_file_knows_the_people_of_the_incident_it_names(
+    pm_env: PostmortemEnv, tmp_path: Path
+) -> None:
+    text = "The rollback was late because of Dana.\n"
+    doc = tmp_path / "draft.md"
+    cfg = ("--config", str(pm_env.ws / "mlsre.yaml"))
+    doc.write_text("# Draft\n\n" + text)
+    assert (
+        run(*cfg, "postmortem", "lint", str(doc), "--strict").exit_code == 0
+    )  # no incident: no names
+    doc.write_text("# INC-1: fraud-detector p99\n\n" + text)
+    r = run(*cfg, "postmortem", "lint", str(doc), "--strict")
+    assert r.exit_code == 1 and f"{doc}:3:23: person-as-cause" in r.stdout
