@@ -6,28 +6,22 @@ problems in the file: every problem found is reported, each at its ``file:line:c
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from mlsre.runbook import refs
+from mlsre.runbook import flow, refs
+from mlsre.runbook.messages import did_you_mean
 from mlsre.runbook.model import ENGINE_FILTERS, EXPECT_NAMES, STEP_RESULT_FIELDS, TEMPLATE_GLOBALS
 from mlsre.steps.registry import KindRegistry, is_mutating, unknown_kind_message
 from mlsre.yamlfile import Loc, Problem, YamlDocument, format_loc
 
-PHASES = ("diagnose", "mitigate", "verify")
 NO_CONFIRM_NEEDED = frozenset({"manual", "note"})  # the person is already in the loop
 
 
-def did_you_mean(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" — did you mean '{close[0]}'?" if close else ""
-
-
 @dataclass
-class _Ctx:
+class Ctx:
     doc: YamlDocument
     lines: list[str]
     registry: KindRegistry
@@ -63,7 +57,7 @@ def check_runbook(
 ) -> tuple[list[Problem], list[Problem]]:
     data = doc.data if isinstance(doc.data, dict) else {}
     raw_inputs = data.get("inputs")
-    ctx = _Ctx(
+    ctx = Ctx(
         doc,
         lines,
         registry,
@@ -71,57 +65,27 @@ def check_runbook(
     )
     steps = data.get("steps")
     steps = steps if isinstance(steps, list) else []
-    _collect_ids(ctx, steps)
+    flow.collect_ids(ctx, steps)
     for i, step in enumerate(steps):
         if isinstance(step, dict):
             _check_step(ctx, steps, i, step)
-    _check_cycles(ctx, steps)
-    _check_reachability(ctx, steps)
+    flow.check_cycles(ctx, steps)
+    flow.check_reachability(ctx, steps)
     for name in sorted(ctx.inputs - ctx.used_inputs):
         ctx.warn(("inputs", name), f"input '{name}' is never used")
-    phases = {_phase(s) for s in steps if isinstance(s, dict)}
+    phases = {flow.phase_of(s) for s in steps if isinstance(s, dict)}
     if "mitigate" in phases and "verify" not in phases:
         ctx.warn(("steps",), "the runbook mitigates but never verifies: add a verify step")
     return ctx.problems, ctx.warnings
 
 
-def _step_id(step: Any) -> str | None:
-    sid = step.get("id") if isinstance(step, dict) else None
-    return sid if isinstance(sid, str) else None
-
-
-def _phase(step: dict[str, Any]) -> str:
-    p = step.get("phase", "diagnose")
-    return p if p in PHASES else "diagnose"
-
-
-def _collect_ids(ctx: _Ctx, steps: list[Any]) -> None:
-    for i, step in enumerate(steps):
-        sid = _step_id(step)
-        if sid is None:
-            continue
-        if sid in ctx.ids:
-            first = ctx.doc.mark(("steps", ctx.ids[sid], "id"))
-            ctx.add(
-                ("steps", i, "id"),
-                f"duplicate step id '{sid}' (first defined at line {first.line})",
-            )
-        else:
-            ctx.ids[sid] = i
-
-
-def _goto(step: dict[str, Any]) -> str | None:
-    on_fail = step.get("on_fail")
-    if isinstance(on_fail, str) and on_fail.startswith("goto "):
-        return on_fail[5:].strip()
-    return None
-
-
-def _check_step(ctx: _Ctx, steps: list[Any], i: int, step: dict[str, Any]) -> None:
-    sid = _step_id(step) or f"#{i + 1}"
-    phase = _phase(step)
-    earlier = [_phase(s) for s in steps[:i] if isinstance(s, dict)]
-    later_phase = next((p for p in earlier if PHASES.index(p) > PHASES.index(phase)), None)
+def _check_step(ctx: Ctx, steps: list[Any], i: int, step: dict[str, Any]) -> None:
+    sid = flow.step_id(step) or f"#{i + 1}"
+    phase = flow.phase_of(step)
+    earlier = [flow.phase_of(s) for s in steps[:i] if isinstance(s, dict)]
+    later_phase = next(
+        (p for p in earlier if flow.PHASES.index(p) > flow.PHASES.index(phase)), None
+    )
     if later_phase:
         at: Loc = ("steps", i, "phase") if "phase" in step else ("steps", i)
         implicit = "" if "phase" in step else " (no `phase` means diagnose)"
@@ -130,31 +94,12 @@ def _check_step(ctx: _Ctx, steps: list[Any], i: int, step: dict[str, Any]) -> No
             f"a {phase} step after a {later_phase} step{implicit}: keep steps in "
             "phase order (diagnose, mitigate, verify)",
         )
-    needs = step.get("needs")
-    for j, need in enumerate(needs if isinstance(needs, list) else []):
-        if not isinstance(need, str):
-            continue
-        where: Loc = ("steps", i, "needs", j)
-        if need not in ctx.ids:
-            ctx.add(where, f"needs unknown step '{need}'{did_you_mean(need, ctx.ids)}")
-        elif need == sid:
-            ctx.add(where, f"step '{sid}' needs itself")
-        elif ctx.ids[need] > i:
-            ctx.add(
-                where, f"needs '{need}', which comes later: a step can only depend on earlier steps"
-            )
-    target = _goto(step)
-    if target is not None:
-        where = ("steps", i, "on_fail")
-        if target not in ctx.ids:
-            ctx.add(where, f"goto unknown step '{target}'{did_you_mean(target, ctx.ids)}")
-        elif ctx.ids[target] <= i:
-            ctx.add(where, f"goto '{target}' jumps backwards: goto may only skip ahead (no loops)")
+    flow.check_links(ctx, i, step, sid)
     _check_kind(ctx, i, step, phase)
     _check_templates(ctx, i, step)
 
 
-def _check_kind(ctx: _Ctx, i: int, step: dict[str, Any], phase: str) -> None:
+def _check_kind(ctx: Ctx, i: int, step: dict[str, Any], phase: str) -> None:
     uses = step.get("uses")
     if not isinstance(uses, str):
         return
@@ -180,12 +125,12 @@ def _check_kind(ctx: _Ctx, i: int, step: dict[str, Any], phase: str) -> None:
         )
 
 
-def validate_params(ctx: _Ctx, loc: Loc, cls: type, raw: dict[str, Any]) -> Any:
+def validate_params(ctx: Ctx, loc: Loc, cls: type, raw: dict[str, Any]) -> Any:
     """The kind's Params for ``raw``, reporting errors; values that are templates are not typed here
     (they are only known at run time), so their errors are left to the run."""
     from pydantic import ValidationError
 
-    from mlsre.runbook.validate import pydantic_errors
+    from mlsre.runbook.messages import pydantic_errors
 
     params_model = cls.Params  # type: ignore[attr-defined]
     try:
@@ -224,14 +169,14 @@ def _strings(value: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
             yield from _strings(v, (*loc, j))
 
 
-def _sample_names(ctx: _Ctx, uses: Any) -> frozenset[str] | None:
+def _sample_names(ctx: Ctx, uses: Any) -> frozenset[str] | None:
     """Names an ``expect`` of this kind may use, or None when the kind does not declare them."""
     cls = ctx.registry.kinds.get(uses) if isinstance(uses, str) else None
     fields = getattr(cls, "sample_fields", None)
     return TEMPLATE_GLOBALS | EXPECT_NAMES | frozenset(fields) if fields is not None else None
 
 
-def _check_templates(ctx: _Ctx, i: int, step: dict[str, Any]) -> None:
+def _check_templates(ctx: Ctx, i: int, step: dict[str, Any]) -> None:
     base: Loc = ("steps", i)
     for key in ("title", "guidance", "confirm"):
         if isinstance(step.get(key), str):
@@ -255,7 +200,7 @@ def _check_templates(ctx: _Ctx, i: int, step: dict[str, Any]) -> None:
 
 
 def _check_refs(
-    ctx: _Ctx, i: int, loc: Loc, a: refs.Analysis, allowed: frozenset[str] | None
+    ctx: Ctx, i: int, loc: Loc, a: refs.Analysis, allowed: frozenset[str] | None
 ) -> None:
     if a.error is not None:
         hint = ""
@@ -304,75 +249,6 @@ def _check_refs(
 @lru_cache(maxsize=1)
 def _filters() -> frozenset[str]:
     return refs.known_filters() | ENGINE_FILTERS
-
-
-def _check_cycles(ctx: _Ctx, steps: list[Any]) -> None:
-    graph: dict[str, list[str]] = {}
-    for step in steps:
-        sid = _step_id(step)
-        needs = step.get("needs") if isinstance(step, dict) else None
-        if sid is not None and sid not in graph:
-            graph[sid] = [
-                n for n in (needs if isinstance(needs, list) else []) if n in ctx.ids and n != sid
-            ]
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-    reported: set[frozenset[str]] = set()
-
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                cycle = [*path[path.index(nxt) :], nxt]
-                if frozenset(cycle) not in reported:
-                    reported.add(frozenset(cycle))
-                    ctx.add(
-                        ("steps", ctx.ids[nxt], "needs"), "dependency cycle: " + " -> ".join(cycle)
-                    )
-            elif state.get(nxt) is None:
-                visit(nxt, [*path, nxt])
-        state[node] = 2
-
-    for sid in graph:
-        if sid not in state:
-            visit(sid, [sid])
-
-
-def _check_reachability(ctx: _Ctx, steps: list[Any]) -> None:
-    dead: set[str] = set()
-    for i, step in enumerate(steps):
-        sid = _step_id(step)
-        if sid is None or not isinstance(step, dict) or ctx.ids.get(sid) != i:
-            continue
-        when = step.get("when")
-        why = None
-        if when is False or (isinstance(when, str) and when.strip() in ("false", "False", "0")):
-            why = "its `when` is always false"
-        raw_needs = step.get("needs")
-        needs = raw_needs if isinstance(raw_needs, list) else []
-        dead_need = next((n for n in needs if n in dead), None)
-        if dead_need:
-            why = f"it needs '{dead_need}', which never runs"
-        gate = refs.analyze_expression(when).only_failed_of if isinstance(when, str) else None
-        if gate in ctx.ids and ctx.ids[gate] < i:
-            why = why or _never_after_failure(steps[ctx.ids[gate]], gate, i, ctx)
-        if why:
-            dead.add(sid)
-            ctx.add(("steps", i), f"step '{sid}' is unreachable: {why}")
-
-
-def _never_after_failure(gate_step: Any, gate: str, i: int, ctx: _Ctx) -> str | None:
-    """Why a step that runs only when ``gate`` failed can never run (None when it can)."""
-    if not isinstance(gate_step, dict):
-        return None
-    on_fail = gate_step.get("on_fail")
-    if on_fail is None:
-        on_fail = "continue" if _phase(gate_step) == "diagnose" else "stop"
-    if on_fail == "stop":
-        return f"it runs only when '{gate}' fails, and '{gate}' stops the run when it fails"
-    target = _goto(gate_step)
-    if target in ctx.ids and ctx.ids[target] > i:
-        return f"it runs only when '{gate}' fails, and then the run jumps past it to '{target}'"
-    return None
 
 
 def _value_at(data: Any, loc: Loc) -> Any:

@@ -1,0 +1,147 @@
+"""pydantic's validation errors, reworded for people: located, with the value that was wrong,
+types in words, and a suggestion for a misspelt field."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from mlsre.runbook.model import InputSpec, Runbook, Step, Triggers
+from mlsre.yamlfile import Loc, Problem, YamlDocument
+
+# What a field's pattern means, in words (pydantic would print the regex).
+_PATTERN_HINTS = {
+    "id": "ids use lowercase letters, digits, '-' and '_', starting with a letter or digit",
+    "failure_mode": "use lowercase letters, digits, '-' and '_', e.g. data-drift",
+    "uses": "a step kind name such as prometheus.query (see `mlsre runbook kinds`)",
+    "on_fail": "on_fail is continue, stop, or goto STEP-ID",
+    "timeout": "not a duration: use e.g. 30s, 5m, 1h",
+    "interval": "not a duration: use e.g. 30s, 5m",
+    "deadline": "not a duration: use e.g. 10m, 1h",
+}
+
+
+def did_you_mean(word: str, options: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _is_type_tag(part: Any) -> bool:
+    """pydantic adds the union member it tried to a loc (`str`, `function-after[..]`)."""
+    return isinstance(part, str) and (
+        "[" in part
+        or part in ("str", "bool", "int", "float", "list", "dict", "none")
+        or part[:1].isupper()
+    )
+
+
+def pydantic_errors(
+    doc: YamlDocument, exc: Any, prefix: Loc, model: type, *, skip_templates: bool = False
+) -> list[Problem]:
+    """Located problems from a pydantic error, with suggestions for unknown fields."""
+    grouped: dict[Loc, list[dict[str, Any]]] = {}
+    for err in exc.errors(include_url=False):
+        if skip_templates and _is_template(err.get("input")):
+            continue
+        loc = tuple(p for p in err["loc"] if not _is_type_tag(p))
+        err["tags"] = [p for p in err["loc"] if _is_type_tag(p)]
+        grouped.setdefault(loc, []).append(err)
+    out: list[Problem] = []
+    for loc, errs in grouped.items():
+        full: Loc = (*prefix, *loc)
+        out.append(doc.problem(full, _message(loc, errs, model)))
+    return out
+
+
+def _message(loc: Loc, errs: list[dict[str, Any]], model: type) -> str:
+    err = errs[0]
+    kind = err["type"]
+    last = loc[-1] if loc else ""
+    got = _describe_input(err.get("input"))
+    if kind == "extra_forbidden":
+        hint = did_you_mean(str(last), fields_at(model, loc[:-1]))
+        if not hint and " " in str(last):
+            hint = " — a ',' inside {a: flow mapping} starts a new key: quote the value"
+        return f"unknown field '{last}'{hint}"
+    if kind == "missing":
+        return f"missing required field '{last}'"
+    if kind == "string_pattern_mismatch":
+        return f"{_PATTERN_HINTS.get(str(last), err['msg'])} (got {got})"
+    if len(errs) > 1 and all(e["type"].endswith("_type") for e in errs):
+        wanted = " or ".join(dict.fromkeys(_type_word(e) for e in errs))
+        return f"expected {wanted}, got {got}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
+        msg = f"{msg}, got {got}"
+    return msg
+
+
+def _type_word(err: dict[str, Any]) -> str:
+    words = {
+        "string_type": "a string",
+        "bool_type": "true/false",
+        "int_type": "an integer",
+        "float_type": "a number",
+        "list_type": "a list",
+        "dict_type": "a mapping",
+        "none_type": "nothing",
+        "model_type": "a mapping",
+    }
+    kind = str(err["type"])
+    return words.get(kind, kind.removesuffix("_type"))
+
+
+def _describe_input(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def fields_at(model: type, loc: Loc) -> list[str]:
+    """Field names (aliases) of the model found at ``loc`` inside ``model``, for suggestions."""
+    from pydantic import BaseModel
+
+    known = {("steps",): Step, ("inputs",): InputSpec, ("triggers",): Triggers}
+    current: Any = model
+    if model is Runbook and loc:
+        current = known.get((str(loc[0]),)) if loc[0] != "steps" else Step
+        loc = loc[2:] if loc[0] in ("steps", "inputs") else loc[1:]
+        if current is Step and loc[:1] == ("with",):
+            return []
+    for part in loc:
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
+            continue
+        info = current.model_fields.get(part) or next(
+            (f for f in current.model_fields.values() if f.alias == part), None
+        )
+        current = _unwrap(info.annotation) if info else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    from pydantic import BaseModel
+
+    for arg in (annotation, *typing.get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        if typing.get_origin(arg) in (list, typing.Union, types.UnionType):
+            inner = _unwrap(arg)
+            if inner is not None:
+                return inner
+    return None
