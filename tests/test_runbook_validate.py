@@ -217,3 +217,12 @@ def test_deeply_nested_values_are_problems_not_crashes(old: str, new: str) -> No
     assert old in text
     report = validate_text(text.replace(old, new), "deep.yaml")
     assert report.problems and report.runbook is None
+
+
+def test_another_tools_yaml_is_one_clear_problem() -> None:
+    text = "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: x}\nspec: {}\n"
+    report = validate_text(text, "slo.yaml")
+    assert [str(p) for p in report.problems] == [
+        "slo.yaml:1:1: apiVersion: not an mlsre runbook (apiVersion: openslo/v1, kind: SLO); "
+        "runbooks use mlsre/v1"
+    ]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlsre.runbook.messages import pydantic_errors
-from mlsre.runbook.model import Runbook
+from mlsre.runbook.model import API_VERSION, Runbook
 from mlsre.steps.registry import KindRegistry, default_registry
 from mlsre.yamlfile import (
     Problem,
@@ -217,6 +217,11 @@ def check_document(
             ],
             [],
         )
+    api, kind = doc.data.get("apiVersion"), doc.data.get("kind")
+    if isinstance(api, str) and isinstance(kind, str) and api != API_VERSION and kind != "Runbook":
+        # another tool's file (an OpenSLO SLO, a k8s manifest): one line, not twenty
+        msg = f"not an mlsre runbook (apiVersion: {api}, kind: {kind}); runbooks use {API_VERSION}"
+        return None, [doc.problem(("apiVersion",), msg)], []
     problems: list[Problem] = []
     runbook = None
     try:
