@@ -218,7 +218,8 @@ def check_document(
             [],
         )
     api, kind = doc.data.get("apiVersion"), doc.data.get("kind")
-    if isinstance(api, str) and isinstance(kind, str) and api != API_VERSION and kind != "Runbook":
+    foreign = isinstance(api, str) and not api.startswith("mlsre") and kind != "Runbook"
+    if foreign and isinstance(kind, str):
         # another tool's file (an OpenSLO SLO, a k8s manifest): one line, not twenty
         msg = f"not an mlsre runbook (apiVersion: {api}, kind: {kind}); runbooks use {API_VERSION}"
         return None, [doc.problem(("apiVersion",), msg)], []
