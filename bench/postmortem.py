@@ -3,7 +3,8 @@
 For the realistic fraud-detector incident of the tests (32 events, one range series), in fresh
 processes so imports count: `mlsre postmortem render` to stdout (no charts), the first
 `publish` (markdown, PNG chart, evidence, commit) and a republish that finds nothing to commit.
-Aim: publish under 3 s, so the demo stays under 10 s.
+Aim: publish well inside the demo's 10 s (under 4 s on a busy 2-core machine); republish,
+which redraws no unchanged chart, under 2 s.
 
 Run: .venv/bin/python bench/postmortem.py
 """

@@ -13,7 +13,7 @@ from mlsre.incident.model import EventKind, Severity
 from mlsre.incident.service import open_incident
 from mlsre.incident.store import open_store
 from mlsre.postmortem import build
-from mlsre.postmortem.charts import draw
+from mlsre.postmortem.charts import digest, draw, png_text
 from mlsre.postmortem.context import build_context
 from mlsre.postmortem.lint import lint_text
 from mlsre.postmortem.render import template_dirs
@@ -163,6 +163,14 @@ def test_charts_are_png_over_the_incident_window(pm_env: PostmortemEnv, tmp_path
     # the same data draws the same bytes (so republishing commits nothing)
     again = draw(out.context.charts[0], out.context.moments, tmp_path / "again.png")
     assert again.read_bytes() == data
+    # and a chart already drawn from the same data is not drawn again
+    key = png_text(out.charts[0])["mlsre-digest"]
+    assert key == digest(out.context.charts[0], out.context.moments)
+    stamp = out.charts[0].stat().st_mtime_ns
+    draw(out.context.charts[0], out.context.moments, out.charts[0])
+    assert out.charts[0].stat().st_mtime_ns == stamp
+    draw(out.context.charts[0], out.context.moments[:2], out.charts[0])  # fewer moments marked
+    assert png_text(out.charts[0])["mlsre-digest"] != key
 
 
 def test_workspace_template_overrides_the_bundled_one(pm_env: PostmortemEnv) -> None:

@@ -6,6 +6,8 @@ byte-for-byte stable for the same data, so republishing an unchanged incident co
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from datetime import UTC
 from pathlib import Path
@@ -14,6 +16,8 @@ from mlsre.postmortem.context import Moment
 from mlsre.postmortem.evidence import Chart
 
 DAY = 86400.0
+DIGEST_KEY = "mlsre-digest"
+STYLE_VERSION = 1  # bump when the drawing code changes, so charts are redrawn
 MAX_LINES = 8  # more series than this and the legend hides the chart
 COLOURS = {
     "started": "#d62728",
@@ -24,8 +28,46 @@ COLOURS = {
 }
 
 
+def digest(chart: Chart, moments: list[Moment]) -> str:
+    """What the picture depends on: same digest, same picture (kept in the PNG's metadata)."""
+    data = {
+        "v": STYLE_VERSION,
+        "title": chart.title,
+        "query": chart.query,
+        "series": [[s.label, s.points] for s in chart.series[:MAX_LINES]],
+        "moments": [[m.name, m.at.timestamp()] for m in moments],
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def png_text(path: Path) -> dict[str, str]:
+    """The tEXt entries of a PNG, read without matplotlib (empty when not a readable PNG)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return {}
+    out: dict[str, str] = {}
+    pos = 8
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + size]
+        if kind == b"tEXt" and b"\0" in body:
+            key, _, value = body.partition(b"\0")
+            out[key.decode("latin-1")] = value.decode("latin-1")
+        if kind == b"IDAT":  # text chunks come first in matplotlib's files
+            break
+        pos += 12 + size
+    return out
+
+
 def draw(chart: Chart, moments: list[Moment], path: Path) -> Path:
-    """Draw ``chart`` to ``path`` (PNG); returns the path."""
+    """Draw ``chart`` to ``path`` (PNG) unless the PNG there already shows exactly this."""
+    key = digest(chart, moments)
+    if png_text(path).get(DIGEST_KEY) == key:
+        return path  # unchanged: no need to import matplotlib at all
     # The Agg canvas directly, not pyplot: no global figure registry, no GUI backend search.
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -66,7 +108,7 @@ def draw(chart: Chart, moments: list[Moment], path: Path) -> Path:
     fig.subplots_adjust(left=0.07, right=0.98, top=0.84, bottom=0.15)  # tight_layout draws twice
     path.parent.mkdir(parents=True, exist_ok=True)
     # No software version or date in the file: same data, same bytes.
-    fig.savefig(path, format="png", metadata={"Software": None})
+    fig.savefig(path, format="png", metadata={"Software": None, DIGEST_KEY: key})
     return path
 
 
