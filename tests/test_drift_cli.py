@@ -207,3 +207,15 @@ def test_terminal_view_has_colour_and_sparklines(monkeypatch: pytest.MonkeyPatch
     r = ok("drift", "compare", str(ref), str(cur))
     assert "▁" in r.stdout or "█" in r.stdout
     assert "dataset: DRIFT" in r.stdout
+
+
+def test_nested_json_columns_are_reported_not_crashed_on(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    rows = [f'{{"a": {i}, "b": {{"x": {i}}}, "c": [{i}]}}' for i in range(20)]
+    path.write_text("\n".join(rows) + "\n")
+    data = json.loads(ok("drift", "compare", str(path), str(path), "--json").stdout)
+    status = {c["column"]: c["status"] for c in data["columns"]}
+    assert status == {"a": "ok", "b": "error", "c": "error"}
+    assert any("struct" in w for w in data["warnings"])
+    check = json.loads(ok("data", "check", str(path), "--json").stdout)
+    assert [f["check"] for f in check["findings"]] == ["unsupported", "unsupported"]

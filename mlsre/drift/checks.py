@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from mlsre.drift.load import Column, Dataset, Kind, Source
+from mlsre.drift.load import Column, Dataset, Kind, Source, UnsupportedColumn
 from mlsre.drift.schema import ColumnSpec, DataSchema, column_spec, load_schema, profile_of
 
 NULL_WARN = 0.01  # null share rose by at least this much (absolute): warning
@@ -64,7 +64,10 @@ def check_file(
         hashes = RowHashes(ref.n_rows)
         columns = {}
         for name in ref.names:
-            col = ref.column(name)
+            try:
+                col = ref.column(name)
+            except UnsupportedColumn:
+                continue
             columns[name] = column_spec(col)
             hashes.add(col)
         spec, against, ref_dup = profile_of(columns, ref.n_rows), str(reference), hashes.share()
@@ -75,7 +78,11 @@ def check_file(
     _presence(cur.names, spec, found)
     hashes = RowHashes(cur.n_rows)
     for name in cur.names:
-        col = cur.column(name)
+        try:
+            col = cur.column(name)
+        except UnsupportedColumn as exc:
+            found.append(Finding("unsupported", Severity.INFO, exc.message, column=name))
+            continue
         _check_column(name, col, spec.columns.get(name), found)
         hashes.add(col)
     _rows(cur.n_rows, spec, found)

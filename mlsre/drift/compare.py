@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlsre.drift import stats
-from mlsre.drift.load import Column, Kind, Source, numeric_text_share
+from mlsre.drift.load import Column, Kind, Source, UnsupportedColumn, numeric_text_share
 from mlsre.drift.methods import (
     DEFAULT_THRESHOLD,
     DISCRETE_MAX,
@@ -110,9 +110,13 @@ def compare_files(reference: Path, current: Path, opts: CompareOptions) -> Drift
     cur_rows = _sample_rows(cur.n_rows, opts.sample, opts.seed + 1)
 
     def one(name: str) -> ColumnDrift:  # two columns in memory per worker, dropped on return
-        return _compare_column(
-            ref, cur, name, ref.column(name, ref_rows), cur.column(name, cur_rows), opts
-        )
+        try:
+            a, b = ref.column(name, ref_rows), cur.column(name, cur_rows)
+        except UnsupportedColumn as exc:
+            return ColumnDrift(
+                column=name, kind="other", status=ColumnStatus.ERROR, note=exc.message
+            )
+        return _compare_column(ref, cur, name, a, b, opts)
 
     workers = min(WORKERS, len(names))
     if workers > 1:

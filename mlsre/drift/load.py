@@ -31,6 +31,10 @@ FORMATS = {
 _SNIFF = 64 * 1024
 
 
+class UnsupportedColumn(ValidationError):
+    """A column of a type drift and data checks do not handle (nested lists, structs, bytes)."""
+
+
 class Kind(StrEnum):
     NUMERIC = "numeric"
     CATEGORICAL = "categorical"
@@ -170,7 +174,12 @@ def load(
     """Read ``columns`` (all when None) of a data file; ``categorical`` forces text treatment."""
     src = Source(path, categorical)
     wanted = src.names if columns is None else [c for c in columns if c in src.names]
-    out = {name: src.column(name) for name in wanted}
+    out: dict[str, Column] = {}
+    for name in wanted:
+        try:
+            out[name] = src.column(name)
+        except UnsupportedColumn:
+            continue
     return Dataset(str(path), src.format, src.n_rows, out, src.names)
 
 
@@ -230,6 +239,8 @@ def to_column(name: str, chunked: Any, force_categorical: bool) -> Column:
         return Column(name, Kind.NUMERIC, source, values=values)
     if pa.types.is_null(typ):
         return Column(name, Kind.NUMERIC, source, values=np.full(len(chunked), np.nan))
+    if pa.types.is_nested(typ) or pa.types.is_binary(typ) or pa.types.is_large_binary(typ):
+        raise UnsupportedColumn(f"column {name!r} holds {source} values, which are not compared")
     if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
         chunked = chunked.cast(pa.string())
     encoded = pc.dictionary_encode(chunked).combine_chunks()
