@@ -132,6 +132,12 @@ def test_bad_files_give_one_clear_line(
     not_jsonl = tmp_path / "list.jsonl"
     not_jsonl.write_text("[1, 2, 3]\n")
     assert "not JSON Lines" in _fails(str(not_jsonl), str(good))
+    twice = tmp_path / "twice.csv"
+    twice.write_text("x,x\n1,2\n3,4\n")
+    assert "appears more than once" in _fails(str(twice), str(good))
+    gz = tmp_path / "packed.csv"
+    gz.write_bytes(b"\x1f\x8b\x08\x00" + bytes(20))
+    assert "gzip" in _fails(str(gz), str(good))
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"x": 1}\n{"x": 2\n')
     assert "cannot read as JSONL" in _fails(str(broken), str(good))

@@ -102,6 +102,8 @@ def detect_format(path: Path) -> str:
 
 
 def _rename_hint(head: bytes) -> str:
+    if head[:2] == b"\x1f\x8b":
+        return "the file is gzip-compressed: decompress it first"
     if head[:4] == b"PAR1":
         return "the file looks like Parquet: give it a .parquet extension"
     if head.lstrip()[:1] == b"{":
@@ -145,6 +147,12 @@ class Source:
             raise ValidationError(
                 f"{path}: cannot read as {self.format.upper()}: {_first_line(exc)}"
             ) from None
+        twice = sorted({n for n in self.names if self.names.count(n) > 1})
+        if twice:
+            raise ValidationError(
+                f"{path}: column {', '.join(map(repr, twice))} appears more than once",
+                hint="give every column a distinct name",
+            )
         if self.n_rows == 0:
             raise ValidationError(
                 f"{path}: has a header but no rows", hint="the export produced no data"
