@@ -87,6 +87,8 @@ def test_evidently_binning_and_sample() -> None:
         (["-t", "high"], "not a number"),
         (["--binning", "fancy"], "unknown"),
         (["--drift-share", "0"], "--drift-share"),
+        (["-m", "nope=psi"], "'nope', which is not compared"),
+        (["-t", "amount=0.1", "-t", "gone=0.2"], "'gone'"),
     ],
 )
 def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:

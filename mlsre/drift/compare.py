@@ -103,6 +103,16 @@ def compare_files(reference: Path, current: Path, opts: CompareOptions) -> Drift
     ref = Source(reference, opts.categorical)
     cur = Source(current, opts.categorical)
     names, warnings = _align(ref, cur, opts.columns)
+    for option, per_column in (
+        ("--method", opts.column_methods),
+        ("--threshold", opts.column_thresholds),
+    ):
+        unknown = [c for c in per_column if c not in names]
+        if unknown:
+            raise UsageError(
+                f"{option} names {', '.join(map(repr, unknown))}, which is not compared",
+                hint=f"compared columns: {', '.join(names[:20])}",
+            )
     for src in (ref, cur):
         if src.n_rows < 2:
             raise ValidationError(f"{src.path}: only one row; drift needs at least 2 rows per file")
