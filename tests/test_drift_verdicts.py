@@ -52,7 +52,7 @@ def _verdicts(report: DriftReport) -> dict[str, bool]:
     return {c.column: c.status is ColumnStatus.DRIFT for c in report.columns}
 
 
-@pytest.mark.parametrize("n", [1_000, 1_000_000])
+@pytest.mark.parametrize("n", [1_000, pytest.param(1_000_000, marks=pytest.mark.slow)])
 def test_auto_rule_flags_real_shifts_only(n: int, write: Writer, rng: np.random.Generator) -> None:
     ref, cur = _pair(write, rng, n)
     report = compare_files(ref, cur, CompareOptions())
@@ -78,6 +78,7 @@ def test_same_files_never_drift(write: Writer, rng: np.random.Generator) -> None
         assert not report.dataset_drift
 
 
+@pytest.mark.slow
 def test_at_a_million_rows_p_values_flag_a_trivial_shift_but_auto_does_not(
     write: Writer, rng: np.random.Generator
 ) -> None:
