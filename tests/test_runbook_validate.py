@@ -226,3 +226,12 @@ def test_another_tools_yaml_is_one_clear_problem() -> None:
         "slo.yaml:1:1: apiVersion: not an mlsre runbook (apiVersion: openslo/v1, kind: SLO); "
         "runbooks use mlsre/v1"
     ]
+
+
+def test_needs_with_non_string_items_is_a_type_problem() -> None:
+    text = minimal_runbook() + (
+        "  - id: b\n    uses: note\n    with: {text: t}\n    needs: [[], {a: 1}, p99]\n    guidance: g\n"
+    )
+    report = validate_text(text, "x.yaml")
+    assert report.runbook is None
+    assert {p.loc for p in report.problems} == {"steps[1].needs[0]", "steps[1].needs[1]"}

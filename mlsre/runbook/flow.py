@@ -82,7 +82,9 @@ def check_cycles(ctx: Ctx, steps: list[Any]) -> None:
         needs = step.get("needs") if isinstance(step, dict) else None
         if sid is not None and sid not in graph:
             graph[sid] = [
-                n for n in (needs if isinstance(needs, list) else []) if n in ctx.ids and n != sid
+                n
+                for n in (needs if isinstance(needs, list) else [])
+                if isinstance(n, str) and n in ctx.ids and n != sid
             ]
     state: dict[str, int] = {}  # 1 visiting, 2 done
     reported: set[frozenset[str]] = set()
@@ -118,7 +120,7 @@ def check_reachability(ctx: Ctx, steps: list[Any]) -> None:
             why = "its `when` is always false"
         raw_needs = step.get("needs")
         needs = raw_needs if isinstance(raw_needs, list) else []
-        dead_need = next((n for n in needs if n in dead), None)
+        dead_need = next((n for n in needs if isinstance(n, str) and n in dead), None)
         if dead_need:
             why = f"it needs '{dead_need}', which never runs"
         gate = refs.analyze_expression(when).only_failed_of if isinstance(when, str) else None

@@ -7,6 +7,7 @@ field path and, where we can tell, what was meant.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from mlsre.yamlfile import (
 )
 
 RUNBOOK_SUFFIXES = (".yaml", ".yml")
+_YAML_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 @dataclass
@@ -174,7 +176,7 @@ def validate_text(text: str, name: str, registry: KindRegistry | None = None) ->
     except RecursionError:
         report.problems = [Problem(name, 1, 1, "the document is nested too deeply")]
         return report
-    lines = text.splitlines()
+    lines = _YAML_LINE_BREAK.split(text)  # not splitlines(): it also breaks on \x0c, \x1e...
     try:
         runbook, report.problems, report.warnings = check_document(doc, lines, reg)
     except RecursionError:
