@@ -7,6 +7,7 @@ files that are too large, not text, or that expand through aliases into a "YAML 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 from mlsre.errors import ValidationError
 
 MAX_BYTES = 5 * 1024 * 1024
+# YAML's own line breaks (str.splitlines also splits on \x1c-\x1e, \x0b, \x0c: YAML does not).
+_YAML_LINES = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 MAX_NODES = 200_000
 
 Loc = tuple[str | int, ...]
@@ -159,7 +162,7 @@ def _compose(text: str, name: str) -> list[Any]:
 
     loader_cls: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     if "\t" in text:
-        for lineno, raw_line in enumerate(text.splitlines(), start=1):
+        for lineno, raw_line in enumerate(_YAML_LINES.split(text), start=1):
             indent = raw_line[: len(raw_line) - len(raw_line.lstrip(" \t"))]
             if "\t" in indent and raw_line.strip():
                 col = indent.index("\t") + 1
@@ -174,7 +177,9 @@ def _compose(text: str, name: str) -> list[Any]:
         what = exc.problem or exc.context or "invalid YAML"
         raise YamlProblems([Problem(name, line, col, f"invalid YAML: {what}")]) from None
     except yaml.YAMLError as exc:
-        raise YamlProblems([Problem(name, 1, 1, f"invalid YAML: {exc}")]) from None
+        raise YamlProblems(
+            [Problem(name, 1, 1, f"invalid YAML: {str(exc).splitlines()[0]}")]
+        ) from None
 
 
 def _build(node: Any, name: str, budget: list[int]) -> YamlDocument:
