@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,15 +82,15 @@ class PromServer:
     error_share: dict[str, float]
 
 
-@pytest.fixture(scope="session")
-def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromServer]:
+@contextmanager
+def backfilled_prometheus(root: Path, openmetrics: str) -> Iterator[str]:
+    """A real Prometheus serving exactly ``openmetrics`` (backfilled with promtool); its URL."""
     promtool, prom = shutil.which("promtool"), shutil.which("prometheus")
     if not promtool or not prom:
         missing("prometheus/promtool")
     assert promtool and prom
-    root = tmp_path_factory.mktemp("prometheus")
     data = root / "scenario.om"
-    data.write_text(scenario.openmetrics())
+    data.write_text(openmetrics)
     db = root / "db"
     subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", str(data), str(db)],
@@ -115,14 +116,22 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prom
         )
     try:
         wait_http(f"http://127.0.0.1:{port}/-/ready", proc, log, 60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromServer]:
+    with backfilled_prometheus(
+        tmp_path_factory.mktemp("prometheus"), scenario.openmetrics()
+    ) as url:
         yield PromServer(
-            url=f"http://127.0.0.1:{port}",
+            url=url,
             times=scenario.Times(),
             p99=dict(scenario.P99),
             error_share=dict(scenario.ERROR_SHARE),
         )
-    finally:
-        stop(proc)
 
 
 @dataclass

@@ -11,7 +11,6 @@ process-group stop, fail-under-CI); only the data differs from its fraud scenari
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_servers import free_port, missing, stop, wait_http
+from tests.fixtures_servers import backfilled_prometheus, missing
 
 START = 1795500000 - 1795500000 % 3600  # an hour boundary in late 2026
 E0 = START + 24 * 3600  # errors start
@@ -64,41 +63,9 @@ class SloPrometheus:
 
 @pytest.fixture(scope="session")
 def slo_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SloPrometheus]:
-    promtool, prom = shutil.which("promtool"), shutil.which("prometheus")
-    if not promtool or not prom:
-        missing("prometheus/promtool")
-    assert promtool and prom
     root = tmp_path_factory.mktemp("slo-prometheus")
-    data = root / "slo.om"
-    data.write_text(scenario_openmetrics())
-    db = root / "db"
-    subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(data), str(db)],
-        check=True,
-        capture_output=True,
-    )
-    config = root / "prometheus.yml"
-    config.write_text("global: {}\n")
-    port = free_port()
-    log = root / "prometheus.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                prom,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={db}",
-                "--storage.tsdb.retention.time=100y",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/-/ready", proc, log, 60)
-        yield SloPrometheus(url=f"http://127.0.0.1:{port}")
-    finally:
-        stop(proc)
+    with backfilled_prometheus(root, scenario_openmetrics()) as url:
+        yield SloPrometheus(url=url)
 
 
 def promtool_path() -> str:
