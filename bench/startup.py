@@ -60,8 +60,9 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        db = work / "mlsre.db"
-        (work / "mlsre.yaml").write_text(f"store:\n  url: sqlite:///{db}\n")
+        (work / ".mlsre").mkdir()
+        db = work / ".mlsre" / "mlsre.db"
+        (work / "mlsre.yaml").write_text("store:\n  url: sqlite:///.mlsre/mlsre.db\n")
         t0 = time.perf_counter()
         _seed(db, args.incidents)
         print(f"seeded {args.incidents} incidents in {time.perf_counter() - t0:.1f} s")

@@ -79,15 +79,65 @@ def store_url(flag: str | None = None, config_path: Path | None = None) -> str:
     env = os.environ.get("MLSRE_STORE_URL")
     if env:
         return env
-    raw = read_raw(config_path)
+    path = config_path or paths.find_config()
+    cached = _cached_store_url(path) if path is not None else None
+    if cached:
+        return cached
+    raw = read_raw(path)
     store = raw.data.get("store")
     if store is None:
-        return default_store_url(raw)
-    url = store.get("url") if isinstance(store, dict) else None
-    if not isinstance(url, str) or not url:
-        where = _where(raw, ("store", "url") if isinstance(store, dict) else ("store",))
-        raise ConfigError(f"{where}: store.url must be a URL such as sqlite:///.mlsre/mlsre.db")
-    return resolve_sqlite_url(url, raw.base_dir)
+        url = default_store_url(raw)
+    else:
+        given = store.get("url") if isinstance(store, dict) else None
+        if not isinstance(given, str) or not given:
+            where = _where(raw, ("store", "url") if isinstance(store, dict) else ("store",))
+            raise ConfigError(f"{where}: store.url must be a URL such as sqlite:///.mlsre/mlsre.db")
+        url = resolve_sqlite_url(given, raw.base_dir)
+    if raw.path is not None:
+        _remember_store_url(raw.path, url)
+    return url
+
+
+# The store URL of a config file, remembered by the file's size and mtime in the workspace's
+# .mlsre/ folder: incident commands then skip importing and parsing YAML (~40 ms a command).
+_CACHE = "store-url.json"
+
+
+def _cache_key(path: Path) -> list[object] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [str(path.resolve()), st.st_mtime_ns, st.st_size]
+
+
+def _cached_store_url(path: Path) -> str | None:
+    import json
+
+    try:
+        data = json.loads((path.parent / ".mlsre" / _CACHE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    key = _cache_key(path)
+    if isinstance(data, dict) and key is not None and data.get("key") == key:
+        url = data.get("url")
+        return url if isinstance(url, str) and url else None
+    return None
+
+
+def _remember_store_url(path: Path, url: str) -> None:
+    import json
+
+    folder = path.parent / ".mlsre"
+    key = _cache_key(path)
+    if not folder.is_dir() or key is None:
+        return  # only in a workspace that already has its .mlsre/ folder
+    tmp = folder / f".{_CACHE}.{os.getpid()}"
+    try:
+        tmp.write_text(json.dumps({"key": key, "url": url}), encoding="utf-8")
+        os.replace(tmp, folder / _CACHE)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a read-only workspace just stays uncached
 
 
 def resolve_sqlite_url(url: str, base: Path) -> str:

@@ -88,3 +88,16 @@ def test_init_wires_the_runbook_schema_for_editors(isolated: Path) -> None:
     ok("runbook", "new", "my-check", "--failure-mode", "latency")
     first = next((isolated / "runbooks").glob("my-check.y*ml")).read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=../.mlsre/runbook.schema.json"
+
+
+def test_store_url_cache_follows_edits_of_mlsre_yaml(isolated: Path) -> None:
+    ok("init", ".")
+    ok("incident", "open", "in the first store")
+    assert (isolated / ".mlsre" / "store-url.json").is_file()  # remembered for fast starts
+    assert len(json.loads(ok("incident", "list", "--json").stdout)) == 1
+    cfg = isolated / "mlsre.yaml"
+    cfg.write_text(cfg.read_text().replace("sqlite:///.mlsre/mlsre.db", "sqlite:///.mlsre/other.db"))
+    assert json.loads(ok("incident", "list", "--json").stdout) == []
+    cfg.write_text("store:\n  url: 42\n")
+    r = run("incident", "list")
+    assert r.exit_code == 1 and "mlsre.yaml:2:3: store.url must be a URL" in r.stderr
