@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlsre.errors import ValidationError
 
@@ -23,8 +23,7 @@ MAX_NODES = 200_000
 Loc = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):  # a tuple: created for every value, so it must be cheap
     line: int  # 1-based
     column: int  # 1-based
 
@@ -157,10 +156,40 @@ def parse_yaml_all(text: str, name: str) -> list[YamlDocument]:
     return docs
 
 
+_LOADER: Any = None
+
+
+def _fast_loader(yaml: Any) -> Any:
+    """PyYAML's C safe loader with a lean resolver: same tags, no per-node path bookkeeping."""
+    global _LOADER
+    if _LOADER is None:
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        implicit = base.yaml_implicit_resolvers
+        scalar, sequence = yaml.ScalarNode, yaml.SequenceNode
+
+        def resolve(self: Any, kind: Any, value: Any, implicit_flags: Any) -> str:
+            if kind is scalar:
+                if implicit_flags[0]:
+                    for tag, regexp in implicit.get(value[:1] if value else "", ()):
+                        if regexp.match(value):
+                            return str(tag)
+                return _STR
+            return _SEQ if kind is sequence else _MAP
+
+        def no_path(self: Any, *args: Any) -> None:
+            return None
+
+        _LOADER = type(
+            "_FastSafeLoader",
+            (base,),
+            {"resolve": resolve, "descend_resolver": no_path, "ascend_resolver": no_path},
+        )
+    return _LOADER
+
+
 def _compose(text: str, name: str) -> list[Any]:
     import yaml
 
-    loader_cls: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     if "\t" in text:
         for lineno, raw_line in enumerate(_YAML_LINES.split(text), start=1):
             indent = raw_line[: len(raw_line) - len(raw_line.lstrip(" \t"))]
@@ -170,7 +199,7 @@ def _compose(text: str, name: str) -> list[Any]:
                     [Problem(name, lineno, col, "tab used for indentation; YAML needs spaces")]
                 )
     try:
-        return list(yaml.compose_all(text, Loader=loader_cls))
+        return list(yaml.compose_all(text, Loader=_fast_loader(yaml)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -183,72 +212,126 @@ def _compose(text: str, name: str) -> list[Any]:
 
 
 def _build(node: Any, name: str, budget: list[int]) -> YamlDocument:
-    import yaml
-
-    loader_cls: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     doc = YamlDocument(path=name, data=None)
-    problems: list[Problem] = []
-    _walk(node, (), doc, problems, budget)
-    if problems:
-        raise YamlProblems(problems)
-    loader = loader_cls("")
-    try:
-        doc.data = loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise YamlProblems([Problem(name, line, col, f"invalid YAML value: {what}")]) from None
+    builder = _Builder(doc, budget)
+    data = builder.value(node, ())
+    if builder.problems:
+        raise YamlProblems(builder.problems)
+    doc.data = data
     return doc
 
 
-def _walk(
-    node: Any, loc: Loc, doc: YamlDocument, problems: list[Problem], budget: list[int]
-) -> None:
-    import yaml
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
 
-    budget[0] -= 1
-    if budget[0] < 0:
-        if not any("expands to more than" in p.message for p in problems):
-            m = node.start_mark
-            problems.append(
-                Problem(
-                    doc.path,
-                    m.line + 1,
-                    m.column + 1,
-                    f"document expands to more than {MAX_NODES} values (alias bomb?)",
-                )
+
+class _Builder:
+    """Builds Python data from composed nodes in one pass, recording marks as it goes.
+
+    Strings, mappings and sequences (nearly all of a runbook) are built here directly; other
+    scalars (ints, floats, booleans, null, timestamps) and merge keys go to PyYAML's safe
+    constructor. An aliased node is built once and shared, as PyYAML does, and its expanded
+    size still counts against the budget, so an alias bomb is refused without expanding it.
+    """
+
+    def __init__(self, doc: YamlDocument, budget: list[int]) -> None:
+        import yaml
+
+        self.yaml = yaml
+        self.doc = doc
+        self.budget = budget
+        self.problems: list[Problem] = []
+        self.built: dict[int, tuple[Any, int]] = {}  # id(node) -> (data, expanded size)
+        self.active: set[int] = set()  # collections being built (a self-reference is refused)
+        self.loader: Any = None
+
+    def _fallback(self, node: Any) -> Any:
+        if self.loader is None:
+            self.loader = getattr(self.yaml, "CSafeLoader", self.yaml.SafeLoader)("")
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except self.yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or node.start_mark
+            what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self._problem(mark, f"invalid YAML value: {what}")
+            return None
+
+    def _problem(self, mark: Any, message: str, loc: Loc = ()) -> None:
+        self.problems.append(
+            Problem(self.doc.path, mark.line + 1, mark.column + 1, message, format_loc(loc))
+        )
+
+    def _spend(self, size: int, node: Any) -> bool:
+        self.budget[0] -= size
+        if self.budget[0] >= 0:
+            return True
+        if not any("expands to more than" in p.message for p in self.problems):
+            self._problem(
+                node.start_mark, f"document expands to more than {MAX_NODES} values (alias bomb?)"
             )
-        return
-    doc.marks.setdefault(loc, Mark(node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
-            if key in seen and key != "<<":
-                m = key_node.start_mark
-                problems.append(
-                    Problem(
-                        doc.path,
-                        m.line + 1,
-                        m.column + 1,
-                        f"duplicate key '{key}'",
-                        format_loc(loc),
+        return False
+
+    def value(self, node: Any, loc: Loc) -> Any:
+        if id(node) in self.active:
+            self._problem(node.start_mark, "an alias refers to the collection it is inside", loc)
+            return None
+        seen = self.built.get(id(node))
+        if seen is not None:  # an alias: shared data, but its whole size counts
+            self._spend(seen[1], node)
+            return seen[0]
+        if not self._spend(1, node):
+            return None
+        marks = self.doc.marks
+        if loc not in marks:
+            marks[loc] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+        start = self.budget[0]
+        yaml = self.yaml
+        data: Any
+        if isinstance(node, yaml.ScalarNode):
+            data = node.value if node.tag == _STR else self._fallback(node)
+        elif isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+            data = []
+            self.active.add(id(node))
+            for i, item in enumerate(node.value):
+                data.append(self.value(item, (*loc, i)))
+                if self.budget[0] < 0:
+                    return None
+            self.active.discard(id(node))
+        elif (
+            isinstance(node, yaml.MappingNode)
+            and node.tag == _MAP
+            and not any(k.tag == _MERGE for k, _ in node.value)
+        ):
+            data = {}
+            self.active.add(id(node))
+            for key_node, value_node in node.value:
+                key = (
+                    key_node.value
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR
+                    else self._fallback(key_node)
+                )
+                try:
+                    hash(key)
+                except TypeError:
+                    self._problem(key_node.start_mark, "a mapping key must be a plain value", loc)
+                    continue
+                if key in data:
+                    self._problem(key_node.start_mark, f"duplicate key '{key}'", loc)
+                child = (*loc, str(key))
+                if child not in marks:
+                    marks[child] = Mark(
+                        key_node.start_mark.line + 1, key_node.start_mark.column + 1
                     )
-                )
-            seen.add(key)
-            child = (*loc, key)
-            doc.marks.setdefault(
-                child, Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            )
-            _walk(value_node, child, doc, problems, budget)
-            if budget[0] < 0:
-                return
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, (*loc, i), doc, problems, budget)
-            if budget[0] < 0:
-                return
+                data[key] = self.value(value_node, child)
+                if self.budget[0] < 0:
+                    return None
+            self.active.discard(id(node))
+        else:  # tagged collections (!!set, !!omap) and merge keys: PyYAML's own rules
+            data = self._fallback(node)
+        self.built[id(node)] = (data, 1 + start - self.budget[0])
+        return data
 
 
 def pydantic_problems(doc: YamlDocument, exc: Any, prefix: Loc = ()) -> list[Problem]:
