@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mlsre.incident.model import Severity
 from mlsre.steps.base import Phase
 
 API_VERSION = "mlsre/v1"
@@ -40,14 +41,6 @@ STEP_RESULT_FIELDS = (
 )
 # Filters the engine adds to Jinja2's built-in ones.
 ENGINE_FILTERS = frozenset({"duration", "promql_escape", "percent", "ago"})
-
-
-class Severity(StrEnum):
-    SEV1 = "SEV1"
-    SEV2 = "SEV2"
-    SEV3 = "SEV3"
-    SEV4 = "SEV4"
-    SEV5 = "SEV5"
 
 
 class InputType(StrEnum):

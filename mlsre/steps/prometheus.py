@@ -58,6 +58,9 @@ class CompareParams(_Params):
         description="baseline=version_change: a series with a version label.",
     )
     version_label: str = Field("version", description="baseline=version_change: its label name.")
+    model_label: str = Field(
+        "model", description="baseline=version_change: the label that carries the model name."
+    )
     lookback: str = Field("24h", description="baseline=version_change: how far back to look.")
     ignore_labels: list[str] = Field(
         default_factory=lambda: ["version"],

@@ -189,7 +189,8 @@ def version_change(
     """When the newest version label first appeared, from Prometheus's own series."""
     lookback = parse_duration(params.lookback)
     step_s = max(15.0, lookback.total_seconds() / 2000)
-    selector = f'{{model="{params.model}"}}' if params.model else ""
+    escaped = str(params.model).replace("\\", "\\\\").replace('"', '\\"')
+    selector = f'{{{params.model_label}="{escaped}"}}' if params.model else ""
     label = params.version_label
     query = f"count by ({label}) ({params.version_metric}{selector})"
     result = client(ctx).query_range(query, now - lookback, now, step_s, timeout_s=params.timeout_s)
