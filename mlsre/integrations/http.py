@@ -110,6 +110,25 @@ class Response:
         return self.content_type == "text/html" or head.startswith((b"<!doctype", b"<html"))
 
 
+def json_headers(
+    extra: dict[str, str], *, token_env: str, user_env: str, password_env: str
+) -> dict[str, str]:
+    """Headers for a JSON API: bearer token, else basic auth, from the environment only."""
+    import base64
+
+    from mlsre.config import secret
+
+    headers = {"Accept": "application/json", **extra}
+    token = secret(token_env)
+    user, password = secret(user_env), secret(password_env)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    elif user:
+        pair = f"{user}:{password or ''}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    return headers
+
+
 class Transport(Protocol):
     def send(self, request: Request) -> Response:
         """The final response (after retries), or raise :class:`HttpFailure`."""

@@ -7,11 +7,9 @@ them newest-updated first and without aliases). A missing alias (MLflow answers 
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlsre.config import secret
 from mlsre.errors import NotFoundError
 from mlsre.integrations.http import (
     FailureKind,
@@ -20,6 +18,7 @@ from mlsre.integrations.http import (
     Request,
     Transport,
     decode_json,
+    json_headers,
     status_failure,
 )
 
@@ -98,15 +97,12 @@ class MlflowClient:
         self.backoff_s = backoff_s if backoff_s is not None else settings.backoff_s
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json", **self.settings.headers}
-        token = secret("MLFLOW_TRACKING_TOKEN")
-        user, password = secret("MLFLOW_TRACKING_USERNAME"), secret("MLFLOW_TRACKING_PASSWORD")
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        elif user:
-            pair = f"{user}:{password or ''}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-        return headers
+        return json_headers(
+            self.settings.headers,
+            token_env="MLFLOW_TRACKING_TOKEN",
+            user_env="MLFLOW_TRACKING_USERNAME",
+            password_env="MLFLOW_TRACKING_PASSWORD",
+        )
 
     def call(
         self,

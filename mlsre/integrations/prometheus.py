@@ -8,13 +8,11 @@ an unreachable server, an HTML page or truncated JSON where JSON was expected.
 
 from __future__ import annotations
 
-import base64
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mlsre.config import secret
 from mlsre.errors import UsageError
 from mlsre.integrations.http import (
     FailureKind,
@@ -24,6 +22,7 @@ from mlsre.integrations.http import (
     Response,
     Transport,
     decode_json,
+    json_headers,
     status_failure,
 )
 
@@ -92,15 +91,12 @@ class PrometheusClient:
         self.backoff_s = backoff_s if backoff_s is not None else settings.backoff_s
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json", **self.settings.headers}
-        token = secret("MLSRE_PROMETHEUS_TOKEN")
-        user, password = secret("MLSRE_PROMETHEUS_USERNAME"), secret("MLSRE_PROMETHEUS_PASSWORD")
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        elif user:
-            pair = f"{user}:{password or ''}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-        return headers
+        return json_headers(
+            self.settings.headers,
+            token_env="MLSRE_PROMETHEUS_TOKEN",
+            user_env="MLSRE_PROMETHEUS_USERNAME",
+            password_env="MLSRE_PROMETHEUS_PASSWORD",
+        )
 
     def _request(
         self, path: str, params: list[tuple[str, str]], timeout_s: float | None
