@@ -397,3 +397,47 @@ def test_phase_runs_only_that_phase(isolated: Path) -> None:
     assert code == 0 and [s["step"] for s in rep["steps"]] == ["check"]
     assert not (isolated / "fixed").exists()
     assert list(step_results()) == ["check"]
+
+
+def test_wait_that_cannot_check_is_an_error_not_unhealthy(isolated: Path) -> None:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    workspace(isolated)
+    (isolated / "mlsre.yaml").write_text(
+        f"prometheus:\n  url: http://127.0.0.1:{port}\n  retries: 0\n"
+    )
+    write_runbook(
+        isolated,
+        "verify",
+        """\
+        - id: recovered
+          phase: verify
+          uses: wait
+          on_fail: continue
+          with:
+            check: {uses: prometheus.query, with: {query: up}, expect: value > 0}
+            interval: 1s
+            deadline: 3s
+        - id: holds
+          phase: verify
+          uses: wait
+          on_fail: continue
+          with:
+            check: {uses: shell, with: {argv: ["true"], safe: true}, expect: value == 0}
+            interval: 1s
+            deadline: 3s
+        """,
+    )
+    ok("incident", "open", "x")
+    code, rep = run_json("runbook", "run", "verify", "--incident", "1", "--non-interactive")
+    first = rep["steps"][0]
+    assert first["status"] == "error" and "could not check after" in first["summary"]
+    assert (
+        int(first["summary"].split("after ")[1].split()[0]) >= 2
+    )  # it kept polling until the deadline
+    assert rep["steps"][1]["status"] == "passed" and rep["steps"][1]["summary"] == "held after 1 poll(s)"
+    assert code == 4 and rep["outcome"] == "error"

@@ -470,7 +470,7 @@ class Engine:
         incident: Incident | None,
         run_id: str,
     ) -> StepOutcome:
-        timeout = step.timeout_s or float(getattr(params, "timeout_s", None) or DEFAULT_TIMEOUT_S)
+        timeout = step.timeout_s or _default_timeout(kind, params)
         if incident is not None:
             self._record(
                 incident.id,
@@ -678,6 +678,14 @@ class Engine:
 
         with self._lock:
             self.store.append(incident_id, kind, plain(data), self.actor, utcnow())
+
+
+def _default_timeout(kind: Any, params: Any) -> float:
+    """A kind may say how long it needs (wait: its deadline); else its timeout_s; else 60 s."""
+    own = getattr(kind, "timeout_s", None)
+    if callable(own):
+        return float(own(params))
+    return float(getattr(params, "timeout_s", None) or DEFAULT_TIMEOUT_S)
 
 
 def _overall(outcomes: list[StepOutcome], quit_: bool) -> RunOutcome:

@@ -269,6 +269,14 @@ class Wait:
     Params: ClassVar[type[BaseModel]] = WaitParams
     mutating: ClassVar[bool] = False
 
+    def timeout_s(self, params: WaitParams) -> float:
+        """The engine's default time limit for this step: the deadline plus one poll."""
+        from mlsre.timeutil import parse_duration
+
+        return (
+            parse_duration(params.deadline) + parse_duration(params.interval)
+        ).total_seconds() + 30
+
     def describe(self, params: WaitParams) -> str:
         cond = f" until {params.check.expect}" if params.check.expect else " until it passes"
         return f"poll {params.check.uses} every {params.interval}{cond} (at most {params.deadline})"
@@ -291,10 +299,14 @@ class Wait:
         while True:
             polls += 1
             result = cls().run(inner, ctx)
-            if result.status not in (None, StepStatus.PASSED):
+            # Could the check run at all? An error or no data is "unknown", never "unhealthy".
+            unknown = result.status in (StepStatus.ERROR, StepStatus.PENDING, StepStatus.SKIPPED)
+            if unknown:
                 verdict = f"{result.status.value if result.status else ''}: {result.summary}"
+            elif result.status is StepStatus.FAILED:
+                verdict = result.summary
             elif params.check.expect and not result.samples:
-                verdict = "no data"
+                unknown, verdict = True, "no data"
             elif params.check.expect and check_samples(
                 params.check.expect, result.samples, namespace, result.output
             ):
@@ -309,8 +321,9 @@ class Wait:
             # A run evaluated at a fixed past time (--at, replay) sees the same data every poll.
             if ctx.at is not None or time.monotonic() + interval > deadline:
                 return StepResult(
-                    StepStatus.FAILED,
-                    f"still not holding after {polls} poll(s): {verdict}",
+                    StepStatus.ERROR if unknown else StepStatus.FAILED,
+                    f"{'could not check' if unknown else 'still not holding'} after {polls}"
+                    f" poll(s): {verdict}",
                     output=result.output,
                     samples=result.samples,
                 )
