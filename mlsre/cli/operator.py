@@ -25,7 +25,9 @@ def render_outcome(console: Any, outcome: StepOutcome) -> None:
     from rich.markup import escape
 
     style = _VERDICT_STYLE.get(outcome.status.value, "")
-    console.print(f"  [{style}]{outcome.status.value.upper()}[/] {escape(outcome.summary)}")
+    # A step skipped by its `when` never had a header: name it.
+    who = f"{escape(outcome.step)}: " if outcome.status.value == "skipped" else ""
+    console.print(f"  [{style}]{outcome.status.value.upper()}[/] {who}{escape(outcome.summary)}")
     series = [smp for smp in outcome.samples if isinstance(smp, dict) and smp.get("sparkline")]
     if series:  # a range query: one sparkline per series
         for smp in series[:8]:
@@ -84,7 +86,7 @@ class TerminalOperator:
         else:
             self.console.print(f"[bold]Will:[/] {escape(view.description)}")
             query = (view.params or {}).get("query")
-            if isinstance(query, str):
+            if isinstance(query, str) and " ".join(query.split()) not in view.description:
                 self.console.print(f"[dim]{escape(' '.join(query.split()))}[/]")
         answer = Prompt.ask(
             escape("Run this step? [r]un / [s]kip / [e]dit inputs / [q]uit"),
