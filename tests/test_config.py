@@ -96,7 +96,9 @@ def test_store_url_cache_follows_edits_of_mlsre_yaml(isolated: Path) -> None:
     assert (isolated / ".mlsre" / "store-url.json").is_file()  # remembered for fast starts
     assert len(json.loads(ok("incident", "list", "--json").stdout)) == 1
     cfg = isolated / "mlsre.yaml"
-    cfg.write_text(cfg.read_text().replace("sqlite:///.mlsre/mlsre.db", "sqlite:///.mlsre/other.db"))
+    cfg.write_text(
+        cfg.read_text().replace("sqlite:///.mlsre/mlsre.db", "sqlite:///.mlsre/other.db")
+    )
     assert json.loads(ok("incident", "list", "--json").stdout) == []
     cfg.write_text("store:\n  url: 42\n")
     r = run("incident", "list")

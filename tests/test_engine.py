@@ -439,5 +439,8 @@ def test_wait_that_cannot_check_is_an_error_not_unhealthy(isolated: Path) -> Non
     assert (
         int(first["summary"].split("after ")[1].split()[0]) >= 2
     )  # it kept polling until the deadline
-    assert rep["steps"][1]["status"] == "passed" and rep["steps"][1]["summary"] == "held after 1 poll(s)"
+    assert (
+        rep["steps"][1]["status"] == "passed"
+        and rep["steps"][1]["summary"] == "held after 1 poll(s)"
+    )
     assert code == 4 and rep["outcome"] == "error"
