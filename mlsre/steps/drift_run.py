@@ -65,7 +65,7 @@ def run_compare(params: Any, ctx: StepContext) -> StepResult:
     drifted = [c for c in report.columns if c.status is ColumnStatus.DRIFT]
     failed = report.dataset_drift if params.fail_on == "dataset" else bool(drifted)
     names = ", ".join(
-        f"{c.column} ({c.method} {c.statistic:.3g})" for c in drifted[:6] if c.statistic is not None
+        _why(c, params.null_threshold) for c in drifted[:6] if c.statistic is not None
     )
     summary = (
         f"{report.drifted_columns} of {report.evaluated_columns} columns drifted "
@@ -247,3 +247,11 @@ def _require_data(
 
 def _window(end: datetime, window: str) -> dict[str, str]:
     return {"start": iso(end - parse_duration(window)), "end": iso(end)}
+
+
+def _why(c: Any, null_threshold: float) -> str:
+    """One drifted column for the summary: its statistic, and a null burst when that is why."""
+    text = f"{c.column} ({c.method} {c.statistic:.3g}"
+    if c.cur_null_share - c.ref_null_share >= null_threshold:
+        text += f", nulls {c.ref_null_share:.1%} -> {c.cur_null_share:.1%}"
+    return text + ")"
