@@ -174,3 +174,62 @@ def test_incident_open_offers_the_runbook(isolated: Path) -> None:
     assert list(step_results()) == ["first"]
     r = ok("runbook", "resume", "1", "--non-interactive", "--json")
     assert [s["step"] for s in json.loads(r.stdout)["steps"]] == ["first", "second"]
+
+
+def test_resume_asks_before_rerunning_a_half_done_mitigation(isolated: Path) -> None:
+    from mlsre.incident.model import EventKind
+    from mlsre.incident.service import record
+    from mlsre.incident.sqlite_store import SqliteStore
+
+    workspace(isolated)
+    write_runbook(
+        isolated,
+        "half",
+        """\
+        - id: look
+          uses: note
+          with: {text: looked}
+        - id: roll
+          title: Roll back
+          phase: mitigate
+          uses: shell
+          confirm: Roll back?
+          with: {argv: ["sh", "-c", "echo applied >> rollbacks"]}
+        """,
+    )
+    ok("incident", "open", "x")
+    store = SqliteStore(f"sqlite:///{isolated / '.mlsre' / 'mlsre.db'}")
+    record(store, 1, EventKind.RUNBOOK_STARTED, "t", {"run": "r1", "runbook": "half", "inputs": {}})
+    record(
+        store,
+        1,
+        EventKind.STEP_RESULT,
+        "t",
+        {"run": "r1", "step": "look", "status": "passed", "summary": "ok"},
+    )
+    record(
+        store, 1, EventKind.STEP_STARTED, "t", {"run": "r1", "step": "roll"}
+    )  # then the laptop closed
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "mlsre", "runbook", "resume", "INC-1"],
+        cwd=str(isolated),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
+    )
+    child.expect(loose("Step 2/2: Roll back"))
+    child.sendline("r")
+    child.expect(loose("roll was started by an interrupted run and has no result."))
+    child.expect(loose("It may already have been applied. Run it again?"))
+    child.sendline("y")
+    child.expect(loose("Roll back?"))
+    child.sendline("y")
+    child.expect(loose("Runbook half on INC-1: healthy"))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert (isolated / "rollbacks").read_text() == "applied\n"
+    results = step_results()
+    assert [r["status"] for r in results["roll"]] == ["passed"] and len(results["look"]) == 1
