@@ -13,6 +13,15 @@ from tests.helpers import ok, run
 PY = sys.executable
 
 
+def dead_port() -> int:
+    """A local port nothing listens on (connections are refused)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def test_outcomes_map_to_distinct_exit_codes(isolated: Path) -> None:
     workspace(isolated)
     write_runbook(
@@ -310,12 +319,7 @@ def test_faults_become_step_errors_and_the_run_goes_on(
 
 
 def test_refused_connection_is_retried_then_an_error(isolated: Path) -> None:
-    import socket
-
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = dead_port()
     workspace(isolated)
     (isolated / "mlsre.yaml").write_text(
         f"prometheus:\n  url: http://127.0.0.1:{port}\n  retries: 0\n"
@@ -400,12 +404,7 @@ def test_phase_runs_only_that_phase(isolated: Path) -> None:
 
 
 def test_wait_that_cannot_check_is_an_error_not_unhealthy(isolated: Path) -> None:
-    import socket
-
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = dead_port()
     workspace(isolated)
     (isolated / "mlsre.yaml").write_text(
         f"prometheus:\n  url: http://127.0.0.1:{port}\n  retries: 0\n"

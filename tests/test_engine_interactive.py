@@ -17,6 +17,20 @@ ROOT = Path(__file__).resolve().parents[1]
 _GAP = r"(?:\x1b\[[0-9;?]*[A-Za-z]|\s)+"
 
 
+def _spawn(cwd: Path, *args: str) -> pexpect.spawn:
+    """`python -m mlsre ARGS` on a real pseudo-terminal, 120 columns wide, in colour."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "mlsre", *args],
+        cwd=str(cwd),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
+    )
+
+
 def loose(text: str) -> str:
     """A pattern for ``text`` that tolerates colour codes and line wrapping between words."""
     return _GAP.join(re.escape(word) for word in text.split())
@@ -52,16 +66,7 @@ def test_walk_through_a_runbook_at_the_terminal(isolated: Path) -> None:
         inputs="inputs:\n  model: {required: true}\n",
     )
     ok("incident", "open", "slow", "--model", "fraud-detector")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "mlsre", "runbook", "run", "walk", "--incident", "INC-1"],
-        cwd=str(isolated),
-        env=env,
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(40, 120),
-    )
+    child = _spawn(isolated, "runbook", "run", "walk", "--incident", "INC-1")
     child.expect(loose("Step 1/4: Look at the service"))
     child.expect(loose("prints slow"))  # guidance rendered
     child.expect(loose("Will: run echo 'fraud-detector looks slow'"))
@@ -116,16 +121,7 @@ def test_declining_a_mitigation_at_the_terminal_changes_nothing(isolated: Path) 
         """,
     )
     ok("incident", "open", "x")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "mlsre", "runbook", "run", "decline", "--incident", "1"],
-        cwd=str(isolated),
-        env=env,
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(40, 120),
-    )
+    child = _spawn(isolated, "runbook", "run", "decline", "--incident", "1")
     child.expect(loose("[r]un / [s]kip"))
     child.sendline("r")
     child.expect(loose("Really?"))
@@ -152,16 +148,7 @@ def test_incident_open_offers_the_runbook(isolated: Path) -> None:
           with: {text: again}
         """,
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "mlsre", "incident", "open", "p99 up", "--runbook", "offered"],
-        cwd=str(isolated),
-        env=env,
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(40, 120),
-    )
+    child = _spawn(isolated, "incident", "open", "p99 up", "--runbook", "offered")
     child.expect(loose("Opened INC-1"))
     child.expect(loose("Start runbook offered now?"))
     child.sendline("y")
@@ -210,16 +197,7 @@ def test_resume_asks_before_rerunning_a_half_done_mitigation(isolated: Path) -> 
     record(
         store, 1, EventKind.STEP_STARTED, "t", {"run": "r1", "step": "roll"}
     )  # then the laptop closed
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "mlsre", "runbook", "resume", "INC-1"],
-        cwd=str(isolated),
-        env=env,
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(40, 120),
-    )
+    child = _spawn(isolated, "runbook", "resume", "INC-1")
     child.expect(loose("Step 2/2: Roll back"))
     child.sendline("r")
     child.expect(loose("roll was started by an interrupted run and has no result."))
