@@ -342,3 +342,61 @@ def _unfinished(body: bytes) -> bool:
         elif ch in "}]":
             depth -= 1
     return in_string or depth > 0
+
+
+class ApiClient:
+    """What the Prometheus and MLflow clients share: settings, auth, TLS and the JSON exchange.
+
+    ``settings`` is a Prometheus or registry settings section (url, headers, timeout_s,
+    retries, backoff_s, verify_tls, ca_bundle). Subclasses name their service and the
+    environment variables that hold its credentials.
+    """
+
+    service = "server"
+    token_env = user_env = password_env = ""
+
+    def __init__(
+        self, settings: Any, transport: Transport | None = None, *, backoff_s: float | None = None
+    ) -> None:
+        self.settings = settings
+        self.base = str(settings.url).rstrip("/")
+        self.transport: Transport = transport or LiveTransport()
+        self.backoff_s = backoff_s if backoff_s is not None else float(settings.backoff_s)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]] | None = None,
+        json_body: Any = None,
+        timeout_s: float | None = None,
+    ) -> Request:
+        verify: bool | str = self.settings.verify_tls
+        if verify and self.settings.ca_bundle:
+            verify = self.settings.ca_bundle
+        return Request(
+            method=method,
+            url=self.base + path,
+            params=tuple(params or ()),
+            json_body=json_body,
+            headers=json_headers(
+                self.settings.headers,
+                token_env=self.token_env,
+                user_env=self.user_env,
+                password_env=self.password_env,
+            ),
+            timeout_s=timeout_s or self.settings.timeout_s,
+            retries=self.settings.retries,
+            backoff_s=self.backoff_s,
+            verify=verify,
+            service=self.service,
+        )
+
+    def exchange(self, request: Request) -> tuple[Any, Response]:
+        """Send; an error page that is not JSON becomes a one-line failure; else the JSON."""
+        response = self.transport.send(request)
+        if response.status >= 400 and "json" not in response.content_type:
+            if response.looks_html():
+                decode_json(response, request)  # raises: an HTML page where JSON was expected
+            raise status_failure(response, request)
+        return decode_json(response, request), response

@@ -12,18 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from mlsre.errors import NotFoundError
 from mlsre.integrations.http import (
+    ApiClient,
     FailureKind,
     HttpFailure,
-    LiveTransport,
-    Request,
-    Transport,
-    decode_json,
-    json_headers,
     status_failure,
 )
 
 if TYPE_CHECKING:
-    from mlsre.settings import RegistrySettings
+    pass
 
 API = "/api/2.0/mlflow/"
 
@@ -83,26 +79,11 @@ def _version(d: dict[str, Any]) -> ModelVersion:
     )
 
 
-class MlflowClient:
-    def __init__(
-        self,
-        settings: RegistrySettings,
-        transport: Transport | None = None,
-        *,
-        backoff_s: float | None = None,
-    ) -> None:
-        self.settings = settings
-        self.base = settings.url.rstrip("/")
-        self.transport: Transport = transport or LiveTransport()
-        self.backoff_s = backoff_s if backoff_s is not None else settings.backoff_s
-
-    def _headers(self) -> dict[str, str]:
-        return json_headers(
-            self.settings.headers,
-            token_env="MLFLOW_TRACKING_TOKEN",
-            user_env="MLFLOW_TRACKING_USERNAME",
-            password_env="MLFLOW_TRACKING_PASSWORD",
-        )
+class MlflowClient(ApiClient):
+    service = "MLflow"
+    token_env = "MLFLOW_TRACKING_TOKEN"
+    user_env = "MLFLOW_TRACKING_USERNAME"
+    password_env = "MLFLOW_TRACKING_PASSWORD"
 
     def call(
         self,
@@ -112,27 +93,8 @@ class MlflowClient:
         body: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One REST call; MLflow's ``{error_code, message}`` becomes a one-line error."""
-        verify: bool | str = self.settings.verify_tls
-        if verify and self.settings.ca_bundle:
-            verify = self.settings.ca_bundle
-        request = Request(
-            method=method,
-            url=self.base + API + endpoint,
-            params=tuple(params or ()),
-            json_body=body,
-            headers=self._headers(),
-            timeout_s=self.settings.timeout_s,
-            retries=self.settings.retries,
-            backoff_s=self.backoff_s,
-            verify=verify,
-            service="MLflow",
-        )
-        response = self.transport.send(request)
-        if response.status >= 400 and "json" not in response.content_type:
-            if response.looks_html():
-                decode_json(response, request)  # raises: an HTML page where JSON was expected
-            raise status_failure(response, request)
-        data = decode_json(response, request)
+        request = self.request(method, API + endpoint, params, body)
+        data, response = self.exchange(request)
         if not isinstance(data, dict):
             raise HttpFailure(
                 f"MLflow at {request.display_url()} answered JSON of an unexpected shape",
@@ -258,16 +220,7 @@ class MlflowClient:
 
     def server_version(self) -> str:
         """The server's version (``mlsre doctor``); ``/version`` answers plain text."""
-        request = Request(
-            method="GET",
-            url=self.base + "/version",
-            headers=self._headers(),
-            timeout_s=self.settings.timeout_s,
-            retries=self.settings.retries,
-            backoff_s=self.backoff_s,
-            verify=self.settings.verify_tls,
-            service="MLflow",
-        )
+        request = self.request("GET", "/version")
         response = self.transport.send(request)
         if response.status >= 400:
             raise status_failure(response, request)

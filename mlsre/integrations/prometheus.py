@@ -15,19 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from mlsre.errors import UsageError
 from mlsre.integrations.http import (
+    ApiClient,
     FailureKind,
     HttpFailure,
-    LiveTransport,
     Request,
     Response,
-    Transport,
-    decode_json,
-    json_headers,
-    status_failure,
 )
 
 if TYPE_CHECKING:
-    from mlsre.settings import PrometheusSettings
+    pass
 
 _QUERY_PREFIX = 'invalid parameter "query": '
 MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series
@@ -77,52 +73,19 @@ def format_time(dt: datetime) -> str:
     return f"{dt.timestamp():.3f}".rstrip("0").rstrip(".")
 
 
-class PrometheusClient:
-    def __init__(
-        self,
-        settings: PrometheusSettings,
-        transport: Transport | None = None,
-        *,
-        backoff_s: float | None = None,
-    ) -> None:
-        self.settings = settings
-        self.base = settings.url.rstrip("/")
-        self.transport: Transport = transport or LiveTransport()
-        self.backoff_s = backoff_s if backoff_s is not None else settings.backoff_s
-
-    def _headers(self) -> dict[str, str]:
-        return json_headers(
-            self.settings.headers,
-            token_env="MLSRE_PROMETHEUS_TOKEN",
-            user_env="MLSRE_PROMETHEUS_USERNAME",
-            password_env="MLSRE_PROMETHEUS_PASSWORD",
-        )
+class PrometheusClient(ApiClient):
+    service = "Prometheus"
+    token_env = "MLSRE_PROMETHEUS_TOKEN"
+    user_env = "MLSRE_PROMETHEUS_USERNAME"
+    password_env = "MLSRE_PROMETHEUS_PASSWORD"
 
     def _request(
         self, path: str, params: list[tuple[str, str]], timeout_s: float | None
     ) -> Request:
-        verify: bool | str = self.settings.verify_tls
-        if verify and self.settings.ca_bundle:
-            verify = self.settings.ca_bundle
-        return Request(
-            method="GET",
-            url=self.base + path,
-            params=tuple(params),
-            headers=self._headers(),
-            timeout_s=timeout_s or self.settings.timeout_s,
-            retries=self.settings.retries,
-            backoff_s=self.backoff_s,
-            verify=verify,
-            service="Prometheus",
-        )
+        return self.request("GET", path, params, timeout_s=timeout_s)
 
     def _call(self, request: Request, query: str | None) -> tuple[Any, Response]:
-        response = self.transport.send(request)
-        if response.status >= 400 and "json" not in response.content_type:
-            if response.looks_html():
-                decode_json(response, request)  # raises: an HTML page where JSON was expected
-            raise status_failure(response, request)
-        body = decode_json(response, request)
+        body, response = self.exchange(request)
         if not isinstance(body, dict) or "status" not in body:
             raise HttpFailure(
                 f"Prometheus at {request.display_url()} answered JSON that is not a Prometheus "
