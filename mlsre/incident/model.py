@@ -107,10 +107,10 @@ class Incident:
     runbooks: list[str] = field(default_factory=list)
     last_seq: int = 0
     updated_at: datetime | None = None
+    ref: str = field(init=False)  # INC-<id>: derived, but in every JSON view for scripts
 
-    @property
-    def ref(self) -> str:
-        return format_id(self.id)
+    def __post_init__(self) -> None:
+        self.ref = format_id(self.id)
 
 
 def format_id(n: int) -> str:

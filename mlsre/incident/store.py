@@ -90,6 +90,7 @@ def state_from_json(text: str) -> Incident:
     from mlsre.incident.model import ActionItem, ActionType
 
     d = json.loads(text)
+    d.pop("ref", None)  # derived from id
     for key in (
         "opened_at",
         "started_at",
