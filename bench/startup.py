@@ -5,6 +5,13 @@ Measures whole-process wall time of `mlsre --help` and `mlsre incident list` (ov
 Aim: `incident list` within 2x of the typer baseline.
 
 Run: .venv/bin/python bench/startup.py [--incidents 10000] [--repeat 15]
+
+An editable install adds its import finder to every start (~30 ms here). To measure what
+users get, install a wheel beside the tree and put it first on the path:
+
+    .venv/bin/pip wheel --no-deps --no-build-isolation -w /tmp/whl . &&
+    .venv/bin/pip install --no-deps --target /tmp/site /tmp/whl/mlsre-*.whl &&
+    PYTHONPATH=/tmp/site .venv/bin/python bench/startup.py
 """
 
 from __future__ import annotations
