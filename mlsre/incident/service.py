@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,12 +9,6 @@ from mlsre.errors import UsageError
 from mlsre.incident.model import ActionType, Event, EventKind, Incident, Role, Severity
 from mlsre.incident.store import Store
 from mlsre.timeutil import parse_time, utcnow
-
-
-@dataclass
-class Opened:
-    incident: Incident
-    event: Event
 
 
 def open_incident(

@@ -76,10 +76,6 @@ def open_store(url: str) -> Store:
 # ---- (de)serialisation shared by backends ---------------------------------------------------
 
 
-def dt_to_text(dt: datetime) -> str:
-    return dt.isoformat()
-
-
 def state_to_json(state: Incident) -> str:
     from mlsre.jsonutil import dumps
 
