@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -43,11 +43,26 @@ class Problem:
         return f"{where}: {self.loc}: {self.message}" if self.loc else f"{where}: {self.message}"
 
 
-@dataclass
 class YamlDocument:
-    path: str
-    data: Any
-    marks: dict[Loc, Mark] = field(default_factory=dict)
+    """Data read from one YAML document, and where each key and item of it is in the file.
+
+    Positions are only needed to report a problem. A document read by :mod:`mlsre.yamllite`
+    has none until something asks; they are then read from its text with PyYAML.
+    """
+
+    def __init__(
+        self, path: str, data: Any, marks: dict[Loc, Mark] | None = None, *, text: str = ""
+    ) -> None:
+        self.path = path
+        self.data = data
+        self._marks = marks
+        self._text = text
+
+    @property
+    def marks(self) -> dict[Loc, Mark]:
+        if self._marks is None:
+            self._marks = _marks_of(self._text, self.path)
+        return self._marks
 
     def mark(self, loc: Iterable[str | int]) -> Mark:
         """The position of ``loc``, or of its nearest located ancestor."""
@@ -131,6 +146,11 @@ def load_yaml_all(path: Path) -> list[YamlDocument]:
 
 def parse_yaml(text: str, name: str) -> YamlDocument:
     """Parse one YAML document safely, recording the position of every key and item."""
+    from mlsre import yamllite
+
+    fast = yamllite.parse(text, MAX_NODES)
+    if fast is not None:  # the common block-style subset, read without PyYAML's node objects
+        return YamlDocument(name, fast[0], text=text)
     nodes = _compose(text, name)
     if len(nodes) > 1:
         m = nodes[1].start_mark
@@ -211,8 +231,16 @@ def _compose(text: str, name: str) -> list[Any]:
         ) from None
 
 
+def _marks_of(text: str, name: str) -> dict[Loc, Mark]:
+    try:
+        nodes = _compose(text, name)
+        return _build(nodes[0], name, [MAX_NODES]).marks if nodes and nodes[0] else {}
+    except YamlProblems:  # cannot happen for text yamllite read; positions are best effort
+        return {}
+
+
 def _build(node: Any, name: str, budget: list[int]) -> YamlDocument:
-    doc = YamlDocument(path=name, data=None)
+    doc = YamlDocument(name, None, {})
     builder = _Builder(doc, budget)
     data = builder.value(node, ())
     if builder.problems:

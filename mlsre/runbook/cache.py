@@ -40,6 +40,7 @@ def fingerprint(registry: KindRegistry) -> str:
     for name in ("model.py", "refs.py", "checks.py", "flow.py", "messages.py", "validate.py"):
         h.update(_stamp(here / name))
     h.update(_stamp(here.parent / "yamlfile.py"))
+    h.update(_stamp(here.parent / "yamllite.py"))
     for kind in registry.names():
         cls = registry.kinds[kind]
         module = sys.modules.get(cls.__module__)
