@@ -15,7 +15,7 @@ from typing import Any
 from mlsre import paths
 from mlsre.errors import NotFoundError
 from mlsre.runbook.model import Runbook
-from mlsre.runbook.validate import FileReport, runbook_files, validate_file
+from mlsre.runbook.validate import FileReport, runbook_files, validate_file, validate_files
 from mlsre.steps.registry import KindRegistry, default_registry
 from mlsre.yamlfile import Problem, YamlProblems
 
@@ -156,15 +156,12 @@ def _scan(
     results: Any,
 ) -> list[CatalogEntry]:
     out: list[CatalogEntry] = []
-    for root in roots:
-        for file in runbook_files(root):
-            if file.resolve() in skip:
-                continue
-            report = validate_file(file, reg, results)
-            if report.summary is None or report.problems:
-                catalog.problems.extend(report.problems)
-                continue
-            out.append(_entry(report, source))
+    files = [f for root in roots for f in runbook_files(root) if f.resolve() not in skip]
+    for report in validate_files(files, reg, results):
+        if report.summary is None or report.problems:
+            catalog.problems.extend(report.problems)
+            continue
+        out.append(_entry(report, source))
     return out
 
 

@@ -7,8 +7,9 @@ field path and, where we can tell, what was meant.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,13 +122,14 @@ def validate_paths(
     reg = registry or default_registry()
     report = Report(kind_warnings=list(reg.warnings))
     results = cache.ResultCache(reg) if use_cache and cache.enabled() else None
-    for path in paths:
-        seen_ids: dict[str, FileReport] = {}  # per folder: a workspace may override a bundled id
-        files = runbook_files(path)
+    paths = list(paths)
+    groups = [runbook_files(path) for path in paths]
+    reports = iter(validate_files([f for files in groups for f in files], reg, results))
+    for path, files in zip(paths, groups, strict=True):
         if not files and path.is_dir():
             report.notes.append(Problem(str(path), 1, 1, "no runbook files (*.yaml, *.yml) here"))
-        for file in files:
-            fr = validate_file(file, reg, results)
+        seen_ids: dict[str, FileReport] = {}  # per folder: a workspace may override a bundled id
+        for fr in itertools.islice(reports, len(files)):
             report.files.append(fr)
             rid = fr.summary["id"] if fr.summary else None
             if rid is not None:
@@ -147,22 +149,57 @@ def validate_file(
 ) -> FileReport:
     """Validate one file; ``results`` (a :class:`mlsre.runbook.cache.ResultCache`) skips
     files whose validation result is already known."""
-    try:
-        text = read_text(path)
-    except YamlProblems as exc:
-        return FileReport(str(path), problems=list(exc.problems))
-    if results is None:
-        return validate_text(text, str(path), registry)
-    key = results.key(str(path), text)
-    hit = results.get(key)
-    if hit is not None:
+    return validate_files([path], registry, results)[0]
+
+
+# Below this many files per process, forking costs more than it saves.
+_MIN_FILES_PER_WORKER = 48
+
+
+def validate_files(
+    paths: list[Path], registry: KindRegistry | None = None, results: Any = None
+) -> list[FileReport]:
+    """One report per path, in order. Files not in ``results`` are validated, spread over the
+    machine's cores when there are many (see :mod:`mlsre.parallel`)."""
+    from mlsre import parallel
+
+    reg = registry or default_registry()
+    out: list[FileReport | None] = [None] * len(paths)
+    todo: list[tuple[int, str, str, str | None]] = []  # (index, name, text, cache key)
+    for i, path in enumerate(paths):
         try:
-            return FileReport.from_cache(str(path), hit)
-        except (KeyError, TypeError):
-            pass  # an entry from another layout: validate again
-    report = validate_text(text, str(path), registry)
-    results.put(key, report.to_cache())
-    return report
+            text = read_text(path)
+        except YamlProblems as exc:
+            out[i] = FileReport(str(path), problems=list(exc.problems))
+            continue
+        key = results.key(str(path), text) if results is not None else None
+        hit = results.get(key) if results is not None else None
+        if hit is not None:
+            try:
+                out[i] = FileReport.from_cache(str(path), hit)
+                continue
+            except (KeyError, TypeError):
+                pass  # an entry from another layout: validate again
+        todo.append((i, str(path), text, key))
+
+    jobs = parallel.workers_for(len(todo), _MIN_FILES_PER_WORKER)
+    if jobs == 1:
+        for i, name, text, key in todo:
+            out[i] = report = validate_text(text, name, reg)
+            if key is not None:
+                results.put(key, report.to_cache())
+    else:
+
+        def work(chunk: Sequence[tuple[int, str, str, str | None]]) -> list[dict[str, Any]]:
+            return [validate_text(text, name, reg).to_cache() for _, name, text, _ in chunk]
+
+        chunks = [todo[k::jobs] for k in range(jobs)]  # interleaved: big files spread out
+        for chunk, entries in zip(chunks, parallel.fork_map(work, chunks), strict=True):
+            for (i, name, _, key), entry in zip(chunk, entries, strict=True):
+                out[i] = FileReport.from_cache(name, entry)
+                if key is not None:
+                    results.put(key, entry)
+    return [r for r in out if r is not None]
 
 
 def validate_text(text: str, name: str, registry: KindRegistry | None = None) -> FileReport:
