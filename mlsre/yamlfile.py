@@ -55,14 +55,23 @@ class YamlDocument:
     ) -> None:
         self.path = path
         self.data = data
+        self.text = text
         self._marks = marks
-        self._text = text
+        self._lines: list[str] | None = None
 
     @property
     def marks(self) -> dict[Loc, Mark]:
         if self._marks is None:
-            self._marks = _marks_of(self._text, self.path)
+            self._marks = _marks_of(self.text, self.path)
         return self._marks
+
+    @property
+    def lines(self) -> list[str]:
+        """The file's lines, split where YAML splits them (``str.splitlines`` also splits on
+        ``\\x0c``, ``\\x1e`` and more)."""
+        if self._lines is None:
+            self._lines = _YAML_LINES.split(self.text)
+        return self._lines
 
     def mark(self, loc: Iterable[str | int]) -> Mark:
         """The position of ``loc``, or of its nearest located ancestor."""
@@ -159,7 +168,9 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         )
     if not nodes or nodes[0] is None:
         raise YamlProblems([Problem(name, 1, 1, "file is empty")])
-    return _build(nodes[0], name, [MAX_NODES])
+    doc = _build(nodes[0], name, [MAX_NODES])
+    doc.text = text
+    return doc
 
 
 def parse_yaml_all(text: str, name: str) -> list[YamlDocument]:
@@ -170,6 +181,8 @@ def parse_yaml_all(text: str, name: str) -> list[YamlDocument]:
     nodes = [n for n in _compose(text, name) if n is not None]
     budget = [MAX_NODES]  # shared, so many small documents cannot add up to a bomb either
     docs = [_build(node, name, budget) for node in nodes]
+    for doc in docs:
+        doc.text = text
     docs = [d for d in docs if d.data is not None]  # a stray `---` at the end is not an object
     if not docs:
         raise YamlProblems([Problem(name, 1, 1, "file is empty")])

@@ -23,7 +23,6 @@ NO_CONFIRM_NEEDED = frozenset({"manual", "note"})  # the person is already in th
 @dataclass
 class Ctx:
     doc: YamlDocument
-    lines: list[str]
     registry: KindRegistry
     inputs: set[str]
     ids: dict[str, int] = field(default_factory=dict)  # step id -> index of first definition
@@ -41,25 +40,23 @@ class Ctx:
         """A problem on line ``lineno`` of the (possibly multi-line) string value at ``loc``."""
         m = self.doc.mark(loc)
         line, col = m.line, m.column
-        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        lines = self.doc.lines
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
         rest = text[col - 1 :].split(":", 1)[1].strip() if ":" in text[col - 1 :] else ""
         if rest[:1] in ("|", ">") or (not rest and isinstance(loc[-1], str)):
             line += 1
         if lineno > 1 or line != m.line:
             line += lineno - 1
-            target = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+            target = lines[line - 1] if 0 < line <= len(lines) else ""
             col = len(target) - len(target.lstrip()) + 1
         self.problems.append(Problem(self.doc.path, line, col, message, format_loc(loc)))
 
 
-def check_runbook(
-    doc: YamlDocument, lines: list[str], registry: KindRegistry
-) -> tuple[list[Problem], list[Problem]]:
+def check_runbook(doc: YamlDocument, registry: KindRegistry) -> tuple[list[Problem], list[Problem]]:
     data = doc.data if isinstance(doc.data, dict) else {}
     raw_inputs = data.get("inputs")
     ctx = Ctx(
         doc,
-        lines,
         registry,
         {str(k) for k in raw_inputs} if isinstance(raw_inputs, dict) else set(),
     )
@@ -179,15 +176,16 @@ def _sample_names(ctx: Ctx, uses: Any) -> frozenset[str] | None:
 def _check_templates(ctx: Ctx, i: int, step: dict[str, Any]) -> None:
     base: Loc = ("steps", i)
     for key in ("title", "guidance", "confirm"):
-        if isinstance(step.get(key), str):
-            _check_refs(ctx, i, (*base, key), refs.analyze_template(step[key]), TEMPLATE_GLOBALS)
+        text = step.get(key)
+        if isinstance(text, str) and refs.is_template(text):
+            _check_refs(ctx, i, (*base, key), refs.analyze_template(text), TEMPLATE_GLOBALS)
     with_block = step.get("with")
     nested_expect: tuple[Loc, str, Any] | None = None
     for loc, text in _strings(with_block, (*base, "with")):
         if loc[-2:] == ("check", "expect") and isinstance(with_block, dict):
             nested_expect = (loc, text, (with_block.get("check") or {}).get("uses"))
-            continue
-        _check_refs(ctx, i, loc, refs.analyze_template(text), TEMPLATE_GLOBALS)
+        elif refs.is_template(text):  # plain text refers to nothing
+            _check_refs(ctx, i, loc, refs.analyze_template(text), TEMPLATE_GLOBALS)
     when = step.get("when")
     if isinstance(when, str):
         _check_refs(ctx, i, (*base, "when"), refs.analyze_expression(when), TEMPLATE_GLOBALS)

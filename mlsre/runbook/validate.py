@@ -8,7 +8,6 @@ field path and, where we can tell, what was meant.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,6 @@ from mlsre.yamlfile import (
 )
 
 RUNBOOK_SUFFIXES = (".yaml", ".yml")
-_YAML_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 @dataclass
@@ -213,9 +211,8 @@ def validate_text(text: str, name: str, registry: KindRegistry | None = None) ->
     except RecursionError:
         report.problems = [Problem(name, 1, 1, "the document is nested too deeply")]
         return report
-    lines = _YAML_LINE_BREAK.split(text)  # not splitlines(): it also breaks on \x0c, \x1e...
     try:
-        runbook, report.problems, report.warnings = check_document(doc, lines, reg)
+        runbook, report.problems, report.warnings = check_document(doc, reg)
     except RecursionError:
         report.problems = [Problem(name, 1, 1, "the document is nested too deeply")]
         return report
@@ -233,7 +230,7 @@ def validate_text(text: str, name: str, registry: KindRegistry | None = None) ->
 
 
 def check_document(
-    doc: YamlDocument, lines: list[str], registry: KindRegistry
+    doc: YamlDocument, registry: KindRegistry
 ) -> tuple[Runbook | None, list[Problem], list[Problem]]:
     from pydantic import ValidationError
 
@@ -268,7 +265,7 @@ def check_document(
         runbook = Runbook.model_validate(doc.data)
     except ValidationError as exc:
         problems.extend(pydantic_errors(doc, exc, (), Runbook))
-    more, warnings = check_runbook(doc, lines, registry)
+    more, warnings = check_runbook(doc, registry)
     problems.extend(more)
     raw_steps = doc.data.get("steps")
     for i, step in enumerate(raw_steps if isinstance(raw_steps, list) else []):
