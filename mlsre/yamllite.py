@@ -54,260 +54,267 @@ def parse(text: str, max_nodes: int) -> tuple[Any] | None:
     if not text.endswith("\n") or _UNSUPPORTED.search(text) or _MARKERS.search(text):
         return None
     try:
-        return (_Reader(text.split("\n")[:-1], max_nodes).document(),)
-    except _Unsupported:
+        return (_read(text.split("\n")[:-1], max_nodes),)
+    except (_Unsupported, RecursionError):
         return None
 
 
-class _Reader:
-    def __init__(self, lines: list[str], max_nodes: int) -> None:
-        self.lines = lines
-        self.n = len(lines)
-        self.budget = max_nodes
-        # Indentation of each line; -1 for a blank or comment-only line.
-        ind = []
-        for line in lines:
-            s = line.lstrip(" ")
-            ind.append(len(line) - len(s) if s and s[0] != "#" else -1)
-        self.ind = ind
+class _Frame:
+    """An open block collection: its column, and a key (or, in a sequence, True) whose value
+    is still to come on the following lines."""
 
-    def document(self) -> Any:
-        i = self._skip(0)
-        if i >= self.n:
-            raise _Unsupported
-        value, i = self._block(i, 0)
-        if self._skip(i) < self.n:
-            raise _Unsupported
-        return value
+    __slots__ = ("col", "data", "indentless", "is_map", "pending")
 
-    def _skip(self, i: int) -> int:
-        """The next line at or after ``i`` that is neither blank nor only a comment."""
-        ind, n = self.ind, self.n
-        while i < n and ind[i] < 0:
+    def __init__(self, col: int, data: Any, indentless: bool = False) -> None:
+        self.col = col
+        self.data = data
+        self.is_map = isinstance(data, dict)
+        self.pending: Any = None
+        self.indentless = indentless  # a sequence at its parent key's column
+
+
+def _read(lines: list[str], max_nodes: int) -> Any:
+    """One pass over the lines with a stack of open collections (no recursion)."""
+    root: Any = None
+    stack: list[_Frame] = []
+    count = 0
+    n = len(lines)
+    i = 0
+    while i < n:
+        line = lines[i]
+        s = line.lstrip(" ")
+        if not s or s[0] == "#":
             i += 1
-        return i
-
-    def _is_dash(self, i: int, col: int) -> bool:
-        line = self.lines[i]
-        return line.startswith("-", col) and (len(line) == col + 1 or line[col + 1] == " ")
-
-    def _spend(self, count: int = 1) -> None:
-        self.budget -= count
-        if self.budget < 0:
+            continue
+        col = len(line) - len(s)
+        while stack and stack[-1].col > col:
+            _close(stack.pop())
+        dash = s[0] == "-" and (len(s) == 1 or s[1] == " ")
+        top = stack[-1] if stack else None
+        if top is not None and top.col == col and top.indentless and not dash:
+            _close(stack.pop())  # a key after `key:\n- item` lines ends that sequence
+            top = stack[-1]
+        if top is None or col > top.col:  # a collection opens: the root, or a pending value
+            if top is not None and top.pending is None:
+                raise _Unsupported  # a continuation line (multi-line plain text) or an error
+            if stack and len(stack) > _MAX_DEPTH:
+                raise _Unsupported
+            if top is None and root is not None:
+                raise _Unsupported
+            data: Any = [] if dash else {}
+            if not dash and _KEY.match(s) is None:
+                raise _Unsupported  # a scalar on its own line
+            if top is None:
+                root = data
+            elif top.is_map:
+                top.data[top.pending] = data
+            else:
+                top.data.append(data)
+            if top is not None:
+                top.pending = None
+            top = _Frame(col, data)
+            stack.append(top)
+        elif top.pending is not None:  # the line after `key:` is at the key's own column
+            if not top.is_map:
+                raise _Unsupported  # an empty sequence item: PyYAML knows what it means
+            if dash:
+                seq: list[Any] = []
+                top.data[top.pending] = seq
+                top.pending = None
+                top = _Frame(col, seq, indentless=True)
+                stack.append(top)
+            else:
+                top.data[top.pending] = None
+                top.pending = None
+        count += 1
+        if count > max_nodes:
             raise _Unsupported  # PyYAML reports the size
-
-    def _block(self, i: int, depth: int) -> tuple[Any, int]:
-        """The collection whose first line is ``i``."""
-        if depth > _MAX_DEPTH:
-            raise _Unsupported
-        col = self.ind[i]
-        if self._is_dash(i, col):
-            return self._sequence(i, col, depth)
-        if _KEY.match(self.lines[i], col):
-            return self._mapping(i, col, depth)
-        raise _Unsupported  # a scalar on its own line: multi-line plain text, or an error
-
-    def _mapping(self, i: int, col: int, depth: int) -> tuple[Any, int]:
-        data: dict[str, Any] = {}
-        lines, ind, n = self.lines, self.ind, self.n
-        while True:
-            line = lines[i]
-            kp = _KEY_PLAIN.match(line, col)
-            m = kp or _KEY.match(line, col)
-            if m is None:
+        if top.is_map:
+            if dash:
                 raise _Unsupported
-            key = m.group(1)
-            if key in data or len(key) > 1000 or _resolve(key) is not _AS_STR:
-                raise _Unsupported
-            if kp is not None:  # the common case, inline
-                text = kp.group(2).rstrip(" ")
-                value = _resolve(text)
-                data[key] = text if value is _AS_STR else value
-                i += 1
-                while i < n and ind[i] < 0:
-                    i += 1
-                if i < n and ind[i] > col:
-                    raise _Unsupported  # a continuation line (multi-line plain text) or an error
-            else:
-                data[key], i = self._value(i, m.end(), col, depth, item=False)
-                i = self._skip(i)
-            if i >= n or ind[i] < col:
-                self._spend(1 + len(data))
-                return data, i
-            if ind[i] > col:
-                raise _Unsupported
-
-    def _sequence(self, i: int, col: int, depth: int) -> tuple[Any, int]:
-        data: list[Any] = []
-        lines, ind = self.lines, self.ind
-        while True:
-            line = lines[i]
-            rest = line[col + 1 :].lstrip(" ")
-            at = len(line) - len(rest)
-            if rest and _KEY.match(rest):
-                # `- key: value`: a mapping that starts on the dash's line. Blank the dash so the
-                # line reads as that mapping's first line, at the mapping's own indentation.
-                lines[i] = line[:col] + " " + line[col + 1 :]
-                ind[i] = at
-                value, i = self._mapping(i, at, depth + 1)
-            else:
-                value, i = self._value(i, col + 1, col, depth, item=True)
-            data.append(value)
-            i = self._skip(i)
-            if i >= self.n or ind[i] < col:
-                break
-            if ind[i] > col:
-                raise _Unsupported
-            if not self._is_dash(i, col):
-                break
-        self._spend(1 + len(data))
-        return data, i
-
-    def _value(self, i: int, pos: int, col: int, depth: int, *, item: bool) -> tuple[Any, int]:
-        """The value that starts at ``pos`` of line ``i`` (or below) in a collection at ``col``."""
-        line = self.lines[i]
-        rest = line[pos:].lstrip(" ")
-        if not rest or rest[0] == "#":
-            j = self._skip(i + 1)
-            if j < self.n:
-                c = self.ind[j]
-                if c > col:
-                    return self._block(j, depth + 1)
-                if c == col and not item and self._is_dash(j, c):
-                    return self._sequence(j, c, depth + 1)  # a sequence indented like its key
-            if item:
-                raise _Unsupported  # an empty item: let PyYAML decide what it is
-            return None, i + 1
-        first = rest[0]
-        start = len(line) - len(rest)
-        if first in "|>":
-            return self._block_scalar(i, rest, col)
-        if first == '"' or first == "'":
-            m = (_DOUBLE if first == '"' else _SINGLE).match(line, start)
-            if m is None:
-                raise _Unsupported  # multi-line, escapes, or unterminated
-            value: Any = m.group(1) if first == '"' else m.group(1).replace("''", "'")
-            end = m.end()
-        elif first == "{":
-            value, end = self._flow_mapping(line, start)
-        elif first == "[":
-            value, end = self._flow(line, start, 0)
+            entry_map, entry_col, rest_line = top, col, s
         else:
-            if first in _PLAIN_START_BAD or (first == "-" and (len(rest) == 1 or rest[1] == " ")):
+            if not dash:
                 raise _Unsupported
-            cut = rest.find(" #")
-            text = (rest if cut < 0 else rest[:cut]).rstrip(" ")
-            if ": " in text or text.endswith(":"):
-                raise _Unsupported
-            value, end = _plain(text), len(line)
-        if not _LINE_END.match(line, end):
-            raise _Unsupported
-        j = self._skip(i + 1)
-        if j < self.n and self.ind[j] > col:
-            raise _Unsupported  # a continuation line (multi-line plain or flow) or an error
-        return value, i + 1
-
-    def _block_scalar(self, i: int, header: str, col: int) -> tuple[str, int]:
-        h = _BLOCK_HEADER.match(header)
-        if h is None:
-            raise _Unsupported  # an indentation indicator, or junk after the header
-        style, chomp = h.group(1), h.group(2)
-        lines, n = self.lines, self.n
-        start = k = i + 1
-        while k < n and not lines[k].strip(" "):
-            k += 1
-        if k >= n:
-            raise _Unsupported
-        line = lines[k]
-        m = len(line) - len(line.lstrip(" "))
-        if m <= col or any(len(lines[b]) > m for b in range(start, k)):
-            raise _Unsupported
-        if style == ">" and k > start:
-            raise _Unsupported  # leading empty lines in a folded scalar
-        body = [""] * (k - start)
-        pad = " " * m
-        e = k
-        while e < n:
-            line = lines[e]
-            if line.startswith(pad):
-                text = line[m:]
-                if text[:1] == " " and not text.strip(" "):
-                    raise _Unsupported  # a line of only spaces beyond the indentation
-                body.append(text)
-            elif line.strip(" "):
-                break
+            rest = s[1:].lstrip(" ")
+            if rest and _KEY.match(rest):  # `- key: value`: a mapping starts on the dash's line
+                item: dict[str, Any] = {}
+                top.data.append(item)
+                entry_col = col + len(s) - len(rest)
+                entry_map = _Frame(entry_col, item)
+                stack.append(entry_map)
+                rest_line = rest
             else:
-                body.append("")
-            e += 1
-        last = len(body)
-        while body[last - 1] == "":
-            last -= 1
-        text = "\n".join(body[:last]) if style == "|" else _fold(body[:last])
-        if chomp == "":
-            text += "\n"
-        elif chomp == "+":
-            text += "\n" * (1 + len(body) - last)
-        return text, e
-
-    def _flow_mapping(self, line: str, start: int) -> tuple[Any, int]:
-        """A one-line flow mapping of plain and quoted scalars, by regex; else :meth:`_flow`."""
-        data: dict[str, Any] = {}
-        p = start + 1
-        while True:
-            m = _FLOW_ENTRY.match(line, p)
-            if m is None or m.group(1) in data or _resolve(m.group(1)) is not _AS_STR:
-                return self._flow(line, start, 0)
-            key, double, single, plain, close = m.groups()
-            if plain is not None:
-                plain = plain.rstrip(" ")
-                value = _resolve(plain)
-                data[key] = plain if value is _AS_STR else value
-            else:
-                data[key] = double if double is not None else single.replace("''", "'")
-            p = m.end()
-            if close == "}":
-                self._spend(1 + len(data))
-                return data, p
-
-    def _flow(self, line: str, p: int, depth: int) -> tuple[Any, int]:
-        """A flow collection that opens at ``line[p]`` and closes on the same line."""
-        if depth > _MAX_DEPTH:
+                if not rest or rest[0] == "#":
+                    top.pending = True
+                    i += 1
+                    continue
+                if rest[0] in "|>":
+                    value, i = _block_scalar(lines, i, rest, col)
+                    top.data.append(value)
+                    continue
+                top.data.append(_inline(rest))
+                i += 1
+                continue
+        # an entry `key: ...` of the mapping entry_map, written at column entry_col
+        m = _KEY.match(rest_line)
+        if m is None:
             raise _Unsupported
-        self._spend()
-        size = len(line)
-        closing = "]" if line[p] == "[" else "}"
-        seq: list[Any] = []
-        mapping: dict[str, Any] = {}
-        p += 1
-        while True:
-            while p < size and line[p] == " ":
-                p += 1
-            if p >= size:
-                raise _Unsupported  # continues on the next line
-            if line[p] == closing:
-                return (seq if closing == "]" else mapping), p + 1
-            if closing == "]":
-                value, p = self._flow_node(line, p, depth)
-                seq.append(value)
-            else:
-                key, p = _flow_scalar(line, p)
-                if not isinstance(key, str) or key in mapping or not line.startswith(": ", p):
-                    raise _Unsupported
-                mapping[key], p = self._flow_node(line, p + 2, depth)
-            while p < size and line[p] == " ":
-                p += 1
-            if p < size and line[p] == ",":
-                p += 1
-            elif p >= size or line[p] != closing:
-                raise _Unsupported
+        key = m.group(1)
+        mapping = entry_map.data
+        if key in mapping or len(key) > 1000 or _resolve(key) is not _AS_STR:
+            raise _Unsupported
+        rest = rest_line[m.end() :]
+        if not rest or rest[0] == "#":
+            entry_map.pending = key
+            i += 1
+        elif rest[0] in "|>":
+            mapping[key], i = _block_scalar(lines, i, rest, entry_col)
+        else:
+            mapping[key] = _inline(rest)
+            i += 1
+    for frame in stack:
+        _close(frame)
+    if root is None:
+        raise _Unsupported
+    return root
 
-    def _flow_node(self, line: str, p: int, depth: int) -> tuple[Any, int]:
-        while p < len(line) and line[p] == " ":
+
+def _close(frame: _Frame) -> None:
+    if frame.pending is not None:
+        if not frame.is_map:
+            raise _Unsupported  # an empty sequence item
+        frame.data[frame.pending] = None
+
+
+def _inline(rest: str) -> Any:
+    """A one-line value: a quoted or plain scalar, or a flow collection."""
+    first = rest[0]
+    if first == '"' or first == "'":
+        m = (_DOUBLE if first == '"' else _SINGLE).match(rest)
+        if m is None:
+            raise _Unsupported  # multi-line, escapes, or unterminated
+        value: Any = m.group(1) if first == '"' else m.group(1).replace("''", "'")
+        end = m.end()
+    elif first == "{":
+        value, end = _flow_mapping(rest)
+    elif first == "[":
+        value, end = _flow(rest, 0, 0)
+    else:
+        if first in _PLAIN_START_BAD or (first == "-" and (len(rest) == 1 or rest[1] == " ")):
+            raise _Unsupported
+        cut = rest.find(" #")
+        text = (rest if cut < 0 else rest[:cut]).rstrip(" ")
+        if ": " in text or text[-1] == ":":
+            raise _Unsupported
+        return _plain(text)
+    if not _LINE_END.match(rest, end):
+        raise _Unsupported
+    return value
+
+
+def _block_scalar(lines: list[str], i: int, header: str, col: int) -> tuple[str, int]:
+    """The literal or folded scalar whose header ends line ``i``, in a collection at ``col``."""
+    h = _BLOCK_HEADER.match(header)
+    if h is None:
+        raise _Unsupported  # an indentation indicator, or junk after the header
+    style, chomp = h.group(1), h.group(2)
+    n = len(lines)
+    start = k = i + 1
+    while k < n and not lines[k].strip(" "):
+        k += 1
+    if k >= n:
+        raise _Unsupported
+    line = lines[k]
+    m = len(line) - len(line.lstrip(" "))
+    if m <= col or any(len(lines[b]) > m for b in range(start, k)):
+        raise _Unsupported
+    if style == ">" and k > start:
+        raise _Unsupported  # leading empty lines in a folded scalar
+    body = [""] * (k - start)
+    pad = " " * m
+    e = k
+    while e < n:
+        line = lines[e]
+        if line.startswith(pad):
+            text = line[m:]
+            if text[:1] == " " and not text.strip(" "):
+                raise _Unsupported  # a line of only spaces beyond the indentation
+            body.append(text)
+        elif line.strip(" "):
+            break
+        else:
+            body.append("")
+        e += 1
+    last = len(body)
+    while body[last - 1] == "":
+        last -= 1
+    text = "\n".join(body[:last]) if style == "|" else _fold(body[:last])
+    if chomp == "":
+        text += "\n"
+    elif chomp == "+":
+        text += "\n" * (1 + len(body) - last)
+    return text, e
+
+
+def _flow_mapping(line: str) -> tuple[Any, int]:
+    """A one-line flow mapping of plain and quoted scalars, by regex; else :func:`_flow`."""
+    data: dict[str, Any] = {}
+    p = 1
+    while True:
+        m = _FLOW_ENTRY.match(line, p)
+        if m is None or m.group(1) in data or _resolve(m.group(1)) is not _AS_STR:
+            return _flow(line, 0, 0)
+        key, double, single, plain, close = m.groups()
+        if plain is not None:
+            plain = plain.rstrip(" ")
+            value = _resolve(plain)
+            data[key] = plain if value is _AS_STR else value
+        else:
+            data[key] = double if double is not None else single.replace("''", "'")
+        p = m.end()
+        if close == "}":
+            return data, p
+
+
+def _flow(line: str, p: int, depth: int) -> tuple[Any, int]:
+    """A flow collection that opens at ``line[p]`` and closes on the same line."""
+    if depth > _MAX_DEPTH:
+        raise _Unsupported
+    size = len(line)
+    closing = "]" if line[p] == "[" else "}"
+    seq: list[Any] = []
+    mapping: dict[str, Any] = {}
+    p += 1
+    while True:
+        while p < size and line[p] == " ":
             p += 1
-        if p < len(line) and line[p] in "[{":
-            return self._flow(line, p, depth + 1)
-        self._spend()
-        return _flow_scalar(line, p)
+        if p >= size:
+            raise _Unsupported  # continues on the next line
+        if line[p] == closing:
+            return (seq if closing == "]" else mapping), p + 1
+        if closing == "]":
+            value, p = _flow_node(line, p, depth)
+            seq.append(value)
+        else:
+            key, p = _flow_scalar(line, p)
+            if not isinstance(key, str) or key in mapping or not line.startswith(": ", p):
+                raise _Unsupported
+            mapping[key], p = _flow_node(line, p + 2, depth)
+        while p < size and line[p] == " ":
+            p += 1
+        if p < size and line[p] == ",":
+            p += 1
+        elif p >= size or line[p] != closing:
+            raise _Unsupported
+
+
+def _flow_node(line: str, p: int, depth: int) -> tuple[Any, int]:
+    while p < len(line) and line[p] == " ":
+        p += 1
+    if p < len(line) and line[p] in "[{":
+        return _flow(line, p, depth + 1)
+    return _flow_scalar(line, p)
 
 
 def _flow_scalar(line: str, p: int) -> tuple[Any, int]:
