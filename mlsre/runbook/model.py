@@ -81,17 +81,23 @@ class InputSpec(_Strict):
         return self
 
 
+_DURATION = re.compile(DURATION_PATTERN)
+
+
 def input_type_problem(kind: InputType, value: Any) -> str | None:
     """Why ``value`` is not of input type ``kind`` (None when it is)."""
-    ok = {
-        InputType.STRING: isinstance(value, str),
-        InputType.NUMBER: isinstance(value, int | float) and not isinstance(value, bool),
-        InputType.INTEGER: isinstance(value, int) and not isinstance(value, bool),
-        InputType.BOOLEAN: isinstance(value, bool),
-        InputType.DURATION: isinstance(value, str)
-        and re.fullmatch(DURATION_PATTERN, value) is not None,
-        InputType.LIST: isinstance(value, list),
-    }[kind]
+    if kind == InputType.STRING:
+        ok = isinstance(value, str)
+    elif kind == InputType.NUMBER:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif kind == InputType.INTEGER:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == InputType.BOOLEAN:
+        ok = isinstance(value, bool)
+    elif kind == InputType.DURATION:
+        ok = isinstance(value, str) and _DURATION.fullmatch(value) is not None
+    else:
+        ok = isinstance(value, list)
     return None if ok else f"{value!r} is not a {kind.value}"
 
 
