@@ -55,15 +55,22 @@ class FileReport:
             }
 
     def to_cache(self) -> dict[str, Any]:
-        rb = self.runbook
+        if self._runbook is None and self._data is not None:
+            runbook: dict[str, Any] | None = self._data  # still as it came: no need to rebuild
+        else:
+            rb = self.runbook
+            runbook = rb.model_dump(mode="json", by_alias=True, exclude_unset=True) if rb else None
         return {
             "problems": [_problem_data(p) for p in self.problems],
             "warnings": [_problem_data(p) for p in self.warnings],
             "summary": self.summary,
-            "runbook": rb.model_dump(mode="json", by_alias=True, exclude_unset=True)
-            if rb
-            else None,
+            "runbook": runbook,
         }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Between processes a report travels in its cache form: plain data, and the Runbook
+        # is rebuilt only if someone asks for it.
+        return (FileReport.from_cache, (self.path, self.to_cache()))
 
     @classmethod
     def from_cache(cls, path: str, data: dict[str, Any]) -> FileReport:
@@ -180,23 +187,16 @@ def validate_files(
                 pass  # an entry from another layout: validate again
         todo.append((i, str(path), text, key))
 
+    def work(chunk: Sequence[tuple[int, str, str, str | None]]) -> list[FileReport]:
+        return [validate_text(text, name, reg) for _, name, text, _ in chunk]
+
     jobs = parallel.workers_for(len(todo), _MIN_FILES_PER_WORKER)
-    if jobs == 1:
-        for i, name, text, key in todo:
-            out[i] = report = validate_text(text, name, reg)
+    chunks = [todo[k::jobs] for k in range(jobs)]  # interleaved, so big files spread out
+    for chunk, reports in zip(chunks, parallel.fork_map(work, chunks), strict=True):
+        for (i, _, _, key), report in zip(chunk, reports, strict=True):
+            out[i] = report
             if key is not None:
                 results.put(key, report.to_cache())
-    else:
-
-        def work(chunk: Sequence[tuple[int, str, str, str | None]]) -> list[dict[str, Any]]:
-            return [validate_text(text, name, reg).to_cache() for _, name, text, _ in chunk]
-
-        chunks = [todo[k::jobs] for k in range(jobs)]  # interleaved: big files spread out
-        for chunk, entries in zip(chunks, parallel.fork_map(work, chunks), strict=True):
-            for (i, name, _, key), entry in zip(chunk, entries, strict=True):
-                out[i] = FileReport.from_cache(name, entry)
-                if key is not None:
-                    results.put(key, entry)
     return [r for r in out if r is not None]
 
 
