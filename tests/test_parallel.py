@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
-import threading
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import pytest
+from typing import Any
 
 from mlsre import parallel
-from mlsre.runbook.validate import validate_paths
 from tests.fixtures_runbooks import minimal_runbook
 
 PARENT = os.getpid()
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _square_with_pid(chunk: Sequence[int]) -> list[tuple[int, int]]:
@@ -41,27 +42,30 @@ def test_a_failed_worker_costs_time_not_results() -> None:
     assert parallel.fork_map(_dies_in_children, [[1], [3, 4], [5]]) == [[2], [4, 5], [6]]
 
 
-def test_workers_follow_the_cores_the_work_and_mlsre_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "cpu_count", lambda: 4)
-    assert parallel.workers_for(1000, 50) == 4
-    assert parallel.workers_for(120, 50) == 2  # too little work for four
-    assert parallel.workers_for(10, 50) == 1
-    monkeypatch.setenv("MLSRE_JOBS", "1")
-    assert parallel.workers_for(1000, 50) == 1
-    monkeypatch.setenv("MLSRE_JOBS", "3")
-    assert parallel.workers_for(1000, 50) == 3
+def _probe(*args: str, jobs: str = "") -> Any:
+    env = {**os.environ, "MLSRE_JOBS": jobs, "MLSRE_NO_CACHE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.parallel_probe", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    return json.loads(run.stdout)
 
 
-def test_no_fork_while_other_threads_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "cpu_count", lambda: 4)
-    stop = threading.Event()
-    worker = threading.Thread(target=stop.wait)
-    worker.start()
-    try:
-        assert parallel.workers_for(1000, 50) == 1  # forking a threaded process can deadlock
-    finally:
-        stop.set()
-        worker.join()
+def test_workers_follow_the_cores_the_work_and_mlsre_jobs() -> None:
+    cores = parallel.cpu_count()
+    assert _probe("workers", "1000", "120", "10") == [min(cores, 20), min(cores, 2), 1]
+    assert _probe("workers", "1000", "120", "10", jobs="4") == [4, 2, 1]
+    assert _probe("workers", "1000", jobs="1") == [1]
+
+
+def test_no_fork_while_other_threads_run() -> None:
+    # forking a process with other threads can deadlock the child on a lock they held
+    assert _probe("workers-with-a-thread", jobs="4") == [1]
 
 
 def _library(folder: Path, count: int) -> None:
@@ -75,29 +79,15 @@ def _library(folder: Path, count: int) -> None:
         (folder / f"rb-{i:03d}.yaml").write_text(text, encoding="utf-8")
 
 
-def test_parallel_validation_gives_the_answers_of_one_process(
-    isolated: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_parallel_validation_gives_the_answers_of_one_process(isolated: Path) -> None:
     folder = isolated / "many"
     _library(folder, 150)
-    monkeypatch.setenv("MLSRE_NO_CACHE", "1")
-    monkeypatch.setattr(parallel, "cpu_count", lambda: 3)
-    calls: list[int] = []
-    real = parallel.fork_map
-
-    def counting(func, chunks):  # type: ignore[no-untyped-def]
-        calls.append(len(chunks))
-        return real(func, chunks)
-
-    monkeypatch.setattr(parallel, "fork_map", counting)
-    spread = validate_paths([folder])
-    assert calls == [3]
-    monkeypatch.setenv("MLSRE_JOBS", "1")
-    alone = validate_paths([folder])
-    assert calls == [3, 1]  # the second run did all the work in this process
-    assert [f.path for f in spread.files] == [f.path for f in alone.files]
-    assert [str(p) for p in spread.problems] == [str(p) for p in alone.problems]
+    spread = _probe("validate", str(folder), jobs="3")
+    alone = _probe("validate", str(folder), jobs="1")
+    assert (spread["workers"], alone["workers"]) == (3, 1)
+    assert spread["paths"] == alone["paths"]
+    assert spread["problems"] == alone["problems"]
+    assert spread["runbooks"] == alone["runbooks"]
     broken = {f"rb-{i:03d}.yaml" for i in range(150) if i % 7 == 0 or i % 11 == 0}
-    assert {Path(p.path).name for p in spread.problems} == broken
-    assert [f.runbook for f in spread.files] == [f.runbook for f in alone.files]
-    assert sum(f.runbook is not None for f in spread.files) > 100
+    assert {Path(p.split(":")[0]).name for p in spread["problems"]} == broken
+    assert sum(r is not None for r in spread["runbooks"]) > 100
