@@ -10,12 +10,14 @@ reason costs time, never a result: its share is redone here.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -36,6 +38,20 @@ def workers_for(items: int, min_per_worker: int) -> int:
     wanted = os.environ.get("MLSRE_JOBS", "").strip()
     cores = int(wanted) if wanted.isdigit() and int(wanted) > 0 else cpu_count()
     return max(1, min(cores, items // max(1, min_per_worker)))
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection for a burst of allocation-heavy work (parsing hundreds of
+    files builds millions of short-lived objects; each full collection walks them all, about
+    7% of validation time). Reference counting still frees everything without cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def fork_map(func: Callable[[Sequence[T]], R], chunks: Sequence[Sequence[T]]) -> list[R]:

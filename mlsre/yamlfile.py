@@ -56,6 +56,8 @@ class YamlDocument:
         self.path = path
         self.data = data
         self.text = text
+        # Only str keys and JSON scalars (str, int, float, bool, None): what yamllite reads.
+        self.plain = False
         self._marks = marks
         self._lines: list[str] | None = None
 
@@ -159,7 +161,9 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
 
     fast = yamllite.parse(text, MAX_NODES)
     if fast is not None:  # the common block-style subset, read without PyYAML's node objects
-        return YamlDocument(name, fast[0], text=text)
+        doc = YamlDocument(name, fast[0], text=text)
+        doc.plain = True
+        return doc
     nodes = _compose(text, name)
     if len(nodes) > 1:
         m = nodes[1].start_mark

@@ -34,7 +34,9 @@ class FileReport:
     warnings: list[Problem] = field(default_factory=list)
     summary: dict[str, str] | None = None  # id, title, failure_mode, severity of a valid runbook
     _runbook: Runbook | None = field(default=None, repr=False)
-    _data: dict[str, Any] | None = field(default=None, repr=False)  # from the cache
+    # What the runbook was validated from, in plain JSON types (from the cache, or as read by
+    # yamllite): stored in the cache as is, where dumping the model would cost more.
+    _data: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def runbook(self) -> Runbook | None:
@@ -45,6 +47,7 @@ class FileReport:
 
     def set_runbook(self, runbook: Runbook | None) -> None:
         self._runbook = runbook
+        self._data = None
         self.summary = None
         if runbook is not None:
             self.summary = {
@@ -55,8 +58,8 @@ class FileReport:
             }
 
     def to_cache(self) -> dict[str, Any]:
-        if self._runbook is None and self._data is not None:
-            runbook: dict[str, Any] | None = self._data  # still as it came: no need to rebuild
+        if self._data is not None:
+            runbook: dict[str, Any] | None = self._data
         else:
             rb = self.runbook
             runbook = rb.model_dump(mode="json", by_alias=True, exclude_unset=True) if rb else None
@@ -188,7 +191,8 @@ def validate_files(
         todo.append((i, str(path), text, key))
 
     def work(chunk: Sequence[tuple[int, str, str, str | None]]) -> list[FileReport]:
-        return [validate_text(text, name, reg) for _, name, text, _ in chunk]
+        with parallel.gc_paused():
+            return [validate_text(text, name, reg) for _, name, text, _ in chunk]
 
     jobs = parallel.workers_for(len(todo), _MIN_FILES_PER_WORKER)
     chunks = [todo[k::jobs] for k in range(jobs)]  # interleaved, so big files spread out
@@ -217,6 +221,8 @@ def validate_text(text: str, name: str, registry: KindRegistry | None = None) ->
         report.problems = [Problem(name, 1, 1, "the document is nested too deeply")]
         return report
     report.set_runbook(runbook)
+    if runbook is not None and doc.plain:
+        report._data = doc.data  # Runbook.model_validate(doc.data) is exactly this runbook
     stem = Path(name).stem
     if (
         report.runbook is not None
