@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from mlsre.runbook import refs
+from mlsre.runbook import expr, refs
 from mlsre.runbook.loader import bundled_dir
 from mlsre.runbook.refs import Analysis, StepRef
 
@@ -27,7 +27,7 @@ FILES = sorted(bundled_dir().glob("*.yaml"))
 def _agree(text: str) -> Analysis | None:
     """Assert the differential property for one text; return the fast answer."""
     jinja = refs._jinja_expression(text)
-    fast = refs._fast_expression(text)
+    fast = expr.fast_expression(text)
     if jinja.error is not None:
         assert fast is None, (text, jinja.error, fast)
     if fast is not None:
@@ -168,7 +168,7 @@ def test_every_library_expression_takes_the_fast_path(label: str, text: str) -> 
     ],
 )
 def test_examples(text: str, expected: Analysis) -> None:
-    assert refs._fast_expression(text) == expected
+    assert expr.fast_expression(text) == expected
     assert refs._jinja_expression(text) == expected
 
 
@@ -215,7 +215,7 @@ def test_examples(text: str, expected: Analysis) -> None:
     ],
 )
 def test_outside_the_subset_is_left_to_jinja(text: str) -> None:
-    assert refs._fast_expression(text) is None
+    assert expr.fast_expression(text) is None
     _agree(text)
 
 

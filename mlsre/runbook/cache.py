@@ -37,7 +37,15 @@ def fingerprint(registry: KindRegistry) -> str:
     """Changes whenever anything that decides a validation result changes."""
     h = hashlib.sha256(f"{FORMAT}:{__version__}".encode())
     here = Path(__file__).resolve().parent
-    for name in ("model.py", "refs.py", "checks.py", "flow.py", "messages.py", "validate.py"):
+    for name in (
+        "model.py",
+        "refs.py",
+        "expr.py",
+        "checks.py",
+        "flow.py",
+        "messages.py",
+        "validate.py",
+    ):
         h.update(_stamp(here / name))
     h.update(_stamp(here.parent / "yamlfile.py"))
     h.update(_stamp(here.parent / "yamllite.py"))
