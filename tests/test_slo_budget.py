@@ -104,9 +104,16 @@ def test_burning_faster_never_lowers_the_alert(burns: list[float], extra: float)
     assert _SEVERITY[budget.alert_state(fast)] >= _SEVERITY[budget.alert_state(slow)]
 
 
+def test_a_vanishing_burn_never_runs_out_rather_than_overflowing() -> None:
+    burn = budget.burn_rate(1.8e-307, 0.5)
+    assert burn is not None and burn > 0
+    assert budget.time_to_exhaustion(1.0, burn, 3600) is None  # not inf: JSON has no inf
+
+
 @given(
     objective=st.floats(0.5, 0.99999),
-    ratio=st.floats(0, 1, allow_subnormal=False),  # a ratio of counts is never subnormal
+    # a ratio of counts is 0 or at least 1/count: never 1e-300
+    ratio=st.one_of(st.just(0.0), st.floats(1e-15, 1)),
     remaining=st.floats(0.001, 1),
     period=st.integers(3600, 90 * DAY),
 )

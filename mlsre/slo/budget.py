@@ -104,7 +104,8 @@ def time_to_exhaustion(
     assert burn is not None
     if burn <= 0:
         return None
-    return remaining * period_s / burn
+    seconds = remaining * period_s / burn
+    return seconds if math.isfinite(seconds) else None  # too slow to ever run out (1e-307)
 
 
 def firing(burn_rates: Mapping[str, float | None]) -> list[BurnAlert]:
