@@ -63,9 +63,10 @@ def check_runbook(doc: YamlDocument, registry: KindRegistry) -> tuple[list[Probl
     steps = data.get("steps")
     steps = steps if isinstance(steps, list) else []
     flow.collect_ids(ctx, steps)
+    seen: list[int] = []  # phases (indexes into flow.PHASES) in the order they first appear
     for i, step in enumerate(steps):
         if isinstance(step, dict):
-            _check_step(ctx, steps, i, step)
+            _check_step(ctx, i, step, seen)
     flow.check_cycles(ctx, steps)
     flow.check_reachability(ctx, steps)
     for name in sorted(ctx.inputs - ctx.used_inputs):
@@ -76,14 +77,15 @@ def check_runbook(doc: YamlDocument, registry: KindRegistry) -> tuple[list[Probl
     return ctx.problems, ctx.warnings
 
 
-def _check_step(ctx: Ctx, steps: list[Any], i: int, step: dict[str, Any]) -> None:
+def _check_step(ctx: Ctx, i: int, step: dict[str, Any], seen: list[int]) -> None:
     sid = flow.step_id(step) or f"#{i + 1}"
     phase = flow.phase_of(step)
-    earlier = [flow.phase_of(s) for s in steps[:i] if isinstance(s, dict)]
-    later_phase = next(
-        (p for p in earlier if flow.PHASES.index(p) > flow.PHASES.index(phase)), None
-    )
-    if later_phase:
+    index = flow.PHASES.index(phase)
+    later = next((p for p in seen if p > index), None)  # the first earlier step of a later phase
+    if index not in seen:
+        seen.append(index)
+    if later is not None:
+        later_phase = flow.PHASES[later]
         at: Loc = ("steps", i, "phase") if "phase" in step else ("steps", i)
         implicit = "" if "phase" in step else " (no `phase` means diagnose)"
         ctx.add(
@@ -135,7 +137,8 @@ def validate_params(ctx: Ctx, loc: Loc, cls: type, raw: dict[str, Any]) -> Any:
     except ValidationError as exc:
         ctx.problems.extend(pydantic_errors(ctx.doc, exc, loc, params_model, skip_templates=True))
         return None
-    check = getattr(params, "check", None)
+    # __dict__, not getattr: a pydantic model without the field raises (slowly) inside getattr
+    check = params.__dict__.get("check")
     nested_uses = getattr(check, "uses", None)
     if isinstance(nested_uses, str):
         nested = ctx.registry.kinds.get(nested_uses)
@@ -206,7 +209,7 @@ def _check_refs(
             hint = " (a PromQL '{' right before '{{' reads as a Jinja dict: write '{ {{ ... }}')"
         ctx.add_at(loc, a.error_line, f"template error: {a.error}{hint}")
         return
-    if allowed is not None:
+    if allowed is not None and not a.names <= allowed:
         for name in sorted(a.names - allowed):
             hint = did_you_mean(name, allowed)
             dashed = [s for s in ctx.ids if s.endswith(f"-{name}") or s.startswith(f"{name}-")]
@@ -234,14 +237,16 @@ def _check_refs(
                 f"{did_you_mean(ref.field, STEP_RESULT_FIELDS)}"
                 f" (one of {', '.join(STEP_RESULT_FIELDS)})",
             )
-    filters = _filters()
-    for name, lineno in a.filters:
-        if name not in filters:
-            ctx.add_at(loc, lineno, f"unknown filter '{name}'{did_you_mean(name, filters)}")
-    tests = refs.known_tests()
-    for name, lineno in a.tests:
-        if name not in tests:
-            ctx.add_at(loc, lineno, f"unknown test '{name}'{did_you_mean(name, tests)}")
+    if a.filters:
+        filters = _filters()
+        for name, lineno in a.filters:
+            if name not in filters:
+                ctx.add_at(loc, lineno, f"unknown filter '{name}'{did_you_mean(name, filters)}")
+    if a.tests:
+        tests = refs.known_tests()
+        for name, lineno in a.tests:
+            if name not in tests:
+                ctx.add_at(loc, lineno, f"unknown test '{name}'{did_you_mean(name, tests)}")
 
 
 @lru_cache(maxsize=1)
