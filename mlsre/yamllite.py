@@ -51,12 +51,26 @@ class _Unsupported(Exception):
 
 def parse(text: str, max_nodes: int) -> tuple[Any] | None:
     """``(data,)`` as PyYAML's safe loader reads ``text``, or None when PyYAML must read it."""
-    if not text.endswith("\n") or _UNSUPPORTED.search(text) or _MARKERS.search(text):
+    if not text.endswith("\n") or not _only_plain_characters(text) or _has_markers(text):
         return None
     try:
         return (_read(text.split("\n")[:-1], max_nodes),)
     except (_Unsupported, RecursionError):
         return None
+
+
+def _only_plain_characters(text: str) -> bool:
+    if text.isascii():  # constant time; then one fast scan instead of a regex
+        return text.replace("\n", "").isprintable()
+    return _UNSUPPORTED.search(text) is None
+
+
+def _has_markers(text: str) -> bool:
+    """``---``, ``...`` or a ``%`` directive at the start of a line."""
+    starts = ("---", "...", "%")
+    if not (text.startswith(starts) or "\n---" in text or "\n..." in text or "\n%" in text):
+        return False  # the usual answer, from three substring searches
+    return _MARKERS.search(text) is not None
 
 
 class _Frame:
@@ -87,75 +101,79 @@ def _read(lines: list[str], max_nodes: int) -> Any:
             i += 1
             continue
         col = len(line) - len(s)
-        while stack and stack[-1].col > col:
-            _close(stack.pop())
-        dash = s[0] == "-" and (len(s) == 1 or s[1] == " ")
-        top = stack[-1] if stack else None
-        if top is not None and top.col == col and top.indentless and not dash:
-            _close(stack.pop())  # a key after `key:\n- item` lines ends that sequence
-            top = stack[-1]
-        if top is None or col > top.col:  # a collection opens: the root, or a pending value
-            if top is not None and top.pending is None:
-                raise _Unsupported  # a continuation line (multi-line plain text) or an error
-            if stack and len(stack) > _MAX_DEPTH:
-                raise _Unsupported
-            if top is None and root is not None:
-                raise _Unsupported
-            data: Any = [] if dash else {}
-            if not dash and _KEY.match(s) is None:
-                raise _Unsupported  # a scalar on its own line
-            if top is None:
-                root = data
-            elif top.is_map:
-                top.data[top.pending] = data
-            else:
-                top.data.append(data)
-            if top is not None:
-                top.pending = None
-            top = _Frame(col, data)
-            stack.append(top)
-        elif top.pending is not None:  # the line after `key:` is at the key's own column
-            if not top.is_map:
-                raise _Unsupported  # an empty sequence item: PyYAML knows what it means
-            if dash:
-                seq: list[Any] = []
-                top.data[top.pending] = seq
-                top.pending = None
-                top = _Frame(col, seq, indentless=True)
-                stack.append(top)
-            else:
-                top.data[top.pending] = None
-                top.pending = None
         count += 1
         if count > max_nodes:
             raise _Unsupported  # PyYAML reports the size
-        if top.is_map:
-            if dash:
-                raise _Unsupported
-            entry_map, entry_col, rest_line = top, col, s
-        else:
-            if not dash:
-                raise _Unsupported
-            rest = s[1:].lstrip(" ")
-            if rest and _KEY.match(rest):  # `- key: value`: a mapping starts on the dash's line
-                item: dict[str, Any] = {}
-                top.data.append(item)
-                entry_col = col + len(s) - len(rest)
-                entry_map = _Frame(entry_col, item)
-                stack.append(entry_map)
-                rest_line = rest
+        top = stack[-1] if stack else None
+        if top is not None and top.col == col and top.is_map and top.pending is None:
+            entry_map, entry_col, rest_line = top, col, s  # the usual line: the next key
+        else:  # a collection opens or closes, or a pending value is decided
+            while stack and stack[-1].col > col:
+                _close(stack.pop())
+            dash = s[0] == "-" and (len(s) == 1 or s[1] == " ")
+            top = stack[-1] if stack else None
+            if top is not None and top.col == col and top.indentless and not dash:
+                _close(stack.pop())  # a key after `key:\n- item` lines ends that sequence
+                top = stack[-1]
+            if top is None or col > top.col:  # a collection opens: the root, or a pending value
+                if top is not None and top.pending is None:
+                    raise _Unsupported  # a continuation line (multi-line plain text) or an error
+                if stack and len(stack) > _MAX_DEPTH:
+                    raise _Unsupported
+                if top is None and root is not None:
+                    raise _Unsupported
+                data: Any = [] if dash else {}
+                if not dash and _KEY.match(s) is None:
+                    raise _Unsupported  # a scalar on its own line
+                if top is None:
+                    root = data
+                elif top.is_map:
+                    top.data[top.pending] = data
+                else:
+                    top.data.append(data)
+                if top is not None:
+                    top.pending = None
+                top = _Frame(col, data)
+                stack.append(top)
+            elif top.pending is not None:  # the line after `key:` is at the key's own column
+                if not top.is_map:
+                    raise _Unsupported  # an empty sequence item: PyYAML knows what it means
+                if dash:
+                    seq: list[Any] = []
+                    top.data[top.pending] = seq
+                    top.pending = None
+                    top = _Frame(col, seq, indentless=True)
+                    stack.append(top)
+                else:
+                    top.data[top.pending] = None
+                    top.pending = None
+            if top.is_map:
+                if dash:
+                    raise _Unsupported
+                entry_map, entry_col, rest_line = top, col, s
             else:
-                if not rest or rest[0] == "#":
-                    top.pending = True
+                if not dash:
+                    raise _Unsupported
+                rest = s[1:].lstrip(" ")
+                if rest and _KEY.match(rest):  # `- key: value`: a mapping starts on the dash's line
+                    item: dict[str, Any] = {}
+                    top.data.append(item)
+                    entry_col = col + len(s) - len(rest)
+                    entry_map = _Frame(entry_col, item)
+                    stack.append(entry_map)
+                    rest_line = rest
+                else:
+                    if not rest or rest[0] == "#":
+                        top.pending = True
+                        i += 1
+                        continue
+                    if rest[0] in "|>":
+                        value, i = _block_scalar(lines, i, rest, col)
+                        top.data.append(value)
+                        continue
+                    top.data.append(_inline(rest))
                     i += 1
                     continue
-                if rest[0] in "|>":
-                    value, i = _block_scalar(lines, i, rest, col)
-                    top.data.append(value)
-                    continue
-                top.data.append(_inline(rest))
-                i += 1
-                continue
         # an entry `key: ...` of the mapping entry_map, written at column entry_col
         m = _KEY.match(rest_line)
         if m is None:
