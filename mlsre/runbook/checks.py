@@ -6,7 +6,7 @@ problems in the file: every problem found is reported, each at its ``file:line:c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -158,15 +158,23 @@ def validate_params(ctx: Ctx, loc: Loc, cls: type, raw: dict[str, Any]) -> Any:
     return params
 
 
-def _strings(value: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
-    if isinstance(value, str):
-        yield loc, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, (*loc, str(k)))
+def _templates_in(value: Any, loc: Loc, skip: Loc) -> Iterator[tuple[Loc, str]]:
+    """Strings with template tags inside ``value`` (plain text refers to nothing), but not the
+    one at ``skip``; locations are built only for what is yielded."""
+    if isinstance(value, dict):
+        items: Iterable[tuple[str | int, Any]] = ((str(k), v) for k, v in value.items())
     elif isinstance(value, list):
-        for j, v in enumerate(value):
-            yield from _strings(v, (*loc, j))
+        items = enumerate(value)
+    else:
+        if isinstance(value, str) and loc != skip and refs.is_template(value):
+            yield loc, value
+        return
+    for key, item in items:
+        if isinstance(item, str):
+            if refs.is_template(item) and (*loc, key) != skip:
+                yield (*loc, key), item
+        elif isinstance(item, dict | list):
+            yield from _templates_in(item, (*loc, key), skip)
 
 
 def _sample_names(ctx: Ctx, uses: Any) -> frozenset[str] | None:
@@ -183,21 +191,19 @@ def _check_templates(ctx: Ctx, i: int, step: dict[str, Any]) -> None:
         if isinstance(text, str) and refs.is_template(text):
             _check_refs(ctx, i, (*base, key), refs.analyze_template(text), TEMPLATE_GLOBALS)
     with_block = step.get("with")
-    nested_expect: tuple[Loc, str, Any] | None = None
-    for loc, text in _strings(with_block, (*base, "with")):
-        if loc[-2:] == ("check", "expect") and isinstance(with_block, dict):
-            nested_expect = (loc, text, (with_block.get("check") or {}).get("uses"))
-        elif refs.is_template(text):  # plain text refers to nothing
-            _check_refs(ctx, i, loc, refs.analyze_template(text), TEMPLATE_GLOBALS)
+    check = with_block.get("check") if isinstance(with_block, dict) else None
+    nested: Loc = (*base, "with", "check", "expect")  # a wait's check: an expression
+    for loc, text in _templates_in(with_block, (*base, "with"), nested):
+        _check_refs(ctx, i, loc, refs.analyze_template(text), TEMPLATE_GLOBALS)
     when = step.get("when")
     if isinstance(when, str):
         _check_refs(ctx, i, (*base, "when"), refs.analyze_expression(when), TEMPLATE_GLOBALS)
     if isinstance(step.get("expect"), str):
         names = _sample_names(ctx, step.get("uses"))
         _check_refs(ctx, i, (*base, "expect"), refs.analyze_expression(step["expect"]), names)
-    if nested_expect is not None:
-        loc, text, uses = nested_expect
-        _check_refs(ctx, i, loc, refs.analyze_expression(text), _sample_names(ctx, uses))
+    if isinstance(check, dict) and isinstance(check.get("expect"), str):
+        names = _sample_names(ctx, check.get("uses"))
+        _check_refs(ctx, i, nested, refs.analyze_expression(check["expect"]), names)
 
 
 def _check_refs(
