@@ -3,8 +3,11 @@
     .venv/bin/python bench/runbooks.py            # generated runbooks reuse the library's templates
     .venv/bin/python bench/runbooks.py --unique   # worst case: every query template is different
 
-Generated runbooks are the bundled ones with a new id, title, model, thresholds and step ids,
-so they are as large and as templated as real ones (about 8 KB each). Each figure comes from a
+Two kinds of generated runbooks, each measured separately:
+- "library-sized": the bundled ones with a new id, title, thresholds and step ids, as large and
+  as templated as real ones (about 8 KB and 10 steps each, 4 MB in all);
+- "scaffolds": what `mlsre runbook new` writes (about 1.6 KB and 3 steps each).
+Each figure comes from a
 fresh process with an empty result cache ("cold"), then the same files again ("warm"); "loaded"
 includes building every Runbook object. The baseline, measured in the same process, is PyYAML's
 C loader just reading the same files, with no validation at all. Prints figures, no assertions.
@@ -46,6 +49,16 @@ def generate(target: Path, count: int, unique: bool) -> None:
                 "[{{ inputs.rate_window }}]", f"[{{{{ inputs.rate_window }}}}] offset {i}s"
             )
             text = text.replace("})", f"}} or vector({i}))", 3)
+        (target / f"{rid}.yaml").write_text(text, encoding="utf-8")
+
+
+def generate_scaffolds(target: Path, count: int) -> None:
+    from mlsre.runbook.scaffold import scaffold_text
+
+    modes = ["data-drift", "latency", "errors", "accuracy-decay", "bad-deploy", "staleness"]
+    for i in range(count):
+        rid = f"new-{i:04d}"
+        text = scaffold_text(rid, modes[i % len(modes)])
         (target / f"{rid}.yaml").write_text(text, encoding="utf-8")
 
 
@@ -92,31 +105,39 @@ def main() -> None:
     from mlsre import parallel
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "runbooks"
-        folder.mkdir()
-        generate(folder, args.count, args.unique)
+        copies, scaffolds = Path(tmp) / "library-sized", Path(tmp) / "scaffolds"
+        copies.mkdir()
+        scaffolds.mkdir()
+        generate(copies, args.count, args.unique)
+        generate_scaffolds(scaffolds, args.count)
         cores = parallel.cpu_count()
-        for label, jobs in ((f"all {cores} cores", ""), ("one process", "1")):
-            env = {**os.environ, "MLSRE_JOBS": jobs, "XDG_CACHE_HOME": tempfile.mkdtemp(dir=tmp)}
-            env.pop("MLSRE_NO_CACHE", None)
-            run = subprocess.run(
-                [sys.executable, __file__, "--measure", str(folder)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            r = json.loads(run.stdout)
-            files, base = r["files"], r["pyyaml"]
-            print(
-                f"{label}: {files} runbooks ({r['steps']} steps, {r['megabytes']:.1f} MB) "
-                f"loaded and validated cold in {r['cold'] * 1000:.0f} ms "
-                f"({r['cold'] / files * 1000:.2f} ms each), warm in {r['warm'] * 1000:.0f} ms; "
-                f"PyYAML alone reads them in {base * 1000:.0f} ms: "
-                f"cold = {r['cold'] / base:.2f}x, warm = {r['warm'] / base:.2f}x that"
-            )
-            for p in r["problems"]:
-                print("  problem:", p)
+        for folder in (copies, scaffolds):
+            print(f"bundled library + {args.count} generated runbooks, {folder.name}:")
+            for label, jobs in ((f"all {cores} cores", ""), ("one process", "1")):
+                env = {
+                    **os.environ,
+                    "MLSRE_JOBS": jobs,
+                    "XDG_CACHE_HOME": tempfile.mkdtemp(dir=tmp),
+                }
+                env.pop("MLSRE_NO_CACHE", None)
+                run = subprocess.run(
+                    [sys.executable, __file__, "--measure", str(folder)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                r = json.loads(run.stdout)
+                files, base = r["files"], r["pyyaml"]
+                print(
+                    f"  {label}: {files} runbooks ({r['steps']} steps, {r['megabytes']:.1f} MB) "
+                    f"loaded and validated cold in {r['cold'] * 1000:.0f} ms "
+                    f"({r['cold'] / files * 1000:.2f} ms each), warm in {r['warm'] * 1000:.0f} ms; "
+                    f"PyYAML alone reads them in {base * 1000:.0f} ms: "
+                    f"cold = {r['cold'] / base:.2f}x, warm = {r['warm'] / base:.2f}x that"
+                )
+                for p in r["problems"]:
+                    print("    problem:", p)
 
 
 if __name__ == "__main__":
