@@ -25,6 +25,7 @@ _UNSUPPORTED = re.compile(
 _MARKERS = re.compile(r"(?m)^(?:---|\.\.\.)(?:[ ]|$)|^%")
 # A block mapping key (a plain scalar without spaces), ':', and a space or the line's end.
 _KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.\-/]*):(?: +|$)")
+_KEY_REST = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.\-/]*):(?: +|$)(.*)")  # and what follows
 # The most common line of all: `key: plain words` (no ':' or '#' in the words, to be simple).
 _KEY_PLAIN = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.\-/]*): +([^\s&*!%@`?:,\[\]{}#|>'\"-][^#:]*)$")
 # One `key: value` of a one-line flow mapping, and the ',' or '}' after it.
@@ -175,18 +176,25 @@ def _read(lines: list[str], max_nodes: int) -> Any:
                     i += 1
                     continue
         # an entry `key: ...` of the mapping entry_map, written at column entry_col
-        m = _KEY.match(rest_line)
+        m = _KEY_REST.match(rest_line)
         if m is None:
             raise _Unsupported
-        key = m.group(1)
+        key, rest = m.groups()
         mapping = entry_map.data
         if key in mapping or len(key) > 1000 or _resolve(key) is not _AS_STR:
             raise _Unsupported
-        rest = rest_line[m.end() :]
-        if not rest or rest[0] == "#":
+        first = rest[:1]
+        if first.isalpha() and first not in "yYnNtTfFoO":  # plain words that cannot be a bool/null
+            cut = rest.find(" #")
+            text = (rest if cut < 0 else rest[:cut]).rstrip(" ")
+            if ": " in text or text[-1] == ":":
+                raise _Unsupported
+            mapping[key] = text
+            i += 1
+        elif not rest or first == "#":
             entry_map.pending = key
             i += 1
-        elif rest[0] in "|>":
+        elif first in "|>":
             mapping[key], i = _block_scalar(lines, i, rest, entry_col)
         else:
             mapping[key] = _inline(rest)
@@ -245,25 +253,25 @@ def _block_scalar(lines: list[str], i: int, header: str, col: int) -> tuple[str,
         raise _Unsupported
     line = lines[k]
     m = len(line) - len(line.lstrip(" "))
-    if m <= col or any(len(lines[b]) > m for b in range(start, k)):
+    if m <= col:
         raise _Unsupported
-    if style == ">" and k > start:
-        raise _Unsupported  # leading empty lines in a folded scalar
+    if k > start and (style == ">" or any(len(lines[b]) > m for b in range(start, k))):
+        raise _Unsupported  # leading empty lines: in a folded scalar, or longer than the indent
     body = [""] * (k - start)
     pad = " " * m
-    e = k
-    while e < n:
-        line = lines[e]
+    e = n
+    for j in range(k, n):
+        line = lines[j]
         if line.startswith(pad):
             text = line[m:]
             if text[:1] == " " and not text.strip(" "):
                 raise _Unsupported  # a line of only spaces beyond the indentation
             body.append(text)
         elif line.strip(" "):
+            e = j
             break
         else:
             body.append("")
-        e += 1
     last = len(body)
     while body[last - 1] == "":
         last -= 1
