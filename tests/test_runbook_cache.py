@@ -58,3 +58,14 @@ def test_unwritable_or_corrupt_cache_is_no_cache(isolated: Path, cache_home: Pat
     cache.cache_path().write_text("{not json", encoding="utf-8")
     report = validate_paths([_folder(isolated)])
     assert len(report.problems) == 1
+
+
+def test_every_bundled_runbook_comes_back_from_the_cache_unchanged(cache_home: Path) -> None:
+    from mlsre.runbook.loader import bundled_dir
+
+    fresh = validate_paths([bundled_dir()])
+    cached = validate_paths([bundled_dir()])
+    assert len(cached.files) >= 8
+    for a, b in zip(fresh.files, cached.files, strict=True):
+        assert b._runbook is None  # not built until asked for: it came from the cache
+        assert b.runbook == a.runbook and b.summary == a.summary and b.warnings == a.warnings

@@ -20,7 +20,7 @@ from typing import Any
 from mlsre import __version__
 from mlsre.steps.registry import KindRegistry
 
-FORMAT = 1
+FORMAT = 2  # 2: each entry is [report JSON, runbook JSON]
 MAX_ENTRIES = 5000
 
 

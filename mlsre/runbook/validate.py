@@ -8,6 +8,7 @@ field path and, where we can tell, what was meant.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,20 +35,27 @@ class FileReport:
     warnings: list[Problem] = field(default_factory=list)
     summary: dict[str, str] | None = None  # id, title, failure_mode, severity of a valid runbook
     _runbook: Runbook | None = field(default=None, repr=False)
-    # What the runbook was validated from, in plain JSON types (from the cache, or as read by
-    # yamllite): stored in the cache as is, where dumping the model would cost more.
+    # What the runbook was validated from, in plain JSON types, as yamllite read it ...
     _data: dict[str, Any] | None = field(default=None, repr=False)
+    # ... or as JSON text (from the cache, or from another process): the Runbook is built
+    # from either only when someone asks for it.
+    _json: str | None = field(default=None, repr=False)
 
     @property
     def runbook(self) -> Runbook | None:
-        """The validated runbook (None when the file has problems); built lazily from the cache."""
-        if self._runbook is None and self._data is not None:
-            self._runbook = Runbook.model_validate(self._data)
+        """The validated runbook (None when the file has problems)."""
+        if self._runbook is None:
+            if self._data is not None:
+                self._runbook = Runbook.model_validate(self._data)
+            elif self._json is not None:
+                self._runbook = Runbook.model_validate_json(self._json)
         return self._runbook
 
-    def set_runbook(self, runbook: Runbook | None) -> None:
+    def set_runbook(self, runbook: Runbook | None, data: dict[str, Any] | None = None) -> None:
+        """``data``: plain data that validates to exactly ``runbook``, if there is any."""
         self._runbook = runbook
-        self._data = None
+        self._data = data if runbook is not None else None
+        self._json = None
         self.summary = None
         if runbook is not None:
             self.summary = {
@@ -57,32 +65,37 @@ class FileReport:
                 "severity": runbook.severity.value,
             }
 
-    def to_cache(self) -> dict[str, Any]:
-        if self._data is not None:
-            runbook: dict[str, Any] | None = self._data
-        else:
-            rb = self.runbook
-            runbook = rb.model_dump(mode="json", by_alias=True, exclude_unset=True) if rb else None
-        return {
+    def to_cache(self) -> list[str | None]:
+        """The report as two JSON texts: what was found, and the runbook's data."""
+        meta = {
             "problems": [_problem_data(p) for p in self.problems],
             "warnings": [_problem_data(p) for p in self.warnings],
             "summary": self.summary,
-            "runbook": runbook,
         }
+        if self._json is None and self._data is not None:
+            self._json = json.dumps(self._data, separators=(",", ":"), ensure_ascii=False)
+        elif self._json is None and self._runbook is not None:
+            self._json = self._runbook.model_dump_json(by_alias=True, exclude_unset=True)
+        return [json.dumps(meta, separators=(",", ":"), ensure_ascii=False), self._json]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Between processes a report travels in its cache form: plain data, and the Runbook
-        # is rebuilt only if someone asks for it.
+        # Between processes a report travels in its cache form: text pickles and unpickles
+        # far faster than nested data, and the Runbook is rebuilt only if someone asks.
         return (FileReport.from_cache, (self.path, self.to_cache()))
 
     @classmethod
-    def from_cache(cls, path: str, data: dict[str, Any]) -> FileReport:
+    def from_cache(cls, path: str, entry: Any) -> FileReport:
+        """The report of :meth:`to_cache`; KeyError, TypeError or ValueError if it is not one."""
+        meta_text, runbook_text = entry
+        meta = json.loads(meta_text)
+        if runbook_text is not None and not isinstance(runbook_text, str):
+            raise TypeError("runbook data is not JSON text")
         return cls(
             path,
-            problems=[Problem(**p) for p in data["problems"]],
-            warnings=[Problem(**p) for p in data["warnings"]],
-            summary=data["summary"],
-            _data=data["runbook"],
+            problems=[Problem(**p) for p in meta["problems"]],
+            warnings=[Problem(**p) for p in meta["warnings"]],
+            summary=meta["summary"],
+            _json=runbook_text,
         )
 
 
@@ -186,7 +199,7 @@ def validate_files(
             try:
                 out[i] = FileReport.from_cache(str(path), hit)
                 continue
-            except (KeyError, TypeError):
+            except (KeyError, TypeError, ValueError):
                 pass  # an entry from another layout: validate again
         todo.append((i, str(path), text, key))
 
@@ -220,9 +233,8 @@ def validate_text(text: str, name: str, registry: KindRegistry | None = None) ->
     except RecursionError:
         report.problems = [Problem(name, 1, 1, "the document is nested too deeply")]
         return report
-    report.set_runbook(runbook)
-    if runbook is not None and doc.plain:
-        report._data = doc.data  # Runbook.model_validate(doc.data) is exactly this runbook
+    # Runbook.model_validate(doc.data) is exactly this runbook; plain data caches cheaply
+    report.set_runbook(runbook, doc.data if doc.plain else None)
     stem = Path(name).stem
     if (
         report.runbook is not None
