@@ -205,7 +205,11 @@ def validate_files(
 
     def work(chunk: Sequence[tuple[int, str, str, str | None]]) -> list[FileReport]:
         with parallel.gc_paused():
-            return [validate_text(text, name, reg) for _, name, text, _ in chunk]
+            reports = [validate_text(text, name, reg) for _, name, text, _ in chunk]
+            if results is not None:
+                for report in reports:
+                    report.to_cache()  # encodes the runbook's JSON once, here, in parallel
+            return reports
 
     jobs = parallel.workers_for(len(todo), _MIN_FILES_PER_WORKER)
     chunks = [todo[k::jobs] for k in range(jobs)]  # interleaved, so big files spread out
