@@ -180,45 +180,45 @@ _MIN_FILES_PER_WORKER = 48
 def validate_files(
     paths: list[Path], registry: KindRegistry | None = None, results: Any = None
 ) -> list[FileReport]:
-    """One report per path, in order. Files not in ``results`` are validated, spread over the
-    machine's cores when there are many (see :mod:`mlsre.parallel`)."""
+    """One report per path, in order. Files not in ``results`` are validated; many files are
+    read, looked up and validated on all cores (see :mod:`mlsre.parallel`)."""
     from mlsre import parallel
 
     reg = registry or default_registry()
-    out: list[FileReport | None] = [None] * len(paths)
-    todo: list[tuple[int, str, str, str | None]] = []  # (index, name, text, cache key)
-    for i, path in enumerate(paths):
-        try:
-            text = read_text(path)
-        except YamlProblems as exc:
-            out[i] = FileReport(str(path), problems=list(exc.problems))
-            continue
-        key = results.key(str(path), text) if results is not None else None
-        hit = results.get(key) if results is not None else None
-        if hit is not None:
-            try:
-                out[i] = FileReport.from_cache(str(path), hit)
-                continue
-            except (KeyError, TypeError, ValueError):
-                pass  # an entry from another layout: validate again
-        todo.append((i, str(path), text, key))
 
-    def work(chunk: Sequence[tuple[int, str, str, str | None]]) -> list[FileReport]:
+    def work(chunk: Sequence[Path]) -> list[tuple[FileReport, str | None]]:
+        """Reports of ``chunk``, each with its cache key when it was validated (not cached)."""
         with parallel.gc_paused():
-            reports = [validate_text(text, name, reg) for _, name, text, _ in chunk]
-            if results is not None:
-                for report in reports:
-                    report.to_cache()  # encodes the runbook's JSON once, here, in parallel
-            return reports
+            return [_report(path, reg, results) for path in chunk]
 
-    jobs = parallel.workers_for(len(todo), _MIN_FILES_PER_WORKER)
-    chunks = [todo[k::jobs] for k in range(jobs)]  # interleaved, so big files spread out
-    for chunk, reports in zip(chunks, parallel.fork_map(work, chunks), strict=True):
-        for (i, _, _, key), report in zip(chunk, reports, strict=True):
-            out[i] = report
-            if key is not None:
-                results.put(key, report.to_cache())
-    return [r for r in out if r is not None]
+    jobs = parallel.workers_for(len(paths), _MIN_FILES_PER_WORKER)
+    chunks = [paths[k::jobs] for k in range(jobs)]  # interleaved, so big files spread out
+    out: list[FileReport] = [FileReport("")] * len(paths)
+    for k, done in enumerate(parallel.fork_map(work, chunks)):
+        for j, (report, fresh_key) in enumerate(done):
+            out[k + j * jobs] = report
+            if fresh_key is not None:
+                results.put(fresh_key, report.to_cache())
+    return out
+
+
+def _report(path: Path, reg: KindRegistry, results: Any) -> tuple[FileReport, str | None]:
+    try:
+        text = read_text(path)
+    except YamlProblems as exc:
+        return FileReport(str(path), problems=list(exc.problems)), None
+    if results is None:
+        return validate_text(text, str(path), reg), None
+    key = results.key(str(path), text)
+    hit = results.get(key)
+    if hit is not None:
+        try:
+            return FileReport.from_cache(str(path), hit), None
+        except (KeyError, TypeError, ValueError):
+            pass  # an entry from another layout: validate again
+    report = validate_text(text, str(path), reg)
+    report.to_cache()  # encodes the runbook's JSON once, here, in parallel
+    return report, key
 
 
 def validate_text(text: str, name: str, registry: KindRegistry | None = None) -> FileReport:
