@@ -33,6 +33,10 @@ _FLOW_ENTRY = re.compile(
     r" *([A-Za-z0-9_][A-Za-z0-9_.\-/]*): +(?:\"([^\"\\]*)\" *|'((?:[^']|'')*)' *"
     r"|([^\s,\[\]{}#&*!|>'\"%@`:?\-][^,\[\]{}#:]*))([,}])"
 )
+# One item of a one-line flow sequence of plain or quoted scalars, and the ',' or ']' after it.
+_FLOW_ITEM = re.compile(
+    r" *(?:\"([^\"\\]*)\" *|'((?:[^']|'')*)' *|([^\s,\[\]{}#&*!|>'\"%@`:?\-][^,\[\]{}#:]*))([,\]])"
+)
 _BLOCK_HEADER = re.compile(r"([|>])([-+]?)(?: *$| +#)")
 _DOUBLE = re.compile(r'"([^"\\]*)"')
 _SINGLE = re.compile(r"'((?:[^']|'')*)'")
@@ -181,7 +185,7 @@ def _read(lines: list[str], max_nodes: int) -> Any:
             raise _Unsupported
         key, rest = m.groups()
         mapping = entry_map.data
-        if key in mapping or len(key) > 1000 or _resolve(key) is not _AS_STR:
+        if key in mapping or (key not in _STR_KEYS and not _str_key(key)):
             raise _Unsupported
         first = rest[:1]
         if first.isalpha() and first not in "yYnNtTfFoO":  # plain words that cannot be a bool/null
@@ -225,7 +229,7 @@ def _inline(rest: str) -> Any:
     elif first == "{":
         value, end = _flow_mapping(rest)
     elif first == "[":
-        value, end = _flow(rest, 0, 0)
+        value, end = _flow_sequence(rest)
     else:
         if first in _PLAIN_START_BAD or (first == "-" and (len(rest) == 1 or rest[1] == " ")):
             raise _Unsupported
@@ -289,9 +293,11 @@ def _flow_mapping(line: str) -> tuple[Any, int]:
     p = 1
     while True:
         m = _FLOW_ENTRY.match(line, p)
-        if m is None or m.group(1) in data or _resolve(m.group(1)) is not _AS_STR:
+        if m is None:
             return _flow(line, 0, 0)
         key, double, single, plain, close = m.groups()
+        if key in data or (key not in _STR_KEYS and not _str_key(key)):
+            return _flow(line, 0, 0)
         if plain is not None:
             plain = plain.rstrip(" ")
             value = _resolve(plain)
@@ -300,6 +306,26 @@ def _flow_mapping(line: str) -> tuple[Any, int]:
             data[key] = double if double is not None else single.replace("''", "'")
         p = m.end()
         if close == "}":
+            return data, p
+
+
+def _flow_sequence(line: str) -> tuple[Any, int]:
+    """A one-line flow sequence of plain and quoted scalars, by regex; else :func:`_flow`."""
+    data: list[Any] = []
+    p = 1
+    while True:
+        m = _FLOW_ITEM.match(line, p)
+        if m is None:
+            return _flow(line, 0, 0)  # empty, nested, or anything unusual
+        double, single, plain, close = m.groups()
+        if plain is not None:
+            plain = plain.rstrip(" ")
+            value = _resolve(plain)
+            data.append(plain if value is _AS_STR else value)
+        else:
+            data.append(double if double is not None else single.replace("''", "'"))
+        p = m.end()
+        if close == "]":
             return data, p
 
 
@@ -358,6 +384,9 @@ def _flow_scalar(line: str, p: int) -> tuple[Any, int]:
 
 def _fold(lines: list[str]) -> str:
     """Folded-scalar text: a single line break becomes a space, each empty line a newline."""
+    text = "\n".join(lines)
+    if "\n\n" not in text and "\n " not in text and text[:1] != " ":
+        return text.replace("\n", " ")  # the usual paragraph: no empty or indented lines
     if any(line.startswith(" ") for line in lines):
         raise _Unsupported  # more-indented lines keep their breaks: PyYAML's rules apply
     out = [lines[0]]
@@ -373,6 +402,16 @@ def _fold(lines: list[str]) -> str:
 
 
 _AS_STR = object()
+_STR_KEYS: set[str] = set()  # keys seen to read as plain strings (a set is cheaper than a call)
+
+
+def _str_key(key: str) -> bool:
+    """A mapping key must read as a string of sensible length (`1:`, `on:` or `null:` do not)."""
+    if len(key) > 1000 or _resolve(key) is not _AS_STR:
+        return False
+    if len(_STR_KEYS) < 10_000:
+        _STR_KEYS.add(key)
+    return True
 
 
 @lru_cache(maxsize=4096)
