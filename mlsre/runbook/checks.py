@@ -6,13 +6,15 @@ problems in the file: every problem found is reported, each at its ``file:line:c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from pydantic import ValidationError
+
 from mlsre.runbook import flow, refs
-from mlsre.runbook.messages import did_you_mean
+from mlsre.runbook.messages import did_you_mean, pydantic_errors
 from mlsre.runbook.model import ENGINE_FILTERS, EXPECT_NAMES, STEP_RESULT_FIELDS, TEMPLATE_GLOBALS
 from mlsre.steps.registry import KindRegistry, is_mutating, unknown_kind_message
 from mlsre.yamlfile import Loc, Problem, YamlDocument, format_loc
@@ -127,10 +129,6 @@ def _check_kind(ctx: Ctx, i: int, step: dict[str, Any], phase: str) -> None:
 def validate_params(ctx: Ctx, loc: Loc, cls: type, raw: dict[str, Any]) -> Any:
     """The kind's Params for ``raw``, reporting errors; values that are templates are not typed here
     (they are only known at run time), so their errors are left to the run."""
-    from pydantic import ValidationError
-
-    from mlsre.runbook.messages import pydantic_errors
-
     params_model = cls.Params  # type: ignore[attr-defined]
     try:
         params = params_model.model_validate(raw)
@@ -158,23 +156,35 @@ def validate_params(ctx: Ctx, loc: Loc, cls: type, raw: dict[str, Any]) -> Any:
     return params
 
 
-def _templates_in(value: Any, loc: Loc, skip: Loc) -> Iterator[tuple[Loc, str]]:
+def _templates_in(value: Any, loc: Loc, skip: Loc) -> list[tuple[Loc, str]]:
     """Strings with template tags inside ``value`` (plain text refers to nothing), but not the
-    one at ``skip``; locations are built only for what is yielded."""
-    if isinstance(value, dict):
-        items: Iterable[tuple[str | int, Any]] = ((str(k), v) for k, v in value.items())
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        if isinstance(value, str) and loc != skip and refs.is_template(value):
-            yield loc, value
-        return
-    for key, item in items:
-        if isinstance(item, str):
-            if refs.is_template(item) and (*loc, key) != skip:
-                yield (*loc, key), item
-        elif isinstance(item, dict | list):
-            yield from _templates_in(item, (*loc, key), skip)
+    one at ``skip``; locations are built only for what is returned."""
+    out: list[tuple[Loc, str]] = []
+    if isinstance(value, str):
+        if loc != skip and refs.is_template(value):
+            out.append((loc, value))
+        return out
+    todo: list[tuple[Loc, Any]] = [(loc, value)]
+    while todo:
+        where, node = todo.pop()
+        items: Iterable[tuple[str | int, Any]]
+        if isinstance(node, dict):
+            items = node.items() if all(type(k) is str for k in node) else _str_keys(node)
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            continue
+        for key, item in items:
+            if isinstance(item, str):
+                if refs.is_template(item) and (*where, key) != skip:
+                    out.append(((*where, key), item))
+            elif isinstance(item, dict | list):
+                todo.append(((*where, key), item))
+    return out
+
+
+def _str_keys(node: dict[Any, Any]) -> list[tuple[str | int, Any]]:
+    return [(str(k), v) for k, v in node.items()]
 
 
 def _sample_names(ctx: Ctx, uses: Any) -> frozenset[str] | None:
