@@ -26,8 +26,6 @@ _MARKERS = re.compile(r"(?m)^(?:---|\.\.\.)(?:[ ]|$)|^%")
 # A block mapping key (a plain scalar without spaces), ':', and a space or the line's end.
 _KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.\-/]*):(?: +|$)")
 _KEY_REST = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.\-/]*):(?: +|$)(.*)")  # and what follows
-# The most common line of all: `key: plain words` (no ':' or '#' in the words, to be simple).
-_KEY_PLAIN = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.\-/]*): +([^\s&*!%@`?:,\[\]{}#|>'\"-][^#:]*)$")
 # One `key: value` of a one-line flow mapping, and the ',' or '}' after it.
 _FLOW_ENTRY = re.compile(
     r" *([A-Za-z0-9_][A-Za-z0-9_.\-/]*): +(?:\"([^\"\\]*)\" *|'((?:[^']|'')*)' *"
