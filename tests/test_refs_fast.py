@@ -9,6 +9,8 @@ Jinja rejects, so that Jinja's error message is the one a person sees.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -381,3 +383,21 @@ def test_fast_path_agrees_with_jinja_on_anything(data: st.DataObject) -> None:
 @given(st.text(alphabet="ab.[]()|'\" -+*/<=>!~,:\n0123456789_e", max_size=30))
 def test_fast_path_agrees_with_jinja_on_random_text(text: str) -> None:
     _agree(text)
+
+
+def test_filters_known_without_jinja_are_all_real_jinja_filters() -> None:
+    assert refs._JINJA_31_FILTERS.issubset(refs.known_filters())
+
+
+def test_validating_the_library_does_not_import_jinja() -> None:
+    # Importing Jinja costs about 0.1 s; every library template and expression has a fast path.
+    code = (
+        "import sys\n"
+        "from mlsre.runbook.loader import bundled_dir\n"
+        "from mlsre.runbook.validate import validate_paths\n"
+        "report = validate_paths([bundled_dir()], use_cache=False)\n"
+        "assert report.ok and len(report.files) >= 8\n"
+        "print('jinja2' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"

@@ -254,10 +254,10 @@ def _check_refs(
                 f" (one of {', '.join(STEP_RESULT_FIELDS)})",
             )
     if a.filters:
-        filters = _filters()
         for name, lineno in a.filters:
-            if name not in filters:
-                ctx.add_at(loc, lineno, f"unknown filter '{name}'{did_you_mean(name, filters)}")
+            if name not in ENGINE_FILTERS and not refs.is_jinja_filter(name):
+                hint = did_you_mean(name, _filters())
+                ctx.add_at(loc, lineno, f"unknown filter '{name}'{hint}")
     if a.tests:
         tests = refs.known_tests()
         for name, lineno in a.tests:
