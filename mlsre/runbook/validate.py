@@ -193,13 +193,14 @@ def validate_files(
 
     jobs = parallel.workers_for(len(paths), _MIN_FILES_PER_WORKER)
     chunks = [paths[k::jobs] for k in range(jobs)]  # interleaved, so big files spread out
-    out: list[FileReport] = [FileReport("")] * len(paths)
-    for k, done in enumerate(parallel.fork_map(work, chunks)):
-        for j, (report, fresh_key) in enumerate(done):
-            out[k + j * jobs] = report
-            if fresh_key is not None:
-                results.put(fresh_key, report.to_cache())
-    return out
+    done = parallel.fork_map(work, chunks)
+    reports = []
+    for i in range(len(paths)):  # chunk k holds paths k, k + jobs, k + 2 * jobs, ...
+        report, fresh_key = done[i % jobs][i // jobs]
+        if fresh_key is not None:
+            results.put(fresh_key, report.to_cache())
+        reports.append(report)
+    return reports
 
 
 def _report(path: Path, reg: KindRegistry, results: Any) -> tuple[FileReport, str | None]:
