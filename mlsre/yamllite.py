@@ -187,11 +187,7 @@ def _read(lines: list[str], max_nodes: int) -> Any:
             raise _Unsupported
         first = rest[:1]
         if first.isalpha() and first not in "yYnNtTfFoO":  # plain words that cannot be a bool/null
-            cut = rest.find(" #")
-            text = (rest if cut < 0 else rest[:cut]).rstrip(" ")
-            if ": " in text or text[-1] == ":":
-                raise _Unsupported
-            mapping[key] = text
+            mapping[key] = _plain_words(rest)
             i += 1
         elif not rest or first == "#":
             entry_map.pending = key
@@ -218,12 +214,9 @@ def _close(frame: _Frame) -> None:
 def _inline(rest: str) -> Any:
     """A one-line value: a quoted or plain scalar, or a flow collection."""
     first = rest[0]
+    value: Any
     if first == '"' or first == "'":
-        m = (_DOUBLE if first == '"' else _SINGLE).match(rest)
-        if m is None:
-            raise _Unsupported  # multi-line, escapes, or unterminated
-        value: Any = m.group(1) if first == '"' else m.group(1).replace("''", "'")
-        end = m.end()
+        value, end = _quoted(rest, 0)
     elif first == "{":
         value, end = _flow_mapping(rest)
     elif first == "[":
@@ -231,14 +224,38 @@ def _inline(rest: str) -> Any:
     else:
         if first in _PLAIN_START_BAD or (first == "-" and (len(rest) == 1 or rest[1] == " ")):
             raise _Unsupported
-        cut = rest.find(" #")
-        text = (rest if cut < 0 else rest[:cut]).rstrip(" ")
-        if ": " in text or text[-1] == ":":
-            raise _Unsupported
-        return _plain(text)
+        return _plain(_plain_words(rest))
     if not _LINE_END.match(rest, end):
         raise _Unsupported
     return value
+
+
+def _plain_words(rest: str) -> str:
+    """A one-line plain scalar without its comment; a ': ' inside is not a scalar at all."""
+    cut = rest.find(" #")
+    text = (rest if cut < 0 else rest[:cut]).rstrip(" ")
+    if ": " in text or text[-1] == ":":
+        raise _Unsupported
+    return text
+
+
+def _quoted(line: str, p: int) -> tuple[str, int]:
+    """The one-line quoted scalar that starts at ``line[p]``, and where it ends."""
+    double = line[p] == '"'
+    m = (_DOUBLE if double else _SINGLE).match(line, p)
+    if m is None:
+        raise _Unsupported  # multi-line, escapes, or unterminated
+    return (m.group(1) if double else m.group(1).replace("''", "'")), m.end()
+
+
+def _flow_scalar_of(double: str | None, single: str | None, plain: str | None) -> Any:
+    """The scalar of a flow regex match: one of its three alternatives matched."""
+    if plain is not None:
+        return _plain(plain.rstrip(" "))
+    if double is not None:
+        return double
+    assert single is not None
+    return single.replace("''", "'")
 
 
 def _block_scalar(lines: list[str], i: int, header: str, col: int) -> tuple[str, int]:
@@ -296,12 +313,7 @@ def _flow_mapping(line: str) -> tuple[Any, int]:
         key, double, single, plain, close = m.groups()
         if key in data or (key not in _STR_KEYS and not _str_key(key)):
             return _flow(line, 0, 0)
-        if plain is not None:
-            plain = plain.rstrip(" ")
-            value = _resolve(plain)
-            data[key] = plain if value is _AS_STR else value
-        else:
-            data[key] = double if double is not None else single.replace("''", "'")
+        data[key] = _flow_scalar_of(double, single, plain)
         p = m.end()
         if close == "}":
             return data, p
@@ -316,12 +328,7 @@ def _flow_sequence(line: str) -> tuple[Any, int]:
         if m is None:
             return _flow(line, 0, 0)  # empty, nested, or anything unusual
         double, single, plain, close = m.groups()
-        if plain is not None:
-            plain = plain.rstrip(" ")
-            value = _resolve(plain)
-            data.append(plain if value is _AS_STR else value)
-        else:
-            data.append(double if double is not None else single.replace("''", "'"))
+        data.append(_flow_scalar_of(double, single, plain))
         p = m.end()
         if close == "]":
             return data, p
@@ -368,12 +375,8 @@ def _flow_node(line: str, p: int, depth: int) -> tuple[Any, int]:
 
 
 def _flow_scalar(line: str, p: int) -> tuple[Any, int]:
-    first = line[p : p + 1]
-    if first == '"' or first == "'":
-        m = (_DOUBLE if first == '"' else _SINGLE).match(line, p)
-        if m is None:
-            raise _Unsupported
-        return (m.group(1) if first == '"' else m.group(1).replace("''", "'")), m.end()
+    if line[p : p + 1] in ("'", '"'):
+        return _quoted(line, p)
     m = _FLOW_PLAIN.match(line, p)
     if m is None:
         raise _Unsupported
