@@ -51,13 +51,19 @@ class YamlDocument:
     """
 
     def __init__(
-        self, path: str, data: Any, marks: dict[Loc, Mark] | None = None, *, text: str = ""
+        self,
+        path: str,
+        data: Any,
+        marks: dict[Loc, Mark] | None = None,
+        *,
+        text: str = "",
+        plain: bool = False,
     ) -> None:
         self.path = path
         self.data = data
         self.text = text
         # Only str keys and JSON scalars (str, int, float, bool, None): what yamllite reads.
-        self.plain = False
+        self.plain = plain
         self._marks = marks
         self._lines: list[str] | None = None
 
@@ -161,9 +167,7 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
 
     fast = yamllite.parse(text, MAX_NODES)
     if fast is not None:  # the common block-style subset, read without PyYAML's node objects
-        doc = YamlDocument(name, fast[0], text=text)
-        doc.plain = True
-        return doc
+        return YamlDocument(name, fast[0], text=text, plain=True)
     nodes = _compose(text, name)
     if len(nodes) > 1:
         m = nodes[1].start_mark
@@ -172,9 +176,7 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         )
     if not nodes or nodes[0] is None:
         raise YamlProblems([Problem(name, 1, 1, "file is empty")])
-    doc = _build(nodes[0], name, [MAX_NODES])
-    doc.text = text
-    return doc
+    return _build(nodes[0], name, [MAX_NODES], text)
 
 
 def parse_yaml_all(text: str, name: str) -> list[YamlDocument]:
@@ -184,9 +186,7 @@ def parse_yaml_all(text: str, name: str) -> list[YamlDocument]:
     """
     nodes = [n for n in _compose(text, name) if n is not None]
     budget = [MAX_NODES]  # shared, so many small documents cannot add up to a bomb either
-    docs = [_build(node, name, budget) for node in nodes]
-    for doc in docs:
-        doc.text = text
+    docs = [_build(node, name, budget, text) for node in nodes]
     docs = [d for d in docs if d.data is not None]  # a stray `---` at the end is not an object
     if not docs:
         raise YamlProblems([Problem(name, 1, 1, "file is empty")])
@@ -251,13 +251,13 @@ def _compose(text: str, name: str) -> list[Any]:
 def _marks_of(text: str, name: str) -> dict[Loc, Mark]:
     try:
         nodes = _compose(text, name)
-        return _build(nodes[0], name, [MAX_NODES]).marks if nodes and nodes[0] else {}
+        return _build(nodes[0], name, [MAX_NODES], text).marks if nodes and nodes[0] else {}
     except YamlProblems:  # cannot happen for text yamllite read; positions are best effort
         return {}
 
 
-def _build(node: Any, name: str, budget: list[int]) -> YamlDocument:
-    doc = YamlDocument(name, None, {})
+def _build(node: Any, name: str, budget: list[int], text: str) -> YamlDocument:
+    doc = YamlDocument(name, None, {}, text=text)
     builder = _Builder(doc, budget)
     data = builder.value(node, ())
     if builder.problems:

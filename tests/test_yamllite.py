@@ -38,7 +38,7 @@ def pyyaml(text: str) -> Any:
     nodes = _compose(text, "t.yaml")
     if len(nodes) != 1 or nodes[0] is None:
         raise YamlProblems([])
-    return _build(nodes[0], "t.yaml", [MAX_NODES]).data
+    return _build(nodes[0], "t.yaml", [MAX_NODES], text).data
 
 
 def check_same(text: str) -> bool:
@@ -98,7 +98,7 @@ def test_documents_read_fast_still_report_exact_positions() -> None:
     text = (bundled_dir() / "latency-regression.yaml").read_text(encoding="utf-8")
     broken = text.replace("    uses: registry.compare\n", "    uses: registry.comapre\n")
     doc = parse_yaml(broken, "x.yaml")
-    assert doc.marks == _build(_compose(broken, "x.yaml")[0], "x.yaml", [MAX_NODES]).marks
+    assert doc.marks == _build(_compose(broken, "x.yaml")[0], "x.yaml", [MAX_NODES], broken).marks
     report = validate_text(broken, "latency-regression.yaml")
     line = broken.splitlines().index("    uses: registry.comapre") + 1
     assert [(p.line, p.column) for p in report.problems][:1] == [(line, 5)]

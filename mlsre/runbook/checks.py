@@ -169,7 +169,7 @@ def _templates_in(value: Any, loc: Loc, skip: Loc) -> list[tuple[Loc, str]]:
         where, node = todo.pop()
         items: Iterable[tuple[str | int, Any]]
         if isinstance(node, dict):
-            items = node.items() if all(type(k) is str for k in node) else _str_keys(node)
+            items = ((str(k), v) for k, v in node.items())  # a location names keys as text
         elif isinstance(node, list):
             items = enumerate(node)
         else:
@@ -181,10 +181,6 @@ def _templates_in(value: Any, loc: Loc, skip: Loc) -> list[tuple[Loc, str]]:
             elif isinstance(item, dict | list):
                 todo.append(((*where, key), item))
     return out
-
-
-def _str_keys(node: dict[Any, Any]) -> list[tuple[str | int, Any]]:
-    return [(str(k), v) for k, v in node.items()]
 
 
 def _sample_names(ctx: Ctx, uses: Any) -> frozenset[str] | None:
@@ -253,11 +249,9 @@ def _check_refs(
                 f"{did_you_mean(ref.field, STEP_RESULT_FIELDS)}"
                 f" (one of {', '.join(STEP_RESULT_FIELDS)})",
             )
-    if a.filters:
-        for name, lineno in a.filters:
-            if name not in ENGINE_FILTERS and not refs.is_jinja_filter(name):
-                hint = did_you_mean(name, _filters())
-                ctx.add_at(loc, lineno, f"unknown filter '{name}'{hint}")
+    for name, lineno in a.filters:
+        if name not in ENGINE_FILTERS and not refs.is_jinja_filter(name):
+            ctx.add_at(loc, lineno, f"unknown filter '{name}'{did_you_mean(name, _filters())}")
     if a.tests:
         tests = refs.known_tests()
         for name, lineno in a.tests:
