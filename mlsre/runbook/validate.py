@@ -72,11 +72,15 @@ class FileReport:
             "warnings": [_problem_data(p) for p in self.warnings],
             "summary": self.summary,
         }
+        return [json.dumps(meta, separators=(",", ":"), ensure_ascii=False), self.runbook_json()]
+
+    def runbook_json(self) -> str | None:
+        """The runbook's data as JSON text (encoded once, then kept)."""
         if self._json is None and self._data is not None:
             self._json = json.dumps(self._data, separators=(",", ":"), ensure_ascii=False)
         elif self._json is None and self._runbook is not None:
             self._json = self._runbook.model_dump_json(by_alias=True, exclude_unset=True)
-        return [json.dumps(meta, separators=(",", ":"), ensure_ascii=False), self._json]
+        return self._json
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Between processes a report travels in its cache form: text pickles and unpickles
@@ -218,7 +222,7 @@ def _report(path: Path, reg: KindRegistry, results: Any) -> tuple[FileReport, st
         except (KeyError, TypeError, ValueError):
             pass  # an entry from another layout: validate again
     report = validate_text(text, str(path), reg)
-    report.to_cache()  # encodes the runbook's JSON once, here, in parallel
+    report.runbook_json()  # the costly part of its cache entry, done here, in parallel
     return report, key
 
 
