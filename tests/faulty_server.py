@@ -7,8 +7,8 @@ The first path segment picks the misbehaviour, so a client pointed at ``{url}/fl
 from __future__ import annotations
 
 import json
+import socket
 import threading
-import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -116,12 +116,14 @@ def _make_handler(server: FaultyServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def refused_url() -> str:
-    """A 127.0.0.1 URL where nothing listens."""
-    import socket
-
+def free_port() -> int:
+    """A 127.0.0.1 port nothing listens on (until a server of the tests binds it)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    time.sleep(0)  # port released; nothing binds it again in the tests
-    return f"http://127.0.0.1:{port}"
+        port: int = s.getsockname()[1]
+        return port
+
+
+def refused_url() -> str:
+    """A 127.0.0.1 URL where nothing listens: connections are refused."""
+    return f"http://127.0.0.1:{free_port()}"

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -25,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests import scenario_fraud as scenario
-from tests.faulty_server import FaultyServer
+from tests.faulty_server import FaultyServer, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 MLFLOW_BIN = REPO / ".venv-mlflow" / "bin" / "mlflow"
@@ -38,13 +37,6 @@ def missing(what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:

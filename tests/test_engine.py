@@ -7,19 +7,10 @@ import sys
 from pathlib import Path
 
 from tests.engine_support import run_json, step_results, workspace, write_runbook
-from tests.faulty_server import FaultyServer
+from tests.faulty_server import FaultyServer, refused_url
 from tests.helpers import ok, run
 
 PY = sys.executable
-
-
-def dead_port() -> int:
-    """A local port nothing listens on (connections are refused)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_outcomes_map_to_distinct_exit_codes(isolated: Path) -> None:
@@ -319,11 +310,8 @@ def test_faults_become_step_errors_and_the_run_goes_on(
 
 
 def test_refused_connection_is_retried_then_an_error(isolated: Path) -> None:
-    port = dead_port()
     workspace(isolated)
-    (isolated / "mlsre.yaml").write_text(
-        f"prometheus:\n  url: http://127.0.0.1:{port}\n  retries: 0\n"
-    )
+    (isolated / "mlsre.yaml").write_text(f"prometheus:\n  url: {refused_url()}\n  retries: 0\n")
     write_runbook(
         isolated,
         "refused",
@@ -404,11 +392,8 @@ def test_phase_runs_only_that_phase(isolated: Path) -> None:
 
 
 def test_wait_that_cannot_check_is_an_error_not_unhealthy(isolated: Path) -> None:
-    port = dead_port()
     workspace(isolated)
-    (isolated / "mlsre.yaml").write_text(
-        f"prometheus:\n  url: http://127.0.0.1:{port}\n  retries: 0\n"
-    )
+    (isolated / "mlsre.yaml").write_text(f"prometheus:\n  url: {refused_url()}\n  retries: 0\n")
     write_runbook(
         isolated,
         "verify",

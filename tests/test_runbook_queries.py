@@ -13,7 +13,8 @@ from mlsre.runbook.loader import bundled_dir
 from mlsre.runbook.validate import validate_file
 from mlsre.settings import PrometheusSettings, RegistrySettings, Settings
 from mlsre.steps.base import Phase, StepStatus
-from tests.fixtures_servers import MlflowServer, PromServer, free_port
+from tests.faulty_server import refused_url
+from tests.fixtures_servers import MlflowServer, PromServer
 
 pytestmark = pytest.mark.prometheus
 
@@ -98,7 +99,7 @@ def _diagnose(server: PromServer, runbook_id: str, when: str) -> dict[str, StepO
     settings = Settings(
         prometheus=PrometheusSettings(url=server.url, retries=0),
         # nobody listens here: registry steps error fast, which this test does not judge
-        registry=RegistrySettings(url=f"http://127.0.0.1:{free_port()}", retries=0, timeout_s=2),
+        registry=RegistrySettings(url=refused_url(), retries=0, timeout_s=2),
     )
     at = datetime.fromtimestamp(getattr(server.times, when), UTC)
     # the scenario holds 3 hours before the deploy: a one-day baseline would find no data
