@@ -6,7 +6,8 @@
 Two kinds of generated runbooks, each measured separately:
 - "library-sized": the bundled ones with a new id, title, thresholds and step ids, as large and
   as templated as real ones (about 8 KB and 10 steps each, 4 MB in all);
-- "scaffolds": what `mlsre runbook new` writes (about 1.6 KB and 3 steps each).
+- "scaffolds": what `mlsre runbook new` writes (about 1.6 KB and 3 steps each);
+- "hook": three scaffolds beside the library, what a pre-commit hook validates at a commit.
 Each figure comes from a
 fresh process with an empty result cache ("cold"), then the same files again ("warm"); "loaded"
 includes building every Runbook object. The baseline, measured in the same process, is PyYAML's
@@ -102,42 +103,35 @@ def main() -> None:
         print(json.dumps(measure(args.measure)))
         return
 
-    from mlsre import parallel
-
     with tempfile.TemporaryDirectory() as tmp:
-        copies, scaffolds = Path(tmp) / "library-sized", Path(tmp) / "scaffolds"
-        copies.mkdir()
-        scaffolds.mkdir()
+        copies, scaffolds, hook = (Path(tmp) / n for n in ("library-sized", "scaffolds", "hook"))
+        for folder in (copies, scaffolds, hook):
+            folder.mkdir()
         generate(copies, args.count, args.unique)
         generate_scaffolds(scaffolds, args.count)
-        cores = parallel.cpu_count()
-        for folder in (copies, scaffolds):
-            print(f"bundled library + {args.count} generated runbooks, {folder.name}:")
-            for label, jobs in ((f"all {cores} cores", ""), ("one process", "1")):
-                env = {
-                    **os.environ,
-                    "MLSRE_JOBS": jobs,
-                    "XDG_CACHE_HOME": tempfile.mkdtemp(dir=tmp),
-                }
-                env.pop("MLSRE_NO_CACHE", None)
-                run = subprocess.run(
-                    [sys.executable, __file__, "--measure", str(folder)],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                r = json.loads(run.stdout)
-                files, base = r["files"], r["pyyaml"]
-                print(
-                    f"  {label}: {files} runbooks ({r['steps']} steps, {r['megabytes']:.1f} MB) "
-                    f"loaded and validated cold in {r['cold'] * 1000:.0f} ms "
-                    f"({r['cold'] / files * 1000:.2f} ms each), warm in {r['warm'] * 1000:.0f} ms; "
-                    f"PyYAML alone reads them in {base * 1000:.0f} ms: "
-                    f"cold = {r['cold'] / base:.2f}x, warm = {r['warm'] / base:.2f}x that"
-                )
-                for p in r["problems"]:
-                    print("    problem:", p)
+        generate_scaffolds(hook, 3)  # what a pre-commit hook sees: the files of one commit
+        for folder in (hook, scaffolds, copies):
+            env = {**os.environ, "XDG_CACHE_HOME": tempfile.mkdtemp(dir=tmp)}
+            env.pop("MLSRE_NO_CACHE", None)
+            run = subprocess.run(
+                [sys.executable, __file__, "--measure", str(folder)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            r = json.loads(run.stdout)
+            files, base = r["files"], r["pyyaml"]
+            print(
+                f"bundled library + {len(list(folder.glob('*.yaml')))} {folder.name} runbooks: "
+                f"{files} runbooks ({r['steps']} steps, {r['megabytes']:.1f} MB) "
+                f"loaded and validated cold in {r['cold'] * 1000:.0f} ms "
+                f"({r['cold'] / files * 1000:.2f} ms each), warm in {r['warm'] * 1000:.0f} ms; "
+                f"PyYAML alone reads them in {base * 1000:.0f} ms: "
+                f"cold = {r['cold'] / base:.2f}x, warm = {r['warm'] / base:.2f}x that"
+            )
+            for p in r["problems"]:
+                print("    problem:", p)
 
 
 if __name__ == "__main__":

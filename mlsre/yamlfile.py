@@ -44,34 +44,16 @@ class Problem:
 
 
 class YamlDocument:
-    """Data read from one YAML document, and where each key and item of it is in the file.
-
-    Positions are only needed to report a problem. A document read by :mod:`mlsre.yamllite`
-    has none until something asks; they are then read from its text with PyYAML.
-    """
+    """Data read from one YAML document, and where each key and item of it is in the file."""
 
     def __init__(
-        self,
-        path: str,
-        data: Any,
-        marks: dict[Loc, Mark] | None = None,
-        *,
-        text: str = "",
-        plain: bool = False,
+        self, path: str, data: Any, marks: dict[Loc, Mark] | None = None, *, text: str = ""
     ) -> None:
         self.path = path
         self.data = data
         self.text = text
-        # Only str keys and JSON scalars (str, int, float, bool, None): what yamllite reads.
-        self.plain = plain
-        self._marks = marks
+        self.marks: dict[Loc, Mark] = {} if marks is None else marks
         self._lines: list[str] | None = None
-
-    @property
-    def marks(self) -> dict[Loc, Mark]:
-        if self._marks is None:
-            self._marks = _marks_of(self.text, self.path)
-        return self._marks
 
     @property
     def lines(self) -> list[str]:
@@ -163,11 +145,6 @@ def load_yaml_all(path: Path) -> list[YamlDocument]:
 
 def parse_yaml(text: str, name: str) -> YamlDocument:
     """Parse one YAML document safely, recording the position of every key and item."""
-    from mlsre import yamllite
-
-    fast = yamllite.parse(text, MAX_NODES)
-    if fast is not None:  # the common block-style subset, read without PyYAML's node objects
-        return YamlDocument(name, fast[0], text=text, plain=True)
     nodes = _compose(text, name)
     if len(nodes) > 1:
         m = nodes[1].start_mark
@@ -246,14 +223,6 @@ def _compose(text: str, name: str) -> list[Any]:
         raise YamlProblems(
             [Problem(name, 1, 1, f"invalid YAML: {str(exc).splitlines()[0]}")]
         ) from None
-
-
-def _marks_of(text: str, name: str) -> dict[Loc, Mark]:
-    try:
-        nodes = _compose(text, name)
-        return _build(nodes[0], name, [MAX_NODES], text).marks if nodes and nodes[0] else {}
-    except YamlProblems:  # cannot happen for text yamllite read; positions are best effort
-        return {}
 
 
 def _build(node: Any, name: str, budget: list[int], text: str) -> YamlDocument:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,22 @@ def test_every_bundled_runbook_comes_back_from_the_cache_unchanged(cache_home: P
     for a, b in zip(fresh.files, cached.files, strict=True):
         assert b._runbook is None  # not built until asked for: it came from the cache
         assert b.runbook == a.runbook and b.summary == a.summary and b.warnings == a.warnings
+
+
+@pytest.mark.parametrize("module", ["timeutil.py", "incident/lifecycle.py", "steps/registry.py"])
+def test_any_package_module_changing_invalidates_the_cache(module: str) -> None:
+    """The fingerprint covers every source file of the package, not a hand-kept list."""
+    import mlsre
+    from mlsre.runbook.cache import fingerprint
+    from mlsre.steps.registry import default_registry
+
+    reg = default_registry()
+    path = Path(mlsre.__file__).parent / module
+    before = fingerprint(reg)
+    st = path.stat()
+    try:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        assert fingerprint(reg) != before
+    finally:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert fingerprint(reg) == before

@@ -175,7 +175,7 @@ def validate(
 ) -> None:
     """Validate runbooks: every problem in every file, at file:line:column. Exit 1 if any.
 
-    Results are cached by file content (MLSRE_NO_CACHE=1 skips the cache). Many files are checked on all cores (MLSRE_JOBS=1: one process).
+    Results are cached by file content (MLSRE_NO_CACHE=1 skips the cache).
 
     Example: mlsre runbook validate runbooks/
     """

@@ -2,8 +2,8 @@
 
 Parsing YAML is most of the cost of validating a runbook (PyYAML builds every node in Python);
 ``mlsre runbook list``/``run`` discover every runbook each time, and a pre-commit hook validates
-a whole folder. A result is reused only when the file's path and bytes, the mlsre version, the
-validator's own source and the step kinds (built-in and plugins) are all unchanged. The cache is
+a whole folder. A result is reused only when the file's path and bytes, the mlsre version, every source file
+of the package and the step kinds (built-in and plugins) are all unchanged. The cache is
 a plain JSON file under the user cache dir; any trouble reading or writing it just means no cache.
 Set ``MLSRE_NO_CACHE=1`` to bypass it.
 """
@@ -34,21 +34,13 @@ def enabled() -> bool:
 
 
 def fingerprint(registry: KindRegistry) -> str:
-    """Changes whenever anything that decides a validation result changes."""
+    """Changes whenever anything that could decide a validation result changes: the mlsre
+    version, any file of the package itself (no hand-kept list to fall behind), and the
+    modules of the step kinds (built-in and plugins)."""
     h = hashlib.sha256(f"{FORMAT}:{__version__}".encode())
-    here = Path(__file__).resolve().parent
-    for name in (
-        "model.py",
-        "refs.py",
-        "expr.py",
-        "checks.py",
-        "flow.py",
-        "messages.py",
-        "validate.py",
-    ):
-        h.update(_stamp(here / name))
-    h.update(_stamp(here.parent / "yamlfile.py"))
-    h.update(_stamp(here.parent / "yamllite.py"))
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(_stamp(path))
     for kind in registry.names():
         cls = registry.kinds[kind]
         module = sys.modules.get(cls.__module__)

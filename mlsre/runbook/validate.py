@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,26 +35,18 @@ class FileReport:
     warnings: list[Problem] = field(default_factory=list)
     summary: dict[str, str] | None = None  # id, title, failure_mode, severity of a valid runbook
     _runbook: Runbook | None = field(default=None, repr=False)
-    # What the runbook was validated from, in plain JSON types, as yamllite read it ...
-    _data: dict[str, Any] | None = field(default=None, repr=False)
-    # ... or as JSON text (from the cache, or from another process): the Runbook is built
-    # from either only when someone asks for it.
+    # The runbook as JSON text (from the cache): built into a Runbook only when asked for.
     _json: str | None = field(default=None, repr=False)
 
     @property
     def runbook(self) -> Runbook | None:
         """The validated runbook (None when the file has problems)."""
-        if self._runbook is None:
-            if self._data is not None:
-                self._runbook = Runbook.model_validate(self._data)
-            elif self._json is not None:
-                self._runbook = Runbook.model_validate_json(self._json)
+        if self._runbook is None and self._json is not None:
+            self._runbook = Runbook.model_validate_json(self._json)
         return self._runbook
 
-    def set_runbook(self, runbook: Runbook | None, data: dict[str, Any] | None = None) -> None:
-        """``data``: plain data that validates to exactly ``runbook``, if there is any."""
+    def set_runbook(self, runbook: Runbook | None) -> None:
         self._runbook = runbook
-        self._data = data if runbook is not None else None
         self._json = None
         self.summary = None
         if runbook is not None:
@@ -76,16 +68,9 @@ class FileReport:
 
     def runbook_json(self) -> str | None:
         """The runbook's data as JSON text (encoded once, then kept)."""
-        if self._json is None and self._data is not None:
-            self._json = json.dumps(self._data, separators=(",", ":"), ensure_ascii=False)
-        elif self._json is None and self._runbook is not None:
+        if self._json is None and self._runbook is not None:
             self._json = self._runbook.model_dump_json(by_alias=True, exclude_unset=True)
         return self._json
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Between processes a report travels in its cache form: text pickles and unpickles
-        # far faster than nested data, and the Runbook is rebuilt only if someone asks.
-        return (FileReport.from_cache, (self.path, self.to_cache()))
 
     @classmethod
     def from_cache(cls, path: str, entry: Any) -> FileReport:
@@ -177,30 +162,14 @@ def validate_file(
     return validate_files([path], registry, results)[0]
 
 
-# Below this many files per process, forking costs more than it saves.
-_MIN_FILES_PER_WORKER = 48
-
-
 def validate_files(
     paths: list[Path], registry: KindRegistry | None = None, results: Any = None
 ) -> list[FileReport]:
-    """One report per path, in order. Files not in ``results`` are validated; many files are
-    read, looked up and validated on all cores (see :mod:`mlsre.parallel`)."""
-    from mlsre import parallel
-
+    """One report per path, in order. Files already in ``results`` are not validated again."""
     reg = registry or default_registry()
-
-    def work(chunk: Sequence[Path]) -> list[tuple[FileReport, str | None]]:
-        """Reports of ``chunk``, each with its cache key when it was validated (not cached)."""
-        with parallel.gc_paused():
-            return [_report(path, reg, results) for path in chunk]
-
-    jobs = parallel.workers_for(len(paths), _MIN_FILES_PER_WORKER)
-    chunks = [paths[k::jobs] for k in range(jobs)]  # interleaved, so big files spread out
-    done = parallel.fork_map(work, chunks)
     reports = []
-    for i in range(len(paths)):  # chunk k holds paths k, k + jobs, k + 2 * jobs, ...
-        report, fresh_key = done[i % jobs][i // jobs]
+    for path in paths:
+        report, fresh_key = _report(path, reg, results)
         if fresh_key is not None:
             results.put(fresh_key, report.to_cache())
         reports.append(report)
@@ -221,9 +190,7 @@ def _report(path: Path, reg: KindRegistry, results: Any) -> tuple[FileReport, st
             return FileReport.from_cache(str(path), hit), None
         except (KeyError, TypeError, ValueError):
             pass  # an entry from another layout: validate again
-    report = validate_text(text, str(path), reg)
-    report.runbook_json()  # the costly part of its cache entry, done here, in parallel
-    return report, key
+    return validate_text(text, str(path), reg), key
 
 
 def validate_text(text: str, name: str, registry: KindRegistry | None = None) -> FileReport:
@@ -242,8 +209,7 @@ def validate_text(text: str, name: str, registry: KindRegistry | None = None) ->
     except RecursionError:
         report.problems = [Problem(name, 1, 1, "the document is nested too deeply")]
         return report
-    # Runbook.model_validate(doc.data) is exactly this runbook; plain data caches cheaply
-    report.set_runbook(runbook, doc.data if doc.plain else None)
+    report.set_runbook(runbook)
     stem = Path(name).stem
     if (
         report.runbook is not None
