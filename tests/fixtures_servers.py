@@ -313,6 +313,8 @@ def faulty_session() -> Iterator[FaultyServer]:
 
 
 @pytest.fixture
-def faulty(faulty_session: FaultyServer) -> FaultyServer:
+def faulty(faulty_session: FaultyServer) -> Iterator[FaultyServer]:
     faulty_session.reset()
-    return faulty_session
+    yield faulty_session
+    errors, faulty_session.httpd.errors[:] = list(faulty_session.httpd.errors), []
+    assert not errors, f"the faulty server itself failed: {errors!r}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +15,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """mlsre built as a wheel and installed into its own folder (dependencies from this venv)."""
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """mlsre built as a wheel and installed into its own folder (dependencies from this venv).
+
+    Only the folder is shared between tests: each run's environment is built when it runs,
+    after the ``isolated`` fixture has pointed HOME, config and the store into its tmp_path."""
     dist = tmp_path_factory.mktemp("dist")
     target = tmp_path_factory.mktemp("site")
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources.
+    source = tmp_path_factory.mktemp("src") / "mlsre"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv*", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+        ),
+    )
     subprocess.run(
         [
             sys.executable,
@@ -29,7 +42,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
             "--no-build-isolation",
             "-w",
             str(dist),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,
@@ -50,15 +63,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
         check=True,
         capture_output=True,
     )
+    return target
+
+
+def _mlsre(target: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONPATH"] = str(target)  # ahead of the editable install of the source tree
-    return target, env
-
-
-def _mlsre(
-    installed: tuple[Path, dict[str, str]], *args: str, cwd: Path
-) -> subprocess.CompletedProcess[str]:
-    target, env = installed
     return subprocess.run(
         [str(target / "bin" / "mlsre"), *args],
         cwd=cwd,
@@ -70,9 +80,9 @@ def _mlsre(
 
 
 def test_installed_wheel_finds_bundled_runbooks_templates_and_data(
-    installed: tuple[Path, dict[str, str]], isolated: Path
+    installed: Path, isolated: Path
 ) -> None:
-    target, _ = installed
+    target = installed
     r = _mlsre(installed, "--version", cwd=isolated)
     assert r.returncode == 0 and r.stdout.startswith("mlsre "), r.stderr
     r = _mlsre(installed, "runbook", "list", "--json", cwd=isolated)
@@ -90,9 +100,7 @@ def test_installed_wheel_finds_bundled_runbooks_templates_and_data(
     assert all(str(target) in p for p in report["replayed_from"])
 
 
-def test_smoke_installed_script_incident_lifecycle(
-    installed: tuple[Path, dict[str, str]], isolated: Path
-) -> None:
+def test_smoke_installed_script_incident_lifecycle(installed: Path, isolated: Path) -> None:
     assert _mlsre(installed, "init", ".", cwd=isolated).returncode == 0
     r = _mlsre(installed, "incident", "open", "smoke", "-s", "SEV4", cwd=isolated)
     assert r.returncode == 0 and "Opened INC-1" in r.stdout, r.stderr
