@@ -53,11 +53,34 @@ class PostmortemSettings(_Section):
     lint_allowlist: list[str] = Field(default_factory=list)
 
 
+class ChangeRepo(_Section):
+    path: str
+    url: str | None = None  # web address for commit links, e.g. https://git.example.com/org/repo
+    rev: str = "HEAD"  # what reaches production
+    models: list[str] = Field(default_factory=list)  # models it feeds (ranking relevance)
+    service: str | None = None  # the service it deploys
+
+
+class ChangesSettings(_Section):
+    """Where `incident changes` looks for "what changed?"."""
+
+    repos: list[str | ChangeRepo] = Field(default_factory=list)
+    window: str = "24h"  # how far before the incident start to look
+    serving_alias: str = "champion"  # the registry alias that serves traffic
+    version_label: str = "version"  # the label of serving metrics that names the version
+    model_label: str = "model"
+    metrics: list[str] = Field(default_factory=list)  # build-info/config-hash gauges to watch
+
+    def repo_list(self) -> list[ChangeRepo]:
+        return [ChangeRepo(path=r) if isinstance(r, str) else r for r in self.repos]
+
+
 class Settings(_Section):
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     postmortems: PostmortemSettings = Field(default_factory=PostmortemSettings)
+    changes: ChangesSettings = Field(default_factory=ChangesSettings)
     runbook_paths: list[str] = Field(default_factory=lambda: ["./runbooks"])
     slo_paths: list[str] = Field(default_factory=lambda: ["./slos"])
     config_path: str | None = Field(None, exclude=True)
@@ -75,6 +98,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "registry": RegistrySettings,
     "store": StoreSettings,
     "postmortems": PostmortemSettings,
+    "changes": ChangesSettings,
 }
 
 

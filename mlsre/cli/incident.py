@@ -238,9 +238,63 @@ def show(
         pairs.append(("runbooks", ", ".join(state.runbooks)))
     open_actions = [a for a in state.actions if not a.done]
     pairs.append(("action items", f"{len(state.actions)} ({len(open_actions)} open)"))
+    from mlsre.changes.service import likely_change
+
+    likely = likely_change(store.events(iid))
+    if likely:
+        pairs.append(("likely related change", _change_line(likely)))
     output.fields(pairs)
     output.line()
     _render_events(evs, title=f"Latest {len(evs)} of {state.last_seq} events")
+
+
+def _change_line(change: dict[str, object]) -> str:
+    from mlsre.changes.service import at_text
+
+    return f"{change.get('summary')} ({at_text(change.get('at'))}, score {change.get('score')})"
+
+
+@app.command("changes")
+def changes(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            help="How far before the incident start to look (default: changes.window, 24h)."
+        ),
+    ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(help="Keep the ranking on the incident's timeline (and its postmortem)."),
+    ] = True,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What changed before the incident, most likely cause first.
+
+    Reads the model registry (versions, deploys, lineage of the live version against the one
+    before: training code, params and datasets), the git repositories under `changes.repos`,
+    version labels of the serving metrics and the team's change log (`mlsre change record`).
+    Each change has a score with its reasons; a source that cannot be read is one note.
+
+    Example: mlsre incident changes INC-7 --window 48h
+    """
+    from mlsre.changes.service import incident_changes
+    from mlsre.settings import load_settings
+    from mlsre.timeutil import parse_duration
+
+    settings, _ = load_settings(config_path(ctx))
+    span = parse_duration(window) if window else None
+    report = incident_changes(
+        _store(ctx), settings, parse_id(incident), _actor(as_), window=span, record=record
+    )
+    if as_json:
+        output.print_json(report)
+        return
+    from mlsre.cli.changes_view import render_report
+
+    render_report(report)
 
 
 def _secs(a: object, b: object) -> float | None:

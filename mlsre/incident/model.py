@@ -63,6 +63,7 @@ class EventKind(StrEnum):
     MODEL_CHANGED = "model_changed"
     ESCALATED = "escalated"
     POSTMORTEM_PUBLISHED = "postmortem_published"
+    CHANGES_FOUND = "changes_found"  # `incident changes`: what changed before, ranked
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mlsre.changes.model import ChangeKind, RecordedChange
 from mlsre.errors import NotFoundError, StoreError
 from mlsre.incident import lifecycle
 from mlsre.incident.model import Event, EventKind, Incident, Severity, Status, apply, format_id
 from mlsre.incident.store import IncidentFilter, IncidentRow, state_from_json, state_to_json
 from mlsre.jsonutil import dumps
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the team's change log
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
@@ -45,6 +47,17 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT NOT NULL,
     PRIMARY KEY (incident_id, seq)
 );
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    model TEXT,
+    service TEXT,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_at ON changes (at);
 """
 
 
@@ -83,8 +96,9 @@ class SqliteStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
-            self.db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            self.db.execute(  # every statement above is idempotent: older stores catch up
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA_VERSION),),
             )
             self.db.execute("COMMIT")
@@ -254,6 +268,60 @@ class SqliteStore:
         return [
             state_from_json(r[0])
             for r in self.db.execute("SELECT state FROM incidents" + tail, args)
+        ]
+
+    # ---- the team's change log --------------------------------------------------------------
+
+    def record_change(self, change: RecordedChange) -> RecordedChange:
+        recorded = change.recorded_at or change.at
+        with self._write():
+            cur = self.db.execute(
+                "INSERT INTO changes (at, kind, summary, actor, model, service, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    change.at.isoformat(),
+                    change.kind.value,
+                    change.summary,
+                    change.actor,
+                    change.model,
+                    change.service,
+                    recorded.isoformat(),
+                ),
+            )
+        return replace(change, id=int(cur.lastrowid or 0), recorded_at=recorded)
+
+    def changes(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> list[RecordedChange]:
+        clauses, args = [], []
+        if since is not None:
+            clauses.append("at >= ?")
+            args.append(since.isoformat())
+        if until is not None:
+            clauses.append("at <= ?")
+            args.append(until.isoformat())
+        if model is not None:
+            clauses.append("(model = ? OR model IS NULL)")
+            args.append(model)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self.db.execute(
+            "SELECT id, at, kind, summary, actor, model, service, recorded_at FROM changes"
+            + where
+            + " ORDER BY at, id",
+            args,
+        ).fetchall()
+        return [
+            RecordedChange(
+                id=r[0],
+                at=datetime.fromisoformat(r[1]),
+                kind=ChangeKind(r[2]),
+                summary=r[3],
+                actor=r[4],
+                model=r[5],
+                service=r[6],
+                recorded_at=datetime.fromisoformat(r[7]),
+            )
+            for r in rows
         ]
 
     def close(self) -> None:

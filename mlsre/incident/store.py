@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from mlsre.changes.model import RecordedChange
 from mlsre.errors import StoreError
 from mlsre.incident.model import Event, EventKind, Incident, Severity, Status
 
@@ -57,6 +58,14 @@ class Store(Protocol):
         """Full states (for stats), from the projection."""
 
     def all_events(self) -> Iterator[Event]: ...
+
+    def record_change(self, change: RecordedChange) -> RecordedChange:
+        """Add a row to the team's change log (``mlsre change record``); its id is assigned."""
+
+    def changes(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> list[RecordedChange]:
+        """The change log, oldest first; ``model`` keeps rows of that model and rows of none."""
 
     def close(self) -> None: ...
 

@@ -59,6 +59,11 @@ def describe(ev: Event) -> str:
         )
     if k is EventKind.ESCALATED:
         return f"Escalated to {d.get('to')}" + (f": {d['reason']}" if d.get("reason") else "")
+    if k is EventKind.CHANGES_FOUND:
+        top = (d.get("changes") or [{}])[0]
+        if not top:
+            return "What changed: nothing in the window"
+        return f"What changed: most likely {top.get('summary')} (score {top.get('score')})"
     if k is EventKind.POSTMORTEM_PUBLISHED:
         return f"Postmortem published: {d.get('path')}"
     return k.value

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +173,90 @@ def _stderr(exc: Any) -> str:
     from mlsre.config import redact
 
     return redact("; ".join(useful[-3:])) or "unknown git error"
+
+
+# ---- reading history (what changed before an incident) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    author: str
+    email: str
+    at: datetime  # author time, UTC
+    subject: str
+    files: tuple[str, ...] = ()
+
+
+_LOG_FORMAT = "--format=%x1e%H%x1f%an%x1f%ae%x1f%at%x1f%s"
+
+
+def _parse_log(out: str) -> list[CommitInfo]:
+    commits = []
+    for record in out.split("\x1e"):
+        if not record.strip():
+            continue
+        head, _, rest = record.partition("\n")
+        parts = head.split("\x1f")
+        if len(parts) != 5:
+            continue
+        sha, author, email, at, subject = parts
+        files = tuple(f for f in rest.splitlines() if f.strip())
+        commits.append(
+            CommitInfo(sha, author, email, datetime.fromtimestamp(int(at), UTC), subject, files)
+        )
+    return commits
+
+
+def _history_repo(path: Path) -> Any:
+    import git
+
+    if not path.is_dir():
+        raise IntegrationError(f"repository {path} does not exist")
+    try:
+        return git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise IntegrationError(f"{path} is not a git repository") from None
+
+
+def commits_in_window(
+    path: Path, since: datetime, until: datetime, *, rev: str = "HEAD", limit: int = 200
+) -> list[CommitInfo]:
+    """Commits reachable from ``rev`` committed in ``[since, until]``, newest first. git stops
+    walking at the window's start, so a long history costs no more than the window."""
+    import git
+
+    repo = _history_repo(path)
+    try:
+        out = repo.git.log(
+            rev,
+            f"--since={int(since.timestamp())}",
+            f"--until={int(until.timestamp())}",
+            f"--max-count={limit}",
+            "--name-only",
+            _LOG_FORMAT,
+        )
+    except git.GitCommandError as exc:
+        raise IntegrationError(f"cannot read history of {path}: {_stderr(exc)}") from None
+    return _parse_log(out)
+
+
+def commits_between(
+    path: Path, old: str, new: str, *, limit: int = 20
+) -> tuple[int, list[CommitInfo]] | None:
+    """How many commits lead from ``old`` to ``new`` and the newest ``limit`` of them; None
+    when the repository does not hold both."""
+    import git
+
+    repo = _history_repo(path)
+    try:
+        repo.git.cat_file("-e", f"{old}^{{commit}}")
+        repo.git.cat_file("-e", f"{new}^{{commit}}")
+    except git.GitCommandError:
+        return None
+    try:
+        count = int(repo.git.rev_list("--count", f"{old}..{new}"))
+        out = repo.git.log(f"{old}..{new}", f"--max-count={limit}", "--name-only", _LOG_FORMAT)
+    except git.GitCommandError as exc:
+        raise IntegrationError(f"cannot read history of {path}: {_stderr(exc)}") from None
+    return count, _parse_log(out)

@@ -58,6 +58,18 @@ class RunData:
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    start_ms: int = 0
+    # datasets logged as run inputs: name, digest, source, source_type, context ("training")
+    datasets: list[dict[str, str]] = field(default_factory=list)
+
+
+def _dataset(item: Any) -> dict[str, str] | None:
+    if not isinstance(item, dict) or not isinstance(item.get("dataset"), dict):
+        return None
+    ds = item["dataset"]
+    out = {k: str(ds.get(k) or "") for k in ("name", "digest", "source", "source_type")}
+    out["context"] = _kv(item.get("tags")).get("mlflow.data.context", "")
+    return out
 
 
 def _kv(items: Any) -> dict[str, str]:
@@ -189,15 +201,23 @@ class MlflowClient(ApiClient):
 
     def run(self, run_id: str) -> RunData:
         data = self.call("GET", "runs/get", [("run_id", run_id)])
-        rd = (data.get("run") or {}).get("data") or {}
+        run = data.get("run") or {}
+        rd = run.get("data") or {}
         metrics: dict[str, float] = {}
         for m in rd.get("metrics") or []:
             try:
                 metrics[str(m["key"])] = float(m["value"])
             except (KeyError, TypeError, ValueError):
                 continue
+        inputs = run.get("inputs") or {}
+        datasets = [_dataset(i) for i in inputs.get("dataset_inputs") or []]
         return RunData(
-            run_id, params=_kv(rd.get("params")), metrics=metrics, tags=_kv(rd.get("tags"))
+            run_id,
+            params=_kv(rd.get("params")),
+            metrics=metrics,
+            tags=_kv(rd.get("tags")),
+            start_ms=int((run.get("info") or {}).get("start_time") or 0),
+            datasets=[d for d in datasets if d is not None],
         )
 
     # -- writes --------------------------------------------------------------------------------
