@@ -160,7 +160,8 @@ def test_lint_cli_missing_file_is_one_line_error(tmp_path: Path) -> None:
 def test_lint_cli_on_a_file_knows_the_people_of_the_incident_it_names(
     pm_env: PostmortemEnv, tmp_path: Path
 ) -> None:
-    text = "The rollback was late because of Dana.\n"
+    # lower case: only a name the incident knows is a person (a capitalised one always is)
+    text = "The rollback was late because of luis.\n"
     doc = tmp_path / "draft.md"
     cfg = ("--config", str(pm_env.ws / "mlsre.yaml"))
     doc.write_text("# Draft\n\n" + text)

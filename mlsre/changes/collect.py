@@ -39,11 +39,15 @@ class Scope:
     incident: str | None = None
 
 
+AFTER_START = timedelta(hours=1)  # changes this soon after the start are still listed
+
+
 def scope_of(state: Any) -> Scope:
-    """The scope of an incident state (:class:`mlsre.incident.model.Incident`)."""
+    """The scope of an incident state (:class:`mlsre.incident.model.Incident`): the window ends
+    when it was opened, or an hour after it began when it was opened later than that."""
     return Scope(
         start=state.started_at,
-        until=max(state.opened_at, state.started_at),
+        until=min(max(state.opened_at, state.started_at), state.started_at + AFTER_START),
         model=state.model,
         service=state.service,
         incident=state.ref,

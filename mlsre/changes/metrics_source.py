@@ -35,10 +35,15 @@ def version_changes(
     first = sorted(
         (s.points[0][0], s.labels.get(version_label, "")) for s in result.series if s.points
     )
+    if not first:
+        return []
+    # A version already there when the data begins (the window's start, or the oldest sample
+    # Prometheus still has) was serving before: only a later first sample is a change.
+    serving_from = max(since.timestamp(), first[0][0]) + step
     out = []
-    seen_before = [v for t, v in first if t <= since.timestamp() + step]
+    seen_before = [v for t, v in first if t <= serving_from]
     for t, version in first:
-        if t <= since.timestamp() + step:
+        if t <= serving_from:
             continue
         previous = seen_before[-1] if seen_before else None
         was = f" (after {previous})" if previous else ""
@@ -63,16 +68,20 @@ def gauge_changes(
     step = _step(since, until)
     result = prom.query_range(metric, since, until, step)
     out = []
+    starts = [s.points[0][0] for s in result.series if s.points]
+    serving_from = max(since.timestamp(), min(starts, default=since.timestamp())) + step
     for s in result.series:
-        labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()) if k != "__name__")
+        name = s.labels.get("__name__") or metric.split("{", 1)[0]
+        labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()) if k != "__name__")
+        show = _as_time if "timestamp" in name else _as_number
         series_model = s.labels.get("model") or model
-        if s.points and s.points[0][0] > since.timestamp() + step:
+        if s.points and s.points[0][0] > serving_from:
             out.append(
                 Change(
                     ChangeKind.CONFIG,
                     Source.METRICS,
                     datetime.fromtimestamp(s.points[0][0], UTC),
-                    f"{metric} appeared with {labels or 'no labels'}",
+                    f"{name}{{{labels}}} appeared",
                     model=series_model,
                     details={"metric": metric, "labels": dict(s.labels)},
                 )
@@ -84,9 +93,21 @@ def gauge_changes(
                         ChangeKind.CONFIG,
                         Source.METRICS,
                         datetime.fromtimestamp(t, UTC),
-                        f"{metric}{{{labels}}} changed {before:g} -> {after:g}",
+                        f"{name}{{{labels}}} changed {show(before)} -> {show(after)}",
                         model=series_model,
                         details={"metric": metric, "before": before, "after": after},
                     )
                 )
     return out
+
+
+def _as_number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _as_time(value: float) -> str:
+    """A gauge of unix seconds (last trained, build time) reads better as a date."""
+    try:
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{value:g}"

@@ -88,6 +88,18 @@ def latest_report(events: list[Event]) -> dict[str, Any] | None:
     return None
 
 
+def change_authors(events: list[Event]) -> list[str]:
+    """Authors of the commits in the recorded ranking (the lint knows them as people)."""
+    report = latest_report(events) or {}
+    authors: list[str] = []
+    for c in report.get("changes") or []:
+        details = c.get("details") if isinstance(c, dict) else None
+        author = details.get("author") if isinstance(details, dict) else None
+        if isinstance(author, str) and author and author not in authors:
+            authors.append(author)
+    return authors
+
+
 def likely_change(events: list[Event]) -> dict[str, Any] | None:
     report = latest_report(events)
     changes = (report or {}).get("changes") or []

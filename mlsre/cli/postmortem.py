@@ -105,16 +105,26 @@ def lint(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when anything is found.")
     ] = False,
+    names: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--names", help="More people to recognise (the incident's own are known already)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Flag blameful language (human error, should have, naming a person as the cause...).
+
+    People are recognised by name when the incident knows them (actors, role holders, authors
+    of the commits `incident changes` found) or you pass --names; any capitalised name that is
+    the subject of "forgot", "failed to", "didn't", "ignored"... is flagged too.
 
     Example: mlsre postmortem lint postmortems/2026/2026-11-28-INC-7-fraud-p99.md --strict
     """
     from mlsre.postmortem.service import lint_target
 
     settings, store = _settings_store(ctx)
-    report = lint_target(target, settings, store)
+    report = lint_target(target, settings, store, extra_names=names or [])
     if as_json:
         output.print_json(report)
     else:

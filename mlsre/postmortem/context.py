@@ -227,6 +227,9 @@ def _people(inc: Incident, evs: list[Event]) -> list[str]:
             names.append(str(ev.data.get("person")))
         if ev.actor and ev.actor not in names:
             names.append(ev.actor)
+    from mlsre.changes.service import change_authors
+
+    names += [a for a in change_authors(evs) if a not in names]
     return names
 
 

@@ -26,6 +26,30 @@ _ADVERB = r"(?:\w+ly\s+|just\s+|also\s+|again\s+|then\s+)?"
 _MIND = r"notice|realise|realize|remember|think|pay\s+attention|bother|care|understand|double-check"
 _CAUSE_VERBS = r"caused|broke|forgot|missed|ignored|neglected|messed\s+up|screwed\s+up|botched"
 _FAULT = r"mistake|fault|error|blunder|oversight|negligence|carelessness|screw-?up"
+# Person-only and blame verbs after a name: "Mark forgot", "Priya didn't check".
+_BLAME_VERBS = (
+    r"forgot|neglected|didn't|did\s+not|never|missed|ignored|overlooked|skipped|"
+    r"broke|messed\s+up|screwed\s+up|botched|dropped\s+the\s+ball|caused|introduced"
+)
+# Capitalised words that start postmortem sentences and are not people.
+_NOT_PEOPLE = frozenset(
+    re.findall(
+        r"\w+",
+        """the this that these those it its we our they their there then when while after before
+    because since during nobody everyone something nothing everything each every both all some
+    one two three most many several initially eventually later earlier finally unfortunately
+    also however still again yesterday today tonight monday tuesday wednesday thursday friday
+    saturday sunday january february march april may june july august september october november
+    december monitoring alerting alert alerts deploy deployment rollout rollback validation
+    retraining training serving canary staging production prod airflow kafka spark kubernetes
+    terraform prometheus grafana alertmanager pagerduty slack jenkins argo helm docker redis
+    postgres snowflake bigquery dbt feast mlflow sagemaker vertex databricks github gitlab
+    version model pipeline job cron scheduler feature features schema data traffic latency
+    automation docs review reviewers ingestion inference scorer cache storage network backfill
+    evaluation release our detection""",
+    )
+)
+_NOT_NAME_SUFFIX = ("ing", "tion", "sion", "ment", "ness", "ity", "ics", "ism", "ogy", "age")
 _NOT_NAMES = {
     "mlsre", "system", "unknown", "runbook", "engine", "automation", "alertmanager",
     "pagerduty", "prometheus", "root", "ci", "bot", "scheduler",
@@ -128,10 +152,17 @@ def lint_text(
     starts = _line_starts(text)
     lines = text.splitlines()
     taken: dict[str, list[tuple[int, int]]] = {}  # spans already reported, per rule
-    for rule_id, pattern, check in _patterns(people):
+    matched: list[tuple[int, int]] = []  # every span a main rule matched, reported or allowed
+    main = [(*p, False) for p in _patterns(people)]
+    fallback = [(*p, True) for p in _fallback_patterns(people)]
+    for rule_id, pattern, check, is_fallback in main + fallback:
         for m in pattern.finditer(prose):
             if check is not None and not check(m):
                 continue
+            if is_fallback and any(a < m.end() and m.start() < b for a, b in matched):
+                continue
+            if not is_fallback:
+                matched.append((m.start(), m.end()))
             if rule_id in off_rules or _allowed(prose, m.start(), m.end(), phrases):
                 report.allowlisted += 1
                 continue
@@ -198,7 +229,8 @@ def _patterns(people: set[str]) -> list[tuple[str, re.Pattern[str], Check | None
         ("negligent", re.compile(r"\bneglig(?:ent|ently|ence)\b", flags), None),
         ("person-failed-to", re.compile(rf"\b{subj}\s+{_ADVERB}failed\s+to\b", flags), None),
         ("person-failed-to", re.compile(rf"\bfailed\s+to\s+(?:{_MIND})\b", flags), None),
-    ]
+        ("person-as-cause", re.compile(rf"\b{subj}\s+{_ADVERB}(?:forgot|neglected|overlooked|ignored|didn't\s+bother|messed\s+up|botched)\b", flags), None),
+    ]  # fmt: skip
     if people:
         alt = "|".join(re.escape(p) for p in sorted(people, key=len, reverse=True))
         name = rf"(?P<name>{alt})\b"
@@ -212,6 +244,35 @@ def _patterns(people: set[str]) -> list[tuple[str, re.Pattern[str], Check | None
             ("person-as-cause", re.compile(rf"\b{name}\s+(?:is|was)\s+(?:to\s+blame|at\s+fault|responsible\s+for\s+(?:the\s+)?(?:outage|incident|failure|breakage|problem))", flags), is_person),
         ]  # fmt: skip
     return pats
+
+
+def _fallback_patterns(people: set[str]) -> list[tuple[str, re.Pattern[str], Check | None]]:
+    """Checked after the others, only on words no other rule reported."""
+    # Names the incident does not know: a capitalised word that is not a system, a month or a
+    # sentence opener, as the subject of a blame verb or the owner of a fault.
+    anyone = r"(?<![\w'.-])(?P<name>[A-Z][a-z]{2,})"
+    determiner = r"(?<!\bthe )(?<!\bThe )(?<!\bour )(?<!\bOur )(?<!\ba )(?<!\bA )"
+    unknown = _unknown_name_check(people)
+    return [
+        ("person-failed-to", re.compile(rf"{determiner}{anyone}\s+{_ADVERB}(?i:failed\s+to)\b"), unknown),
+        ("person-as-cause", re.compile(rf"{determiner}{anyone}\s+{_ADVERB}(?i:{_BLAME_VERBS})\b"), unknown),
+        ("person-as-cause", re.compile(rf"{determiner}{anyone}'s\s+(?:\w+\s+)?(?i:{_FAULT}|bad\s+\w+|careless\s+\w+|untested\s+\w+|commit\s+caused)\b"), unknown),
+        ("person-as-cause", re.compile(rf"(?i:\b(?:caused|introduced|broken)\s+by|\bbecause\s+of|\bdue\s+to|\bblame[sd]?\s+(?:on|lies\s+with)|\bblame\s+for\s+.{{0,40}}\s+lies\s+with|\bis\s+on|\bwas\s+on)\s+{anyone}\b"), unknown),
+        ("person-as-cause", re.compile(rf"{anyone}\s+(?i:is|was)\s+(?i:to\s+blame|at\s+fault|responsible\s+for\s+the\s+(?:outage|incident|failure))"), unknown),
+    ]  # fmt: skip
+
+
+def _unknown_name_check(people: set[str]) -> Check:
+    def check(m: re.Match[str]) -> bool:
+        word = m.group("name")
+        lowered = word.lower()
+        if word in people:
+            return True
+        return not (
+            lowered in _NOT_PEOPLE or lowered in _NOT_NAMES or lowered.endswith(_NOT_NAME_SUFFIX)
+        )
+
+    return check
 
 
 def _name_check(people: set[str]) -> Check:

@@ -15,17 +15,21 @@ from mlsre.postmortem.lint import LintReport, lint_text
 _REF = re.compile(r"^#[^\n]*?\bINC-(\d+)\b", re.M)
 
 
-def lint_target(target: str, settings: Any, store: Store) -> LintReport:
+def lint_target(
+    target: str, settings: Any, store: Store, extra_names: list[str] | None = None
+) -> LintReport:
     """Lint ``target``: a markdown file, else an incident id (its published file if any)."""
     allow = settings.postmortems.lint_allowlist
     path = Path(target)
+    extra = extra_names or []
     if path.is_file():
         text = path.read_text(encoding="utf-8")
-        return lint_text(text, names=_names_in(text, store), allowlist=allow, source=str(path))
+        names = [*_names_in(text, store), *extra]
+        return lint_text(text, names=names, allowlist=allow, source=str(path))
     if path.suffix or "/" in target:
         raise NotFoundError(f"no file {target}", hint="give a markdown file or an incident id")
     inc, events = build.load(store, parse_id(target))
-    names = build.people(inc, events)
+    names = [*build.people(inc, events), *extra]
     root = settings.resolve(settings.postmortems.repo)
     if root.is_dir():
         from mlsre.postmortem.publish import find_existing

@@ -1,0 +1,246 @@
+"""`incident changes` against a real MLflow (runs with git commits and logged datasets), a real
+git repository with commits at known times, and the real Prometheus scenario (version 4 goes
+live at T0): the bad deploy ranks first, with the code range and the data change beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import scenario_fraud as scenario
+from tests.fixtures_servers import MlflowServer, PromServer
+from tests.helpers import ok, ok_json, run
+
+T0 = scenario.T0
+pytestmark = [pytest.mark.prometheus, pytest.mark.mlflow]
+
+
+def _git(repo: Path, *args: str, when: int | None = None) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Dana",
+        "GIT_AUTHOR_EMAIL": "dana@example.com",
+        "GIT_COMMITTER_NAME": "Dana",
+        "GIT_COMMITTER_EMAIL": "dana@example.com",
+    }
+    if when is not None:
+        stamp = f"@{when} +0000"
+        env.update(GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
+    out = subprocess.run(
+        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip()
+
+
+def _commit(repo: Path, path: str, text: str, subject: str, when: int) -> str:
+    (repo / path).parent.mkdir(parents=True, exist_ok=True)
+    (repo / path).write_text(text, encoding="utf-8")
+    _git(repo, "add", path)
+    _git(repo, "commit", "-q", "-m", subject, when=when)
+    return _git(repo, "rev-parse", "HEAD")
+
+
+def _training_repo(root: Path) -> dict[str, str]:
+    repo = root / "fraud-training"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    shas = {"v3": _commit(repo, "train.py", "depth=8\n", "train v3", T0 - 30 * 86400)}
+    for i in range(6):
+        shas[f"c{i}"] = _commit(
+            repo, "train.py", f"depth=8\nleaves={i}\n", f"tune leaves ({i})", T0 - 3 * 86400 + i
+        )
+    shas["v4"] = _commit(
+        repo,
+        "features.py",
+        "merchant_id embeddings\n",
+        "add merchant_id embeddings",
+        T0 - 2 * 86400,
+    )
+    _commit(repo, "README.md", "typo\n", "docs: fix a typo", T0 - 20 * 3600)
+    shas["serving"] = _commit(
+        repo, "serving/batch.yaml", "batch_size: 512\n", "serving: batch size 64 -> 512", T0 - 1200
+    )
+    return shas
+
+
+def _lineage(server: MlflowServer, shas: dict[str, str]) -> None:
+    """Tag the training runs of versions 3 and 4 with their commit and log their datasets."""
+    datasets = {
+        "3": ("txns-2025-q2", "1f2e3d4c5b6a"),
+        "4": ("txns-2025-q3", "9c8d7e6f5a4b"),
+    }
+    for version, key in (("3", "v3"), ("4", "v4")):
+        run_id = server.run_ids[version]
+        server.call(
+            "POST",
+            "runs/set-tag",
+            {"run_id": run_id, "key": "mlflow.source.git.commit", "value": shas[key]},
+        )
+        name, digest = datasets[version]
+        server.call(
+            "POST",
+            "runs/log-inputs",
+            {
+                "run_id": run_id,
+                "datasets": [
+                    {
+                        "tags": [{"key": "mlflow.data.context", "value": "training"}],
+                        "dataset": {
+                            "name": name,
+                            "digest": digest,
+                            "source_type": "s3",
+                            "source": f"s3://risk/{name}.parquet",
+                        },
+                    }
+                ],
+            },
+        )
+
+
+@pytest.fixture
+def changes_ws(
+    isolated: Path, prometheus_server: PromServer, registry: MlflowServer, tmp_path: Path
+) -> dict[str, Any]:
+    shas = _training_repo(tmp_path)
+    _lineage(registry, shas)
+    (isolated / "mlsre.yaml").write_text(
+        f"prometheus: {{url: '{prometheus_server.url}'}}\n"
+        f"registry: {{url: '{registry.url}'}}\n"
+        "changes:\n"
+        "  repos:\n"
+        f"    - {{path: '{tmp_path / 'fraud-training'}', url: 'https://git.example.com/risk/fraud',"
+        " models: [fraud-detector]}\n"
+        "    - ./no-such-repo\n"
+        "  metrics: ['model_last_trained_timestamp_seconds{model=\"fraud-detector\"}']\n",
+        encoding="utf-8",
+    )
+    started = datetime.fromtimestamp(T0 + 60, UTC).isoformat()
+    ok(
+        "incident",
+        "open",
+        "fraud-detector p99 7x",
+        "-s",
+        "SEV2",
+        "--model",
+        "fraud-detector",
+        "--started",
+        started,
+    )
+    return {"shas": shas}
+
+
+def test_the_bad_deploy_ranks_first_with_code_range_and_data_change(
+    changes_ws: dict[str, Any],
+) -> None:
+    shas = changes_ws["shas"]
+    r = run("incident", "changes", "INC-1", "--window", "2h", "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout, parse_constant=_strict)
+    changes = report["changes"]
+    top = changes[0]
+    assert top["kind"] == "model" and top["source"] == "metrics", changes[:3]
+    assert "version 4 started serving (after 3)" in top["summary"]
+    assert top["at"].startswith("2026-11-28T17:29"), top["at"]
+    assert "registry" in top["details"]["also_seen_in"]  # one entry, not two for one deploy
+    assert any(
+        "before the incident start" in why or "at the incident start" in why
+        for why in top["reasons"]
+    )
+    summaries = [c["summary"] for c in changes]
+    data = next(s for s in summaries if "data changed" in s)
+    assert "txns-2025-q2" in data and "txns-2025-q3" in data and "1f2e3d4c" in data
+    code = next(c for c in changes if "commits between" in c["summary"])
+    assert code["summary"].startswith("code changed: 7 commits between")
+    assert shas["v3"][:7] in code["summary"] and shas["v4"][:7] in code["summary"]
+    assert code["link"] == (
+        f"https://git.example.com/risk/fraud/compare/{shas['v3'][:7]}...{shas['v4'][:7]}"
+    )
+    params = next(s for s in summaries if "params changed" in s)
+    assert "algo xgboost -> lightgbm" in params
+    commit = next(c for c in changes if c["source"] == "git")
+    assert "batch size 64 -> 512" in commit["summary"]
+    assert commit["details"]["files"] == ["serving/batch.yaml"]
+    assert commit["link"].endswith(f"/commit/{shas['serving']}")
+    gauge = next(c for c in changes if "model_last_trained" in c["summary"])
+    assert gauge["kind"] == "config"
+    assert not any("docs: fix a typo" in s for s in summaries)  # 20 h before: outside 2 h
+    scores = [c["score"] for c in changes]
+    assert scores == sorted(scores, reverse=True)
+    assert top["score"] > commit["score"]
+    assert (
+        report["notes"] == [note for note in report["notes"] if "no-such-repo" in note]
+        and len(report["notes"]) == 1
+    ), report["notes"]
+
+
+def test_a_day_window_does_not_take_the_start_of_the_data_for_a_deploy(
+    changes_ws: dict[str, Any],
+) -> None:
+    report = ok_json("incident", "changes", "INC-1")
+    deploys = [c for c in report["changes"] if c["source"] == "metrics" and c["kind"] == "model"]
+    assert [c["summary"] for c in deploys] == ["fraud-detector version 4 started serving (after 3)"]
+    assert any("docs: fix a typo" in c["summary"] for c in report["changes"])
+
+
+def test_terminal_view_show_line_and_timeline(changes_ws: dict[str, Any]) -> None:
+    r = ok("incident", "changes", "INC-1", "--window", "2h")
+    assert "What changed in the 2h" in r.stdout
+    assert "version 4 started serving" in r.stdout
+    assert "Lineage of version 4 against 3:" in r.stdout
+    assert "note: git ./no-such-repo: repository" in r.stderr
+    shown = ok("incident", "show", "INC-1").stdout
+    assert "likely related change" in shown and "version 4 started serving" in shown
+    timeline = ok("incident", "timeline", "INC-1").stdout
+    assert "What changed: most likely fraud-detector version 4" in timeline
+
+
+def test_sources_that_are_down_are_notes_not_failures(
+    changes_ws: dict[str, Any], isolated: Path
+) -> None:
+    from tests.faulty_server import refused_url
+
+    env = {
+        "MLSRE_REGISTRY_URL": refused_url(),
+        "MLSRE_REGISTRY_RETRIES": "0",
+        "MLSRE_PROMETHEUS_RETRIES": "0",
+        "MLSRE_PROMETHEUS_URL": refused_url(),
+    }
+    r = run("incident", "changes", "INC-1", "--window", "2h", "--json", env=env)
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    notes = report["notes"]
+    assert any(n.startswith("registry: cannot reach MLflow") for n in notes), notes
+    assert any(n.startswith("metrics: cannot reach Prometheus") for n in notes), notes
+    assert [c["source"] for c in report["changes"]] == ["git"]  # what could be read, still ranked
+
+
+def test_recorded_changes_are_ranked(changes_ws: dict[str, Any]) -> None:
+    at = datetime.fromtimestamp(T0 - 600, UTC).isoformat()
+    ok(
+        "change",
+        "record",
+        "feature store schema v12",
+        "--kind",
+        "data",
+        "--model",
+        "fraud-detector",
+        "--at",
+        at,
+    )
+    ok("change", "record", "node pool upgrade", "--kind", "infra", "--at", at)
+    listed = ok_json("change", "list", "--since", "2026-11-01")
+    assert [c["summary"] for c in listed] == ["feature store schema v12", "node pool upgrade"]
+    report = ok_json("incident", "changes", "INC-1", "--window", "2h", "--no-record")
+    recorded = {c["summary"]: c for c in report["changes"] if c["source"] == "recorded"}
+    assert recorded["feature store schema v12"]["score"] > recorded["node pool upgrade"]["score"]
+    assert "not tied to the affected model or service" in recorded["node pool upgrade"]["reasons"]
+
+
+def _strict(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
