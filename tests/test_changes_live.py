@@ -244,3 +244,53 @@ def test_recorded_changes_are_ranked(changes_ws: dict[str, Any]) -> None:
 
 def _strict(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
+
+
+def test_the_postmortem_shows_what_changed(changes_ws: dict[str, Any]) -> None:
+    before = ok("postmortem", "render", "INC-1", "--no-slo").stdout
+    assert "Not correlated yet: run `mlsre incident changes INC-1`" in before
+    ok("incident", "changes", "INC-1", "--window", "2h")
+    md = ok("postmortem", "render", "INC-1", "--no-slo").stdout
+    block = md.split("<!-- mlsre:begin what-changed")[1].split("<!-- mlsre:end what-changed")[0]
+    rows = [line for line in block.splitlines() if line.startswith("| ") and "Score" not in line]
+    assert "fraud-detector version 4 started serving (after 3)" in rows[0]
+    assert "2026-11-28 17:29" in rows[0]
+    code = next(r for r in rows if "commits between" in r)
+    assert "](https://git.example.com/risk/fraud/compare/" in code  # linked
+    assert "Lineage of version 4 against version 3:" in block
+    assert "- data changed: training dataset txns-2025-q2" in block
+    assert "Not checked: git ./no-such-repo: repository" in block
+    assert len(block.splitlines()) < 30  # the likeliest few, not every commit
+
+
+RUNBOOK = """\
+apiVersion: mlsre/v1
+kind: Runbook
+id: what-changed
+title: What changed before the incident
+failure_mode: bad-deploy
+steps:
+  - id: changes
+    title: Changes before the incident, most likely first
+    uses: changes
+    with: {window: 2h}
+    expect: value < 50
+    guidance: A change scoring 50 or more is the first suspect; roll it back or explain it.
+"""
+
+
+def test_the_changes_step_fails_on_a_likely_cause_and_feeds_the_postmortem(
+    changes_ws: dict[str, Any], isolated: Path
+) -> None:
+    with (isolated / "mlsre.yaml").open("a", encoding="utf-8") as f:
+        f.write("runbook_paths: [./runbooks]\n")
+    (isolated / "runbooks").mkdir()
+    (isolated / "runbooks" / "what-changed.yaml").write_text(RUNBOOK, encoding="utf-8")
+    ok("runbook", "validate", "runbooks")
+    r = run("runbook", "run", "what-changed", "--incident", "INC-1", "--non-interactive", "--yes")
+    assert r.exit_code == 1, r.output  # a check failed: there is a likely cause
+    assert "broken by {change=fraud-detector version 4 started serving (after 3)" in r.stdout
+    shown = ok("incident", "show", "INC-1").stdout
+    assert "likely related change" in shown
+    md = ok("postmortem", "render", "INC-1", "--no-slo").stdout
+    assert "fraud-detector version 4 started serving" in md.split("## What changed")[1]

@@ -39,6 +39,7 @@ class Scope:
     incident: str | None = None
 
 
+MAX_COMMITS = 200  # per repository and window: enough to rank, bounded for a busy repo
 AFTER_START = timedelta(hours=1)  # changes this soon after the start are still listed
 
 
@@ -86,7 +87,10 @@ def collect(
         attempt("metrics", lambda: _metrics(settings, scope, since, transport))
     for repo in cfg.repo_list():
         try:
-            found.extend(_git(settings, repo, since, scope, lineage))
+            commits = _git(settings, repo, since, scope, lineage)
+            found.extend(commits)
+            if sum(c.source is Source.GIT for c in commits) >= MAX_COMMITS:
+                notes.append(f"git {repo.path}: only the newest {MAX_COMMITS} commits were read")
         except MlsreError as exc:
             notes.append(f"git {repo.path}: {exc.message}")
     if store is not None:
@@ -233,7 +237,7 @@ def _git(
                 "repo": repo.path,
             },
         )
-        for c in git.commits_in_window(path, since, scope.until, rev=repo.rev)
+        for c in git.commits_in_window(path, since, scope.until, rev=repo.rev, limit=MAX_COMMITS)
     ]
     if lineage and lineage.previous.commit and lineage.live.commit:
         between = git.commits_between(path, lineage.previous.commit, lineage.live.commit)

@@ -42,7 +42,7 @@ def score(
         reasons.append(f"{human_duration(-ahead)} after the {anchor_reason}: unlikely the cause")
     else:
         proximity = 0.5 ** (max(ahead, 0.0) / HALF_LIFE_S)
-        when = "at" if abs(ahead) <= AFTER_SLACK_S else f"{human_duration(ahead)} before"
+        when = f"{human_duration(ahead)} before" if ahead >= 60 else "at"
         reasons.append(f"{when} the {anchor_reason}")
     if change.model and model:
         relevance = 1.0 if change.model == model else 0.3

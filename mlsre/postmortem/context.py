@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from mlsre.changes.postmortem import WhatChanged, what_changed
 from mlsre.incident.model import ActionItem, Event, EventKind, Incident
 from mlsre.incident.timeline import describe
 from mlsre.postmortem.evidence import (
@@ -100,6 +101,7 @@ class PostmortemContext:
     slo: SloImpactSection
     escalations: list[TimelineRow]
     evidence_link: str | None = None
+    what_changed: WhatChanged | None = None  # the ranking `incident changes` recorded
 
 
 def build_context(
@@ -150,6 +152,7 @@ def build_context(
         charts=charts(events),
         slo=slo or SloImpactSection(False, "not computed"),
         escalations=[r for r in timeline if r.kind == EventKind.ESCALATED.value],
+        what_changed=what_changed(events),
     )
 
 

@@ -1,8 +1,8 @@
 """Step kind ``changes``: what changed before the incident (or before ``at``), ranked.
 
 One sample per change: ``value`` (= ``score``, 0..100), ``score``, ``kind``, ``source``,
-``summary``, ``at``, ``age_s`` (seconds before the anchor) and ``labels`` (``kind``, ``source``,
-``model``). ``expect: value < 50`` fails the step when a change is a likely cause. Reads the
+``summary``, ``at``, ``age_s`` (seconds before the anchor) and ``labels`` (``change``, the summary,
+and ``kind``). ``expect: value < 50`` fails the step when a change is a likely cause. Reads the
 registry, lineage, the repositories under ``changes.repos`` and the serving metrics; the team's
 change log is read by ``mlsre incident changes``, which has the store.
 """
@@ -70,7 +70,7 @@ class ChangesStep:
                 "summary": c.summary,
                 "at": c.at.isoformat(),
                 "age_s": (report.anchor - c.at).total_seconds(),
-                "labels": {"kind": c.kind.value, "source": c.source.value, "model": c.model or ""},
+                "labels": {"change": c.summary[:80], "kind": c.kind.value},
             }
             for c in report.changes
         ]
