@@ -294,3 +294,11 @@ def test_the_changes_step_fails_on_a_likely_cause_and_feeds_the_postmortem(
     assert "likely related change" in shown
     md = ok("postmortem", "render", "INC-1", "--no-slo").stdout
     assert "fraud-detector version 4 started serving" in md.split("## What changed")[1]
+
+
+def test_a_run_without_a_git_tag_is_a_note(changes_ws: dict[str, Any]) -> None:
+    ok("incident", "open", "churn odd", "--model", "churn-model", "--started", "-10m")
+    report = ok_json("incident", "changes", "INC-2", "--window", "1h")
+    assert "version 2's run has no mlflow.source.git.commit tag" in " ".join(report["notes"])
+    assert "version 1's run has no mlflow.source.git.commit tag" in " ".join(report["notes"])
+    assert report["lineage"]["live"]["version"] == "2"

@@ -225,7 +225,7 @@ def _git(
             ChangeKind.CODE,
             Source.GIT,
             c.at,
-            f"{Path(repo.path).name}@{c.sha[:7]}: {c.subject}",
+            f"{Path(repo.path).name}@{c.sha[:7]}: {c.subject}{_files_text(c.files)}",
             model=model,
             service=repo.service,
             link=_commit_link(repo.url, c.sha),
@@ -263,6 +263,13 @@ def _git(
                 )
             )
     return out
+
+
+def _files_text(files: tuple[str, ...]) -> str:
+    if not files:
+        return ""
+    shown = ", ".join(files[:3]) + (f" +{len(files) - 3} more" if len(files) > 3 else "")
+    return f" ({shown})"
 
 
 def _commit_link(url: str | None, sha: str) -> str | None:
