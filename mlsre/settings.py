@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from mlsre.config import SECRET_ENV, RawConfig, default_store_url, read_raw, resolve_sqlite_url
@@ -75,16 +75,74 @@ class ChangesSettings(_Section):
         return [ChangeRepo(path=r) if isinstance(r, str) else r for r in self.repos]
 
 
+class ChannelSettings(_Section):
+    """Where notifications go. Secrets are named, never written: ``*_env`` is a variable name."""
+
+    type: Literal["pagerduty", "slack", "webhook"]
+    url: str | None = None  # PagerDuty: the Events API (EU region, proxy, tests); webhook: target
+    routing_key_env: str | None = None  # pagerduty: the integration's routing key
+    webhook_url_env: str | None = None  # slack: the incoming-webhook URL
+    secret_env: str | None = None  # webhook: the HMAC-SHA256 signing secret
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+
+class PolicyMatch(_Section):
+    severity: list[str] = Field(default_factory=list)
+    model: list[str] = Field(default_factory=list)
+    service: list[str] = Field(default_factory=list)
+
+
+class EscalationLevel(_Section):
+    notify: list[str] = Field(min_length=1)
+    wait: str = "5m"
+
+
+class EscalationPolicy(_Section):
+    name: str = Field(min_length=1)
+    match: PolicyMatch = Field(default_factory=PolicyMatch)
+    levels: list[EscalationLevel] = Field(min_length=1)
+    repeat: int = Field(0, ge=0, le=10)
+
+
+class NotifySettings(_Section):
+    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+    max_attempts: int = Field(8, ge=1, le=100)
+    backoff_s: float = Field(2.0, gt=0, le=600)  # first retry delay; doubles, with jitter
+    lease_s: float = Field(60.0, gt=0, le=3600)  # a worker that dies mid-send: resent after
+    flush_budget_s: float = Field(1.0, ge=0, le=10)  # after a command, deliver for this long
+    public_url: str | None = None  # `mlsre serve`'s address people can open (links)
+
+
+class EscalationSettings(_Section):
+    policies: list[EscalationPolicy] = Field(default_factory=list)
+
+
 class Settings(_Section):
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     postmortems: PostmortemSettings = Field(default_factory=PostmortemSettings)
     changes: ChangesSettings = Field(default_factory=ChangesSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     runbook_paths: list[str] = Field(default_factory=lambda: ["./runbooks"])
     slo_paths: list[str] = Field(default_factory=lambda: ["./slos"])
     config_path: str | None = Field(None, exclude=True)
     base_dir: str = Field(".", exclude=True)
+
+    @model_validator(mode="after")
+    def _policies_name_channels(self) -> Settings:
+        known = set(self.notify.channels)
+        for i, policy in enumerate(self.escalation.policies):
+            for j, level in enumerate(policy.levels):
+                for name in level.notify:
+                    if name not in known:
+                        have = ", ".join(sorted(known)) or "none"
+                        raise ValueError(
+                            f"escalation.policies[{i}] ({policy.name}) level {j + 1}: unknown "
+                            f"channel {name!r} (notify.channels has: {have})"
+                        )
+        return self
 
     def resolve(self, p: str) -> Path:
         """A path from the config, relative to the config file's folder."""
@@ -99,6 +157,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "store": StoreSettings,
     "postmortems": PostmortemSettings,
     "changes": ChangesSettings,
+    "notify": NotifySettings,
 }
 
 

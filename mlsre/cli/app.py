@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runbook": ("mlsre.cli.runbook", "List, show, validate, write and run runbooks."),
     "model": ("mlsre.cli.model", "Model registry: versions and rollback."),
     "change": ("mlsre.cli.change", "The team's change log, read by `incident changes`."),
+    "notify": ("mlsre.cli.notify", "Notifications: deliver, list, retry, test a channel."),
     "drift": ("mlsre.cli.drift", "Compare two datasets for drift."),
     "data": ("mlsre.cli.data", "Data-quality checks on a dataset."),
     "slo": ("mlsre.cli.slo", "SLOs, error budgets, burn rates and Prometheus rules."),

@@ -49,11 +49,22 @@ def _record(
     from mlsre.incident.service import record
     from mlsre.incident.timeline import describe
 
-    state, ev = record(_store(ctx), parse_id(incident), kind, _actor(as_), data)
+    store = _store(ctx)
+    state, ev = record(store, parse_id(incident), kind, _actor(as_), data)
     if as_json:
         output.print_json({"incident": state, "event": ev})
     else:
         output.line(f"{state.ref}: {describe(ev)}  [{output.styled(state.status.value)}]")
+    _deliver(ctx, store)
+
+
+def _deliver(ctx: typer.Context, store: Store) -> None:
+    """Send what the command queued (briefly); what is left goes with `notify flush`."""
+    from mlsre.notify.service import after_command
+
+    left = after_command(store, config_path(ctx))
+    if left:
+        output.err(left)
 
 
 @app.command("open")
@@ -82,9 +93,11 @@ def open_(
     Example: mlsre incident open 'fraud-detector p99 latency 7x' -s SEV2 --model fraud-detector --started -45m
     """
     from mlsre.incident.service import open_incident
+    from mlsre.notify.service import escalation_for
 
+    store = _store(ctx)
     state = open_incident(
-        _store(ctx),
+        store,
         title=title,
         severity=severity,
         actor=_actor(as_),
@@ -93,11 +106,13 @@ def open_(
         summary=summary,
         started=started,
         commander=commander,
+        escalation=escalation_for(config_path(ctx), severity.value, model, service),
     )
     if as_json:
         output.print_json(state)
     else:
         output.line(f"Opened {state.ref} [{state.severity.value}] {state.title}", style="bold")
+    _deliver(ctx, store)
     if runbook:
         _offer_runbook(ctx, state.ref, runbook, as_, as_json)
 
@@ -252,6 +267,34 @@ def _change_line(change: dict[str, object]) -> str:
     from mlsre.changes.service import at_text
 
     return f"{change.get('summary')} ({at_text(change.get('at'))}, score {change.get('score')})"
+
+
+@app.command("escalate")
+def escalate(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    level: Annotated[
+        int | None, typer.Option(help="Escalate to this level of the policy (default: the next).")
+    ] = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Escalate by hand: notify the next level of the incident's escalation policy now.
+
+    Example: mlsre incident escalate INC-7 --level 2
+    """
+    from mlsre.incident.timeline import describe
+    from mlsre.timeutil import utcnow
+
+    store = _store(ctx)
+    done = store.escalate(parse_id(incident), _actor(as_), utcnow(), level=level)
+    assert done is not None  # by hand: an impossible escalation raises instead
+    state, ev = done
+    if as_json:
+        output.print_json({"incident": state, "event": ev})
+    else:
+        output.line(f"{state.ref}: {describe(ev)}")
+    _deliver(ctx, store)
 
 
 @app.command("changes")

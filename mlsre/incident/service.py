@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlsre.errors import UsageError
 from mlsre.incident.model import ActionType, Event, EventKind, Incident, Role, Severity
 from mlsre.incident.store import Store
 from mlsre.timeutil import parse_time, utcnow
+
+if TYPE_CHECKING:
+    from mlsre.notify.plan import Snapshot
 
 
 def open_incident(
@@ -23,6 +26,7 @@ def open_incident(
     started: str | None = None,
     commander: str | None = None,
     at: datetime | None = None,
+    escalation: Snapshot | None = None,
 ) -> Incident:
     if not title.strip():
         raise UsageError(
@@ -41,7 +45,7 @@ def open_incident(
         "started_at": started_at.isoformat(),
         "roles": {Role.COMMANDER.value: commander} if commander else {},
     }
-    state, _ = store.open_incident(data, actor, now)
+    state, _ = store.open_incident(data, actor, now, escalation)
     return state
 
 

@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from mlsre.changes.model import ChangeKind, RecordedChange
-from mlsre.errors import NotFoundError, StoreError
+from mlsre.errors import LifecycleError, NotFoundError, StoreError
 from mlsre.incident import lifecycle
 from mlsre.incident.model import Event, EventKind, Incident, Severity, Status, apply, format_id
-from mlsre.incident.store import IncidentFilter, IncidentRow, state_from_json, state_to_json
+from mlsre.incident.store import (
+    IncidentFilter,
+    IncidentRow,
+    OutboxRow,
+    state_from_json,
+    state_to_json,
+)
 from mlsre.jsonutil import dumps
+from mlsre.notify.plan import EscalationState, Snapshot, after_event, escalation_data
 
-SCHEMA_VERSION = 2  # 2: the team's change log
+SCHEMA_VERSION = 3  # 2: the team's change log; 3: escalation state and the notification outbox
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
@@ -58,6 +66,32 @@ CREATE TABLE IF NOT EXISTS changes (
     recorded_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_at ON changes (at);
+CREATE TABLE IF NOT EXISTS escalations (
+    incident_id INTEGER PRIMARY KEY REFERENCES incidents (id),
+    snapshot TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    round INTEGER NOT NULL,
+    next_due_at TEXT,
+    notified TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS escalations_due ON escalations (next_due_at);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    seq INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    action TEXT NOT NULL,
+    event_kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    lease_until TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (status, incident_id, channel, id);
 """
 
 
@@ -96,6 +130,10 @@ class SqliteStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
+            self.db.execute(  # who this store is: part of stable PagerDuty dedup keys
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)",
+                (uuid.uuid4().hex[:12],),
+            )
             self.db.execute(  # every statement above is idempotent: older stores catch up
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -116,7 +154,11 @@ class SqliteStore:
     # ---- writes --------------------------------------------------------------------------
 
     def open_incident(
-        self, data: dict[str, Any], actor: str, at: datetime
+        self,
+        data: dict[str, Any],
+        actor: str,
+        at: datetime,
+        escalation: Snapshot | None = None,
     ) -> tuple[Incident, Event]:
         with self._write():
             cur = self.db.execute(
@@ -135,6 +177,13 @@ class SqliteStore:
             ev = Event(new_id, 1, at, actor, EventKind.OPENED, data)
             state = apply(None, ev)
             self._insert(ev, state)
+            if escalation is not None:
+                self.db.execute(
+                    "INSERT INTO escalations (incident_id, snapshot, level, round, notified)"
+                    " VALUES (?, ?, 1, 0, '[]')",
+                    (new_id, dumps(escalation.to_json())),
+                )
+                self._notify(ev, state)
         return state, ev
 
     def append(
@@ -146,6 +195,7 @@ class SqliteStore:
             ev = Event(incident_id, state.last_seq + 1, at, actor, kind, data)
             state = apply(state, ev)
             self._insert(ev, state)
+            self._notify(ev, state)
         return state, ev
 
     def _insert(self, ev: Event, state: Incident) -> None:
@@ -168,6 +218,180 @@ class SqliteStore:
                 ev.incident_id,
             ),
         )
+
+    # ---- escalation and the notification outbox (see mlsre.notify.plan) ---------------------
+
+    def _escalation(self, incident_id: int) -> EscalationState | None:
+        row = self.db.execute(
+            "SELECT snapshot, level, round, next_due_at, notified FROM escalations"
+            " WHERE incident_id = ?",
+            (incident_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return EscalationState(
+            snapshot=Snapshot.from_json(json.loads(row[0])),
+            level=int(row[1]),
+            round=int(row[2]),
+            next_due_at=datetime.fromisoformat(row[3]) if row[3] else None,
+            notified=tuple(json.loads(row[4])),
+        )
+
+    def _notify(self, ev: Event, state: Incident) -> None:
+        """In the event's transaction: move escalation on and queue what it causes."""
+        esc = self._escalation(ev.incident_id)
+        if esc is None:
+            return
+        new, rows = after_event(esc, ev, state)
+        self.db.execute(
+            "UPDATE escalations SET level = ?, round = ?, next_due_at = ?, notified = ?"
+            " WHERE incident_id = ?",
+            (
+                new.level,
+                new.round,
+                new.next_due_at.isoformat() if new.next_due_at else None,
+                json.dumps(list(new.notified)),
+                ev.incident_id,
+            ),
+        )
+        for n in rows:
+            self.db.execute(
+                "INSERT INTO outbox (incident_id, seq, channel, action, event_kind, payload,"
+                " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ev.incident_id,
+                    n.seq,
+                    n.channel,
+                    n.action.value,
+                    n.event_kind,
+                    dumps(n.payload),
+                    ev.at.isoformat(),
+                    ev.at.isoformat(),
+                ),
+            )
+
+    def escalation(self, incident_id: int) -> EscalationState | None:
+        return self._escalation(incident_id)
+
+    def escalate(
+        self,
+        incident_id: int,
+        actor: str,
+        at: datetime,
+        *,
+        level: int | None = None,
+        due_only: bool = False,
+    ) -> tuple[Incident, Event] | None:
+        """Append ``escalated`` for the next level (or ``level``), checked against the stored
+        escalation state in the same transaction: two workers never escalate twice. With
+        ``due_only``, only when the escalation is due at ``at``; None when there is nothing to do."""
+        with self._write():
+            esc = self._escalation(incident_id)
+            if esc is None:
+                if due_only:
+                    return None
+                raise LifecycleError(
+                    f"{format_id(incident_id)} has no escalation policy",
+                    hint="add escalation.policies to mlsre.yaml (see `mlsre notify --help`)",
+                )
+            if due_only and (esc.next_due_at is None or esc.next_due_at > at):
+                return None
+            data = escalation_data(esc, by_hand=not due_only, level=level)
+            if data is None:
+                if due_only:
+                    self.db.execute(
+                        "UPDATE escalations SET next_due_at = NULL WHERE incident_id = ?",
+                        (incident_id,),
+                    )
+                    return None
+                raise LifecycleError(
+                    f"{format_id(incident_id)}: policy {esc.snapshot.policy} has no level "
+                    f"{level if level is not None else esc.level + 1}",
+                    hint=f"levels are 1..{len(esc.snapshot.levels)}",
+                )
+            state = self._load(incident_id)
+            lifecycle.check(state, EventKind.ESCALATED, data)
+            ev = Event(incident_id, state.last_seq + 1, at, actor, EventKind.ESCALATED, data)
+            state = apply(state, ev)
+            self._insert(ev, state)
+            self._notify(ev, state)
+        return state, ev
+
+    def due_escalations(self, at: datetime) -> list[int]:
+        rows = self.db.execute(
+            "SELECT incident_id FROM escalations WHERE next_due_at IS NOT NULL AND next_due_at <= ?"
+            " ORDER BY next_due_at",
+            (at.isoformat(),),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def store_id(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
+        return str(row[0]) if row else "mlsre"
+
+    def claim_outbox(self, at: datetime, lease_s: float, limit: int = 100) -> list[OutboxRow]:
+        """The first pending row of each (incident, channel) queue that is due and not leased
+        by another worker, leased to the caller until ``at + lease_s``."""
+        lease = (at + timedelta(seconds=lease_s)).isoformat()
+        now = at.isoformat()
+        with self._write():
+            rows = self.db.execute(
+                "SELECT " + _OUTBOX_COLUMNS + " FROM outbox o WHERE o.status = 'pending'"
+                " AND o.id = (SELECT MIN(p.id) FROM outbox p WHERE p.status = 'pending'"
+                " AND p.incident_id = o.incident_id AND p.channel = o.channel)"
+                " AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until < ?)"
+                " ORDER BY o.id LIMIT ?",
+                (now, now, limit),
+            ).fetchall()
+            for r in rows:
+                self.db.execute("UPDATE outbox SET lease_until = ? WHERE id = ?", (lease, r[0]))
+        return [_outbox_row(r) for r in rows]
+
+    def finish_outbox(
+        self,
+        row_id: int,
+        *,
+        status: str,
+        attempts: int,
+        at: datetime,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self._write():
+            self.db.execute(
+                "UPDATE outbox SET status = ?, attempts = ?, lease_until = NULL, last_error = ?,"
+                " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = ? WHERE id = ?",
+                (
+                    status,
+                    attempts,
+                    error,
+                    next_attempt_at.isoformat() if next_attempt_at else None,
+                    at.isoformat() if status == "sent" else None,
+                    row_id,
+                ),
+            )
+
+    def outbox(self, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
+        where, args = ("WHERE o.status = ?", [status]) if status else ("", [])
+        rows = self.db.execute(
+            "SELECT " + _OUTBOX_COLUMNS + f" FROM outbox o {where} ORDER BY o.id DESC LIMIT ?",
+            [*args, limit],
+        ).fetchall()
+        return [_outbox_row(r) for r in rows]
+
+    def retry_outbox(self, row_id: int | None, at: datetime) -> int:
+        """Send dead-lettered rows again (one, or all); how many were requeued."""
+        with self._write():
+            cur = self.db.execute(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,"
+                " lease_until = NULL WHERE status = 'dead' AND (? IS NULL OR id = ?)",
+                (at.isoformat(), row_id, row_id),
+            )
+        return int(cur.rowcount)
+
+    def pending_outbox(self) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()
+        return int(row[0])
 
     class _Tx:
         def __init__(self, db: sqlite3.Connection) -> None:
@@ -326,6 +550,30 @@ class SqliteStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+_OUTBOX_COLUMNS = (
+    "o.id, o.incident_id, o.seq, o.channel, o.action, o.event_kind, o.payload, o.status,"
+    " o.attempts, o.next_attempt_at, o.last_error, o.created_at, o.sent_at"
+)
+
+
+def _outbox_row(r: tuple[Any, ...]) -> OutboxRow:
+    return OutboxRow(
+        id=int(r[0]),
+        incident_id=int(r[1]),
+        seq=int(r[2]),
+        channel=r[3],
+        action=r[4],
+        event_kind=r[5],
+        payload=json.loads(r[6]),
+        status=r[7],
+        attempts=int(r[8]),
+        next_attempt_at=datetime.fromisoformat(r[9]),
+        last_error=r[10],
+        created_at=datetime.fromisoformat(r[11]),
+        sent_at=datetime.fromisoformat(r[12]) if r[12] else None,
+    )
 
 
 def _event(r: tuple[Any, ...]) -> Event:

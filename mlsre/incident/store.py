@@ -6,11 +6,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlsre.changes.model import RecordedChange
 from mlsre.errors import StoreError
 from mlsre.incident.model import Event, EventKind, Incident, Severity, Status
+
+if TYPE_CHECKING:
+    from mlsre.notify.plan import EscalationState, Snapshot
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,35 @@ class IncidentRow:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class OutboxRow:
+    """A notification waiting to be delivered (or delivered, or given up on)."""
+
+    id: int
+    incident_id: int
+    seq: int
+    channel: str
+    action: str  # trigger | acknowledge | resolve | update (mlsre.notify.plan.Action)
+    event_kind: str
+    payload: dict[str, Any]
+    status: str  # pending | sent | dead
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
 class Store(Protocol):
     def open_incident(
-        self, data: dict[str, Any], actor: str, at: datetime
+        self,
+        data: dict[str, Any],
+        actor: str,
+        at: datetime,
+        escalation: Snapshot | None = None,
     ) -> tuple[Incident, Event]:
-        """Allocate the next id and record the ``opened`` event, atomically."""
+        """Allocate the next id and record the ``opened`` event, atomically; with an escalation
+        policy snapshot, also its state and the first notifications (mlsre.notify.plan)."""
 
     def append(
         self, incident_id: int, kind: EventKind, data: dict[str, Any], actor: str, at: datetime
@@ -66,6 +93,42 @@ class Store(Protocol):
         self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
     ) -> list[RecordedChange]:
         """The change log, oldest first; ``model`` keeps rows of that model and rows of none."""
+
+    # escalation and the notification outbox: rows written in the event's transaction
+    def escalation(self, incident_id: int) -> EscalationState | None: ...
+
+    def escalate(
+        self,
+        incident_id: int,
+        actor: str,
+        at: datetime,
+        *,
+        level: int | None = None,
+        due_only: bool = False,
+    ) -> tuple[Incident, Event] | None: ...
+
+    def due_escalations(self, at: datetime) -> list[int]: ...
+
+    def store_id(self) -> str: ...
+
+    def claim_outbox(self, at: datetime, lease_s: float, limit: int = 100) -> list[OutboxRow]: ...
+
+    def finish_outbox(
+        self,
+        row_id: int,
+        *,
+        status: str,
+        attempts: int,
+        at: datetime,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+    def outbox(self, status: str | None = None, limit: int = 200) -> list[OutboxRow]: ...
+
+    def retry_outbox(self, row_id: int | None, at: datetime) -> int: ...
+
+    def pending_outbox(self) -> int: ...
 
     def close(self) -> None: ...
 

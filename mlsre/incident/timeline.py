@@ -58,7 +58,10 @@ def describe(ev: Event) -> str:
             f"from version {d.get('from_version')} to {d.get('to_version')}"
         )
     if k is EventKind.ESCALATED:
-        return f"Escalated to {d.get('to')}" + (f": {d['reason']}" if d.get("reason") else "")
+        level = f"level {d['level']}: " if d.get("level") else ""
+        return f"Escalated to {level}{d.get('to')}" + (
+            f" ({d['reason']})" if d.get("reason") else ""
+        )
     if k is EventKind.CHANGES_FOUND:
         top = (d.get("changes") or [{}])[0]
         if not top:

@@ -1,0 +1,1 @@
+"""One module per channel: each turns an outbox row into the request its service documents."""
