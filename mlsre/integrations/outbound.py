@@ -4,7 +4,9 @@ itself a secret)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from mlsre.integrations.http import FailureKind, HttpFailure, _reason
 
@@ -16,14 +18,28 @@ class Answer:
     text: str
 
 
+_local = threading.local()
+
+
+def _session() -> Any:
+    """One keep-alive session per thread: a flush of many notifications to one endpoint
+    reuses its connection."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        import requests
+
+        session = requests.Session()
+        session.trust_env = False  # proxies from the environment must not reroute 127.0.0.1
+        _local.session = session
+    return session
+
+
 def post(url: str, data: bytes, headers: dict[str, str], timeout_s: float, name: str) -> Answer:
     import requests
 
     try:
-        with requests.Session() as session:
-            session.trust_env = False
-            raw = session.post(url, data=data, headers=headers, timeout=timeout_s)
-            return Answer(raw.status_code, raw.headers.get("Retry-After"), raw.text[:2000])
+        raw = _session().post(url, data=data, headers=headers, timeout=timeout_s)
+        return Answer(raw.status_code, raw.headers.get("Retry-After"), raw.text[:2000])
     except requests.exceptions.Timeout:
         raise HttpFailure(
             f"{name}: no answer within {timeout_s:g}s", kind=FailureKind.TIMEOUT
