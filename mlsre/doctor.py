@@ -132,6 +132,42 @@ def check_registry(settings: Settings) -> Check:
     )
 
 
+def check_channels(settings: Settings) -> list[Check]:
+    """Each notification channel's secret is set and its address is an http(s) URL; nothing
+    is sent (`mlsre notify test CHANNEL` does that)."""
+    from urllib.parse import urlsplit
+
+    from mlsre.notify.channels.base import secret_from
+
+    out = []
+    for name, ch in sorted(settings.notify.channels.items()):
+        what = f"notify {name}"
+        needs = {
+            "pagerduty": (ch.routing_key_env, "routing key"),
+            "slack": (None if ch.url else ch.webhook_url_env, "incoming-webhook URL"),
+            "webhook": (ch.secret_env, "signing secret"),
+        }[ch.type]
+        try:
+            if needs[0] or (ch.type != "webhook" and not ch.url):
+                secret_from(needs[0], needs[1], name)
+        except MlsreError as exc:
+            out.append(_fail(what, exc))
+            continue
+        url = ch.url or ("https://events.pagerduty.com" if ch.type == "pagerduty" else "")
+        if ch.type == "webhook" and not url:
+            out.append(Check(what, CheckStatus.FAIL, f"channel {name} has no url", "add url:"))
+            continue
+        if url and urlsplit(url).scheme not in ("http", "https"):
+            out.append(Check(what, CheckStatus.FAIL, f"channel {name}: url is not http(s)", None))
+            continue
+        out.append(
+            Check(
+                what, CheckStatus.OK, f"{ch.type} channel configured", f"mlsre notify test {name}"
+            )
+        )
+    return out
+
+
 def _has_secret(*names: str) -> bool:
     from mlsre.config import secret
 
@@ -147,4 +183,5 @@ def run_checks(config_path: Path | None = None, store_url: str | None = None) ->
     checks.append(check_postmortems(settings))
     checks.append(check_prometheus(settings))
     checks.append(check_registry(settings))
+    checks.extend(check_channels(settings))
     return checks

@@ -236,6 +236,9 @@ def effective(settings: Settings, sources: dict[str, str]) -> list[tuple[str, st
     """(key, value, source) rows for ``mlsre config show``, secrets redacted."""
     rows: list[tuple[str, str, str]] = []
     dumped = settings.model_dump(mode="json")
+    for channel in dumped.get("notify", {}).get("channels", {}).values():
+        if channel.get("type") == "slack" and channel.get("url"):
+            channel["url"] = "***"  # a Slack incoming-webhook URL is itself the secret
     for key, value in dumped.items():
         if isinstance(value, dict):
             for sub, v in value.items():

@@ -275,3 +275,24 @@ def test_bad_config_is_one_clear_line(
     (isolated / "mlsre.yaml").write_text(text.replace('url: "http://127.0.0.1', 'url: "ht!tp://x'))
     r = run("notify", "test", "audit")
     assert r.exit_code in (1,) and "Traceback" not in r.stderr, r.stderr
+
+
+def test_doctor_names_a_missing_secret_and_config_show_hides_a_slack_url(
+    ws: Path, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLSRE_PD_LEADS_KEY")
+    checks = {c["name"]: c for c in json.loads(run("doctor", "--json").stdout)["checks"]}
+    assert checks["notify leads-pd"]["status"] == "fail"
+    assert "MLSRE_PD_LEADS_KEY (routing key) is not set" in checks["notify leads-pd"]["detail"]
+    assert checks["notify oncall-pd"]["status"] == "ok"
+    text = (
+        (isolated / "mlsre.yaml")
+        .read_text()
+        .replace(
+            "webhook_url_env: MLSRE_SLACK_WEBHOOK_URL",
+            'url: "https://hooks.slack.com/services/T0/B0/S3CR3T"',
+        )
+    )
+    (isolated / "mlsre.yaml").write_text(text)
+    shown = ok("config", "show").stdout
+    assert "S3CR3T" not in shown and "notify.channels" in shown
