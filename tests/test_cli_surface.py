@@ -138,3 +138,14 @@ def test_typer_is_only_in_cli() -> None:
                 offenders.append(f"{path.relative_to(pkg)}: {banned}")
     assert not offenders, offenders
     assert typer  # the CLI layer itself uses typer
+
+
+def test_a_group_says_of_itself_what_the_root_says_of_it() -> None:
+    """One home for each group's summary: COMMANDS in cli/app.py (its module adds examples)."""
+    from mlsre.cli.app import COMMANDS, SINGLE
+
+    for name, (_, summary) in COMMANDS.items():
+        if name in SINGLE:
+            continue
+        out = ok(name, "--help").stdout
+        assert " ".join(summary.split()) in " ".join(out.split()), (name, out[:400])

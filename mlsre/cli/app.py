@@ -68,6 +68,9 @@ class _Root(TyperGroup):
             module.register(sub)
         cmd = typer.main.get_command(sub) if cmd_name in SINGLE else typer.main.get_group(sub)
         cmd.name = cmd_name
+        if cmd_name not in SINGLE:  # the summary lives in COMMANDS; the module adds its example
+            _, _, more = (cmd.help or "").partition("\n\n")
+            cmd.help = COMMANDS[cmd_name][1] + (f"\n\n{more}" if more else "")
         return cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
