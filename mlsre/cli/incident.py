@@ -216,16 +216,11 @@ def show(
     iid = parse_id(incident)
     state = store.get(iid)
     evs = store.events(iid, after_seq=max(0, state.last_seq - events))
-    end = state.resolved_at or utcnow()
-    durations = {
-        "impact_s": (end - state.started_at).total_seconds(),
-        "to_detect_s": (state.opened_at - state.started_at).total_seconds(),
-        "to_acknowledge_s": _secs(state.opened_at, state.acknowledged_at),
-        "to_mitigate_s": _secs(state.started_at, state.mitigated_at),
-        "to_resolve_s": _secs(state.started_at, state.resolved_at),
-    }
+    from mlsre.incident.durations import durations
+
+    d = durations(state, utcnow())
     if as_json:
-        output.print_json({"incident": state, "durations": durations, "events": evs})
+        output.print_json({"incident": state, "durations": d, "events": evs})
         return
     output.line(f"{state.ref} [{state.severity.value}] {state.title}", style="bold")
     pairs = [
@@ -238,11 +233,11 @@ def show(
         ("mitigated", iso(state.mitigated_at) or "-"),
         ("resolved", iso(state.resolved_at) or "-"),
         (
-            "impact so far" if not state.resolved_at else "impact",
-            human_duration(durations["impact_s"]),
+            "impact" if d.impact_s is not None else "impact so far",
+            human_duration(d.impact_s if d.impact_s is not None else d.elapsed_s),
         ),
-        ("time to ack", human_duration(durations["to_acknowledge_s"])),
-        ("time to mitigate", human_duration(durations["to_mitigate_s"])),
+        ("time to ack", human_duration(d.to_acknowledge_s)),
+        ("time to mitigate", human_duration(d.to_mitigate_s)),
     ]
     pairs += [(f"role {r}", p) for r, p in sorted(state.roles.items())]
     if state.summary:
@@ -338,14 +333,6 @@ def changes(
     from mlsre.cli.changes_view import render_report
 
     render_report(report)
-
-
-def _secs(a: object, b: object) -> float | None:
-    from datetime import datetime
-
-    if isinstance(a, datetime) and isinstance(b, datetime):
-        return (b - a).total_seconds()
-    return None
 
 
 def _render_events(evs: list[Event], *, title: str | None) -> None:

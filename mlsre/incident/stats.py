@@ -1,7 +1,6 @@
 """Response metrics across incidents: time to detect / acknowledge / mitigate / resolve.
 
-Detect and acknowledge are measured from when the incident was opened (the page); mitigate and
-resolve from when the problem started (``--started``), since that is how long users were hurt.
+Each incident's spans are defined once, in :mod:`mlsre.incident.durations`.
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from mlsre.incident.durations import durations
 from mlsre.incident.model import Incident
 
 
@@ -52,23 +52,19 @@ def _figures(values: list[float]) -> Figures:
     return Figures(len(values), quantile(values, 0.5), quantile(values, 0.9))
 
 
-def _secs(a: datetime | None, b: datetime | None) -> float | None:
-    return None if a is None or b is None else (b - a).total_seconds()
-
-
 def group_stats(name: str, incidents: list[Incident]) -> GroupStats:
     def collect(pairs: list[float | None]) -> Figures:
         return _figures([v for v in pairs if v is not None])
 
+    # the clock does not matter: only finished spans are counted
+    ds = [durations(i, i.resolved_at or i.updated_at or i.opened_at) for i in incidents]
     return GroupStats(
         group=name,
         incidents=len(incidents),
-        time_to_detect=collect([_secs(i.started_at, i.opened_at) for i in incidents]),
-        time_to_acknowledge=collect([_secs(i.opened_at, i.acknowledged_at) for i in incidents]),
-        time_to_mitigate=collect(
-            [_secs(i.started_at, i.mitigated_at or i.resolved_at) for i in incidents]
-        ),
-        time_to_resolve=collect([_secs(i.started_at, i.resolved_at) for i in incidents]),
+        time_to_detect=collect([d.to_detect_s for d in ds]),
+        time_to_acknowledge=collect([d.to_acknowledge_s for d in ds]),
+        time_to_mitigate=collect([d.to_mitigate_s for d in ds]),
+        time_to_resolve=collect([d.to_resolve_s for d in ds]),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from mlsre.changes.postmortem import WhatChanged, what_changed
+from mlsre.incident.durations import durations
 from mlsre.incident.model import ActionItem, Event, EventKind, Incident
 from mlsre.incident.timeline import describe
 from mlsre.postmortem.evidence import (
@@ -115,6 +116,7 @@ def build_context(
     changes = model_changes(evs)
     end = incident.resolved_at or (evs[-1].at if evs else incident.opened_at)
     opened = next((e for e in evs if e.kind is EventKind.OPENED), None)
+    spans = durations(incident, end)
     return PostmortemContext(
         ref=incident.ref,
         id=incident.id,
@@ -134,10 +136,10 @@ def build_context(
         resolved_at=incident.resolved_at,
         closed_at=incident.closed_at,
         window_end=end,
-        duration_s=_secs(incident.started_at, incident.resolved_at),
-        impact_s=_secs(incident.started_at, incident.mitigated_at or incident.resolved_at),
-        time_to_detect_s=max(0.0, (incident.opened_at - incident.started_at).total_seconds()),
-        time_to_acknowledge_s=_secs(incident.opened_at, incident.acknowledged_at),
+        duration_s=spans.to_resolve_s,
+        impact_s=spans.impact_s,
+        time_to_detect_s=spans.to_detect_s,
+        time_to_acknowledge_s=spans.to_acknowledge_s,
         detected_by=opened.actor if opened else "unknown",
         moments=moments,
         timeline=timeline,
@@ -159,10 +161,6 @@ def build_context(
 def people_names(incident: Incident, events: list[Event]) -> list[str]:
     """Everyone the incident names: actors and role holders (for the blameless lint)."""
     return _people(incident, events)
-
-
-def _secs(a: datetime | None, b: datetime | None) -> float | None:
-    return None if a is None or b is None else max(0.0, (b - a).total_seconds())
 
 
 def _moments(inc: Incident) -> list[Moment]:
