@@ -93,6 +93,7 @@ def test_installed_wheel_finds_bundled_runbooks_templates_and_data(
     assert {"latency-regression", "data-drift", "bad-model-deploy", "stale-model"} <= set(paths)
     assert all(str(target) in p for p in paths.values()), paths  # from the wheel, not the tree
     assert (target / "mlsre" / "_bundled" / "templates" / "postmortem.md.j2").is_file()
+    assert (target / "mlsre" / "_bundled" / "slos" / "model-latency-p99.yaml").is_file()
     r = _mlsre(installed, "demo", "--dir", str(isolated / "demo"), "--json", cwd=isolated)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)

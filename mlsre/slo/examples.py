@@ -1,7 +1,7 @@
 """The example SLO files shipped with mlsre (``mlsre init`` can copy them into ``slos/``).
 
-They are the files of ``docs/examples/slos/`` (a test keeps the two identical), bundled so an
-installed mlsre has them too.
+``mlsre/_bundled/slos`` is a link to ``docs/examples/slos/``: one copy, which the docs show
+and the wheel ships, so an installed mlsre has them too.
 """
 
 from __future__ import annotations
