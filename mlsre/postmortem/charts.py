@@ -17,7 +17,7 @@ from mlsre.postmortem.evidence import Chart
 
 DAY = 86400.0
 DIGEST_KEY = "mlsre-digest"
-STYLE_VERSION = 1  # bump when the drawing code changes, so charts are redrawn
+STYLE_VERSION = 2  # bump when the drawing code changes, so charts are redrawn
 MAX_LINES = 8  # more series than this and the legend hides the chart
 COLOURS = {
     "started": "#d62728",
@@ -26,6 +26,7 @@ COLOURS = {
     "mitigated": "#2ca02c",
     "resolved": "#1f77b4",
 }
+DEPLOY_COLOUR = "#000000"  # a version going live, as observed in the data
 
 
 def digest(chart: Chart, moments: list[Moment]) -> str:
@@ -82,16 +83,25 @@ def draw(chart: Chart, moments: list[Moment], path: Path) -> Path:
         ys = [v if math.isfinite(v) else math.nan for _, v in series.points]
         ts.extend(t for t, _ in series.points)
         ax.plot(xs, ys, linewidth=1.4, label=series.label[:60])
-    marks = [m for m in moments if m.name in COLOURS]
-    lo = min([*ts, *(m.at.timestamp() for m in marks)])
-    hi = max([*ts, *(m.at.timestamp() for m in marks)])
+    # Moments far outside the data (an incident opened a day after the data it reads) would
+    # squash the series into a sliver: only those within the data's span (+50%) are drawn.
+    t_lo, t_hi = min(ts), max(ts)
+    reach = (t_hi - t_lo) * 0.5 or 3600.0
+    marks = [
+        m
+        for m in moments
+        if (m.name in COLOURS or m.name.startswith("version "))
+        and t_lo - reach <= m.at.timestamp() <= t_hi + reach
+    ]
+    lo = min([t_lo, *(m.at.timestamp() for m in marks)])
+    hi = max([t_hi, *(m.at.timestamp() for m in marks)])
     pad = (hi - lo) * 0.02 or 60.0
     for m in marks:
         ax.axvline(
             m.at.timestamp() / DAY,
-            color=COLOURS[m.name],
-            linestyle="--",
-            linewidth=1,
+            color=COLOURS.get(m.name, DEPLOY_COLOUR),
+            linestyle="--" if m.name in COLOURS else ":",
+            linewidth=1 if m.name in COLOURS else 1.6,
             label=m.name,
         )
     ax.set_xlim((lo - pad) / DAY, (hi + pad) / DAY)

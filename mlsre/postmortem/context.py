@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from mlsre.incident.model import ActionItem, Event, EventKind, Incident
 from mlsre.incident.timeline import describe
@@ -22,11 +23,24 @@ from mlsre.postmortem.evidence import (
     runbook_runs,
     versions,
 )
+from mlsre.postmortem.story import Story, first_successful_mitigation, tell
+
+if TYPE_CHECKING:
+    from mlsre.postmortem.signals import SignalResult
 
 # Events of the postmortem's own making: leaving them out keeps re-rendering stable.
 EXCLUDED = (EventKind.POSTMORTEM_PUBLISHED, EventKind.STEP_STARTED)
+# Machine detail: collapsed into one timeline line per runbook run (details under evidence).
+COLLAPSED = (
+    EventKind.STEP_STARTED,
+    EventKind.STEP_RESULT,
+    EventKind.RUNBOOK_STARTED,
+    EventKind.RUNBOOK_FINISHED,
+    EventKind.ACTION_ADDED,
+    EventKind.ACTION_DONE,
+)
+OBSERVED = "observed in data"
 DATA_KINDS = ("drift", "data")  # step kinds (prefixes) whose results are data evidence
-DATA_WORDS = ("drift", "psi", "null", "skew", "freshness", "stale", "schema", "feature")
 
 
 @dataclass
@@ -42,6 +56,8 @@ class TimelineRow:
     kind: str
     text: str
     milestone: str | None = None
+    link: str | None = None  # anchor of the details (a runbook run)
+    observed: bool = False  # read from the data, not something a person did
 
 
 @dataclass
@@ -52,6 +68,8 @@ class SloRow:
     burn_rate: float | None
     budget_consumed: float | None
     error: str | None = None
+    budget_remaining: float | None = None  # as `mlsre slo status --at <window end>` says
+    history_note: str | None = None  # the period holds less history than its length
 
 
 @dataclass
@@ -59,6 +77,7 @@ class SloImpactSection:
     available: bool
     reason: str | None = None  # why not, when not available
     rows: list[SloRow] = field(default_factory=list)
+    at: datetime | None = None  # the time the budget figures are as of (window end)
 
 
 @dataclass
@@ -78,6 +97,7 @@ class PostmortemContext:
     detected_at: datetime
     acknowledged_at: datetime | None
     mitigated_at: datetime | None
+    mitigated_by_step: bool  # mitigated_at is the first successful mitigation step
     resolved_at: datetime | None
     closed_at: datetime | None
     window_end: datetime  # resolved, else the last event
@@ -92,6 +112,7 @@ class PostmortemContext:
     runs: list[RunbookRun]
     failed_steps: list[StepRow]
     mitigations: list[StepRow]
+    verifications: list[StepRow]
     model_changes: list[ModelChange]
     versions: list[str]
     data_evidence: list[StepRow]
@@ -99,20 +120,32 @@ class PostmortemContext:
     charts: list[Chart]
     slo: SloImpactSection
     escalations: list[TimelineRow]
+    story: Story
+    chart_note: str | None = None  # failing signals without a chart, and why
     evidence_link: str | None = None
 
 
 def build_context(
-    incident: Incident, events: list[Event], slo: SloImpactSection | None = None
+    incident: Incident,
+    events: list[Event],
+    slo: SloImpactSection | None = None,
+    signals: SignalResult | None = None,
 ) -> PostmortemContext:
     evs = [e for e in events if e.kind not in EXCLUDED]
-    moments = _moments(incident)
-    timeline = _timeline(incident, evs, moments)
     runs = runbook_runs(events)
+    story = tell(runs)
+    if signals is not None:
+        story.observed.extend(signals.observed)
+    mitigated_at, by_step = mitigation_time(incident, runs)
+    moments = _moments(incident, mitigated_at)
+    timeline = _timeline(incident, evs, moments, story)
     steps = [s for r in runs for s in r.steps]
     changes = model_changes(evs)
     end = incident.resolved_at or (evs[-1].at if evs else incident.opened_at)
     opened = next((e for e in evs if e.kind is EventKind.OPENED), None)
+    found = charts(events)
+    if signals is not None:
+        found.extend(signals.charts)
     return PostmortemContext(
         ref=incident.ref,
         id=incident.id,
@@ -128,29 +161,43 @@ def build_context(
         started_at=incident.started_at,
         detected_at=incident.opened_at,
         acknowledged_at=incident.acknowledged_at,
-        mitigated_at=incident.mitigated_at,
+        mitigated_at=mitigated_at,
+        mitigated_by_step=by_step,
         resolved_at=incident.resolved_at,
         closed_at=incident.closed_at,
         window_end=end,
         duration_s=_secs(incident.started_at, incident.resolved_at),
-        impact_s=_secs(incident.started_at, incident.mitigated_at or incident.resolved_at),
+        impact_s=_secs(incident.started_at, mitigated_at or incident.resolved_at),
         time_to_detect_s=max(0.0, (incident.opened_at - incident.started_at).total_seconds()),
         time_to_acknowledge_s=_secs(incident.opened_at, incident.acknowledged_at),
         detected_by=opened.actor if opened else "unknown",
         moments=moments,
         timeline=timeline,
-        notes=[r for r in timeline if r.kind == EventKind.NOTE.value],
+        notes=[r for r in _timeline(incident, evs, [], Story()) if r.kind == EventKind.NOTE.value],
         runs=runs,
         failed_steps=[s for s in steps if s.status in ("failed", "error")],
-        mitigations=[s for s in steps if s.phase == "mitigate" and s.status != "skipped"],
+        mitigations=_mitigations(steps),
+        verifications=[s for s in steps if s.phase == "verify" and s.status != "skipped"],
         model_changes=changes,
         versions=versions(incident, changes, events),
-        data_evidence=[s for s in steps if _is_data_step(s)],
+        data_evidence=_latest_per_check([s for s in steps if _is_data_step(s)]),
         actions=list(incident.actions),
-        charts=charts(events),
+        charts=found,
         slo=slo or SloImpactSection(False, "not computed"),
         escalations=[r for r in timeline if r.kind == EventKind.ESCALATED.value],
+        story=story,
+        chart_note=signals.note if signals is not None else None,
     )
+
+
+def mitigation_time(incident: Incident, runs: list[RunbookRun]) -> tuple[datetime | None, bool]:
+    """When it was mitigated: the first successful mitigation step when that came before the
+    ``mitigate`` command (people record it after the fact), else the command's time."""
+    step = first_successful_mitigation(runs)
+    said = incident.mitigated_at
+    if step is not None and step >= incident.started_at and (said is None or step < said):
+        return step, True
+    return said, False
 
 
 def people_names(incident: Incident, events: list[Event]) -> list[str]:
@@ -162,12 +209,12 @@ def _secs(a: datetime | None, b: datetime | None) -> float | None:
     return None if a is None or b is None else max(0.0, (b - a).total_seconds())
 
 
-def _moments(inc: Incident) -> list[Moment]:
+def _moments(inc: Incident, mitigated_at: datetime | None) -> list[Moment]:
     pairs = [
         ("started", inc.started_at),
         ("detected", inc.opened_at),
         ("acknowledged", inc.acknowledged_at),
-        ("mitigated", inc.mitigated_at),
+        ("mitigated", mitigated_at),
         ("resolved", inc.resolved_at),
         ("closed", inc.closed_at),
     ]
@@ -183,14 +230,22 @@ _LIFECYCLE = (
 )
 
 
-def _timeline(inc: Incident, evs: list[Event], moments: list[Moment]) -> list[TimelineRow]:
-    """One row per event; the lifecycle moments marked on the event that set them."""
+def _timeline(
+    inc: Incident, evs: list[Event], moments: list[Moment], story: Story
+) -> list[TimelineRow]:
+    """People's actions and the milestones; one line per runbook run; what the data shows.
+
+    Lifecycle moments are marked on the event that set them; a mitigation dated by its step
+    is marked on that step's run. Rows the data describes carry the time the data says.
+    """
     rows: list[TimelineRow] = []
     pending = list(moments)
     if inc.started_at < inc.opened_at:
         rows.append(TimelineRow(inc.started_at, "", "started", "Problem began", "started"))
         pending = [m for m in pending if m.name != "started"]
     for ev in evs:
+        if ev.kind in COLLAPSED:
+            continue
         marks: list[str] = []
         if ev.kind in _LIFECYCLE:
             marks = [m.name for m in pending if m.at == ev.at]
@@ -198,14 +253,50 @@ def _timeline(inc: Incident, evs: list[Event], moments: list[Moment]) -> list[Ti
         rows.append(
             TimelineRow(ev.at, ev.actor, ev.kind.value, describe(ev), ", ".join(marks) or None)
         )
+    for line in story.run_lines:
+        rows.append(TimelineRow(line.at, line.actor, "runbook", line.text, None, line.anchor))
+    for m in pending:  # a mitigation dated by its step: mark the change or run it came from
+        if m.name == "mitigated":
+            rows.append(
+                TimelineRow(m.at, "", "mitigated", "First successful mitigation step", "mitigated")
+            )
+    for o in story.observed:
+        rows.append(
+            TimelineRow(
+                o.at, OBSERVED, "observed", f"{o.text} (from `{o.source}`)", None, None, True
+            )
+        )
     rows.sort(key=lambda r: r.at)
     return rows
 
 
+def _mitigations(steps: list[StepRow]) -> list[StepRow]:
+    """Mitigation steps that did something or need someone, each distinct result once."""
+    out: list[StepRow] = []
+    seen: set[tuple[str, str]] = set()
+    for s in steps:
+        if s.phase != "mitigate" or s.status == "skipped" or (s.step, s.summary) in seen:
+            continue
+        seen.add((s.step, s.summary))
+        out.append(s)
+    return out
+
+
+def _latest_per_check(steps: list[StepRow]) -> list[StepRow]:
+    """One row per check (same query, or same runbook step): the latest; skipped ones left out."""
+    latest: dict[tuple[str, ...], StepRow] = {}
+    for s in steps:
+        if s.status == "skipped":
+            continue
+        key = ("q", " ".join(s.query.split())) if s.query else ("s", s.runbook, s.step)
+        latest.pop(key, None)
+        latest[key] = s
+    return list(latest.values())
+
+
 def _is_data_step(s: StepRow) -> bool:
-    if s.kind.split(".")[0] in DATA_KINDS:
-        return True
-    return s.kind.startswith("prometheus.") and any(w in s.step.lower() for w in DATA_WORDS)
+    """Drift and data-quality checks (a Prometheus gauge of drift is a signal, charted)."""
+    return s.kind.split(".")[0] in DATA_KINDS
 
 
 # Actors that are tools, not people: not authors, and never "a person as the cause".
