@@ -9,6 +9,7 @@ timeline of people and of what the data shows, a chart for every failing signal,
 from __future__ import annotations
 
 import os
+import shutil
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +70,7 @@ def test_realistic_incident_postmortem_reads_well(
     md = out.read_text()
     if os.environ.get("PM_SHOW_FILE"):  # to read it while working on the template
         Path(os.environ["PM_SHOW_FILE"]).write_text(md)
+        shutil.copytree(out.parent, Path(os.environ["PM_SHOW_FILE"]).parent / "assets-copy", dirs_exist_ok=True)
     from mlsre.jsonutil import loads_strict
 
     lines = md.splitlines()
