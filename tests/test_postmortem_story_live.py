@@ -8,8 +8,6 @@ timeline of people and of what the data shows, a chart for every failing signal,
 
 from __future__ import annotations
 
-import os
-import shutil
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,9 +66,6 @@ def test_realistic_incident_postmortem_reads_well(
     r = run("postmortem", "render", ref, "-o", str(out), "--json")
     assert r.exit_code == 0, r.output
     md = out.read_text()
-    if os.environ.get("PM_SHOW_FILE"):  # to read it while working on the template
-        Path(os.environ["PM_SHOW_FILE"]).write_text(md)
-        shutil.copytree(out.parent, Path(os.environ["PM_SHOW_FILE"]).parent / "assets-copy", dirs_exist_ok=True)
     from mlsre.jsonutil import loads_strict
 
     lines = md.splitlines()
