@@ -150,7 +150,7 @@ def kind_parameters(params: Any) -> list[dict[str, Any]]:
         required = f.is_required()
         default = None if required or f.default is PydanticUndefined else f.default
         if f.default_factory is not None:
-            default = f.default_factory()  # type: ignore[call-arg]
+            default = f.default_factory()
         out.append(
             {
                 "name": f.alias or name,
