@@ -46,3 +46,17 @@ def test_every_parameter_of_every_bundled_kind_says_what_it_means() -> None:
         if not p["description"].strip()
     ]
     assert not missing, missing
+
+
+def test_hint_for_a_run_without_an_incident_names_a_real_one() -> None:
+    ok("init", "ws")
+    cfg = ("--config", "ws/mlsre.yaml")
+    r = run(*cfg, "runbook", "run", "latency-regression", "-i", "model=fraud-detector")
+    assert r.exit_code == 2 or r.exit_code == 1, r.output
+    assert "no incident is active: add --open" in r.stderr
+    ok(*cfg, "incident", "open", "churn slow", "--model", "churn-model")
+    ok(*cfg, "incident", "open", "fraud p99 7x", "--model", "fraud-detector")
+    ok(*cfg, "incident", "open", "churn errors", "--model", "churn-model")
+    r = run(*cfg, "runbook", "run", "latency-regression", "-i", "model=fraud-detector")
+    assert "add --incident INC-2 (active: fraud p99 7x), or --open" in r.stderr  # its model
+    assert "INC-7" not in r.stderr
