@@ -304,3 +304,24 @@ def test_a_failing_commit_hook_is_one_line_and_leaves_the_repo_clean(
     hook.unlink()
     res = _publish(pm_env)  # a later publication works
     assert res.commit and res.created and res.closed
+
+
+def test_a_git_that_cannot_write_its_index_is_one_line_and_cleaned_up(
+    pm_env: PostmortemEnv,
+) -> None:
+    """Like a read-only .git (which root ignores): git cannot take its index lock."""
+    first = _publish(pm_env)
+    path = pm_env.repo / MD
+    before = path.read_bytes()
+    pm_env.store.append(pm_env.incident, EventKind.NOTE, {"text": "late note"}, "luis", at(90))
+    lock = pm_env.repo / ".git" / "index.lock"
+    lock.write_text("")
+    r = run("--config", str(pm_env.ws / "mlsre.yaml"), "postmortem", "publish", "INC-1")
+    assert r.exit_code == 1, r.output
+    assert len([ln for ln in r.stderr.splitlines() if ln.startswith("error:")]) == 1
+    assert "index.lock" in r.stderr and "Traceback" not in r.stderr
+    assert path.read_bytes() == before  # our rewrite was put back
+    lock.unlink()
+    assert pm_env.git("status", "--porcelain", "--untracked-files=all") == ""
+    res = _publish(pm_env)
+    assert res.commit and res.commit != first.commit and "late note" in path.read_text()

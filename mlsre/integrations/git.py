@@ -185,7 +185,7 @@ def commit_paths(
             repo.git.commit("-q", "-m", message)
     except git.GitCommandError as exc:
         raise IntegrationError(
-            f"git commit in {repo.working_tree_dir} failed: {_stderr(exc)}",
+            f"git commit in {repo.working_tree_dir} failed: {_stderr(exc, verdict_first=True)}",
             hint="nothing was committed and mlsre's files were put back; fix the cause"
             " (a hook, permissions on .git) and publish again",
         ) from None
@@ -215,12 +215,14 @@ def push(repo: Any, remote: str, branch: str) -> None:
         raise PushFailed(f"push to {remote} failed: {why}") from None
 
 
-def _stderr(exc: Any) -> str:
+def _stderr(exc: Any, verdict_first: bool = False) -> str:
     """The lines of git's complaint that say what happened (not its hints or our command)."""
     text = str(getattr(exc, "stderr", "") or exc)
     lines = [ln.strip().strip("'\"").strip() for ln in text.splitlines()]
     lines = [ln.removeprefix("stderr:").strip().strip("'").strip() for ln in lines]
     useful = [ln for ln in lines if ln and not ln.startswith(("hint:", "To ", "cmdline:"))]
+    if verdict_first:  # git's own verdict; the advice after it says less (index.lock...)
+        useful = [ln for ln in useful if ln.startswith(("fatal:", "error:"))] or useful
     from mlsre.config import redact
 
     return redact("; ".join(useful[-3:])) or "unknown git error"
