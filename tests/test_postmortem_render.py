@@ -265,7 +265,14 @@ def test_slo_budget_consumed_during_the_incident_from_a_real_prometheus(
     assert ctx.slo.available
     assert rows["demo-availability"].budget_consumed == pytest.approx(1 / 72, rel=1e-6)
     md = build.render(ctx, template_dirs(slo_workspace)).markdown
-    assert "| demo-availability | 99.900% | 1.000% | 10 | 1.39% |" in md
+    assert "| demo-availability | 99.900% | 1.000% | 10 | 1.39% | 98.6% |" in md
+    # ... the same figure `mlsre slo status` gives at the end of the window: the only errors
+    # in the 25 hours of history were the incident's, so what it spent is all that is spent.
+    status = run("-c", str(slo_workspace / "mlsre.yaml"), "slo", "status", "demo-availability", "--at", str(E1))  # fmt: skip
+    assert status.exit_code == 0, status.output
+    assert "budget left  98.6%" in status.stdout
+    assert rows["demo-availability"].budget_remaining == pytest.approx(71 / 72, rel=1e-4)
+    assert "demo-availability: the 30d period holds only 25.0 hours of history" in md
 
 
 def test_realistic_incident_builder_is_the_store_api(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mlsre.drift.samples import sample_paths
+from mlsre.postmortem.charts import png_text
 from tests import scenario_fraud as scenario
 from tests.fixtures_servers import MlflowServer, PromServer
 from tests.helpers import ok, run
@@ -86,6 +87,10 @@ def test_realistic_incident_postmortem_reads_well(
     assert {"p99-by-version", "error-ratio-by-version"} <= {c for c, _ in charts}
     for _, link in charts:
         assert (out.parent / link).read_bytes().startswith(b"\x89PNG")
+    p99_png = out.parent / dict(charts)["p99-by-version"]
+    marks = png_text(p99_png)["mlsre-marks"].split(",")
+    assert "version 4 live" in marks and "started" in marks  # the deploy and the start
+    assert "detected" not in marks  # a day after the data: not squashing the chart
 
     # Timeline: people, milestones, one line per run, what the data shows at its own time.
     timeline = _section(md, "Timeline")

@@ -17,6 +17,7 @@ from mlsre.postmortem.evidence import Chart
 
 DAY = 86400.0
 DIGEST_KEY = "mlsre-digest"
+MARKS_KEY = "mlsre-marks"  # the moments drawn, comma-separated (for readers and tests)
 STYLE_VERSION = 2  # bump when the drawing code changes, so charts are redrawn
 MAX_LINES = 8  # more series than this and the legend hides the chart
 COLOURS = {
@@ -118,7 +119,8 @@ def draw(chart: Chart, moments: list[Moment], path: Path) -> Path:
     fig.subplots_adjust(left=0.07, right=0.98, top=0.84, bottom=0.15)  # tight_layout draws twice
     path.parent.mkdir(parents=True, exist_ok=True)
     # No software version or date in the file: same data, same bytes.
-    fig.savefig(path, format="png", metadata={"Software": None, DIGEST_KEY: key})
+    drawn = ",".join(m.name for m in marks)
+    fig.savefig(path, format="png", metadata={"Software": None, DIGEST_KEY: key, MARKS_KEY: drawn})
     return path
 
 
