@@ -70,7 +70,7 @@ def test_engine_run_on_real_prometheus_is_charted_and_published(
     md = (repo / res["path"]).read_text()
     png = next(a for a in res["assets"] if a.endswith("p99-trend.png"))
     assert (repo / png).read_bytes().startswith(b"\x89PNG")
-    assert "Failed (see Root causes): p99-now. Passed: p99-trend." in md
+    assert "(#root-causes-and-trigger)): p99-now. Passed: p99-trend." in md
     assert "1. **`p99-now`**: expect `value < 0.3` broken by {version=4}" in md
     assert "Runbook `p99-trend`: Test runbook p99-trend" in md
     # the failing instant query is charted as a range around the incident

@@ -137,8 +137,9 @@ def build_context(
     if signals is not None:
         story.observed.extend(signals.observed)
     mitigated_at, by_step = mitigation_time(incident, runs)
+    first_fix = first_successful_mitigation(runs) if by_step else None
     moments = _moments(incident, mitigated_at)
-    timeline = _timeline(incident, evs, moments, story)
+    timeline = _timeline(incident, evs, moments, story, first_fix)
     steps = [s for r in runs for s in r.steps]
     changes = model_changes(evs)
     end = incident.resolved_at or (evs[-1].at if evs else incident.opened_at)
@@ -193,7 +194,8 @@ def build_context(
 def mitigation_time(incident: Incident, runs: list[RunbookRun]) -> tuple[datetime | None, bool]:
     """When it was mitigated: the first successful mitigation step when that came before the
     ``mitigate`` command (people record it after the fact), else the command's time."""
-    step = first_successful_mitigation(runs)
+    first = first_successful_mitigation(runs)
+    step = first.at if first is not None else None
     said = incident.mitigated_at
     if step is not None and step >= incident.started_at and (said is None or step < said):
         return step, True
@@ -231,7 +233,11 @@ _LIFECYCLE = (
 
 
 def _timeline(
-    inc: Incident, evs: list[Event], moments: list[Moment], story: Story
+    inc: Incident,
+    evs: list[Event],
+    moments: list[Moment],
+    story: Story,
+    first_fix: StepRow | None = None,
 ) -> list[TimelineRow]:
     """People's actions and the milestones; one line per runbook run; what the data shows.
 
@@ -257,9 +263,10 @@ def _timeline(
         rows.append(TimelineRow(line.at, line.actor, "runbook", line.text, None, line.anchor))
     for m in pending:  # a mitigation dated by its step: mark the change or run it came from
         if m.name == "mitigated":
-            rows.append(
-                TimelineRow(m.at, "", "mitigated", "First successful mitigation step", "mitigated")
-            )
+            what = "First successful mitigation step"
+            if first_fix is not None:
+                what += f" `{first_fix.runbook}/{first_fix.step}`: {first_fix.summary}"
+            rows.append(TimelineRow(m.at, "", "mitigated", what, "mitigated"))
     for o in story.observed:
         rows.append(
             TimelineRow(

@@ -60,6 +60,18 @@ class RunbookRun:
     inputs: dict[str, Any] = field(default_factory=dict)
     same_as: str | None = None  # an earlier run of the same runbook with the same results
 
+    @property
+    def details(self) -> list[StepRow]:
+        """Diagnoses worth a row: what could not run or waits for a person. Failed ones are
+        findings (their values are under Root causes), healthy and skipped ones are named;
+        mitigations and verifications are under Resolution."""
+        done = ("passed", "skipped", "failed")
+        return [s for s in self.steps if s.phase == "diagnose" and s.status not in done]
+
+    @property
+    def failed_names(self) -> list[str]:
+        return [s.step for s in self.steps if s.phase == "diagnose" and s.status == "failed"]
+
 
 @dataclass
 class ModelChange:
@@ -149,7 +161,10 @@ def runbook_runs(events: list[Event]) -> list[RunbookRun]:
 
 
 def _results(run: RunbookRun) -> list[tuple[str, str, str]]:
-    return [(s.step, s.status, s.summary) for s in run.steps]
+    """What a run found (its failed or unknown diagnoses): two runs that found the same are
+    told once."""
+    out = [(s.step, s.status, s.summary) for s in run.steps if s.phase == "diagnose"]
+    return sorted(x for x in out if x[1] not in ("passed", "skipped"))
 
 
 def _table(output: Any) -> StepTable | None:

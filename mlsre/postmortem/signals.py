@@ -21,6 +21,7 @@ from mlsre.postmortem.story import Observed
 MAX_WINDOW = timedelta(hours=24)
 BEFORE = timedelta(hours=1)  # of history shown before the incident started
 AFTER = timedelta(minutes=15)
+NEAR_DEPLOY_S = 600  # a level change this close to a version change is that change
 POINTS = 240  # per series: enough for a chart, cheap for Prometheus
 _EXPECT = re.compile(r"expect `([^`]+)`")
 
@@ -70,6 +71,9 @@ def gather(
     used = {c.name for c in recorded}
     by_step = {c.title: c for c in recorded}
     missing: list[str] = []
+    from mlsre.postmortem.story import observed_changes
+
+    deploys = [o.at for o in observed_changes(runs)]
     for run, s in failing_signals(runs):
         chart = by_step.get(s.step)
         if chart is None:  # an instant query (or a range whose series were not kept)
@@ -100,7 +104,7 @@ def gather(
         if chart is None:
             continue
         chart.failing = True
-        observed.extend(_observed(chart, s, run, started))
+        observed.extend(_observed(chart, s, run, started, deploys))
     note = None
     if missing:
         note = "no chart for " + "; ".join(missing)
@@ -113,7 +117,9 @@ def _label(labels: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__") or "value"
 
 
-def _observed(chart: Chart, s: StepRow, run: RunbookRun, started: datetime) -> list[Observed]:
+def _observed(
+    chart: Chart, s: StepRow, run: RunbookRun, started: datetime, deploys: list[datetime]
+) -> list[Observed]:
     """The first failing sample when the expectation is known, else the largest level change."""
     where = f"{s.runbook}/{s.step}"
     first = first_failing(chart, s, run.inputs)
@@ -129,8 +135,11 @@ def _observed(chart: Chart, s: StepRow, run: RunbookRun, started: datetime) -> l
     if best is None:
         return []
     t, label, before, after = best
+    at = datetime.fromtimestamp(t, started.tzinfo)
+    if any(abs((at - d).total_seconds()) <= NEAR_DEPLOY_S for d in deploys):
+        return []  # the version change already on the timeline says it
     text = f"`{s.step}` {label} changed level: {_n(before)} -> {_n(after)}"
-    return [Observed(datetime.fromtimestamp(t, started.tzinfo), text, where)]
+    return [Observed(at, text, where)]
 
 
 def _n(v: float) -> str:

@@ -32,6 +32,7 @@ class Finding:
     first_at: datetime
     tied_to_change: bool  # a comparison with before the version change (a deploy)
     anchor: str  # the run's details section
+    detail: str = ""  # before and after, for a comparison
 
 
 @dataclass
@@ -132,6 +133,7 @@ def tell(runs: list[RunbookRun]) -> Story:
                 first_at=min(r.at for r in rows),
                 tied_to_change=any(r.output.get("baseline") == "version_change" for r in rows),
                 anchor=anchors.get(latest.run, ""),
+                detail=compare_detail(latest.output) if latest.kind.endswith(".compare") else "",
             )
         )
     # Strongest first: tied to the version change (a comparison with before the deploy), then
@@ -152,6 +154,39 @@ def tell(runs: list[RunbookRun]) -> Story:
     story.observed = observed_changes(runs)
     story.run_lines = [_run_line(r) for r in runs]
     return story
+
+
+def compare_detail(out: dict[str, Any]) -> str:
+    """``0.68 now vs 0.093 before version 4 went live at 17:29 (7.33x)``, from a comparison."""
+    from mlsre.numbers import fmt, ratio_text
+
+    samples = [x for x in out.get("samples") or [] if isinstance(x, dict)]
+    samples = [x for x in samples if x.get("now") != x.get("baseline")]  # what moved
+    if not samples:
+        return ""
+    if out.get("baseline") == "version_change" and out.get("changed_at"):
+        try:
+            when = f"version {out.get('version')} went live at {parse_time(str(out['changed_at'])):%H:%M}"
+        except ValueError:
+            when = "the version change"
+        before = f"before {when}"
+    else:
+        before = "before"
+    parts = []
+    for x in samples[:3]:
+        labels = x.get("labels") or {}
+        who = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__")
+        now, base = x.get("now"), x.get("baseline")
+        change = (
+            ratio_text(now, base)
+            if isinstance(now, int | float) and isinstance(base, int | float)
+            else "?"
+        )
+        parts.append(
+            f"{who + ': ' if who else ''}{fmt(now)} now vs {fmt(base)} {before} ({change})"
+        )
+    more = f" (+{len(samples) - 3} more)" if len(samples) > 3 else ""
+    return "; ".join(parts) + more
 
 
 def _run_line(run: RunbookRun) -> RunLine:
@@ -234,9 +269,9 @@ def run_at(d: dict[str, Any]) -> datetime | None:
         return None
 
 
-def first_successful_mitigation(runs: list[RunbookRun]) -> datetime | None:
-    times = [s.at for r in runs for s in r.steps if s.phase == "mitigate" and s.status == "passed"]
-    return min(times) if times else None
+def first_successful_mitigation(runs: list[RunbookRun]) -> StepRow | None:
+    done = [s for r in runs for s in r.steps if s.phase == "mitigate" and s.status == "passed"]
+    return min(done, key=lambda s: s.at) if done else None
 
 
 def step_events(events: list[Event]) -> list[Event]:
