@@ -18,7 +18,7 @@ Q_ERR = 'sum(rate(errors{model="m"}[5m])) / sum(rate(requests{model="m"}[5m]))'
 
 
 def _run(store: Store, inc: int, minute: float, run: str, runbook: str, steps: list[Any]) -> None:
-    data = {"run": run, "runbook": runbook, "title": runbook, "inputs": {}, "at": None}
+    data: dict[str, Any] = {"run": run, "runbook": runbook, "title": runbook, "inputs": {}, "at": None}
     store.append(inc, EventKind.RUNBOOK_STARTED, data, "ann", at(minute))
     for i, (step, kind, phase, status, summary, output) in enumerate(steps):
         store.append(
