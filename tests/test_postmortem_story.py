@@ -18,7 +18,13 @@ Q_ERR = 'sum(rate(errors{model="m"}[5m])) / sum(rate(requests{model="m"}[5m]))'
 
 
 def _run(store: Store, inc: int, minute: float, run: str, runbook: str, steps: list[Any]) -> None:
-    data: dict[str, Any] = {"run": run, "runbook": runbook, "title": runbook, "inputs": {}, "at": None}
+    data: dict[str, Any] = {
+        "run": run,
+        "runbook": runbook,
+        "title": runbook,
+        "inputs": {},
+        "at": None,
+    }
     store.append(inc, EventKind.RUNBOOK_STARTED, data, "ann", at(minute))
     for i, (step, kind, phase, status, summary, output) in enumerate(steps):
         store.append(
@@ -112,3 +118,22 @@ def test_change_point_finds_a_step_and_ignores_noise() -> None:
     assert found is not None and found[0] == 25.0 and found[1:] == (0.0, 0.42)
     assert change_point(step[:5]) is None  # too short to say
     assert change_point([(float(t), float("nan")) for t in range(40)]) is None
+
+
+def test_prometheus_down_costs_one_question_and_one_line(tmp_path: Path) -> None:
+    from mlsre.settings import load_settings
+    from tests.faulty_server import refused_url
+
+    store, inc = _incident(tmp_path)
+    (tmp_path / "mlsre.yaml").write_text(f"prometheus: {{url: '{refused_url()}', retries: 0}}\n")
+    settings, _ = load_settings(tmp_path / "mlsre.yaml")
+    state, events = build.load(store, inc)
+    ctx = build.make_context(state, events, settings=settings)
+    assert ctx.charts == []
+    md = build.render(ctx, template_dirs(tmp_path)).markdown
+    notes = [ln for ln in md.splitlines() if ln.startswith("Charts: no chart for")]
+    assert len(notes) == 1, notes
+    assert "errors-now (cannot reach Prometheus" in notes[0]  # asked once (one per query)...
+    assert "errors-vs-before (Prometheus did not answer)" in notes[0]  # ...then not again
+    ctx = build.make_context(state, events, settings=settings, slo=False)  # --no-slo
+    assert "errors-now (Prometheus was not asked)" in str(ctx.chart_note)

@@ -63,22 +63,26 @@ def gather(
     recorded: list[Chart],
     client: Any | None,
 ) -> SignalResult:
-    """Charts for failing signals not charted yet, plus what each failing series shows."""
+    """Charts for failing signals not charted yet, plus what each failing series shows.
+
+    ``client`` None: Prometheus is not asked (``--no-slo``), and the note says so. A Prometheus
+    that does not answer is asked once, not once per signal.
+    """
     from mlsre.errors import MlsreError
+    from mlsre.postmortem.story import observed_changes
 
     charts: list[Chart] = []
     observed: list[Observed] = []
     used = {c.name for c in recorded}
     by_step = {c.title: c for c in recorded}
     missing: list[str] = []
-    from mlsre.postmortem.story import observed_changes
-
+    why_not = "Prometheus was not asked" if client is None else ""
     deploys = [o.at for o in observed_changes(runs)]
     for run, s in failing_signals(runs):
         chart = by_step.get(s.step)
         if chart is None:  # an instant query (or a range whose series were not kept)
             if client is None:
-                missing.append(s.step)
+                missing.append(f"{s.step} ({why_not})")
                 continue
             lo, hi = window(run, started, end, now)
             step_s = max(15.0, (hi - lo).total_seconds() / POINTS)
@@ -86,6 +90,8 @@ def gather(
                 res = client.query_range(s.query, lo, hi, step_s)
             except MlsreError as exc:
                 missing.append(f"{s.step} ({exc.message})")
+                if _server_gone(exc):  # do not wait on it again for every other signal
+                    client, why_not = None, "Prometheus did not answer"
                 continue
             series = [
                 ChartSeries(_label(x.labels), [(t, v) for t, v in x.points]) for x in res.series
@@ -107,10 +113,17 @@ def gather(
         observed.extend(_observed(chart, s, run, started, deploys))
     note = None
     if missing:
-        note = "no chart for " + "; ".join(missing)
-        if client is None:
-            note += " (Prometheus was not asked)"
+        note = "no chart for " + "; ".join(missing[:4])
+        note += f" (+{len(missing) - 4} more)" if len(missing) > 4 else ""
     return SignalResult(charts, observed, note)
+
+
+def _server_gone(exc: Exception) -> bool:
+    """Prometheus is not there (down, too slow, refusing us), not just this query failing."""
+    from mlsre.integrations.http import FailureKind
+
+    kind = getattr(exc, "kind", None)
+    return kind is not None and kind not in (FailureKind.HTTP, FailureKind.BAD_JSON)
 
 
 def _label(labels: dict[str, str]) -> str:
