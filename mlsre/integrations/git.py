@@ -170,7 +170,7 @@ def commit_paths(
 
     try:
         if paths:
-            repo.git.add("--", *paths)
+            repo.git.add("-f", "--", *paths)  # ours even where .gitignore says otherwise
         if removed:
             repo.git.rm("-q", "--", *removed)
         if has_commits(repo) and not repo.git.diff("--cached", "--name-only", "HEAD").strip():
