@@ -21,6 +21,7 @@ from mlsre.postmortem.story import Observed
 MAX_WINDOW = timedelta(hours=24)
 BEFORE = timedelta(hours=1)  # of history shown before the incident started
 AFTER = timedelta(minutes=15)
+MAX_FETCHED = 12  # range queries one postmortem asks for; more failing signals are listed
 NEAR_DEPLOY_S = 600  # a level change this close to a version change is that change
 POINTS = 240  # per series: enough for a chart, cheap for Prometheus
 _EXPECT = re.compile(r"expect `([^`]+)`")
@@ -83,6 +84,9 @@ def gather(
         if chart is None:  # an instant query (or a range whose series were not kept)
             if client is None:
                 missing.append(f"{s.step} ({why_not})")
+                continue
+            if len(charts) >= MAX_FETCHED:
+                missing.append(f"{s.step} (more than {MAX_FETCHED} failing signals)")
                 continue
             lo, hi = window(run, started, end, now)
             step_s = max(15.0, (hi - lo).total_seconds() / POINTS)
