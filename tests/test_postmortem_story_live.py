@@ -2,8 +2,10 @@
 
 Built on the real fraud scenario (Prometheus backfilled, real MLflow registry): three bundled
 runbooks run at 45 minutes into the incident, one of them twice, a rollback, a note, and the
-mitigation recorded later than the rollback that did it. The rendered markdown is asserted on: findings first and deduplicated, the
-timeline of people and of what the data shows, a chart for every failing signal, and its length.
+mitigation recorded later than the rollback that did it. Then on the other layout (the SLO
+scenario: a request counter with no version label). The rendered markdown is asserted on:
+findings first and deduplicated, the timeline of people and of what the data shows, a chart for
+every failing signal, and its length.
 """
 
 from __future__ import annotations
