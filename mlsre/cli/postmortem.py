@@ -165,8 +165,7 @@ def publish(
 ) -> None:
     """Commit the postmortem (markdown, charts, evidence) to the postmortem repo; closes a resolved incident.
 
-    Re-publishing updates only the generated blocks and keeps what people wrote; edits to the
-    file that are not committed yet are committed first, as their own commit.
+    Re-publishing regenerates only the generated blocks (uncommitted edits: own commit first).
 
     Example: mlsre postmortem publish INC-7 --repo ../postmortems --push
     """
