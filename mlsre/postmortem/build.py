@@ -153,8 +153,8 @@ def render(
     drawn: list[Path] = []
     if chart_dir is not None and ctx.charts:
         from mlsre.postmortem.charts import draw_all
-        from mlsre.postmortem.context import Moment
         from mlsre.postmortem.story import deploy_moments
+        from mlsre.postmortem.timeline import Moment
 
         marks = [*ctx.moments, *(Moment(n, at) for n, at in deploy_moments(ctx.story))]
         drawn = draw_all(ctx.charts, marks, chart_dir)

@@ -12,8 +12,8 @@ import math
 from datetime import UTC
 from pathlib import Path
 
-from mlsre.postmortem.context import Moment
 from mlsre.postmortem.evidence import Chart
+from mlsre.postmortem.timeline import Moment
 
 DAY = 86400.0
 DIGEST_KEY = "mlsre-digest"

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from mlsre.incident.model import ActionItem, Event, EventKind, Incident
-from mlsre.incident.timeline import describe
 from mlsre.postmortem.evidence import (
     Chart,
     ModelChange,
@@ -24,40 +23,20 @@ from mlsre.postmortem.evidence import (
     versions,
 )
 from mlsre.postmortem.story import Story, first_successful_mitigation, tell
+from mlsre.postmortem.timeline import (
+    Moment,
+    TimelineRow,
+    mitigation_time,
+    timeline_rows,
+)
+from mlsre.postmortem.timeline import moments as lifecycle_moments
 
 if TYPE_CHECKING:
     from mlsre.postmortem.signals import SignalResult
 
 # Events of the postmortem's own making: leaving them out keeps re-rendering stable.
 EXCLUDED = (EventKind.POSTMORTEM_PUBLISHED, EventKind.STEP_STARTED)
-# Machine detail: collapsed into one timeline line per runbook run (details under evidence).
-COLLAPSED = (
-    EventKind.STEP_STARTED,
-    EventKind.STEP_RESULT,
-    EventKind.RUNBOOK_STARTED,
-    EventKind.RUNBOOK_FINISHED,
-    EventKind.ACTION_ADDED,
-    EventKind.ACTION_DONE,
-)
-OBSERVED = "observed in data"
 DATA_KINDS = ("drift", "data")  # step kinds (prefixes) whose results are data evidence
-
-
-@dataclass
-class Moment:
-    name: str  # started, detected, acknowledged, mitigated, resolved, closed
-    at: datetime
-
-
-@dataclass
-class TimelineRow:
-    at: datetime
-    actor: str
-    kind: str
-    text: str
-    milestone: str | None = None
-    link: str | None = None  # anchor of the details (a runbook run)
-    observed: bool = False  # read from the data, not something a person did
 
 
 @dataclass
@@ -138,8 +117,8 @@ def build_context(
         story.observed.extend(signals.observed)
     mitigated_at, by_step = mitigation_time(incident, runs)
     first_fix = first_successful_mitigation(runs) if by_step else None
-    moments = _moments(incident, mitigated_at)
-    timeline = _timeline(incident, evs, moments, story, first_fix)
+    moments = lifecycle_moments(incident, mitigated_at)
+    timeline = timeline_rows(incident, evs, moments, story, first_fix)
     steps = [s for r in runs for s in r.steps]
     changes = model_changes(evs)
     end = incident.resolved_at or (evs[-1].at if evs else incident.opened_at)
@@ -174,7 +153,9 @@ def build_context(
         detected_by=opened.actor if opened else "unknown",
         moments=moments,
         timeline=timeline,
-        notes=[r for r in _timeline(incident, evs, [], Story()) if r.kind == EventKind.NOTE.value],
+        notes=[
+            r for r in timeline_rows(incident, evs, [], Story()) if r.kind == EventKind.NOTE.value
+        ],
         runs=runs,
         failed_steps=[s for s in steps if s.status in ("failed", "error")],
         mitigations=_mitigations(steps),
@@ -191,17 +172,6 @@ def build_context(
     )
 
 
-def mitigation_time(incident: Incident, runs: list[RunbookRun]) -> tuple[datetime | None, bool]:
-    """When it was mitigated: the first successful mitigation step when that came before the
-    ``mitigate`` command (people record it after the fact), else the command's time."""
-    first = first_successful_mitigation(runs)
-    step = first.at if first is not None else None
-    said = incident.mitigated_at
-    if step is not None and step >= incident.started_at and (said is None or step < said):
-        return step, True
-    return said, False
-
-
 def people_names(incident: Incident, events: list[Event]) -> list[str]:
     """Everyone the incident names: actors and role holders (for the blameless lint)."""
     return _people(incident, events)
@@ -209,72 +179,6 @@ def people_names(incident: Incident, events: list[Event]) -> list[str]:
 
 def _secs(a: datetime | None, b: datetime | None) -> float | None:
     return None if a is None or b is None else max(0.0, (b - a).total_seconds())
-
-
-def _moments(inc: Incident, mitigated_at: datetime | None) -> list[Moment]:
-    pairs = [
-        ("started", inc.started_at),
-        ("detected", inc.opened_at),
-        ("acknowledged", inc.acknowledged_at),
-        ("mitigated", mitigated_at),
-        ("resolved", inc.resolved_at),
-        ("closed", inc.closed_at),
-    ]
-    return [Moment(name, at) for name, at in pairs if at is not None]
-
-
-_LIFECYCLE = (
-    EventKind.OPENED,
-    EventKind.ACKNOWLEDGED,
-    EventKind.MITIGATED,
-    EventKind.RESOLVED,
-    EventKind.CLOSED,
-)
-
-
-def _timeline(
-    inc: Incident,
-    evs: list[Event],
-    moments: list[Moment],
-    story: Story,
-    first_fix: StepRow | None = None,
-) -> list[TimelineRow]:
-    """People's actions and the milestones; one line per runbook run; what the data shows.
-
-    Lifecycle moments are marked on the event that set them; a mitigation dated by its step
-    is marked on that step's run. Rows the data describes carry the time the data says.
-    """
-    rows: list[TimelineRow] = []
-    pending = list(moments)
-    if inc.started_at < inc.opened_at:
-        rows.append(TimelineRow(inc.started_at, "", "started", "Problem began", "started"))
-        pending = [m for m in pending if m.name != "started"]
-    for ev in evs:
-        if ev.kind in COLLAPSED:
-            continue
-        marks: list[str] = []
-        if ev.kind in _LIFECYCLE:
-            marks = [m.name for m in pending if m.at == ev.at]
-            pending = [m for m in pending if m.name not in marks]
-        rows.append(
-            TimelineRow(ev.at, ev.actor, ev.kind.value, describe(ev), ", ".join(marks) or None)
-        )
-    for line in story.run_lines:
-        rows.append(TimelineRow(line.at, line.actor, "runbook", line.text, None, line.anchor))
-    for m in pending:  # a mitigation dated by its step: mark the change or run it came from
-        if m.name == "mitigated":
-            what = "First successful mitigation step"
-            if first_fix is not None:
-                what += f" `{first_fix.runbook}/{first_fix.step}`: {first_fix.summary}"
-            rows.append(TimelineRow(m.at, "", "mitigated", what, "mitigated"))
-    for o in story.observed:
-        rows.append(
-            TimelineRow(
-                o.at, OBSERVED, "observed", f"{o.text} (from `{o.source}`)", None, None, True
-            )
-        )
-    rows.sort(key=lambda r: r.at)
-    return rows
 
 
 def _mitigations(steps: list[StepRow]) -> list[StepRow]:

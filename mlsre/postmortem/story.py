@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mlsre.incident.model import Event, EventKind
 from mlsre.postmortem.evidence import RunbookRun, StepRow, utc_short
 from mlsre.timeutil import parse_time
 
@@ -51,6 +50,7 @@ class Observed:
     at: datetime
     text: str
     source: str  # "runbook/step" it was read from
+    version: str | None = None  # set when this is a version going live
 
 
 @dataclass
@@ -79,14 +79,11 @@ def anchor(run: RunbookRun) -> str:
     return f"run-{run.runbook}-{run.run}".lower()
 
 
-def _mitigation_ran(run: RunbookRun) -> bool:
-    return any(s.phase == "mitigate" and s.status == "passed" for s in run.steps)
-
-
-def _not_after_mitigation(run: RunbookRun, s: StepRow) -> bool:
-    """False for a verify step whose mitigation did not run: it tests nothing we did."""
-    has_mitigation = any(x.phase == "mitigate" for x in run.steps)
-    return not (s.phase == "verify" and has_mitigation and not _mitigation_ran(run))
+def _after_no_mitigation(run: RunbookRun, s: StepRow) -> bool:
+    """A verify step of a run whose mitigation did not run: it tests nothing we did."""
+    mitigations = [x for x in run.steps if x.phase == "mitigate"]
+    ran = any(x.status == "passed" for x in mitigations)
+    return s.phase == "verify" and bool(mitigations) and not ran
 
 
 def _key(s: StepRow) -> tuple[str, ...]:
@@ -105,7 +102,7 @@ def tell(runs: list[RunbookRun]) -> Story:
         for s in run.steps:
             if s.status == "failed":
                 if s.phase == "verify":  # says whether a mitigation worked, not what broke
-                    story.left_out_verify += 0 if _not_after_mitigation(run, s) else 1
+                    story.left_out_verify += 1 if _after_no_mitigation(run, s) else 0
                     continue
                 groups.setdefault(_key(s), []).append(s)
             elif s.status == "error":
@@ -244,6 +241,7 @@ def observed_changes(runs: list[RunbookRun]) -> list[Observed]:
                     at,
                     f"Version {version} went live{frm}: first sample of version {version}",
                     f"{s.runbook}/{s.step}",
+                    str(version),
                 )
             )
     return out
@@ -251,11 +249,7 @@ def observed_changes(runs: list[RunbookRun]) -> list[Observed]:
 
 def deploy_moments(story: Story) -> list[tuple[str, datetime]]:
     """The observed version changes, as moments to mark on charts."""
-    return [
-        (f"version {o.text.split()[1]} live", o.at)
-        for o in story.observed
-        if o.text.startswith("Version ")
-    ]
+    return [(f"version {o.version} live", o.at) for o in story.observed if o.version]
 
 
 def run_at(d: dict[str, Any]) -> datetime | None:
@@ -272,7 +266,3 @@ def run_at(d: dict[str, Any]) -> datetime | None:
 def first_successful_mitigation(runs: list[RunbookRun]) -> StepRow | None:
     done = [s for r in runs for s in r.steps if s.phase == "mitigate" and s.status == "passed"]
     return min(done, key=lambda s: s.at) if done else None
-
-
-def step_events(events: list[Event]) -> list[Event]:
-    return [e for e in events if e.kind is EventKind.STEP_RESULT]
