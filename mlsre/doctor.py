@@ -88,9 +88,35 @@ def check_postmortems(settings: Settings) -> Check:
     return Check("postmortems", CheckStatus.OK, f"{repo} is a git repository")
 
 
+def url_problem(key: str, url: str) -> Check | None:
+    """A URL requests cannot use (no http:// or https://, no host), as a failed check."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return None
+    name = key.split(".")[0]
+    if "://" not in url:
+        return Check(
+            name,
+            CheckStatus.FAIL,
+            f"{key} '{url}' has no scheme",
+            f"write it as http://{url} (or https://{url}) in mlsre.yaml",
+        )
+    return Check(
+        name,
+        CheckStatus.FAIL,
+        f"{key} '{url}' is not an http(s) URL",
+        "use http://HOST:PORT or https://HOST:PORT",
+    )
+
+
 def check_prometheus(settings: Settings) -> Check:
     from mlsre.integrations.prometheus import PrometheusClient
 
+    bad = url_problem("prometheus.url", settings.prometheus.url)
+    if bad is not None:
+        return bad
     s = settings.prometheus.model_copy(update={"retries": min(settings.prometheus.retries, 1)})
     try:
         info = PrometheusClient(s).buildinfo()
@@ -111,6 +137,9 @@ def check_prometheus(settings: Settings) -> Check:
 def check_registry(settings: Settings) -> Check:
     from mlsre.integrations.mlflow import MlflowClient
 
+    bad = url_problem("registry.url", settings.registry.url)
+    if bad is not None:
+        return bad
     s = settings.registry.model_copy(update={"retries": min(settings.registry.retries, 1)})
     mc = MlflowClient(s)
     try:

@@ -66,3 +66,20 @@ def test_broken_config_is_reported(isolated: Path) -> None:
     data = json.loads(r.stdout)
     assert data["checks"][0]["name"] == "config" and data["checks"][0]["status"] == "fail"
     assert "mlsre.yaml:1" in data["checks"][0]["detail"]
+
+
+def test_url_without_scheme_is_a_failed_check_with_the_fix(isolated: Path) -> None:
+    (isolated / "mlsre.yaml").write_text(
+        "prometheus: {url: '127.0.0.1:9090', retries: 0}\n"
+        "registry: {url: 'ftp://models.example', retries: 0}\n"
+    )
+    r = CliRunner().invoke(app, ["doctor"])
+    assert r.exit_code == 1, r.output  # a problem found, not a bug in mlsre (3)
+    assert "internal error" not in r.stderr and "Traceback" not in r.output
+    rows = {ln.split("\t")[0]: ln.split("\t") for ln in r.stdout.splitlines()[2:]}
+    assert rows["prometheus"][1:] == [
+        "fail",
+        "prometheus.url '127.0.0.1:9090' has no scheme",
+        "write it as http://127.0.0.1:9090 (or https://127.0.0.1:9090) in mlsre.yaml",
+    ]
+    assert rows["registry"][2] == "registry.url 'ftp://models.example' is not an http(s) URL"

@@ -34,16 +34,39 @@ def test_versions_table_and_json(workspace: Path) -> None:
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
     assert lines[1].split("\t")[:3] == ["version", "aliases", "status"]
-    assert [ln.split("\t")[:2] for ln in lines[2:]] == [
-        ["1", ""],
-        ["2", ""],
-        ["3", "previous"],
+    assert [ln.split("\t")[:2] for ln in lines[2:]] == [  # newest first, as README says
         ["4", "champion"],
+        ["3", "previous"],
+        ["2", ""],
+        ["1", ""],
     ]
     r = runner.invoke(app, ["model", "versions", MODEL, "--json"])
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    assert [v["version"] for v in data["versions"]] == ["1", "2", "3", "4"]
+    assert [v["version"] for v in data["versions"]] == ["4", "3", "2", "1"]
+
+
+def test_piped_versions_keep_long_descriptions_whole(
+    workspace: Path, registry: MlflowServer
+) -> None:
+    long = (
+        "larger feature set with merchant_id embeddings, retrained on the November backfill\n"
+        "after the country_lookup outage; see the model card for the calibration notes"
+    )
+    before = registry.call("GET", f"model-versions/get?name={MODEL}&version=4")
+    registry.call(
+        "PATCH", "model-versions/update", {"name": MODEL, "version": "4", "description": long}
+    )
+    try:
+        r = CliRunner().invoke(app, ["model", "versions", MODEL])
+    finally:
+        old = before["model_version"].get("description", "")
+        registry.call(
+            "PATCH", "model-versions/update", {"name": MODEL, "version": "4", "description": old}
+        )
+    assert r.exit_code == 0, r.output
+    row = r.stdout.splitlines()[2].split("\t")
+    assert row[0] == "4" and row[5] == " ".join(long.split())  # whole, on one line
 
 
 def test_versions_of_a_missing_model(workspace: Path) -> None:

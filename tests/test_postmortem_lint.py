@@ -171,3 +171,20 @@ def test_lint_cli_on_a_file_knows_the_people_of_the_incident_it_names(
     doc.write_text("# INC-1: fraud-detector p99\n\n" + text)
     r = run(*cfg, "postmortem", "lint", str(doc), "--strict")
     assert r.exit_code == 1 and f"{doc}:3:23: person-as-cause" in r.stdout
+
+
+def test_strict_lint_fails_while_a_section_still_says_to_write(tmp_path: Path) -> None:
+    doc = tmp_path / "pm.md"
+    doc.write_text(
+        "# INC-3: slow scoring\n\n## Summary\n\nScoring was slow for 20 minutes.\n\n"
+        "## Impact\n\n> ✏️ **TO WRITE:** who was affected.\n"
+    )
+    assert run("postmortem", "lint", str(doc)).exit_code == 0  # not strict: a reminder only
+    r = run("postmortem", "lint", str(doc), "--strict")
+    assert r.exit_code == 1, r.output
+    assert f"{doc}:9: to-write: 'Impact' still says TO WRITE" in r.stdout
+    data = json.loads(run("postmortem", "lint", str(doc), "--strict", "--json").stdout)
+    assert data["to_write"] == [[9, "Impact"]] and data["findings"] == []
+    doc.write_text(doc.read_text().replace("> ✏️ **TO WRITE:** who", "Checkout users saw"))
+    r = run("postmortem", "lint", str(doc), "--strict")
+    assert r.exit_code == 0, r.output

@@ -70,12 +70,13 @@ def test_engine_run_on_real_prometheus_is_charted_and_published(
     md = (repo / res["path"]).read_text()
     png = next(a for a in res["assets"] if a.endswith("p99-trend.png"))
     assert (repo / png).read_bytes().startswith(b"\x89PNG")
-    assert "| p99-trend | prometheus.range | diagnose | passed | version=3: last" in md
-    assert (
-        "| p99-now | prometheus.query | diagnose | failed | expect `value < 0.3` broken by {version=4}"
-        in md
-    )
-    assert "### Runbook `p99-trend`: Test runbook p99-trend" in md
+    assert "(#root-causes-and-trigger)): p99-now. Passed: p99-trend." in md
+    assert "1. **`p99-now`**: expect `value < 0.3` broken by {version=4}" in md
+    assert "Runbook `p99-trend`: Test runbook p99-trend" in md
+    # the failing instant query is charted as a range around the incident
+    p99_now = next(a for a in res["assets"] if a.endswith("p99-now.png"))
+    assert (repo / p99_now).read_bytes().startswith(b"\x89PNG")
+    assert "![p99-now](assets/" in md
     evidence = json.loads((repo / res["assets"][0]).read_text())
     kinds = [e["kind"] for e in evidence["events"]]
     assert kinds.count("step_result") == 2 and "resolved" in kinds

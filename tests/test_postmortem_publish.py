@@ -259,3 +259,69 @@ def test_merge_replaces_only_inside_complete_blocks() -> None:
     assert out.text == existing.replace("old a\n", "new a\n")
     assert out.updated == ["a"] and out.dropped == ["c"]
     assert merge("all written by hand\n", fresh).text == "all written by hand\n"
+
+
+def test_republishing_after_editing_the_file_commits_the_edits_first(
+    pm_env: PostmortemEnv,
+) -> None:
+    first = _publish(pm_env)
+    path = pm_env.repo / MD
+    path.write_text(
+        path.read_text().replace(
+            "> ✏️ **TO WRITE:** what worked: alerts that fired, runbooks that helped, people who were reachable.",
+            "The p99 alert fired within 12 minutes.",
+        )
+    )  # edited, not committed: the way people work on the file
+    pm_env.store.append(pm_env.incident, EventKind.NOTE, {"text": "late note"}, "luis", at(90))
+    res = _publish(pm_env)
+    assert res.commit and res.commit != first.commit
+    log = pm_env.git("log", "-3", "--format=%s").splitlines()
+    assert log[0].startswith("Update postmortem INC-1") and log[1] == (
+        "Edit postmortem INC-1 (changes made in the file)"
+    )
+    edit = pm_env.git("show", "HEAD~1", "--stat", "--format=")
+    assert MD in edit and "evidence.json" not in edit  # the person's change, alone
+    new = path.read_text()
+    assert "The p99 alert fired within 12 minutes." in new and "late note" in new
+    assert pm_env.git("status", "--porcelain") == ""
+
+
+def test_a_failing_commit_hook_is_one_line_and_leaves_the_repo_clean(
+    pm_env: PostmortemEnv,
+) -> None:
+    head = pm_env.git("rev-parse", "HEAD")
+    hook = pm_env.repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'postmortems need a ticket id' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    r = run("--config", str(pm_env.ws / "mlsre.yaml"), "postmortem", "publish", "INC-1")
+    assert r.exit_code == 1, r.output
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "git commit" in errors[0] and "ticket id" in errors[0]
+    assert "Traceback" not in r.stderr
+    assert pm_env.git("rev-parse", "HEAD") == head
+    assert pm_env.git("status", "--porcelain", "--untracked-files=all") == ""  # nothing left over
+    assert pm_env.store.get(pm_env.incident).status is Status.RESOLVED  # not closed
+    hook.unlink()
+    res = _publish(pm_env)  # a later publication works
+    assert res.commit and res.created and res.closed
+
+
+def test_a_git_that_cannot_write_its_index_is_one_line_and_cleaned_up(
+    pm_env: PostmortemEnv,
+) -> None:
+    """Like a read-only .git (which root ignores): git cannot take its index lock."""
+    first = _publish(pm_env)
+    path = pm_env.repo / MD
+    before = path.read_bytes()
+    pm_env.store.append(pm_env.incident, EventKind.NOTE, {"text": "late note"}, "luis", at(90))
+    lock = pm_env.repo / ".git" / "index.lock"
+    lock.write_text("")
+    r = run("--config", str(pm_env.ws / "mlsre.yaml"), "postmortem", "publish", "INC-1")
+    assert r.exit_code == 1, r.output
+    assert len([ln for ln in r.stderr.splitlines() if ln.startswith("error:")]) == 1
+    assert "index.lock" in r.stderr and "Traceback" not in r.stderr
+    assert path.read_bytes() == before  # our rewrite was put back
+    lock.unlink()
+    assert pm_env.git("status", "--porcelain", "--untracked-files=all") == ""
+    res = _publish(pm_env)
+    assert res.commit and res.commit != first.commit and "late note" in path.read_text()

@@ -36,9 +36,11 @@ def test_status_json_has_the_numbers(slo_workspace: Path) -> None:
     [st] = json.loads(out)
     assert st["name"] == "demo-availability" and st["at"] == at(E1).isoformat()
     assert st["burn_rates"]["1h"] == pytest.approx(10.0, rel=1e-6)
-    assert st["budget_remaining"] == pytest.approx(0.6, rel=1e-6)
+    # 25 hours of history in a 30-day period: 1/72 of the budget spent, and said so
+    assert st["budget_remaining"] == pytest.approx(71 / 72, rel=1e-4)
     assert st["alert"] == "none"
-    assert st["exhaustion_s"] == pytest.approx(43.2 * 3600, rel=1e-6)
+    assert st["exhaustion_s"] == pytest.approx(71 * 3600, rel=1e-4)
+    assert "holds only 25.0 hours of history" in st["history_note"]
 
 
 @pytest.mark.prometheus
@@ -49,9 +51,10 @@ def test_status_plain_and_terminal_views(
     code, out, err = mlsre(slo_workspace, "slo", "status", "--at", when)
     assert code == 0, err
     assert "demo-availability (slo-demo): objective 99.9% over 30d" in out
-    assert "budget left  60.0%" in out
+    assert "budget left  98.6%" in out
+    assert "history      the 30d period holds only 25.0 hours of history" in out
     assert "burn rate    5m 10  30m 10  1h 10  6h 1.67  1d 0.417  3d 0.4" in out
-    assert "exhaustion   1d 19h at the 1h burn rate" in out
+    assert "exhaustion   2d 23h at the 1h burn rate" in out
     assert "alert        page (page-1h-5m)" in out  # the strict SLO
     assert "\x1b[" not in out and "█" not in out  # no colour or bars when not a terminal
     monkeypatch.setenv("MLSRE_FORCE_TERMINAL", "1")
@@ -132,10 +135,10 @@ def test_step_samples_let_expect_test_budget_and_burn(slo_workspace: Path) -> No
     result = step.run(params, StepContext(settings=settings, at=at(E1)))
     assert result.status is None, result.summary  # the engine decides from `expect`
     [sample] = result.samples
-    assert sample["budget_remaining"] == pytest.approx(0.6, rel=1e-6)
+    assert sample["budget_remaining"] == pytest.approx(71 / 72, rel=1e-4)
     assert sample["labels"] == {"slo": "demo-availability", "service": "slo-demo"}
     assert result.summary == (
-        "demo-availability: 60.0% of the error budget left; burn rate 1h 10, 5m 10; alert none"
+        "demo-availability: 98.6% of the error budget left; burn rate 1h 10, 5m 10; alert none"
     )
     assert check_samples("budget_remaining > 0.5 and burn_rate['1h'] < 14.4", [sample], {}) == []
     assert check_samples("burn_1h < 5", [sample], {}) == [sample]

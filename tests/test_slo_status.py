@@ -5,9 +5,10 @@ The scenario (``tests/fixtures_slo.py``): 100 requests a minute from START, none
 
 - at E1 the 5m, 30m and 1h burn rates are 0.01 / 0.001 = 10;
 - 6h: 60 errors / 36,000 requests = 0.00167 -> 1.667; 1d: 60 / 144,000 -> 0.4167;
-- 3d and the 30-day period only hold the 25 hours since START: 60 / 150,000 -> 0.4, so 40% of
-  the budget is spent and 60% remains; at burn 10 that lasts 0.6 * 720h / 10 = 43.2 hours;
-- the incident hour itself consumed 10 * 1h / 720h = 1/72 of the budget.
+- 3d and the 30-day period only hold the 25 hours since START: 60 / 150,000 -> 0.4; those 25
+  hours at burn 0.4 spent 0.4 * 25h / 720h = 1/72 of the budget (the rest of the period is not
+  known, and `slo status` says so), so 71/72 remains; at burn 10 that lasts 71/72 * 72h;
+- the incident hour itself consumed 10 * 1h / 720h = 1/72 of the budget: the same figure.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ def test_one_percent_errors_for_an_hour_against_three_nines(
     )
     assert st.error_ratio == pytest.approx(0.0004, rel=1e-6)
     assert st.sli == pytest.approx(0.9996, rel=1e-9)
-    assert st.budget_remaining == pytest.approx(0.6, rel=1e-6)
-    assert st.exhaustion_s == pytest.approx(43.2 * 3600, rel=1e-6)
+    assert st.budget_remaining == pytest.approx(71 / 72, rel=1e-4)
+    assert st.exhaustion_s == pytest.approx(71 / 72 * 72 * 3600, rel=1e-4)
+    assert st.history_s == pytest.approx(25 * 3600, abs=120)
+    assert st.history_note is not None and "holds only 25.0 hours of history" in st.history_note
     assert st.alert is AlertState.NONE and st.firing == []  # 10 < 14.4: worrying, not a page
 
 
@@ -58,7 +61,7 @@ def test_same_data_against_a_stricter_objective_pages(
     assert st.burn_rates["5m"] == pytest.approx(20.0, rel=1e-6)
     assert st.burn_rates["6h"] == pytest.approx(20 / 6, rel=1e-6)
     assert st.alert is AlertState.PAGE and st.firing == ["page-1h-5m"]
-    assert st.budget_remaining == pytest.approx(0.2, rel=1e-6)
+    assert st.budget_remaining == pytest.approx(1 - 0.8 * 25 / 720, rel=1e-4)
 
 
 def test_after_the_errors_stop_the_short_windows_clear(
@@ -69,7 +72,7 @@ def test_after_the_errors_stop_the_short_windows_clear(
     assert st.burn_rates["1h"] == 0.0 and st.burn_rates["5m"] == 0.0
     assert st.burn_rates["6h"] == pytest.approx(10 / 6, rel=1e-6)
     assert st.exhaustion_s is None  # not burning
-    assert st.budget_remaining == pytest.approx(1 - 60 / 162000 / 0.001, rel=1e-6)
+    assert st.budget_remaining == pytest.approx(1 - 60 / 162000 / 0.001 * 27 / 720, rel=1e-4)
 
 
 def test_no_data_is_none_not_healthy(client: PrometheusClient, slo_workspace: Path) -> None:
@@ -90,8 +93,12 @@ def test_threshold_slo_counts_bad_time_slices(
     assert st.burn_rates["5m"] == pytest.approx(100.0)
     assert st.alert is AlertState.PAGE
     # 13 bad slices (samples E0..E1 inclusive, on 5m boundaries) of the 301 since START
-    assert st.budget_remaining == pytest.approx(1 - 13 / 301 / 0.01)
-    assert st.exhaustion_s == 0.0
+    # ... over the 25 hours of history in the 30-day period
+    assert st.history_s is not None
+    spent = 13 / 301 / 0.01 * st.history_s / (720 * 3600)
+    assert st.history_s == pytest.approx(25 * 3600, abs=600)
+    assert st.budget_remaining == pytest.approx(1 - spent)
+    assert st.exhaustion_s == pytest.approx((1 - spent) * 720 * 3600 / 100)
 
 
 def test_ratio_timeslices_count_slices_below_the_slice_target(
@@ -104,7 +111,8 @@ def test_ratio_timeslices_count_slices_below_the_slice_target(
     assert st.burn_rates["5m"] == pytest.approx(10.0)
     assert st.alert is AlertState.NONE
     # 12 bad slices of the 300 with data since START (the first has no 5m increase yet)
-    assert st.budget_remaining == pytest.approx(1 - 12 / 300 / 0.1)
+    assert st.history_s is not None
+    assert st.budget_remaining == pytest.approx(1 - 12 / 300 / 0.1 * st.history_s / (720 * 3600))
     later = slo_status(client, slo, at(E1 + 3600))
     assert later.burn_rates["1h"] == 0.0
 

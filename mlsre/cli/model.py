@@ -39,11 +39,11 @@ def _when(ms: int) -> str:
 
 @app.command("versions")
 def versions(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
-    """List a model's versions, oldest first, with their aliases and status.
+    """List a model's versions, newest first, with their aliases and status.
 
     Example: mlsre model versions fraud-detector --json
     """
-    found = _client(ctx).versions(name)
+    found = sorted(_client(ctx).versions(name), key=_newest_first)
     if as_json:
         output.print_json({"model": name, "versions": found})
         return
@@ -54,11 +54,16 @@ def versions(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> Non
             v.status,
             _when(v.created_ms),
             v.run_id[:12],
-            v.description[:60],
+            " ".join(v.description.split()),  # whole: a terminal wraps it, a pipe keeps it
         ]
         for v in found
     ]
     output.table(name, ["version", "aliases", "status", "created", "run", "description"], rows)
+
+
+def _newest_first(v: Any) -> tuple[int, int, str]:
+    number = int(v.version) if str(v.version).isdigit() else -1
+    return (-number, -(v.created_ms or 0), str(v.version))
 
 
 @app.command("rollback")

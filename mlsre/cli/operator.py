@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from mlsre.cli import output
+from mlsre.numbers import fmt
 
 if TYPE_CHECKING:
     from mlsre.runbook.engine import Decision, StepOutcome, StepView
@@ -51,7 +52,7 @@ def render_outcome(console: Any, outcome: StepOutcome) -> None:
             v = smp.get("value")
             table.add_row(
                 *[str(labels.get(k, "")) for k in keys],
-                f"{v:.4g}" if isinstance(v, float) else str(v),
+                fmt(v),  # "n/a" for NaN, never "nan"/"inf" in a table
             )
         console.print(table)
         if len(outcome.samples) > 15:

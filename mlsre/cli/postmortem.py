@@ -103,7 +103,10 @@ def lint(
         str, typer.Argument(help="A markdown file, or an incident id (INC-7).", metavar="FILE|INC")
     ],
     strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 1 when anything is found.")
+        bool,
+        typer.Option(
+            "--strict", help="Exit 1 when anything is found or a section still says TO WRITE."
+        ),
     ] = False,
     names: Annotated[
         list[str] | None,
@@ -129,7 +132,10 @@ def lint(
         output.print_json(report)
     else:
         _show_lint(report)
-    if strict and report.findings:
+        if strict:
+            for line, section in report.to_write:
+                output.line(f"{report.source}:{line}: to-write: '{section}' still says TO WRITE")
+    if strict and (report.findings or report.to_write):
         raise typer.Exit(int(ExitCode.FAILED))
 
 
@@ -169,7 +175,7 @@ def publish(
 ) -> None:
     """Commit the postmortem (markdown, charts, evidence) to the postmortem repo; closes a resolved incident.
 
-    Re-publishing updates only the generated blocks and keeps what people wrote.
+    Re-publishing regenerates only the generated blocks (uncommitted edits: own commit first).
 
     Example: mlsre postmortem publish INC-7 --repo ../postmortems --push
     """

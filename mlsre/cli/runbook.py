@@ -247,14 +247,44 @@ def schema(
 
 
 @app.command("kinds")
-def kinds(as_json: JsonOpt = False) -> None:
+def kinds(
+    kind: Annotated[
+        str | None, typer.Argument(help="One kind: each parameter's meaning and default.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List the step kinds a runbook can use (`uses:`), with their parameters.
 
-    Example: mlsre runbook kinds --json
+    Example: mlsre runbook kinds prometheus.compare
     """
     from mlsre.runbook.view import describe_kinds
 
     view = describe_kinds()
+    if kind is not None:
+        from mlsre.errors import NotFoundError
+
+        one = next((k for k in view["kinds"] if k["name"] == kind), None)
+        if one is None:
+            names = ", ".join(k["name"] for k in view["kinds"])
+            raise NotFoundError(f"no step kind named '{kind}'", hint=f"one of: {names}")
+        if as_json:
+            output.print_json(one)
+            return
+        output.line(
+            f"{one['name']}: {one['summary']}" + (" (changes a system)" if one["mutating"] else "")
+        )
+        rows = [
+            [
+                p["name"],
+                p["type"],
+                "yes" if p["required"] else "",
+                "" if p["default"] is None else str(p["default"]),
+                p["description"],
+            ]
+            for p in one["parameters"]
+        ]
+        output.table(None, ["PARAMETER", "TYPE", "REQUIRED", "DEFAULT", "MEANING"], rows)
+        return
     if as_json:
         output.print_json(view)
         return

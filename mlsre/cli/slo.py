@@ -234,11 +234,17 @@ def _render(st: SloStatus) -> None:
                 ("burn rate", "  ".join(f"{w} {_rate(v)}" for w, v in st.burn_rates.items())),
                 ("exhaustion", exhaustion),
                 ("alert", alert + (f" ({', '.join(st.firing)})" if st.firing else "")),
+                *([("history", st.history_note)] if st.history_note else []),
             ]
         )
         return
+    from rich.markup import escape
+
     con = output.console()
-    con.print(f"[bold]{st.name}[/] [dim]({st.service})[/]  {head.split(': ', 1)[1]}")
+    con.print(
+        f"[bold]{escape(st.name)}[/] [dim]({escape(st.service)})[/]  "
+        f"{escape(head.split(': ', 1)[1])}"
+    )
     con.print(f"  SLI          {_pct(st.sli, 5)}")
     con.print(f"  budget left  {_bar(st.budget_remaining)} {left}")
     rates = "  ".join(f"{w} [{_rate_style(v)}]{_rate(v)}[/]" for w, v in st.burn_rates.items())
@@ -246,3 +252,5 @@ def _render(st: SloStatus) -> None:
     con.print(f"  exhaustion   {exhaustion}")
     firing = f" [dim]({', '.join(st.firing)})[/]" if st.firing else ""
     con.print(f"  alert        [{_ALERT_STYLE[alert]}]{alert.upper()}[/]{firing}")
+    if st.history_note:
+        con.print(f"  history      [yellow]{escape(st.history_note)}[/]")

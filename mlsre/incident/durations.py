@@ -29,8 +29,10 @@ def span(a: datetime | None, b: datetime | None) -> float | None:
     return None if a is None or b is None else max(0.0, (b - a).total_seconds())
 
 
-def durations(inc: Incident, now: datetime) -> Durations:
-    end_of_impact = inc.mitigated_at or inc.resolved_at
+def durations(inc: Incident, now: datetime, *, mitigated_at: datetime | None = None) -> Durations:
+    """``mitigated_at``: when the evidence shows mitigation happened earlier than the command
+    that recorded it (the postmortem knows the first successful mitigation step)."""
+    end_of_impact = mitigated_at or inc.mitigated_at or inc.resolved_at
     return Durations(
         to_detect_s=span(inc.started_at, inc.opened_at) or 0.0,
         to_acknowledge_s=span(inc.opened_at, inc.acknowledged_at),

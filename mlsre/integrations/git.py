@@ -65,8 +65,15 @@ def dirty_paths(repo: Any) -> list[str]:
     return [line[3:] for line in out.splitlines() if line.strip()]
 
 
-def ensure_clean(repo: Any) -> None:
+def ensure_clean(repo: Any, own: tuple[str, ...] = ()) -> list[str]:
+    """Refuse when anything but ``own`` paths (or what is under them) has uncommitted changes.
+
+    Returns the changed paths that are ``own`` (a person's edits to a file we generate), which
+    the caller may commit as they are before regenerating.
+    """
     changed = dirty_paths(repo)
+    mine = [p for p in changed if any(p == o or p.startswith(o.rstrip("/") + "/") for o in own)]
+    changed = [p for p in changed if p not in mine]
     if changed:
         shown = ", ".join(changed[:5]) + (
             f" (+{len(changed) - 5} more)" if len(changed) > 5 else ""
@@ -76,6 +83,34 @@ def ensure_clean(repo: Any) -> None:
             hint="commit or stash them first (mlsre never overwrites work that is not committed),"
             " then publish again",
         )
+    return mine
+
+
+def restore(repo: Any, paths: list[str], saved: dict[str, bytes | None]) -> None:
+    """Undo a failed publication: unstage ``paths`` and put their files back as they were.
+
+    ``saved`` holds each file's bytes before we wrote it (None: it did not exist). Works on a
+    read-only ``.git`` too: the files are restored from ``saved``, not from git.
+    """
+    import contextlib
+
+    import git
+
+    with contextlib.suppress(git.GitCommandError, OSError):
+        repo.git.reset("-q", "--", *paths)
+    root = Path(repo.working_tree_dir)
+    for rel, data in saved.items():
+        target = root / rel
+        with contextlib.suppress(OSError):
+            if data is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.write_bytes(data)
+    for rel in saved:  # folders we created and left empty
+        folder = (root / rel).parent
+        while folder != root and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
 
 
 def has_commits(repo: Any) -> bool:
@@ -127,18 +162,35 @@ def identity(repo: Any, actor: str) -> Identity:
 def commit_paths(
     repo: Any, paths: list[str], removed: list[str], message: str, who: Identity
 ) -> str | None:
-    """Stage ``paths`` (and the removal of ``removed``), commit them; None when nothing changed."""
+    """Stage ``paths`` (and the removal of ``removed``), commit them; None when nothing changed.
+
+    Commits with git itself, so the repository's hooks run; a refusal (a failing hook, a
+    read-only ``.git``) is an :class:`IntegrationError` with git's reason.
+    """
     import git
 
-    if paths:
-        repo.index.add(paths)
-    if removed:
-        repo.index.remove(removed, working_tree=True)
-    if has_commits(repo) and not repo.index.diff("HEAD"):
-        return None
-    person = git.Actor(who.name, who.email)
-    commit = repo.index.commit(message, author=person, committer=person)
-    return str(commit.hexsha)
+    try:
+        if paths:
+            repo.git.add("-f", "--", *paths)  # ours even where .gitignore says otherwise
+        if removed:
+            repo.git.rm("-q", "--", *removed)
+        if has_commits(repo) and not repo.git.diff("--cached", "--name-only", "HEAD").strip():
+            return None
+        env = {
+            "GIT_AUTHOR_NAME": who.name,
+            "GIT_AUTHOR_EMAIL": who.email,
+            "GIT_COMMITTER_NAME": who.name,
+            "GIT_COMMITTER_EMAIL": who.email,
+        }
+        with repo.git.custom_environment(**env):
+            repo.git.commit("-q", "-m", message)
+    except git.GitCommandError as exc:
+        raise IntegrationError(
+            f"git commit in {repo.working_tree_dir} failed: {_stderr(exc, verdict_first=True)}",
+            hint="nothing was committed and mlsre's files were put back; fix the cause"
+            " (a hook, permissions on .git) and publish again",
+        ) from None
+    return str(repo.head.commit.hexsha)
 
 
 def push(repo: Any, remote: str, branch: str) -> None:
@@ -164,12 +216,14 @@ def push(repo: Any, remote: str, branch: str) -> None:
         raise PushFailed(f"push to {remote} failed: {why}") from None
 
 
-def _stderr(exc: Any) -> str:
+def _stderr(exc: Any, verdict_first: bool = False) -> str:
     """The lines of git's complaint that say what happened (not its hints or our command)."""
     text = str(getattr(exc, "stderr", "") or exc)
     lines = [ln.strip().strip("'\"").strip() for ln in text.splitlines()]
     lines = [ln.removeprefix("stderr:").strip().strip("'").strip() for ln in lines]
     useful = [ln for ln in lines if ln and not ln.startswith(("hint:", "To ", "cmdline:"))]
+    if verdict_first:  # git's own verdict; the advice after it says less (index.lock...)
+        useful = [ln for ln in useful if ln.startswith(("fatal:", "error:"))] or useful
     from mlsre.config import redact
 
     return redact("; ".join(useful[-3:])) or "unknown git error"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -75,24 +74,26 @@ def slo_section(
         mine = [s.name for s in slos if s.service in ours] if ours else [s.name for s in slos]
         if not mine:
             return SloImpactSection(False, f"no SLO is defined for {' or '.join(sorted(ours))}")
-        # One quick retry at most: a postmortem must not wait minutes for a Prometheus that is gone.
-        quick = settings.model_copy(
-            update={
-                "prometheus": settings.prometheus.model_copy(
-                    update={"retries": min(settings.prometheus.retries, 1)}
-                )
-            }
-        )
+        quick = _quick_settings(settings)
         impacts = incident_impact(quick, incident.started_at, end, names=mine, transport=transport)
     except (MlsreError, OSError, ValueError) as exc:
         return SloImpactSection(False, f"SLO impact could not be computed ({exc})")
     rows = [
-        SloRow(i.name, i.objective, i.error_ratio, i.burn_rate, i.budget_consumed, i.error)
+        SloRow(
+            i.name,
+            i.objective,
+            i.error_ratio,
+            i.burn_rate,
+            i.budget_consumed,
+            i.error,
+            i.budget_remaining,
+            i.history_note,
+        )
         for i in impacts
     ]
     if rows and all(r.error for r in rows):
         return SloImpactSection(False, f"Prometheus did not answer ({rows[0].error})")
-    return SloImpactSection(True, None, rows)
+    return SloImpactSection(True, None, rows, end)
 
 
 def make_context(
@@ -103,12 +104,39 @@ def make_context(
     slo: bool = True,
     transport: Any = None,
 ) -> PostmortemContext:
+    """The postmortem's facts; with ``slo`` (and settings), Prometheus is asked for the SLO
+    impact and for the range of every failing instant check (so each gets a chart)."""
+    from mlsre.postmortem.evidence import charts, runbook_runs
+    from mlsre.postmortem.signals import gather
+    from mlsre.timeutil import utcnow
+
     end = incident.resolved_at or (events[-1].at if events else incident.opened_at)
+    runs = runbook_runs(events)
     if not slo or settings is None:
         section = SloImpactSection(False, "not requested")
+        client = None
     else:
         section = slo_section(settings, incident, end, transport)
-    return build_context(incident, events, section)
+        client = _quick_client(settings, transport)
+    signals = gather(runs, incident.started_at, end, utcnow(), charts(events), client)
+    return build_context(incident, events, section, signals)
+
+
+def _quick_settings(settings: Any) -> Any:
+    """One quick retry at most: a postmortem must not wait minutes for a Prometheus that is gone."""
+    return settings.model_copy(
+        update={
+            "prometheus": settings.prometheus.model_copy(
+                update={"retries": min(settings.prometheus.retries, 1)}
+            )
+        }
+    )
+
+
+def _quick_client(settings: Any, transport: Any) -> Any:
+    from mlsre.integrations.prometheus import PrometheusClient
+
+    return PrometheusClient(_quick_settings(settings).prometheus, transport)
 
 
 def render(
@@ -125,8 +153,11 @@ def render(
     drawn: list[Path] = []
     if chart_dir is not None and ctx.charts:
         from mlsre.postmortem.charts import draw_all
+        from mlsre.postmortem.story import deploy_moments
+        from mlsre.postmortem.timeline import Moment
 
-        drawn = draw_all(ctx.charts, ctx.moments, chart_dir)
+        marks = [*ctx.moments, *(Moment(n, at) for n, at in deploy_moments(ctx.story))]
+        drawn = draw_all(ctx.charts, marks, chart_dir)
         for chart in ctx.charts:
             chart.link = f"{link_prefix}{chart.name}.png"
     return Rendered(ctx, render_markdown(ctx, template_dirs, template), drawn)
@@ -141,7 +172,7 @@ def evidence_json(incident: Incident, events: list[Event]) -> str:
         "incident": plain(incident),
         "events": [plain(e) for e in events if e.kind is not EventKind.POSTMORTEM_PUBLISHED],
     }
-    clean = _finite(_hide_secret_keys(redact_data(data)))
+    clean = plain(_hide_secret_keys(redact_data(data)))
     return json.dumps(clean, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
@@ -155,15 +186,4 @@ def _hide_secret_keys(obj: Any) -> Any:
         }
     if isinstance(obj, list):
         return [_hide_secret_keys(v) for v in obj]
-    return obj
-
-
-def _finite(obj: Any) -> Any:
-    """NaN and infinities as strings: strict JSON has no literal for them."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finite(v) for v in obj]
     return obj

@@ -12,12 +12,13 @@ import math
 from datetime import UTC
 from pathlib import Path
 
-from mlsre.postmortem.context import Moment
 from mlsre.postmortem.evidence import Chart
+from mlsre.postmortem.timeline import Moment
 
 DAY = 86400.0
 DIGEST_KEY = "mlsre-digest"
-STYLE_VERSION = 1  # bump when the drawing code changes, so charts are redrawn
+MARKS_KEY = "mlsre-marks"  # the moments drawn, comma-separated (for readers and tests)
+STYLE_VERSION = 2  # bump when the drawing code changes, so charts are redrawn
 MAX_LINES = 8  # more series than this and the legend hides the chart
 COLOURS = {
     "started": "#d62728",
@@ -26,6 +27,7 @@ COLOURS = {
     "mitigated": "#2ca02c",
     "resolved": "#1f77b4",
 }
+DEPLOY_COLOUR = "#000000"  # a version going live, as observed in the data
 
 
 def digest(chart: Chart, moments: list[Moment]) -> str:
@@ -82,16 +84,25 @@ def draw(chart: Chart, moments: list[Moment], path: Path) -> Path:
         ys = [v if math.isfinite(v) else math.nan for _, v in series.points]
         ts.extend(t for t, _ in series.points)
         ax.plot(xs, ys, linewidth=1.4, label=series.label[:60])
-    marks = [m for m in moments if m.name in COLOURS]
-    lo = min([*ts, *(m.at.timestamp() for m in marks)])
-    hi = max([*ts, *(m.at.timestamp() for m in marks)])
+    # Moments far outside the data (an incident opened a day after the data it reads) would
+    # squash the series into a sliver: only those within the data's span (+50%) are drawn.
+    t_lo, t_hi = min(ts), max(ts)
+    reach = (t_hi - t_lo) * 0.5 or 3600.0
+    marks = [
+        m
+        for m in moments
+        if (m.name in COLOURS or m.name.startswith("version "))
+        and t_lo - reach <= m.at.timestamp() <= t_hi + reach
+    ]
+    lo = min([t_lo, *(m.at.timestamp() for m in marks)])
+    hi = max([t_hi, *(m.at.timestamp() for m in marks)])
     pad = (hi - lo) * 0.02 or 60.0
     for m in marks:
         ax.axvline(
             m.at.timestamp() / DAY,
-            color=COLOURS[m.name],
-            linestyle="--",
-            linewidth=1,
+            color=COLOURS.get(m.name, DEPLOY_COLOUR),
+            linestyle="--" if m.name in COLOURS else ":",
+            linewidth=1 if m.name in COLOURS else 1.6,
             label=m.name,
         )
     ax.set_xlim((lo - pad) / DAY, (hi + pad) / DAY)
@@ -108,7 +119,8 @@ def draw(chart: Chart, moments: list[Moment], path: Path) -> Path:
     fig.subplots_adjust(left=0.07, right=0.98, top=0.84, bottom=0.15)  # tight_layout draws twice
     path.parent.mkdir(parents=True, exist_ok=True)
     # No software version or date in the file: same data, same bytes.
-    fig.savefig(path, format="png", metadata={"Software": None, DIGEST_KEY: key})
+    drawn = ",".join(m.name for m in marks)
+    fig.savefig(path, format="png", metadata={"Software": None, DIGEST_KEY: key, MARKS_KEY: drawn})
     return path
 
 

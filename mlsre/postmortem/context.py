@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from mlsre.changes.postmortem import WhatChanged, what_changed
 from mlsre.incident.durations import durations
 from mlsre.incident.model import ActionItem, Event, EventKind, Incident
-from mlsre.incident.timeline import describe
 from mlsre.postmortem.evidence import (
     Chart,
     ModelChange,
@@ -24,26 +24,21 @@ from mlsre.postmortem.evidence import (
     runbook_runs,
     versions,
 )
+from mlsre.postmortem.story import Story, first_successful_mitigation, tell
+from mlsre.postmortem.timeline import (
+    Moment,
+    TimelineRow,
+    mitigation_time,
+    timeline_rows,
+)
+from mlsre.postmortem.timeline import moments as lifecycle_moments
+
+if TYPE_CHECKING:
+    from mlsre.postmortem.signals import SignalResult
 
 # Events of the postmortem's own making: leaving them out keeps re-rendering stable.
 EXCLUDED = (EventKind.POSTMORTEM_PUBLISHED, EventKind.STEP_STARTED)
 DATA_KINDS = ("drift", "data")  # step kinds (prefixes) whose results are data evidence
-DATA_WORDS = ("drift", "psi", "null", "skew", "freshness", "stale", "schema", "feature")
-
-
-@dataclass
-class Moment:
-    name: str  # started, detected, acknowledged, mitigated, resolved, closed
-    at: datetime
-
-
-@dataclass
-class TimelineRow:
-    at: datetime
-    actor: str
-    kind: str
-    text: str
-    milestone: str | None = None
 
 
 @dataclass
@@ -54,6 +49,8 @@ class SloRow:
     burn_rate: float | None
     budget_consumed: float | None
     error: str | None = None
+    budget_remaining: float | None = None  # as `mlsre slo status --at <window end>` says
+    history_note: str | None = None  # the period holds less history than its length
 
 
 @dataclass
@@ -61,6 +58,7 @@ class SloImpactSection:
     available: bool
     reason: str | None = None  # why not, when not available
     rows: list[SloRow] = field(default_factory=list)
+    at: datetime | None = None  # the time the budget figures are as of (window end)
 
 
 @dataclass
@@ -80,6 +78,7 @@ class PostmortemContext:
     detected_at: datetime
     acknowledged_at: datetime | None
     mitigated_at: datetime | None
+    mitigated_by_step: bool  # mitigated_at is the first successful mitigation step
     resolved_at: datetime | None
     closed_at: datetime | None
     window_end: datetime  # resolved, else the last event
@@ -94,6 +93,7 @@ class PostmortemContext:
     runs: list[RunbookRun]
     failed_steps: list[StepRow]
     mitigations: list[StepRow]
+    verifications: list[StepRow]
     model_changes: list[ModelChange]
     versions: list[str]
     data_evidence: list[StepRow]
@@ -101,22 +101,35 @@ class PostmortemContext:
     charts: list[Chart]
     slo: SloImpactSection
     escalations: list[TimelineRow]
+    story: Story
+    chart_note: str | None = None  # failing signals without a chart, and why
     evidence_link: str | None = None
     what_changed: WhatChanged | None = None  # the ranking `incident changes` recorded
 
 
 def build_context(
-    incident: Incident, events: list[Event], slo: SloImpactSection | None = None
+    incident: Incident,
+    events: list[Event],
+    slo: SloImpactSection | None = None,
+    signals: SignalResult | None = None,
 ) -> PostmortemContext:
     evs = [e for e in events if e.kind not in EXCLUDED]
-    moments = _moments(incident)
-    timeline = _timeline(incident, evs, moments)
     runs = runbook_runs(events)
+    story = tell(runs)
+    if signals is not None:
+        story.observed.extend(signals.observed)
+    mitigated_at, by_step = mitigation_time(incident, runs)
+    first_fix = first_successful_mitigation(runs) if by_step else None
+    moments = lifecycle_moments(incident, mitigated_at)
+    timeline = timeline_rows(incident, evs, moments, story, first_fix)
     steps = [s for r in runs for s in r.steps]
     changes = model_changes(evs)
     end = incident.resolved_at or (evs[-1].at if evs else incident.opened_at)
     opened = next((e for e in evs if e.kind is EventKind.OPENED), None)
-    spans = durations(incident, end)
+    spans = durations(incident, end, mitigated_at=mitigated_at)
+    found = charts(events)
+    if signals is not None:
+        found.extend(signals.charts)
     return PostmortemContext(
         ref=incident.ref,
         id=incident.id,
@@ -132,7 +145,8 @@ def build_context(
         started_at=incident.started_at,
         detected_at=incident.opened_at,
         acknowledged_at=incident.acknowledged_at,
-        mitigated_at=incident.mitigated_at,
+        mitigated_at=mitigated_at,
+        mitigated_by_step=by_step,
         resolved_at=incident.resolved_at,
         closed_at=incident.closed_at,
         window_end=end,
@@ -143,18 +157,23 @@ def build_context(
         detected_by=opened.actor if opened else "unknown",
         moments=moments,
         timeline=timeline,
-        notes=[r for r in timeline if r.kind == EventKind.NOTE.value],
+        notes=[
+            r for r in timeline_rows(incident, evs, [], Story()) if r.kind == EventKind.NOTE.value
+        ],
         runs=runs,
         failed_steps=[s for s in steps if s.status in ("failed", "error")],
-        mitigations=[s for s in steps if s.phase == "mitigate" and s.status != "skipped"],
+        mitigations=_mitigations(steps),
+        verifications=[s for s in steps if s.phase == "verify" and s.status != "skipped"],
         model_changes=changes,
         versions=versions(incident, changes, events),
-        data_evidence=[s for s in steps if _is_data_step(s)],
+        data_evidence=_latest_per_check([s for s in steps if _is_data_step(s)]),
         actions=list(incident.actions),
-        charts=charts(events),
+        charts=found,
         slo=slo or SloImpactSection(False, "not computed"),
         escalations=[r for r in timeline if r.kind == EventKind.ESCALATED.value],
         what_changed=what_changed(events),
+        story=story,
+        chart_note=signals.note if signals is not None else None,
     )
 
 
@@ -163,50 +182,33 @@ def people_names(incident: Incident, events: list[Event]) -> list[str]:
     return _people(incident, events)
 
 
-def _moments(inc: Incident) -> list[Moment]:
-    pairs = [
-        ("started", inc.started_at),
-        ("detected", inc.opened_at),
-        ("acknowledged", inc.acknowledged_at),
-        ("mitigated", inc.mitigated_at),
-        ("resolved", inc.resolved_at),
-        ("closed", inc.closed_at),
-    ]
-    return [Moment(name, at) for name, at in pairs if at is not None]
+def _mitigations(steps: list[StepRow]) -> list[StepRow]:
+    """Mitigation steps that did something or need someone, each distinct result once."""
+    out: list[StepRow] = []
+    seen: set[tuple[str, str]] = set()
+    for s in steps:
+        if s.phase != "mitigate" or s.status == "skipped" or (s.step, s.summary) in seen:
+            continue
+        seen.add((s.step, s.summary))
+        out.append(s)
+    return out
 
 
-_LIFECYCLE = (
-    EventKind.OPENED,
-    EventKind.ACKNOWLEDGED,
-    EventKind.MITIGATED,
-    EventKind.RESOLVED,
-    EventKind.CLOSED,
-)
-
-
-def _timeline(inc: Incident, evs: list[Event], moments: list[Moment]) -> list[TimelineRow]:
-    """One row per event; the lifecycle moments marked on the event that set them."""
-    rows: list[TimelineRow] = []
-    pending = list(moments)
-    if inc.started_at < inc.opened_at:
-        rows.append(TimelineRow(inc.started_at, "", "started", "Problem began", "started"))
-        pending = [m for m in pending if m.name != "started"]
-    for ev in evs:
-        marks: list[str] = []
-        if ev.kind in _LIFECYCLE:
-            marks = [m.name for m in pending if m.at == ev.at]
-            pending = [m for m in pending if m.name not in marks]
-        rows.append(
-            TimelineRow(ev.at, ev.actor, ev.kind.value, describe(ev), ", ".join(marks) or None)
-        )
-    rows.sort(key=lambda r: r.at)
-    return rows
+def _latest_per_check(steps: list[StepRow]) -> list[StepRow]:
+    """One row per check (same query, or same runbook step): the latest; skipped ones left out."""
+    latest: dict[tuple[str, ...], StepRow] = {}
+    for s in steps:
+        if s.status == "skipped":
+            continue
+        key = ("q", " ".join(s.query.split())) if s.query else ("s", s.runbook, s.step)
+        latest.pop(key, None)
+        latest[key] = s
+    return list(latest.values())
 
 
 def _is_data_step(s: StepRow) -> bool:
-    if s.kind.split(".")[0] in DATA_KINDS:
-        return True
-    return s.kind.startswith("prometheus.") and any(w in s.step.lower() for w in DATA_WORDS)
+    """Drift and data-quality checks (a Prometheus gauge of drift is a signal, charted)."""
+    return s.kind.split(".")[0] in DATA_KINDS
 
 
 # Actors that are tools, not people: not authors, and never "a person as the cause".

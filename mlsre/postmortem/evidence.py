@@ -41,6 +41,10 @@ class StepRow:
     attempts: int
     at: datetime
     table: StepTable | None = None
+    key: str = ""  # runbook/step/status, to list each verification once
+    query: str = ""  # the PromQL a Prometheus step asked, if any
+    baseline: bool = False  # compared with a baseline (before a deploy, an offset)
+    output: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,6 +55,22 @@ class RunbookRun:
     started_at: datetime
     outcome: str | None
     steps: list[StepRow] = field(default_factory=list)
+    at: datetime | None = None  # the time the data was evaluated at (--at), when not "now"
+    actor: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    same_as: str | None = None  # an earlier run of the same runbook with the same results
+
+    @property
+    def details(self) -> list[StepRow]:
+        """Diagnoses worth a row: what could not run or waits for a person. Failed ones are
+        findings (their values are under Root causes), healthy and skipped ones are named;
+        mitigations and verifications are under Resolution."""
+        done = ("passed", "skipped", "failed")
+        return [s for s in self.steps if s.phase == "diagnose" and s.status not in done]
+
+    @property
+    def failed_names(self) -> list[str]:
+        return [s.step for s in self.steps if s.phase == "diagnose" and s.status == "failed"]
 
 
 @dataclass
@@ -79,6 +99,7 @@ class Chart:
     query: str
     series: list[ChartSeries]
     link: str | None = None  # relative path of the PNG once drawn
+    failing: bool = False  # the signal of a failing check
 
 
 def runbook_runs(events: list[Event]) -> list[RunbookRun]:
@@ -88,14 +109,25 @@ def runbook_runs(events: list[Event]) -> list[RunbookRun]:
         d = ev.data
         run_id = str(d.get("run") or "")
         if ev.kind is EventKind.RUNBOOK_STARTED:
+            from mlsre.postmortem.story import run_at
+
             runs[run_id] = RunbookRun(
-                run_id, str(d.get("runbook", "")), str(d.get("title") or ""), ev.at, None
+                run_id,
+                str(d.get("runbook", "")),
+                str(d.get("title") or ""),
+                ev.at,
+                None,
+                at=run_at(d),
+                actor=ev.actor,
+                inputs=d["inputs"] if isinstance(d.get("inputs"), dict) else {},
             )
         elif ev.kind is EventKind.STEP_STARTED:
             descriptions[(run_id, str(d.get("step")))] = str(d.get("description") or "")
         elif ev.kind is EventKind.STEP_RESULT:
             run = runs.setdefault(run_id, RunbookRun(run_id, "", "", ev.at, None))
             step = str(d.get("step", ""))
+            raw_out = d.get("output")
+            out: dict[str, Any] = raw_out if isinstance(raw_out, dict) else {}
             run.steps.append(
                 StepRow(
                     run=run_id,
@@ -109,12 +141,30 @@ def runbook_runs(events: list[Event]) -> list[RunbookRun]:
                     duration_s=_num(d.get("duration_s")),
                     attempts=int(d.get("attempts") or 0),
                     at=ev.at,
-                    table=_table(d.get("output")),
+                    table=_table(out),
+                    query=str(out.get("query") or ""),
+                    baseline=bool(out.get("baseline") or out.get("baseline_time")),
+                    output=out,
                 )
             )
         elif ev.kind is EventKind.RUNBOOK_FINISHED and run_id in runs:
             runs[run_id].outcome = str(d.get("outcome") or "")
-    return list(runs.values())
+    found = list(runs.values())
+    for i, one in enumerate(found):
+        for row in one.steps:
+            row.key = f"{row.runbook}/{row.step}/{row.status}"
+        mine = _results(one)
+        one.same_as = next(
+            (r.run for r in found[:i] if r.runbook == one.runbook and _results(r) == mine), None
+        )
+    return found
+
+
+def _results(run: RunbookRun) -> list[tuple[str, str, str]]:
+    """What a run found (its failed or unknown diagnoses): two runs that found the same are
+    told once."""
+    out = [(s.step, s.status, s.summary) for s in run.steps if s.phase == "diagnose"]
+    return sorted(x for x in out if x[1] not in ("passed", "skipped"))
 
 
 def _table(output: Any) -> StepTable | None:
@@ -134,9 +184,16 @@ def _table(output: Any) -> StepTable | None:
 
 
 def _cell(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if math.isfinite(v) else str(v)
-    return "" if v is None else str(v)
+    from mlsre.numbers import fmt
+
+    return "" if v is None else fmt(v)
+
+
+def utc_short(dt: datetime) -> str:
+    """``2026-11-28 17:29`` (UTC): minutes are what a timeline needs."""
+    from datetime import UTC
+
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _short(text: str) -> str:
@@ -206,7 +263,7 @@ def charts(events: list[Event]) -> list[Chart]:
         series = [s for s in series if s.points]
         if not series:
             continue
-        base = _slug(str(d.get("step") or "series")) or "series"
+        base = slug(str(d.get("step") or "series")) or "series"
         name, n = base, 2
         while name in used:
             name, n = f"{base}-{n}", n + 1
@@ -227,5 +284,5 @@ def _series(s: dict[str, Any]) -> ChartSeries:
     return ChartSeries(label, points)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]

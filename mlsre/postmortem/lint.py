@@ -134,10 +134,26 @@ class LintReport:
     findings: list[Finding] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     allowlisted: int = 0
+    to_write: list[tuple[int, str]] = field(default_factory=list)  # (line, section) unwritten
 
     @property
     def clean(self) -> bool:
         return not self.findings
+
+
+TO_WRITE = "**TO WRITE:**"
+
+
+def unwritten(text: str) -> list[tuple[int, str]]:
+    """Sections still holding a TO WRITE placeholder: (line number, section heading)."""
+    out: list[tuple[int, str]] = []
+    section = ""
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith("## "):
+            section = line[3:].strip()
+        elif TO_WRITE in line and line.lstrip().startswith(">"):
+            out.append((n, section or "(top)"))
+    return out
 
 
 def lint_text(
@@ -148,7 +164,9 @@ def lint_text(
     phrases = [a for a in allow if a not in RULES]
     prose = mask(text)
     people = person_variants(names)
-    report = LintReport(source=source, names=sorted({n for n in names if n}))
+    report = LintReport(
+        source=source, names=sorted({n for n in names if n}), to_write=unwritten(text)
+    )
     starts = _line_starts(text)
     lines = text.splitlines()
     taken: dict[str, list[tuple[int, int]]] = {}  # spans already reported, per rule

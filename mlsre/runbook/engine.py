@@ -700,8 +700,13 @@ def _overall(outcomes: list[StepOutcome], quit_: bool) -> RunOutcome:
 def _sample_text(sample: dict[str, Any]) -> str:
     labels = sample.get("labels") or {}
     shown = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__")
+    from mlsre.numbers import finite, fmt, ratio_text
+
     value = sample.get("value")
-    val = f"{value:.4g}" if isinstance(value, float) else str(value)
+    if not finite(value) and finite(sample.get("now")) and finite(sample.get("baseline")):
+        val = ratio_text(sample["now"], sample["baseline"])  # "new: 0 -> 0.3", never "inf"
+    else:
+        val = fmt(value)
     return f"{{{shown}}} {val}" if shown else val
 
 

@@ -57,6 +57,21 @@ def parse_pairs(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def which_incident_hint(store: Store | None, model: str | None) -> str:
+    """Name a real incident to run on: the newest active one (of this model when there is one)."""
+    from mlsre.incident.model import ACTIVE
+    from mlsre.incident.store import IncidentFilter
+
+    rows = store.rows(IncidentFilter(statuses=ACTIVE)) if store is not None else []
+    rows = sorted(rows, key=lambda r: r.opened_at, reverse=True)
+    mine = [r for r in rows if model and r.model == model] or rows
+    tail = "--open to open a new incident (--dry-run only looks)"
+    if not mine:
+        return f"no incident is active: add {tail}"
+    best = mine[0]
+    return f"add --incident {best.ref} (active: {best.title}), or {tail}"
+
+
 def start(
     req: RunRequest, settings: Any, store: Store | None, operator: Operator, actor: str
 ) -> RunReport:
@@ -82,7 +97,7 @@ def start(
     elif not req.dry_run:
         raise UsageError(
             "a run is recorded on an incident: say which one",
-            hint="add --incident INC-7, or --open to open a new incident (--dry-run only looks)",
+            hint=which_incident_hint(store, inputs.get("model")),
         )
     if (
         incident is not None

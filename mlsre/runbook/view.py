@@ -28,6 +28,8 @@ def rendered_actions(
     Raises a UsageError for unknown or missing required inputs. A step whose templates need
     run-time values (earlier steps' results) keeps its unrendered description.
     """
+    import contextlib
+
     from pydantic import ValidationError
 
     from mlsre.errors import MlsreError
@@ -47,6 +49,10 @@ def rendered_actions(
     }
     out: dict[str, str] = {}
     for step in rb.steps:
+        if step.confirm:  # the question a person will be asked, with the inputs filled in
+            # (one that needs run-time values, earlier steps' results, is shown as written)
+            with contextlib.suppress(MlsreError):
+                out[f"{step.id}.confirm"] = str(render_value(step.confirm, context))
         cls = reg.kinds.get(step.uses)
         if cls is None:
             continue
@@ -88,7 +94,7 @@ def describe_runbook(
                 "when": step.when,
                 "needs": step.needs,
                 "on_fail": step.on_fail or step.on_fail_action.value,
-                "confirm": step.confirm,
+                "confirm": rendered.get(f"{step.id}.confirm") or step.confirm,
                 "timeout": step.timeout,
                 "retries": step.retries,
                 "guidance": step.guidance,
@@ -123,6 +129,47 @@ def describe_kinds(registry: KindRegistry | None = None) -> dict[str, Any]:
                 "source": reg.sources[name],
                 "summary": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
                 "params": [f.alias or n for n, f in params.model_fields.items()],
+                "parameters": kind_parameters(params),
             }
         )
     return {"kinds": kinds, "warnings": reg.warnings}
+
+
+# Parameters many kinds share, described once (a kind's own description wins).
+COMMON_MEANINGS = {
+    "timeout_s": "Seconds before the step gives up (default: the integration's timeout_s).",
+}
+
+
+def kind_parameters(params: Any) -> list[dict[str, Any]]:
+    """Each parameter of a kind's ``with:``: name, type, whether required, default, meaning."""
+    from pydantic_core import PydanticUndefined
+
+    out = []
+    for name, f in params.model_fields.items():
+        required = f.is_required()
+        default = None if required or f.default is PydanticUndefined else f.default
+        if f.default_factory is not None:
+            default = f.default_factory()
+        out.append(
+            {
+                "name": f.alias or name,
+                "type": _type_name(f.annotation),
+                "required": required,
+                "default": getattr(default, "value", default),
+                "description": f.description or COMMON_MEANINGS.get(name, ""),
+            }
+        )
+    return out
+
+
+def _type_name(annotation: Any) -> str:
+    from enum import Enum
+
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return "|".join(str(m.value) for m in annotation)
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    text = text or str(annotation)
+    for noise in ("typing.", "mlsre.steps.", "<class '", "'>"):
+        text = text.replace(noise, "")
+    return text

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from mlsre.slo import budget
-from mlsre.slo.promql import error_ratio
+from mlsre.slo.promql import error_ratio, prom_duration
 from mlsre.slo.spec import Slo
 
 
@@ -45,6 +45,8 @@ class SloStatus:
     alert: budget.AlertState
     firing: list[str] = field(default_factory=list)
     queries: dict[str, str] = field(default_factory=dict)
+    history_s: float | None = None  # seconds of data in the period (None: none at all)
+    history_note: str | None = None  # said when the period holds less history than its length
 
 
 @dataclass
@@ -61,6 +63,8 @@ class SloImpact:
     burn_rate: float | None
     budget_consumed: float | None  # share of the period's budget, e.g. 0.0139 = 1.39%
     error: str | None = None  # why it could not be computed (Prometheus down, bad query)
+    budget_remaining: float | None = None  # at ``end``, exactly as ``slo status --at end``
+    history_note: str | None = None
 
 
 def worst(result: Any) -> float | None:
@@ -76,14 +80,63 @@ def error_ratio_at(
     return worst(client.query(promql, at)), promql
 
 
+def history_seconds(client: Querier, slo: Slo, at: datetime) -> float | None:
+    """How much of the period before ``at`` holds data for the SLI (None: no data at all).
+
+    One coarse subquery over the period finds the first step with a value, a fine one (a
+    minute) finds the first minute within it.
+    """
+    probe = error_ratio(slo, 300 if slo.slice_s <= 300 else slo.slice_s)
+    coarse = max(60, slo.window_s // 1440)
+    span = prom_duration(slo.window_s - 1)
+    first = worst_min(client.query(f"min_over_time(timestamp({probe})[{span}:{coarse}s])", at))
+    if first is None:
+        return None
+    if coarse > 60:
+        fine_at = datetime.fromtimestamp(min(first + coarse, at.timestamp()), at.tzinfo)
+        q = f"min_over_time(timestamp({probe})[{prom_duration(2 * coarse)}:1m])"
+        first = worst_min(client.query(q, fine_at)) or first
+    return max(0.0, at.timestamp() - first)
+
+
+def worst_min(result: Any) -> float | None:
+    values = [s.value for s in getattr(result, "samples", []) if math.isfinite(s.value)]
+    return min(values) if values else None
+
+
+def history_note(history_s: float | None, slo: Slo) -> str | None:
+    if history_s is None:
+        return f"no data in the {slo.window} period"
+    if history_s >= slo.window_s - 120:  # a step or two short of the period is the whole of it
+        return None
+    return (
+        f"the {slo.window} period holds only {_hours(history_s)} of history: "
+        "the budget counts that time, the rest of the period is not known"
+    )
+
+
+def _hours(seconds: float) -> str:
+    days = seconds / 86400
+    return f"{days:.1f} days" if days >= 3 else f"{seconds / 3600:.1f} hours"
+
+
 def slo_status(client: Querier, slo: Slo, at: datetime) -> SloStatus:
+    """Burn rates, the budget left and the alert state as of ``at``.
+
+    When the period holds less history than its length (a new SLO, a young Prometheus), the
+    budget spent is what that history spent at its error ratio, not that ratio stretched over
+    the whole period, so the figure agrees with the incident impact a postmortem reports.
+    """
     queries: dict[str, str] = {}
     burn: dict[str, float | None] = {}
     for window, seconds in budget.WINDOWS.items():
         ratio, queries[window] = error_ratio_at(client, slo, seconds, at)
         burn[window] = budget.burn_rate(ratio, slo.objective)
     period_ratio, queries[slo.window] = error_ratio_at(client, slo, slo.window_s, at)
-    remaining = budget.budget_remaining(period_ratio, slo.objective)
+    history = history_seconds(client, slo, at)
+    span = slo.window_s if history is None else min(float(slo.window_s), history)
+    consumed = budget.budget_consumed(period_ratio, slo.objective, span, slo.window_s)
+    remaining = None if consumed is None else 1.0 - consumed
     window = budget.EXHAUSTION_WINDOW
     return SloStatus(
         name=slo.name,
@@ -103,6 +156,8 @@ def slo_status(client: Querier, slo: Slo, at: datetime) -> SloStatus:
         alert=budget.alert_state(burn),
         firing=[a.name for a in budget.firing(burn)],
         queries=queries,
+        history_s=history,
+        history_note=history_note(history, slo),
     )
 
 
@@ -114,6 +169,7 @@ def slo_impact(client: Querier, slo: Slo, start: datetime, end: datetime) -> Slo
     """
     seconds = max(1, round((end - start).total_seconds()))
     ratio, _ = error_ratio_at(client, slo, seconds, end)
+    at_end = slo_status(client, slo, end)
     return SloImpact(
         name=slo.name,
         service=slo.service,
@@ -124,6 +180,8 @@ def slo_impact(client: Querier, slo: Slo, start: datetime, end: datetime) -> Slo
         error_ratio=ratio,
         burn_rate=budget.burn_rate(ratio, slo.objective),
         budget_consumed=budget.budget_consumed(ratio, slo.objective, seconds, slo.window_s),
+        budget_remaining=at_end.budget_remaining,
+        history_note=at_end.history_note,
     )
 
 

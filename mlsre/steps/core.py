@@ -49,8 +49,10 @@ class JsonCheck(_Params):
 
 class HttpParams(_Params):
     url: str = Field(min_length=1, description="http(s) URL.")
-    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] = Field(
+        "GET", description="HTTP method."
+    )
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
     json_body: Any = Field(None, alias="json", description="Request body, sent as JSON.")
     expect_status: list[int] = Field(
         default_factory=lambda: [200], description="Status codes that pass."
@@ -62,7 +64,7 @@ class HttpParams(_Params):
         default_factory=list, description="Fields the JSON answer must have."
     )
     timeout_s: float = Field(10.0, gt=0, le=600)
-    verify_tls: bool = True
+    verify_tls: bool = Field(True, description="Check the server's TLS certificate.")
     safe: bool = Field(
         False, description="A POST/PUT/PATCH/DELETE that changes nothing (no confirm needed)."
     )

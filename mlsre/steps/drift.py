@@ -31,7 +31,9 @@ class CompareParams(_Params):
     methods: dict[str, MethodName] = Field(default_factory=dict, description="Per-column method.")
     threshold: float | None = Field(None, description="Threshold for every column.")
     thresholds: dict[str, float] = Field(default_factory=dict, description="Per-column threshold.")
-    correction: Literal["none", "bonferroni", "bh"] = "none"
+    correction: Literal["none", "bonferroni", "bh"] = Field(
+        "none", description="Multiple-testing correction of p-values across columns."
+    )
     sample: int | None = Field(
         None, ge=2, description="Compare a random sample of N rows per file."
     )
@@ -39,7 +41,9 @@ class CompareParams(_Params):
         0.5, gt=0, le=1, description="Dataset drift at this share of columns."
     )
     null_threshold: float = Field(0.05, ge=0, le=1, description="Null-share rise that is drift.")
-    binning: Literal["quantile", "evidently"] = "quantile"
+    binning: Literal["quantile", "evidently"] = Field(
+        "quantile", description="PSI bins: reference quantiles, or Evidently's (docs/drift.md)."
+    )
     fail_on: Literal["dataset", "any_column"] = Field(
         "dataset", description="Fail the step on dataset drift, or on any drifted column."
     )
@@ -74,7 +78,9 @@ class PrometheusDriftParams(_Params):
     reference_end: str | None = Field(
         None, description="Or: the reference window's end (RFC3339, unix seconds, relative)."
     )
-    method: HistogramMethod = HistogramMethod.PSI
+    method: HistogramMethod = Field(
+        HistogramMethod.PSI, description="Distance between the two histograms."
+    )
     threshold: float | None = Field(None, gt=0, description="Default 0.1 for psi and js.")
     timeout_s: float | None = Field(None, gt=0)
 

@@ -140,9 +140,9 @@ def run_check(params: Any, ctx: StepContext) -> StepResult:
 
 
 def _fmt(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4g}"
+    from mlsre.numbers import fmt
+
+    return "-" if value is None else fmt(value)
 
 
 # --- drift.prometheus ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 from mlsre.errors import MlsreError, UsageError
 from mlsre.integrations.prometheus import PrometheusClient, QueryResult, Sample, Series
+from mlsre.numbers import fmt, ratio_text
 from mlsre.steps.base import StepContext, StepResult
 from mlsre.steps.evidence import bounded, error_result
 from mlsre.timeutil import iso, parse_duration, parse_time, utcnow
@@ -39,7 +40,7 @@ def sparkline(values: list[float], width: int = 40) -> str:
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.4g}" if math.isfinite(v) else str(v)
+    return fmt(v)
 
 
 def _label_text(labels: dict[str, str]) -> str:
@@ -248,7 +249,7 @@ def run_compare(params: Any, ctx: StepContext) -> StepResult:
         if not samples
         else "; ".join(
             f"{_label_text(x['labels'])}: {_fmt(x['now'])} vs {_fmt(x['baseline'])} "
-            f"before ({_fmt(x['ratio'])}x)"
+            f"before ({ratio_text(x['now'], x['baseline'])})"
             for x in samples[:5]
         )
     )
