@@ -1,0 +1,123 @@
+"""Read and write CSV, Parquet and JSON Lines one record batch at a time (bounded memory)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from mlsre.drift.load import detect_format
+from mlsre.errors import ValidationError
+
+BATCH_ROWS = 65_536
+CSV_BLOCK = 8 << 20  # bytes per CSV block; types are inferred from the first one
+
+
+def read_batches(path: Path, columns: list[str] | None = None) -> Iterator[Any]:
+    """Record batches of ``path`` (only ``columns`` when given, where the format allows)."""
+    import pyarrow as pa
+
+    fmt = detect_format(path)
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
+            return
+        if fmt == "csv":
+            from pyarrow import csv
+
+            reader = csv.open_csv(
+                path,
+                read_options=csv.ReadOptions(block_size=CSV_BLOCK),
+                convert_options=csv.ConvertOptions(strings_can_be_null=True),
+            )
+        else:
+            from pyarrow import json as pj
+
+            reader = pj.open_json(path, read_options=pj.ReadOptions(block_size=CSV_BLOCK))
+        for batch in reader:
+            yield batch.select(columns) if columns is not None else batch
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError) as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValidationError(f"{path}: cannot read as {fmt.upper()}: {text}") from None
+
+
+def read_schema(path: Path) -> Any:
+    """The schema of ``path`` (CSV and JSON Lines: inferred from the first block)."""
+    import pyarrow as pa
+
+    if detect_format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(path).schema_arrow
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ValidationError(f"{path}: cannot read as PARQUET: {exc}") from None
+    for batch in read_batches(path):
+        return batch.schema
+    raise ValidationError(f"{path}: has a header but no rows")
+
+
+class BatchWriter:
+    """Writes batches in the format of ``path``; the first batch fixes the schema."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.format = detect_format_of_name(path)
+        self.schema: Any = None
+        self._writer: Any = None
+        self._text: Any = None
+
+    def write(self, batch: Any) -> None:
+        import pyarrow as pa
+
+        if self.schema is None:
+            self.schema = batch.schema
+            self._open()
+        elif batch.schema != self.schema:
+            batch = pa.Table.from_batches([batch]).cast(self.schema).combine_chunks()
+            batch = batch.to_batches()[0] if batch.num_rows else self.schema.empty_table()
+        if self.format == "jsonl":
+            for row in batch.to_pylist():
+                self._text.write(json.dumps(row, default=_json_default, ensure_ascii=False) + "\n")
+        elif batch.num_rows:
+            self._writer.write(batch)
+
+    def _open(self) -> None:
+        if self.format == "parquet":
+            import pyarrow.parquet as pq
+
+            self._writer = pq.ParquetWriter(self.path, self.schema)
+        elif self.format == "csv":
+            from pyarrow import csv
+
+            self._writer = csv.CSVWriter(self.path, self.schema)
+        else:
+            self._text = self.path.open("w", encoding="utf-8")
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self._text is not None:
+            self._text.close()
+
+
+def detect_format_of_name(path: Path) -> str:
+    from mlsre.drift.load import FORMATS
+
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValidationError(
+            f"{path}: unknown file type {path.suffix or '(none)'!r}",
+            hint="the output must end in .csv, .parquet or .jsonl",
+        )
+    return fmt
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
