@@ -128,7 +128,7 @@ CATALOGUE: dict[FaultKind, FaultInfo] = {
             FaultKind.OUTLIERS,
             "extreme values: median +- sigma * column std (sign at random)",
             Target.NUMERIC,
-            (_COLUMN, _SHARE, Param("sigma", float, 20.0, "distance in column stds")),
+            (_COLUMN, _SHARE, Param("sigma", float, 100.0, "distance in column stds")),
             "share",
         ),
         FaultInfo(
