@@ -212,8 +212,10 @@ class Fault:
         return [n for n in names if n]
 
 
-def parse_fault(text: str) -> Fault:
-    """``missing:column=amount,share=0.3,mechanism=mnar`` -> a checked :class:`Fault`."""
+def parse_fault(text: str, *, need_columns: bool = True) -> Fault:
+    """``missing:column=amount,share=0.3,mechanism=mnar`` -> a checked :class:`Fault`.
+
+    ``need_columns=False`` (the matrix) leaves column choices open to fill in later."""
     head, _, rest = text.strip().partition(":")
     try:
         kind = FaultKind(head.strip().lower())
@@ -241,11 +243,11 @@ def parse_fault(text: str) -> Fault:
             params[p.name] = p.default
             continue
         params[p.name] = _convert(text, p, given[p.name])
-    if "column" in by_name and not params.get("column"):
+    if need_columns and "column" in by_name and not params.get("column"):
         raise UsageError(
             f"--fault {text!r}: {kind.value} needs column=NAME", hint=f"e.g. {kind.value}:column=x"
         )
-    if kind is FaultKind.SWAP and not params.get("other"):
+    if need_columns and kind is FaultKind.SWAP and not params.get("other"):
         raise UsageError(
             f"--fault {text!r}: swap needs other=NAME", hint="e.g. swap:column=a,other=b"
         )

@@ -65,12 +65,47 @@ class DataCheckReport:
     passed: bool = True
 
 
+@dataclass
+class ReferenceProfile:
+    """What a reference file promises, computed once (the chaos matrix reuses it per cell)."""
+
+    spec: DataSchema
+    against: str
+    duplicate_share: float
+    classes: dict[str, float] | None  # class shares of the target column
+
+
+def reference_profile(reference: Path, target: str | None = None) -> ReferenceProfile:
+    ref = Source(reference)
+    hashes = RowHashes(ref.n_rows)
+    columns = {}
+    classes = None
+    for name in ref.names:
+        try:
+            col = ref.column(name)
+        except UnsupportedColumn:
+            continue
+        columns[name] = column_spec(col)
+        if name == target:
+            classes = class_shares(col)
+        hashes.add(col)
+    if target is not None and classes is None:
+        raise ValidationError(
+            f"{reference}: no column {target!r} (--target)",
+            hint=f"columns: {', '.join(ref.names[:20])}",
+        )
+    return ReferenceProfile(
+        profile_of(columns, ref.n_rows), str(reference), hashes.share(), classes
+    )
+
+
 def check_file(
     current: Path,
     *,
     reference: Path | None = None,
     schema: Path | None = None,
     gates: Gates | None = None,
+    profile: ReferenceProfile | None = None,
 ) -> DataCheckReport:
     """Findings for ``current``; columns are read and checked one at a time."""
     gates = gates or Gates()
@@ -78,20 +113,12 @@ def check_file(
     ref_classes: dict[str, float] | None = None
     if schema is not None:
         spec, against, ref_dup = load_schema(schema), str(schema), 0.0
-    elif reference is not None:
-        ref = Source(reference)
-        hashes = RowHashes(ref.n_rows)
-        columns = {}
-        for name in ref.names:
-            try:
-                col = ref.column(name)
-            except UnsupportedColumn:
-                continue
-            columns[name] = column_spec(col)
-            if name == gates.target:
-                ref_classes = class_shares(col)
-            hashes.add(col)
-        spec, against, ref_dup = profile_of(columns, ref.n_rows), str(reference), hashes.share()
+    elif reference is not None or profile is not None:
+        if profile is None:
+            assert reference is not None
+            profile = reference_profile(reference, gates.target)
+        spec, against, ref_dup = profile.spec, profile.against, profile.duplicate_share
+        ref_classes = profile.classes
     else:
         spec, against, ref_dup = DataSchema(), "", 0.0
     if gates.target is not None and gates.target not in cur.names:
