@@ -84,10 +84,10 @@ class Cell:
     severity: float
     rows_touched: int
     outcomes: list[Outcome]
+    caught_by: list[str] = field(init=False)
 
-    @property
-    def caught_by(self) -> list[str]:
-        return [o.check for o in self.outcomes if o.caught]
+    def __post_init__(self) -> None:
+        self.caught_by = [o.check for o in self.outcomes if o.caught]
 
 
 @dataclass
