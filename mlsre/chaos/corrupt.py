@@ -123,9 +123,9 @@ def _check_columns(source: Path, schema: Any, faults: list[Fault]) -> None:
                     hint=f"columns: {', '.join(list(types)[:20])}",
                 )
         target = CATALOGUE[fault.kind].target
-        name = fault.column
-        if name is not None:
-            typ = types[name]
+        column = fault.column
+        if column is not None:
+            name, typ = column, types[column]
             if target is Target.NUMERIC and not is_numeric(typ):
                 raise ValidationError(
                     f"{source}: --fault {fault.text!r}: column {name!r} is {typ}, "
@@ -138,7 +138,7 @@ def _check_columns(source: Path, schema: Any, faults: list[Fault]) -> None:
                 )
         if fault.kind is FaultKind.MISSING and fault.params.get("mechanism") == "mar":
             if not fault.params.get("by"):
-                others = [n for n, t in types.items() if n != name and is_numeric(t)]
+                others = [n for n, t in types.items() if n != column and is_numeric(t)]
                 if not others:
                     raise ValidationError(
                         f"{source}: --fault {fault.text!r}: mar needs by=COLUMN (numeric)"
@@ -149,11 +149,11 @@ def _check_columns(source: Path, schema: Any, faults: list[Fault]) -> None:
                 raise ValidationError(
                     f"{source}: --fault {fault.text!r}: by={by!r} must be a numeric column"
                 )
-        if fault.kind is FaultKind.DROP and name is not None:
-            del types[name]
-        elif fault.kind is FaultKind.RENAME and name is not None:
+        if fault.kind is FaultKind.DROP and column is not None:
+            del types[column]
+        elif fault.kind is FaultKind.RENAME and column is not None:
             types = {
-                (fault.text_param("to") or f"{name}_v2") if n == name else n: t
+                (fault.text_param("to") or f"{column}_v2") if n == column else n: t
                 for n, t in types.items()
             }
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlsre.errors import UsageError, ValidationError
+from mlsre.errors import ConfigError, UsageError, ValidationError
 from mlsre.incident.model import ActionType, EventKind, Severity
 from mlsre.incident.store import Store
 from mlsre.paths import bundled_dir
@@ -69,6 +69,13 @@ def find_gameday(ref: str) -> Path:
 
 
 def load(path: Path) -> dict[str, Any]:
+    try:
+        import chaoslib  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "game days need chaostoolkit-lib, which is not installed",
+            hint="pip install 'mlsre[chaos]'",
+        ) from None
     from chaoslib.exceptions import ChaosException
     from chaoslib.experiment import ensure_experiment_is_valid
     from chaoslib.loader import load_experiment
@@ -224,8 +231,8 @@ def _records(journal: dict[str, Any]) -> list[tuple[ActivityRecord, datetime | N
 def _record(phase: str, run: dict[str, Any]) -> ActivityRecord:
     act = run.get("activity") or {}
     output = run.get("output")
-    judged = phase == "method" and isinstance(output, dict)  # steady-state probes hold a baseline
-    noticed = output.get("noticed") if judged else None
+    # only method probes judge the fault; steady-state probes hold a baseline
+    noticed = output.get("noticed") if phase == "method" and isinstance(output, dict) else None
     status = "passed" if run.get("status") == "succeeded" else "error"
     if phase.startswith("steady") and run.get("tolerance_met") is False:
         status = "failed"

@@ -211,7 +211,7 @@ def _judge(
 def _fill_columns(fault: Fault, profile: ReferenceProfile, target: str | None) -> str | None:
     """Pick the columns a fault needs when not named; a reason when the data has none."""
     cols = profile.spec.columns
-    features = [n for n, c in cols.items() if c.role == Role.FEATURE and n != target]
+    features = [n for n, c in cols.items() if c.role == Role.FEATURE.value and n != target]
     numeric = [n for n in features if cols[n].type == "numeric"]
     continuous = [n for n in numeric if (cols[n].distinct or 0) > CONTINUOUS] or numeric
     text = [n for n in features if cols[n].type == "categorical" and cols[n].values]
@@ -228,7 +228,7 @@ def _fill_columns(fault: Fault, profile: ReferenceProfile, target: str | None) -
                 return "needs --target (the label column)"
             pick = [target]
         elif want is Target.TIME:
-            pick = [n for n, c in cols.items() if c.role == Role.TIMESTAMP][:1]
+            pick = [n for n, c in cols.items() if c.role == Role.TIMESTAMP.value][:1]
             if not pick:
                 return "no timestamp column in the data"
         else:

@@ -139,9 +139,9 @@ def check_file(
             continue
         want = spec.columns.get(name)
         if _check_column(name, col, want, found) and want is not None:
-            if want.role == Role.TIMESTAMP:
+            if want.role == Role.TIMESTAMP.value:
                 timestamp_checks(name, col, want, gates, found)
-            elif want.role == Role.IDENTIFIER:
+            elif want.role == Role.IDENTIFIER.value:
                 identifier_checks(name, col, want, found)
             else:
                 if col.kind is Kind.NUMERIC:
