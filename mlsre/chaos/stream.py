@@ -19,6 +19,7 @@ def read_batches(path: Path, columns: list[str] | None = None) -> Iterator[Any]:
     """Record batches of ``path`` (only ``columns`` when given, where the format allows)."""
     import pyarrow as pa
 
+    pa.set_memory_pool(pa.system_memory_pool())  # freed buffers go back to the OS at once
     fmt = detect_format(path)
     try:
         if fmt == "parquet":

@@ -59,11 +59,11 @@ class ColumnStats:
             )
         offset = (-self.seen) % self.stride
         self.seen += int(vals.size)
-        picked = vals[offset :: self.stride]
+        picked = np.ascontiguousarray(vals[offset :: self.stride])  # a copy: frees the batch
         self.sample.append(picked)
         self.kept += int(picked.size)
         while self.kept > SAMPLE_MAX:  # deterministic thinning: keep every other value
-            self.sample = [s[::2] for s in self.sample]
+            self.sample = [np.ascontiguousarray(s[::2]) for s in self.sample]
             self.kept = sum(int(s.size) for s in self.sample)
             self.stride *= 2
 
