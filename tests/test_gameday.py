@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mlsre.chaos.sample import sample_paths
+from tests.fixtures_servers import MODEL, MlflowServer
 from tests.helpers import run
 
 
@@ -125,3 +126,64 @@ def test_bad_experiment_is_one_line(tmp_path: Path) -> None:
     assert len(r.stderr.strip().splitlines()) == 1
     r = run("gameday", "run", "no-such-gameday", env=_env(tmp_path))
     assert r.exit_code == 2 and "bundled: bad-deploy-replay, data-drift" in r.stderr
+
+
+@pytest.mark.mlflow
+def test_game_day_moves_a_serving_alias_and_back(tmp_path: Path, registry: MlflowServer) -> None:
+    def activity(kind: str, name: str, module: str, func: str, **args: Any) -> dict[str, Any]:
+        provider = {"type": "python", "module": f"mlsre.chaos.ctk.{module}", "func": func}
+        return {"type": kind, "name": name, "provider": {**provider, "arguments": args}}
+
+    champion = activity("probe", "champion-is-v4", "probes", "serving_version", model=MODEL)
+    experiment = {
+        "title": "Bad deploy and back",
+        "description": "champion moves to v2, then back to v4.",
+        "steady-state-hypothesis": {
+            "title": "v4 serves",
+            "probes": [{**champion, "tolerance": "4"}],
+        },
+        "method": [
+            activity(
+                "action",
+                "deploy-v2",
+                "actions",
+                "move_alias",
+                model=MODEL,
+                alias="champion",
+                version="2",
+            ),
+            {**activity("probe", "v2-serves", "probes", "serving_version", model=MODEL)},
+            activity(
+                "action",
+                "back-to-v4",
+                "actions",
+                "move_alias",
+                model=MODEL,
+                alias="champion",
+                version="4",
+            ),
+        ],
+        "rollbacks": [
+            activity(
+                "action",
+                "ensure-v4",
+                "actions",
+                "move_alias",
+                model=MODEL,
+                alias="champion",
+                version="4",
+            )
+        ],
+    }
+    path = tmp_path / "deploy.json"
+    path.write_text(json.dumps(experiment))
+    env = {**_env(tmp_path), "MLSRE_REGISTRY_URL": registry.url}
+    r = run("gameday", "run", str(path), "--workdir", str(tmp_path / "w"), "--json", env=env)
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    outputs = {a["name"]: a["summary"] for a in report["activities"]}
+    assert '"previous_version": "4"' in outputs["deploy-v2"]
+    assert outputs["v2-serves"] == '"2"'
+    assert '"previous_version": "2"' in outputs["back-to-v4"]
+    alias = registry.call("GET", f"registered-models/alias?name={MODEL}&alias=champion")
+    assert alias["model_version"]["version"] == "4"

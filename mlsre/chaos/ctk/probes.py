@@ -6,7 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["data_check_verdict", "drift_verdict", "runbook_verdict", "slo_verdict"]
+__all__ = [
+    "data_check_verdict",
+    "drift_verdict",
+    "runbook_verdict",
+    "serving_version",
+    "slo_verdict",
+]
 
 
 def data_check_verdict(current: str, reference: str, target: str | None = None) -> dict[str, Any]:
@@ -37,11 +43,12 @@ def drift_verdict(reference: str, current: str, fail_on: list[str] | None = None
 
 def runbook_verdict(
     runbook: str,
-    replay: str,
+    replay: str | None = None,
     inputs: dict[str, str] | None = None,
     at: str | None = None,
 ) -> dict[str, Any]:
-    """``mlsre runbook test RUNBOOK --replay FILE [--at T]``: the run's outcome (healthy,
+    """``mlsre runbook test RUNBOOK --replay FILE [--at T]`` (without a replay: against the
+    configured servers, as of ``at``) on a throwaway incident: the run's outcome (healthy,
     unhealthy, error). Noticed = anything but healthy: a failed check, or one that could not
     run (we do not know, which is not "all is well")."""
     from mlsre.runbook.engine import Unattended
@@ -53,7 +60,7 @@ def runbook_verdict(
     report = test(
         runbook,
         settings,
-        Path(replay),
+        Path(replay) if replay else None,
         dict(inputs or {}),
         parse_time(at) if at else None,
         Unattended(yes=True),
@@ -84,3 +91,12 @@ def slo_verdict(slo: str | None = None, at: str | None = None) -> dict[str, Any]
         if spent or status.firing:
             bad.append(spec.name)
     return {"noticed": bool(bad), "unhealthy": bad, "slos": seen}
+
+
+def serving_version(model: str, alias: str = "champion") -> str:
+    """The version ``model@alias`` points at in the configured registry (a steady state)."""
+    from mlsre.integrations.mlflow import MlflowClient
+    from mlsre.settings import load_settings
+
+    settings, _ = load_settings(None)
+    return MlflowClient(settings.registry).version_by_alias(model, alias).version
