@@ -168,3 +168,28 @@ def test_bad_input_is_one_line(data: Path, tmp_path: Path) -> None:
         )
     r = run("chaos", "corrupt", str(not_data), str(tmp_path / "o.csv"), "--fault", "duplicates")
     assert r.exit_code == 1 and "binary data, not CSV text" in r.stderr
+
+
+def test_terminal_view_says_what_was_done_and_shows_names_as_text(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    src = write_table(tmp_path / "in.csv", {"[red]amt[/red]": rng.normal(size=1000)})
+    out = tmp_path / "out.csv"
+    env = {"MLSRE_FORCE_TERMINAL": "1", "COLUMNS": "200"}
+    r = run(
+        "chaos",
+        "corrupt",
+        str(src),
+        str(out),
+        "-f",
+        "noise:column=[red]amt[/red],share=0.5",
+        "--seed",
+        "3",
+        env=env,
+    )
+    assert r.exit_code == 0, r.output
+    assert (
+        "[red]amt[/red]" in r.stdout
+        and "1000 rows in, 1000 rows out; rerun with --seed 3" in r.stdout
+    )
+    touched = int(r.stdout.split("share=0.5,sigma=2")[1].split("│")[2].strip())
+    assert 400 < touched < 600

@@ -22,6 +22,15 @@ app = typer.Typer(
 )
 
 
+def cell(text: str) -> str:
+    """User data in a table cell: never read as rich markup at a terminal."""
+    if not output.is_terminal():
+        return text
+    from rich.markup import escape
+
+    return escape(text)
+
+
 @app.callback()
 def _group() -> None:
     """Corrupt data on purpose; find out which checks would notice.
@@ -89,17 +98,17 @@ def corrupt(
 def _render_corruption(report: CorruptionReport) -> None:
     rows = [
         [
-            f.fault,
-            ", ".join(f.columns) or "(rows)",
+            cell(f.fault),
+            cell(", ".join(f.columns) or "(rows)"),
             str(f.rows_touched),
             str(f.rows_added),
             str(f.rows_removed),
-            f.detail,
+            cell(f.detail),
         ]
         for f in report.faults
     ]
     output.table(
-        f"corrupted {report.input} -> {report.output} (seed {report.seed})",
+        cell(f"corrupted {report.input} -> {report.output} (seed {report.seed})"),
         ["fault", "columns", "rows touched", "added", "removed", "detail"],
         rows,
     )
@@ -184,10 +193,12 @@ def _render_matrix(report: MatrixReport) -> None:
     for s in report.summary:
         smallest = f"{s.smallest_detected:g}" if s.smallest_detected is not None else "never"
         name = s.fault + (f" ({', '.join(s.columns)})" if s.columns else "")
-        rows.append([name, *by_fault.get(s.fault, []), smallest])
+        rows.append([cell(name), *by_fault.get(s.fault, []), smallest])
     output.table(
-        f"would we notice? {report.reference}"
-        + (f" (faults applied to {report.current})" if report.current else ""),
+        cell(
+            f"would we notice? {report.reference}"
+            + (f" (faults applied to {report.current})" if report.current else "")
+        ),
         ["fault", *[f"{v:g}" for v in report.severities], "smallest caught"],
         rows,
     )

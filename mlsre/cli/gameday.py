@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mlsre.cli import output
+from mlsre.cli.chaos import cell as _cell
 from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
 from mlsre.errors import CheckFailed
 
@@ -88,11 +89,11 @@ def run(
 
 def _render(report: GameDayReport) -> None:
     rows = [
-        [a.phase, a.type, a.name, output.styled(a.status), a.summary[:100]]
+        [a.phase, a.type, _cell(a.name), output.styled(a.status), _cell(a.summary[:100])]
         for a in report.activities
     ]
     output.table(
-        f"{report.incident} game day: {report.title} ({report.status})",
+        _cell(f"{report.incident} game day: {report.title} ({report.status})"),
         ["phase", "type", "activity", "status", "result"],
         rows,
     )
