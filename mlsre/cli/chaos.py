@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 
-def cell(text: str) -> str:
+def as_text(text: str) -> str:
     """User data in a table cell: never read as rich markup at a terminal."""
     if not output.is_terminal():
         return text
@@ -98,17 +98,17 @@ def corrupt(
 def _render_corruption(report: CorruptionReport) -> None:
     rows = [
         [
-            cell(f.fault),
-            cell(", ".join(f.columns) or "(rows)"),
+            as_text(f.fault),
+            as_text(", ".join(f.columns) or "(rows)"),
             str(f.rows_touched),
             str(f.rows_added),
             str(f.rows_removed),
-            cell(f.detail),
+            as_text(f.detail),
         ]
         for f in report.faults
     ]
     output.table(
-        cell(f"corrupted {report.input} -> {report.output} (seed {report.seed})"),
+        as_text(f"corrupted {report.input} -> {report.output} (seed {report.seed})"),
         ["fault", "columns", "rows touched", "added", "removed", "detail"],
         rows,
     )
@@ -187,15 +187,15 @@ def _render_matrix(report: MatrixReport) -> None:
     from mlsre.chaos.render import cell_text
 
     by_fault: dict[str, list[str]] = {}
-    for cell in report.cells:
-        by_fault.setdefault(cell.kind.value, []).append(cell_text(cell))
+    for run in report.cells:
+        by_fault.setdefault(run.kind.value, []).append(cell_text(run))
     rows = []
     for s in report.summary:
         smallest = f"{s.smallest_detected:g}" if s.smallest_detected is not None else "never"
         name = s.fault + (f" ({', '.join(s.columns)})" if s.columns else "")
-        rows.append([cell(name), *by_fault.get(s.fault, []), smallest])
+        rows.append([as_text(name), *by_fault.get(s.fault, []), smallest])
     output.table(
-        cell(
+        as_text(
             f"would we notice? {report.reference}"
             + (f" (faults applied to {report.current})" if report.current else "")
         ),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mlsre.cli import output
-from mlsre.cli.chaos import cell as _cell
+from mlsre.cli.chaos import as_text as _cell
 from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
 from mlsre.errors import CheckFailed
 
