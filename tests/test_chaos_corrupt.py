@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.fixtures_drift import write_table
-from tests.helpers import ok, run
+from tests.helpers import ok, run, strict_json
 
 N = 100_000
 
@@ -38,7 +38,7 @@ def _corrupt(src: Path, dst: Path, *faults: str, seed: int = 1) -> dict[str, obj
     args = ["chaos", "corrupt", str(src), str(dst), "--seed", str(seed), "--json"]
     for f in faults:
         args += ["--fault", f]
-    out: dict[str, object] = json.loads(ok(*args).stdout)
+    out: dict[str, object] = strict_json(ok(*args).stdout)
     return out
 
 
@@ -193,3 +193,32 @@ def test_terminal_view_says_what_was_done_and_shows_names_as_text(tmp_path: Path
     )
     touched = int(r.stdout.split("share=0.5,sigma=2")[1].split("│")[2].strip())
     assert 400 < touched < 600
+
+
+def test_noise_typo_and_text_faults(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.parquet"
+    before = _read(data)
+    amount = before.column("amount").to_numpy()
+    _corrupt(data, out, "noise:column=amount,share=0.2,sigma=2")
+    diff = _read(out).column("amount").to_numpy() - amount
+    moved = diff != 0
+    assert abs(moved.mean() - 0.2) < 0.01
+    assert abs(diff[moved].std() / (2 * amount.std()) - 1) < 0.05
+
+    _corrupt(data, out, "typo:column=country,share=0.1")
+    old = before.column("country").to_pylist()
+    new = _read(out).column("country").to_pylist()
+    changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+    assert abs(len(changed) / N - 0.1) < 0.01
+    assert all(
+        len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1 for a, b in changed
+    )
+
+    _corrupt(data, out, "as-text:column=amount,share=0.1")
+    text = _read(out).column("amount")
+    assert text.type == pa.string()
+    values = text.to_pylist()
+    formatted = [v.endswith(" USD") for v in values]
+    assert abs(np.mean(formatted) - 0.1) < 0.01
+    plain = [float(v) for v, f in zip(values, formatted, strict=True) if not f]
+    assert np.allclose(plain, amount[~np.array(formatted)])

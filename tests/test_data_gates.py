@@ -3,7 +3,6 @@ detection matrix on the bundled sample (data made by our corruption code)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlsre.chaos.sample import sample_paths
-from tests.helpers import run
+from tests.helpers import run, strict_json
 
 N = 50_000
 
@@ -54,7 +53,7 @@ def _gate(ref: Path, cur: Path, *extra: str) -> tuple[int, int, dict[str, Any]]:
         "data", "check", str(cur), "--reference", str(ref), "--target", "churned", "--json", *extra
     )
     f = run("drift", "compare", str(ref), str(cur), "--fail-on-drift")
-    return d.exit_code, f.exit_code, json.loads(d.stdout)
+    return d.exit_code, f.exit_code, strict_json(d.stdout)
 
 
 def _checks(report: dict[str, Any]) -> set[str]:
@@ -68,7 +67,7 @@ def test_clean_next_week_passes_and_time_and_ids_are_not_features(
     data_code, drift_code, report = _gate(ref, nxt)
     assert (data_code, drift_code) == (0, 0), report["findings"]
     r = run("drift", "compare", str(ref), str(nxt), "--json")
-    cols = {c["column"]: c for c in json.loads(r.stdout)["columns"]}
+    cols = {c["column"]: c for c in strict_json(r.stdout)["columns"]}
     assert cols["created_at"]["status"] == "skipped" and "timestamp" in cols["created_at"]["note"]
     assert cols["order_id"]["status"] == "skipped" and "identifier" in cols["order_id"]["note"]
     shown = run("drift", "compare", str(ref), str(nxt))
@@ -170,7 +169,7 @@ def test_matrix_on_the_bundled_sample(tmp_path: Path) -> None:
         "--json",
     )
     assert r.exit_code == 0, r.output
-    report = json.loads(r.stdout)
+    report = strict_json(r.stdout)
     assert report["false_alarms"] == [] and not any(o["caught"] for o in report["clean"])
     severe = {c["kind"]: c["caught_by"] for c in report["cells"] if c["severity"] == 0.2}
     assert len(severe) == 12 and all(severe.values()), severe  # nothing undetectable at 0.2

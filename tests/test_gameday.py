@@ -10,7 +10,7 @@ import pytest
 
 from mlsre.chaos.sample import sample_paths
 from tests.fixtures_servers import MODEL, MlflowServer
-from tests.helpers import run
+from tests.helpers import run, strict_json
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -20,7 +20,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 def _events(tmp_path: Path, ref: str) -> list[dict[str, Any]]:
     r = run("incident", "timeline", ref, "--json", env=_env(tmp_path))
     assert r.exit_code == 0, r.output
-    data = json.loads(r.stdout)
+    data = strict_json(r.stdout)
     events: list[dict[str, Any]] = data["events"] if isinstance(data, dict) else data
     return events
 
@@ -30,7 +30,7 @@ def test_bundled_game_days_pass(tmp_path: Path, name: str) -> None:
     work = tmp_path / "work"
     r = run("gameday", "run", name, "--workdir", str(work), "--json", env=_env(tmp_path))
     assert r.exit_code == 0, r.output
-    report = json.loads(r.stdout)
+    report = strict_json(r.stdout)
     assert report["passed"] and report["status"] == "completed" and not report["deviated"]
     assert report["steady_before"] is True and report["steady_after"] is True
     assert report["missed"] == [] and len(report["noticed"]) >= 2
@@ -180,7 +180,7 @@ def test_game_day_moves_a_serving_alias_and_back(tmp_path: Path, registry: Mlflo
     env = {**_env(tmp_path), "MLSRE_REGISTRY_URL": registry.url}
     r = run("gameday", "run", str(path), "--workdir", str(tmp_path / "w"), "--json", env=env)
     assert r.exit_code == 0, r.output
-    report = json.loads(r.stdout)
+    report = strict_json(r.stdout)
     outputs = {a["name"]: a["summary"] for a in report["activities"]}
     assert '"previous_version": "4"' in outputs["deploy-v2"]
     assert outputs["v2-serves"] == '"2"'
