@@ -182,3 +182,34 @@ def test_matrix_on_the_bundled_sample(tmp_path: Path) -> None:
     text = run("chaos", "matrix", str(ref), "--faults", "frozen", "--severities", "0.05,0.5")
     assert "no check catches a frozen feature (amount) below severity 0.5" in text.stdout
     assert "the uncorrupted copy raised no alarm" in text.stdout
+
+
+def test_roles_by_type_name_and_uniqueness(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    n = 2000
+
+    def frame(offset: int) -> dict[str, Any]:
+        return {
+            "merchant_id": rng.integers(0, 50, n),  # a repeating key: a categorical feature
+            "session": np.array([f"s-{i + offset}" for i in range(n)]),  # unique text: an id
+            "signup_date": np.array([f"2026-0{1 + i % 9}-1{i % 9}" for i in range(n)]),
+            "value": rng.normal(size=n),
+        }
+
+    ref = _write(tmp_path / "r.parquet", frame(0))
+    cur = _write(tmp_path / "c.parquet", frame(n))
+    r = run("drift", "compare", str(ref), str(cur), "--json")
+    status = {c["column"]: c["status"] for c in strict_json(r.stdout)["columns"]}
+    assert status == {
+        "merchant_id": "ok",
+        "session": "skipped",
+        "signup_date": "skipped",
+        "value": "ok",
+    }
+    # the same file twice: duplicate session ids are found, not "unseen categories"
+    both = _write(
+        tmp_path / "twice.parquet", {k: np.concatenate([v, v]) for k, v in frame(0).items()}
+    )
+    d = run("data", "check", str(both), "--reference", str(ref), "--json")
+    found = {(f["check"], f.get("column")) for f in strict_json(d.stdout)["findings"]}
+    assert ("duplicate-keys", "session") in found and ("unseen-category", "session") not in found

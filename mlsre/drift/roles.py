@@ -3,8 +3,9 @@
 Timestamps and identifiers are not features: next week's timestamps are all "outside the
 reference range" and every new id is "unseen", so comparing them like features raises false
 alarms. They are recognised by type (Arrow timestamp/date), by name (``ts``, ``*_at``,
-``event_time``, ``id``, ``*_id``, ``uuid``) and, for identifiers, by uniqueness (an integer or
-text column whose values are all distinct), and checked for what matters to them instead.
+``event_time``) and identifiers by uniqueness (an integer or text column whose values are all
+distinct, or 90% distinct under a name like ``id``, ``*_id``, ``uuid``), and are checked for
+what matters to them instead.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _TIME_NAME = re.compile(
 )
 _ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key)$|Id$", re.IGNORECASE)
 MIN_ROWS_FOR_UNIQUE = 100  # fewer rows: all-distinct values say nothing
+ID_NAMED_SHARE = 0.9  # an id-like name with at least this share of distinct values
 
 
 class Role(StrEnum):
@@ -35,23 +37,27 @@ def is_temporal_type(source_type: str) -> bool:
 
 
 def role_of(col: Column) -> Role:
-    """The role of a reference column (decided once, from the reference)."""
-    if is_temporal_type(col.source_type):
+    """The role of a reference column (decided once, from the reference).
+
+    A name like ``merchant_id`` alone does not make an identifier: a key that repeats is a
+    categorical feature. Identifiers are (nearly) all distinct."""
+    if is_temporal_type(col.source_type) or _TIME_NAME.search(col.name):
         return Role.TIMESTAMP
-    if col.values is not None and _TIME_NAME.search(col.name):
-        return Role.TIMESTAMP
-    if _ID_NAME.search(col.name):
-        return Role.IDENTIFIER
-    if col.size >= MIN_ROWS_FOR_UNIQUE and _all_distinct(col):
+    share = _distinct_share(col)
+    if share >= 1.0 or (share >= ID_NAMED_SHARE and _ID_NAME.search(col.name)):
         return Role.IDENTIFIER
     return Role.FEATURE
 
 
-def _all_distinct(col: Column) -> bool:
+def _distinct_share(col: Column) -> float:
+    """Distinct values / rows for integer and text columns (0 for floats and small files)."""
+    if col.size < MIN_ROWS_FOR_UNIQUE:
+        return 0.0
     if col.values is not None:
         if not col.source_type.startswith(("int", "uint")):
-            return False  # distinct floats are just continuous values
+            return 0.0  # distinct floats are just continuous values
         vals = col.values[np.isfinite(col.values)]
-        return bool(vals.size == col.size and np.unique(vals).size == vals.size)
+        return float(np.unique(vals).size / col.size)
     assert col.codes is not None
-    return len(col.categories) == col.size and bool(np.all(col.codes >= 0))
+    used = np.unique(col.codes[col.codes >= 0]).size
+    return float(used / col.size)
