@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from mlsre.chaos.sample import sample_paths
+from mlsre.timeutil import iso
 from tests.fixtures_servers import MODEL, MlflowServer
+from tests.fixtures_slo import E0, E1, at
 from tests.helpers import run, strict_json
 
 
@@ -187,3 +189,39 @@ def test_game_day_moves_a_serving_alias_and_back(tmp_path: Path, registry: Mlflo
     assert '"previous_version": "2"' in outputs["back-to-v4"]
     alias = registry.call("GET", f"registered-models/alias?name={MODEL}&alias=champion")
     assert alias["model_version"]["version"] == "4"
+
+
+@pytest.mark.prometheus
+def test_slo_probe_reads_the_workspace_given_with_c(slo_workspace: Path, tmp_path: Path) -> None:
+    def probe(name: str, at_ts: int) -> dict[str, Any]:
+        return {
+            "type": "probe",
+            "name": name,
+            "provider": {
+                "type": "python",
+                "module": "mlsre.chaos.ctk.probes",
+                "func": "slo_verdict",
+                "arguments": {"slo": "demo-availability", "at": iso(at(at_ts))},
+            },
+        }
+
+    healthy = {**probe("slo-healthy-before-errors", E0 - 3600)}
+    healthy["tolerance"] = {"type": "jsonpath", "path": "$.noticed", "expect": False}
+    experiment = {
+        "title": "SLO status as a steady state",
+        "description": "the SLO probe answers from the workspace's Prometheus",
+        "steady-state-hypothesis": {"title": "SLO fine", "probes": [healthy]},
+        "method": [probe("slo-during-errors", E1)],
+        "rollbacks": [],
+    }
+    path = tmp_path / "slo.json"
+    path.write_text(json.dumps(experiment))
+    env = _env(tmp_path)
+    cfg = str(slo_workspace / "mlsre.yaml")
+    r = run(
+        "-c", cfg, "gameday", "run", str(path), "--workdir", str(tmp_path / "w"), "--json", env=env
+    )
+    report = strict_json(r.stdout)
+    assert report["steady_before"] is True and report["status"] == "completed", report
+    during = next(a for a in report["activities"] if a["name"] == "slo-during-errors")
+    assert during["status"] == "passed" and '"slos": ["demo-availability"]' in during["summary"]

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mlsre.chaos.ctk._settings import CONFIG_KEY
 from mlsre.errors import ConfigError, UsageError, ValidationError
 from mlsre.incident.model import ActionType, EventKind, Severity
 from mlsre.incident.store import Store
@@ -90,7 +91,12 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def run_gameday(
-    path: Path, store: Store, actor: str, workdir: Path, severity: Severity = Severity.SEV5
+    path: Path,
+    store: Store,
+    actor: str,
+    workdir: Path,
+    severity: Severity = Severity.SEV5,
+    config: Path | None = None,
 ) -> GameDayReport:
     from chaoslib.experiment import run_experiment
 
@@ -98,10 +104,12 @@ def run_gameday(
 
     experiment = load(path)
     workdir.mkdir(parents=True, exist_ok=True)
-    config = experiment.setdefault("configuration", {})
-    config.setdefault("bundled_data", str(bundled_dir("data")))
-    config.setdefault("experiment_dir", str(path.resolve().parent))
-    config.setdefault("workdir", str(workdir.resolve()))
+    values = experiment.setdefault("configuration", {})
+    values.setdefault("bundled_data", str(bundled_dir("data")))
+    values.setdefault("experiment_dir", str(path.resolve().parent))
+    values.setdefault("workdir", str(workdir.resolve()))
+    if config is not None:  # the activities load the same mlsre.yaml as this command
+        values[CONFIG_KEY] = str(config.resolve())
     title = str(experiment.get("title") or path.stem)
     incident = open_incident(
         store,

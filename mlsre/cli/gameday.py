@@ -78,7 +78,7 @@ def run(
 
     path = find_gameday(experiment)
     store = open_store(store_url(store_flag(ctx), config_path(ctx)))
-    report = run_gameday(path, store, resolve_actor(as_), workdir)
+    report = run_gameday(path, store, resolve_actor(as_), workdir, config=config_path(ctx))
     if as_json:
         output.print_json(report)
     else:

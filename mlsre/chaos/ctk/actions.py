@@ -66,14 +66,16 @@ def inject_replay_fault(
     return {"output": output, "exchanges_touched": touched}
 
 
-def move_alias(model: str, alias: str, version: str) -> dict[str, Any]:
+def move_alias(
+    model: str, alias: str, version: str, configuration: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Point ``model@alias`` at ``version`` in the configured registry; returns the version it
     had, so a rollback can move it back (``move_alias`` with ``previous_version``)."""
+    from mlsre.chaos.ctk._settings import activity_settings
     from mlsre.errors import NotFoundError
     from mlsre.integrations.mlflow import MlflowClient
-    from mlsre.settings import load_settings
 
-    settings, _ = load_settings(None)
+    settings = activity_settings(configuration)
     client = MlflowClient(settings.registry)
     try:
         before: str | None = client.version_by_alias(model, alias).version

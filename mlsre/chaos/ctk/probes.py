@@ -46,17 +46,18 @@ def runbook_verdict(
     replay: str | None = None,
     inputs: dict[str, str] | None = None,
     at: str | None = None,
+    configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``mlsre runbook test RUNBOOK --replay FILE [--at T]`` (without a replay: against the
     configured servers, as of ``at``) on a throwaway incident: the run's outcome (healthy,
     unhealthy, error). Noticed = anything but healthy: a failed check, or one that could not
     run (we do not know, which is not "all is well")."""
+    from mlsre.chaos.ctk._settings import activity_settings
     from mlsre.runbook.engine import Unattended
     from mlsre.runbook.runner import test
-    from mlsre.settings import load_settings
     from mlsre.timeutil import parse_time
 
-    settings, _ = load_settings(None)
+    settings = activity_settings(configuration)
     report = test(
         runbook,
         settings,
@@ -70,15 +71,17 @@ def runbook_verdict(
     return {"noticed": outcome != "healthy", "outcome": outcome, "steps": steps}
 
 
-def slo_verdict(slo: str | None = None, at: str | None = None) -> dict[str, Any]:
+def slo_verdict(
+    slo: str | None = None, at: str | None = None, configuration: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """``mlsre slo status [--at T]`` against the configured Prometheus: noticed = an SLO's
     error budget is spent or one of its burn-rate alerts fires."""
+    from mlsre.chaos.ctk._settings import activity_settings
     from mlsre.integrations.prometheus import PrometheusClient
-    from mlsre.settings import load_settings
     from mlsre.slo.status import load_workspace_slos, slo_status
     from mlsre.timeutil import parse_time, utcnow
 
-    settings, _ = load_settings(None)
+    settings = activity_settings(configuration)
     when = parse_time(at) if at else utcnow()
     client = PrometheusClient(settings.prometheus)
     bad, seen = [], []
@@ -93,10 +96,12 @@ def slo_verdict(slo: str | None = None, at: str | None = None) -> dict[str, Any]
     return {"noticed": bool(bad), "unhealthy": bad, "slos": seen}
 
 
-def serving_version(model: str, alias: str = "champion") -> str:
+def serving_version(
+    model: str, alias: str = "champion", configuration: dict[str, Any] | None = None
+) -> str:
     """The version ``model@alias`` points at in the configured registry (a steady state)."""
+    from mlsre.chaos.ctk._settings import activity_settings
     from mlsre.integrations.mlflow import MlflowClient
-    from mlsre.settings import load_settings
 
-    settings, _ = load_settings(None)
+    settings = activity_settings(configuration)
     return MlflowClient(settings.registry).version_by_alias(model, alias).version
