@@ -248,7 +248,8 @@ def _fill_columns(fault: Fault, profile: ReferenceProfile, target: str | None) -
 def _summarise(fault: Fault, cells: list[Cell], severities: list[float]) -> FaultSummary:
     detected = [c for c in cells if c.caught_by]
     smallest = min((c.severity for c in detected), default=None)
-    by = sorted({check for c in detected for check in c.caught_by}, key=CHECKS.index)
+    first = next((c for c in detected if c.severity == smallest), None)
+    by = first.caught_by if first else []  # the checks that caught it at its smallest severity
     cols = fault.columns()
     what = _PLAIN[fault.kind] + (f" ({', '.join(cols)})" if cols else "")
     if smallest is None:
