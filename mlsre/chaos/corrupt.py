@@ -165,6 +165,14 @@ def _first_pass(source: Path, schema: Any, faults: list[Fault]) -> dict[str, Col
     wanted: dict[str, tuple[bool, bool]] = {}  # column -> (numeric stats, class counts)
     for fault in faults:
         name = fault.column
+        needs = [n for n in (name, fault.text_param("by")) if n]
+        by_stats = fault.kind is FaultKind.MISSING and fault.params.get("mechanism") != "mcar"
+        if (fault.kind in _NEEDS_STATS or by_stats) and any(n not in schema.names for n in needs):
+            raise UsageError(
+                f"--fault {fault.text!r}: its column is made by an earlier --fault (a rename); "
+                "this fault needs figures of the whole input column",
+                hint="put this fault before the rename, on the original name",
+            )
         if fault.kind in _NEEDS_STATS and name:
             typ = schema.field(name).type
             numeric = is_numeric(typ) or pa.types.is_temporal(typ)
