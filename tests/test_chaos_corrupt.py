@@ -222,3 +222,18 @@ def test_noise_typo_and_text_faults(data: Path, tmp_path: Path) -> None:
     assert abs(np.mean(formatted) - 0.1) < 0.01
     plain = [float(v) for v, f in zip(values, formatted, strict=True) if not f]
     assert np.allclose(plain, amount[~np.array(formatted)])
+
+
+def test_csv_type_contradicted_by_a_later_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlsre.chaos.stream
+
+    monkeypatch.setattr(mlsre.chaos.stream, "CSV_BLOCK", 4096)  # many blocks from a small file
+    src = tmp_path / "in.csv"
+    src.write_text("n,label\n" + "".join(f"{i},a\n" for i in range(5000)) + "2.5,b\n")
+    out = tmp_path / "out.csv"
+    rep = _corrupt(src, out, "unseen:column=label,share=0.5")
+    lines = out.read_text().splitlines()
+    assert rep["rows_in"] == rep["rows_out"] == 5001 and len(lines) == 5002
+    assert lines[1].startswith("0,") and lines[-1].startswith("2.5,")

@@ -72,7 +72,7 @@ def corrupt_file(
     rows_in = rows_out = 0
     writer = BatchWriter(output)
     try:
-        for batch in read_batches(source):
+        for batch in read_batches(source, schema=schema):
             rows_in += batch.num_rows
             for fault, tally in zip(faults, tallies, strict=True):
                 batch = apply(batch, fault, stats, rng, tally)
@@ -187,7 +187,7 @@ def _first_pass(source: Path, schema: Any, faults: list[Fault]) -> dict[str, Col
     stats = {name: ColumnStats() for name in wanted}
     if not wanted:
         return stats
-    for batch in read_batches(source, columns=list(wanted)):
+    for batch in read_batches(source, columns=list(wanted), schema=schema):
         for name, (numeric, classes) in wanted.items():
             stats[name].add(batch.column(name), numeric=numeric, classes=classes)
     for fault in faults:

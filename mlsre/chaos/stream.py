@@ -15,8 +15,9 @@ BATCH_ROWS = 65_536
 CSV_BLOCK = 8 << 20  # bytes per CSV block; types are inferred from the first one
 
 
-def read_batches(path: Path, columns: list[str] | None = None) -> Iterator[Any]:
-    """Record batches of ``path`` (only ``columns`` when given, where the format allows)."""
+def read_batches(path: Path, columns: list[str] | None = None, schema: Any = None) -> Iterator[Any]:
+    """Record batches of ``path`` (only ``columns`` when given, where the format allows).
+    ``schema`` (from :func:`read_schema`) fixes CSV column types for every block."""
     import pyarrow as pa
 
     pa.set_memory_pool(pa.system_memory_pool())  # freed buffers go back to the OS at once
@@ -30,10 +31,11 @@ def read_batches(path: Path, columns: list[str] | None = None) -> Iterator[Any]:
         if fmt == "csv":
             from pyarrow import csv
 
+            types = {f.name: f.type for f in schema} if schema is not None else None
             reader = csv.open_csv(
                 path,
                 read_options=csv.ReadOptions(block_size=CSV_BLOCK),
-                convert_options=csv.ConvertOptions(strings_can_be_null=True),
+                convert_options=csv.ConvertOptions(strings_can_be_null=True, column_types=types),
             )
         else:
             from pyarrow import json as pj
@@ -47,10 +49,15 @@ def read_batches(path: Path, columns: list[str] | None = None) -> Iterator[Any]:
 
 
 def read_schema(path: Path) -> Any:
-    """The schema of ``path`` (CSV and JSON Lines: inferred from the first block)."""
+    """The schema of ``path``. CSV: types are inferred from the first block, so the whole file
+    is scanned once; a column a later block contradicts is widened (integer -> double, else
+    text) and the scan starts again. JSON Lines: from the first block."""
     import pyarrow as pa
 
-    if detect_format(path) == "parquet":
+    fmt = detect_format(path)
+    if fmt == "csv":
+        return _csv_schema(path)
+    if fmt == "parquet":
         import pyarrow.parquet as pq
 
         try:
@@ -60,6 +67,29 @@ def read_schema(path: Path) -> Any:
     for batch in read_batches(path):
         return batch.schema
     raise ValidationError(f"{path}: has a header but no rows")
+
+
+def _csv_schema(path: Path) -> Any:
+    import re
+
+    import pyarrow as pa
+
+    schema = None
+    for _ in range(1000):
+        try:
+            for batch in read_batches(path, schema=schema):
+                schema = schema if schema is not None else batch.schema
+            break
+        except ValidationError as exc:
+            m = re.search(r"CSV column #(\d+): CSV conversion error to (\w+)", exc.message)
+            if m is None or schema is None:
+                raise
+            i, was = int(m.group(1)), m.group(2)
+            wider = pa.float64() if was.startswith(("int", "uint")) else pa.string()
+            schema = schema.set(i, pa.field(schema.field(i).name, wider))
+    if schema is None:
+        raise ValidationError(f"{path}: has a header but no rows")
+    return schema
 
 
 class BatchWriter:
