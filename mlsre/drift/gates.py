@@ -92,7 +92,8 @@ def feature_checks(
         return None
     ref_distinct = want.distinct or 0
     if shape["distinct"] == 1 and ref_distinct > 1:
-        msg = f"{name}: became constant (every value is the same; the reference had {ref_distinct}+ values)"
+        many = f"{ref_distinct}+" if ref_distinct >= DISTINCT_CAP else str(ref_distinct)
+        msg = f"{name}: became constant (every value is the same; the reference had {many} values)"
         found.append(Finding("constant", Severity.ERROR, msg, column=name, value=1.0))
     elif want.top_share is not None and ref_distinct > CONTINUOUS:
         rise = shape["top_share"] - want.top_share
@@ -163,6 +164,8 @@ def swap_checks(
                 flagged |= {a, b}
                 msg = f"columns {a!r} and {b!r} look swapped (each now looks like the other)"
                 found.append(Finding("swapped", Severity.ERROR, msg, column=a))
+    # a swap also scales each column by the other's magnitude: one finding says it better
+    found[:] = [f for f in found if not (f.check == "unit-change" and f.column in flagged)]
 
 
 def _distance(cur: list[float], ref: list[float]) -> float:
