@@ -213,3 +213,18 @@ def test_roles_by_type_name_and_uniqueness(tmp_path: Path) -> None:
     d = run("data", "check", str(both), "--reference", str(ref), "--json")
     found = {(f["check"], f.get("column")) for f in strict_json(d.stdout)["findings"]}
     assert ("duplicate-keys", "session") in found and ("unseen-category", "session") not in found
+
+
+def test_unique_integer_amounts_stay_a_feature(tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    n = 1000
+    ref = _write(
+        tmp_path / "r.parquet", {"cents": rng.choice(10**7, n, replace=False), "row": np.arange(n)}
+    )
+    cur = _write(
+        tmp_path / "c.parquet",
+        {"cents": rng.choice(10**7, n, replace=False) * 3, "row": np.arange(n) + n},
+    )
+    r = run("drift", "compare", str(ref), str(cur), "--json")
+    status = {c["column"]: c["status"] for c in strict_json(r.stdout)["columns"]}
+    assert status == {"cents": "drift", "row": "skipped"}

@@ -4,8 +4,8 @@ Timestamps and identifiers are not features: next week's timestamps are all "out
 reference range" and every new id is "unseen", so comparing them like features raises false
 alarms. They are recognised by type (Arrow timestamp/date), by name (``ts``, ``*_at``,
 ``event_time``) and identifiers by uniqueness (an integer or text column whose values are all
-distinct, or 90% distinct under a name like ``id``, ``*_id``, ``uuid``), and are checked for
-what matters to them instead.
+distinct and, for integers, dense like a sequence; or 90% distinct under a name like ``id``,
+``*_id``, ``uuid``), and are checked for what matters to them instead.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ _TIME_NAME = re.compile(
 _ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key)$|Id$", re.IGNORECASE)
 MIN_ROWS_FOR_UNIQUE = 100  # fewer rows: all-distinct values say nothing
 ID_NAMED_SHARE = 0.9  # an id-like name with at least this share of distinct values
+DENSE_SPAN = 10  # an unnamed unique integer column is an id when its range <= 10x its rows
 
 
 class Role(StrEnum):
@@ -44,9 +45,18 @@ def role_of(col: Column) -> Role:
     if is_temporal_type(col.source_type) or _TIME_NAME.search(col.name):
         return Role.TIMESTAMP
     share = _distinct_share(col)
-    if share >= 1.0 or (share >= ID_NAMED_SHARE and _ID_NAME.search(col.name)):
+    if share >= ID_NAMED_SHARE and _ID_NAME.search(col.name):
         return Role.IDENTIFIER
+    if share >= 1.0 and (col.values is None or _dense(col)):
+        return Role.IDENTIFIER  # unique text, or a unique integer sequence (not unique amounts)
     return Role.FEATURE
+
+
+def _dense(col: Column) -> bool:
+    """Integers that fill their range like a sequence (row numbers), not scattered values."""
+    assert col.values is not None
+    vals = col.values[np.isfinite(col.values)]
+    return bool(vals.size and (vals.max() - vals.min() + 1) <= DENSE_SPAN * vals.size)
 
 
 def _distinct_share(col: Column) -> float:
