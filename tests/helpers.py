@@ -23,3 +23,12 @@ def ok(*args: str, input: str | None = None) -> Any:
 
 def ok_json(*args: str) -> Any:
     return json.loads(ok(*args, "--json").stdout)
+
+
+def strict_json(text: str) -> Any:
+    """JSON as a strict parser reads it: NaN and Infinity are errors, not numbers."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} in --json output")
+
+    return json.loads(text, parse_constant=refuse)

@@ -177,6 +177,11 @@ def test_every_json_output_and_export_is_strict(
     j("incident", "open", "paged", "-s", "SEV1")  # its webhook is down: queued
     j("incident", "escalate", "INC-2")
     j("notify", "list")
+    j("chaos", "faults")
+    j("chaos", "corrupt", str(CURRENT), str(tmp_path / "corrupt.csv"), "--fault", "missing:column=amount,share=0.3", "--seed", "1")  # fmt: skip
+    j("chaos", "matrix", str(REFERENCE), "--faults", "duplicates", "--severities", "0.2", codes=(0, 1))  # fmt: skip
+    j("gameday", "list")
+    j("gameday", "run", "feature-pipeline-nulls", "--workdir", str(tmp_path / "gd"))
     j("notify", "flush", codes=(1,))  # still waiting for the webhook
     j("postmortem", "render", "INC-1")
     j("postmortem", "lint", "INC-1")

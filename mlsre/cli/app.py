@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify": ("mlsre.cli.notify", "Notifications: deliver, list, retry, test a channel."),
     "drift": ("mlsre.cli.drift", "Compare two datasets for drift."),
     "data": ("mlsre.cli.data", "Data-quality checks on a dataset."),
+    "chaos": ("mlsre.cli.chaos", "Corrupt data on purpose; find out which checks would notice."),
+    "gameday": ("mlsre.cli.gameday", "Run Chaos Toolkit game days, recorded as incidents."),
     "slo": ("mlsre.cli.slo", "SLOs, error budgets, burn rates and Prometheus rules."),
     "postmortem": ("mlsre.cli.postmortem", "Render, lint and publish blameless postmortems."),
     "config": ("mlsre.cli.config_cmd", "Inspect the effective configuration."),

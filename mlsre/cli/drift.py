@@ -89,13 +89,27 @@ def compare(
     fail_on_drift: Annotated[
         bool, typer.Option("--fail-on-drift", help="Exit 1 when the dataset drifted.")
     ] = False,
+    fail_on: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when any of these columns drifted (comma-separated, repeatable); "
+            "'any' for every column.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Per-column drift (method, statistic, p-value, verdict) and the dataset verdict.
 
+    Timestamp and identifier columns (by type, name or uniqueness) are skipped: `data check`
+    checks their gaps, freshness and duplicate keys instead. Name one with --columns to compare
+    it anyway.
+
     Example: mlsre drift compare ref.csv cur.csv --method auto --correction bh --fail-on-drift
+
+    Example: mlsre drift compare ref.parquet cur.parquet --fail-on amount,country
     """
-    from mlsre.drift.compare import compare_files
+    from mlsre.drift.compare import compare_files, gate_failures
 
     opts = _options(
         columns,
@@ -115,12 +129,9 @@ def compare(
         output.print_json(report)
     else:
         _render(report)
-    if fail_on_drift and report.dataset_drift:
-        raise CheckFailed(
-            f"dataset drift: {report.drifted_columns} of {report.evaluated_columns} columns "
-            "drifted "
-            f"(share {report.drift_share:.2f} >= {report.drift_share_threshold:.2f})"
-        )
+    reasons = gate_failures(report, dataset=fail_on_drift, columns=_split(fail_on))
+    if reasons:
+        raise CheckFailed("; ".join(reasons))
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -224,7 +235,8 @@ def _render(report: DriftReport) -> None:
     rows = []
     for c in report.columns:
         verdict = output.styled(
-            c.status.value, {"drift": "failed", "ok": "passed"}.get(c.status.value, "error")
+            c.status.value,
+            {"drift": "failed", "ok": "passed", "skipped": "skipped"}.get(c.status.value, "error"),
         )
         stat = _num(c.statistic) + (f" ({c.band})" if c.band else "")
         pval = _num(c.adjusted_pvalue if c.adjusted_pvalue is not None else c.pvalue)

@@ -2,7 +2,9 @@
 
 Every finding has a severity and one line saying what is wrong. Errors fail the check (exit 1):
 missing columns, changed types, a large null increase, many out-of-range values or unseen
-categories. Thresholds are constants here and in docs/drift.md; a schema can set its own.
+categories, and the stricter gates of drift/gates.py (duplicates, frozen or constant features,
+values far outside the range, unit changes, swapped columns, label shift, time gaps, duplicate
+keys). Thresholds are constants here and in docs/drift.md; a schema or options set their own.
 """
 
 from __future__ import annotations
@@ -14,8 +16,19 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from mlsre.drift.gates import (
+    Gates,
+    class_shares,
+    feature_checks,
+    identifier_checks,
+    label_shift,
+    swap_checks,
+    timestamp_checks,
+)
 from mlsre.drift.load import Column, Dataset, Kind, Source, UnsupportedColumn
+from mlsre.drift.roles import Role
 from mlsre.drift.schema import ColumnSpec, DataSchema, column_spec, load_schema, profile_of
+from mlsre.errors import ValidationError
 
 NULL_WARN = 0.01  # null share rose by at least this much (absolute): warning
 NULL_ERROR = 0.10  # ... by at least this much: error
@@ -52,45 +65,108 @@ class DataCheckReport:
     passed: bool = True
 
 
+@dataclass
+class ReferenceProfile:
+    """What a reference file promises, computed once (the chaos matrix reuses it per cell)."""
+
+    spec: DataSchema
+    against: str
+    duplicate_share: float
+    classes: dict[str, float] | None  # class shares of the target column
+
+
+def reference_profile(reference: Path, target: str | None = None) -> ReferenceProfile:
+    ref = Source(reference)
+    hashes = RowHashes(ref.n_rows)
+    columns = {}
+    classes = None
+    for name in ref.names:
+        try:
+            col = ref.column(name)
+        except UnsupportedColumn:
+            continue
+        columns[name] = column_spec(col)
+        if name == target:
+            classes = class_shares(col)
+        hashes.add(col)
+    if target is not None and classes is None:
+        raise ValidationError(
+            f"{reference}: no column {target!r} (--target)",
+            hint=f"columns: {', '.join(ref.names[:20])}",
+        )
+    return ReferenceProfile(
+        profile_of(columns, ref.n_rows), str(reference), hashes.share(), classes
+    )
+
+
 def check_file(
-    current: Path, *, reference: Path | None = None, schema: Path | None = None
+    current: Path,
+    *,
+    reference: Path | None = None,
+    schema: Path | None = None,
+    gates: Gates | None = None,
+    profile: ReferenceProfile | None = None,
 ) -> DataCheckReport:
     """Findings for ``current``; columns are read and checked one at a time."""
+    gates = gates or Gates()
     cur = Source(current)
+    ref_classes: dict[str, float] | None = None
     if schema is not None:
         spec, against, ref_dup = load_schema(schema), str(schema), 0.0
-    elif reference is not None:
-        ref = Source(reference)
-        hashes = RowHashes(ref.n_rows)
-        columns = {}
-        for name in ref.names:
-            try:
-                col = ref.column(name)
-            except UnsupportedColumn:
-                continue
-            columns[name] = column_spec(col)
-            hashes.add(col)
-        spec, against, ref_dup = profile_of(columns, ref.n_rows), str(reference), hashes.share()
+    elif reference is not None or profile is not None:
+        if profile is None:
+            assert reference is not None
+            profile = reference_profile(reference, gates.target)
+        spec, against, ref_dup = profile.spec, profile.against, profile.duplicate_share
+        ref_classes = profile.classes
     else:
         spec, against, ref_dup = DataSchema(), "", 0.0
+    if gates.target is not None and gates.target not in cur.names:
+        raise ValidationError(
+            f"{current}: no column {gates.target!r} (--target)",
+            hint=f"columns: {', '.join(cur.names[:20])}",
+        )
     report = DataCheckReport(str(current), cur.n_rows, against)
     found = report.findings
     _presence(cur.names, spec, found)
     hashes = RowHashes(cur.n_rows)
+    quantiles: dict[str, list[float]] = {}
     for name in cur.names:
         try:
             col = cur.column(name)
         except UnsupportedColumn as exc:
             found.append(Finding("unsupported", Severity.INFO, exc.message, column=name))
             continue
-        _check_column(name, col, spec.columns.get(name), found)
+        want = spec.columns.get(name)
+        if _check_column(name, col, want, found) and want is not None:
+            if want.role == Role.TIMESTAMP.value:
+                timestamp_checks(name, col, want, gates, found)
+            elif want.role == Role.IDENTIFIER.value:
+                identifier_checks(name, col, want, found)
+            else:
+                if col.kind is Kind.NUMERIC:
+                    _numeric(name, col, want, found)
+                else:
+                    _categories(name, col, want, found)
+                q = feature_checks(name, col, want, gates, found)
+                if q is not None:
+                    quantiles[name] = q
+        if name == gates.target and ref_classes is not None:
+            label_shift(name, ref_classes, col, gates, found)
         hashes.add(col)
+    swap_checks(quantiles, spec.columns, found)
     _rows(cur.n_rows, spec, found)
     dup = hashes.share()
     limit = spec.max_duplicate_share if spec.max_duplicate_share is not None else ref_dup + DUP_WARN
     if dup > limit:
+        hard = (
+            spec.max_duplicate_share
+            if spec.max_duplicate_share is not None
+            else ref_dup + gates.max_duplicates
+        )
+        sev = Severity.ERROR if dup > hard else Severity.WARNING
         msg = f"{dup:.1%} of rows are exact duplicates (expected <= {limit:.1%})"
-        found.append(Finding("duplicates", Severity.WARNING, msg, value=dup))
+        found.append(Finding("duplicates", sev, msg, value=dup))
     report.errors = sum(f.severity is Severity.ERROR for f in found)
     report.warnings = sum(f.severity is Severity.WARNING for f in found)
     report.passed = report.errors == 0
@@ -109,26 +185,24 @@ def _presence(names: list[str], spec: DataSchema, found: list[Finding]) -> None:
                 found.append(Finding("unexpected-column", Severity.WARNING, msg, column=name))
 
 
-def _check_column(name: str, col: Column, want: ColumnSpec | None, found: list[Finding]) -> None:
+def _check_column(name: str, col: Column, want: ColumnSpec | None, found: list[Finding]) -> bool:
+    """Nulls and type; True when the values are worth checking further."""
     null_share = col.null_count() / max(col.size, 1)
     if null_share == 1.0:
         msg = f"{name}: every value is null"
         found.append(Finding("all-null", Severity.ERROR, msg, column=name, value=1.0))
-        return
+        return False
     if want is None:
-        return
+        return False
     if want.type != col.kind.value:
         msg = f"{name}: type changed from {want.type} to {col.kind.value} ({col.source_type})"
         found.append(Finding("dtype", Severity.ERROR, msg, column=name))
-        return
+        return False
     if want.dtype and storage_type(want.dtype) != storage_type(col.source_type):
         msg = f"{name}: stored as {storage_type(col.source_type)}, was {storage_type(want.dtype)}"
         found.append(Finding("dtype", Severity.WARNING, msg, column=name))
     _nulls(name, null_share, want, found)
-    if col.kind is Kind.NUMERIC:
-        _numeric(name, col, want, found)
-    else:
-        _categories(name, col, want, found)
+    return True
 
 
 def storage_type(arrow_type: str) -> str:
@@ -190,6 +264,7 @@ def _numeric(name: str, col: Column, want: ColumnSpec, found: list[Finding]) -> 
         finite.size > 1
         and finite.min() == finite.max()
         and not (want.min is not None and want.min == want.max)
+        and not want.distinct  # a profiled reference: feature_checks says "became constant"
     ):
         found.append(
             Finding("constant", Severity.WARNING, f"{name}: constant ({finite[0]:g})", column=name)

@@ -24,6 +24,7 @@ from mlsre.drift.methods import (
     evaluate,
     psi_band,
 )
+from mlsre.drift.roles import Role, role_of
 from mlsre.errors import UsageError, ValidationError
 
 CORRECTIONS = ("none", "bonferroni", "bh")
@@ -34,6 +35,7 @@ class ColumnStatus(StrEnum):
     DRIFT = "drift"
     OK = "ok"
     ERROR = "error"  # could not be compared (all null, wrong type): not counted in the share
+    SKIPPED = "skipped"  # a timestamp or identifier: not a feature (data check looks at it)
 
 
 @dataclass
@@ -126,6 +128,10 @@ def compare_files(reference: Path, current: Path, opts: CompareOptions) -> Drift
             return ColumnDrift(
                 column=name, kind="other", status=ColumnStatus.ERROR, note=exc.message
             )
+        role = role_of(a)
+        if role is not Role.FEATURE and name not in (opts.columns or ()):
+            note = f"{role.value} column: not compared as a feature (data check checks it)"
+            return ColumnDrift(name, a.kind.value, ColumnStatus.SKIPPED, note=note)
         return _compare_column(ref, cur, name, a, b, opts)
 
     workers = min(WORKERS, len(names))
@@ -135,14 +141,14 @@ def compare_files(reference: Path, current: Path, opts: CompareOptions) -> Drift
     else:
         results = [one(name) for name in names]
     _decide(results, opts)
-    evaluated = [r for r in results if r.status is not ColumnStatus.ERROR]
-    if not evaluated:
+    evaluated = [r for r in results if r.status in (ColumnStatus.DRIFT, ColumnStatus.OK)]
+    if not evaluated and all(r.status is ColumnStatus.ERROR for r in results):
         raise ValidationError(
             "no column could be compared: " + "; ".join(f"{r.column}: {r.note}" for r in results),
             hint="check that the files hold data",
         )
     n_drift = sum(r.status is ColumnStatus.DRIFT for r in evaluated)
-    share = n_drift / len(evaluated)
+    share = n_drift / len(evaluated) if evaluated else 0.0
     warnings += [f"{r.column}: {r.note}" for r in results if r.status is ColumnStatus.ERROR]
     return DriftReport(
         reference=str(reference),
@@ -313,7 +319,9 @@ def _decide(results: list[ColumnDrift], opts: CompareOptions) -> None:
     for r, p in zip(tested, adjusted, strict=True):
         r.adjusted_pvalue = p
     for r in results:
-        if r.status is ColumnStatus.ERROR or r.statistic is None or r.threshold is None:
+        if r.status in (ColumnStatus.ERROR, ColumnStatus.SKIPPED):
+            continue
+        if r.statistic is None or r.threshold is None:
             continue
         method = Method(r.method)
         value = r.adjusted_pvalue if method in PVALUE_METHODS else r.statistic
@@ -323,3 +331,34 @@ def _decide(results: list[ColumnDrift], opts: CompareOptions) -> None:
             burst = f"null share {r.ref_null_share:.1%} -> {r.cur_null_share:.1%}"
             r.note = f"{r.note}; {burst}" if r.note else burst
         r.status = ColumnStatus.DRIFT if is_drift else ColumnStatus.OK
+
+
+ANY_COLUMN = "any"
+
+
+def gate_failures(report: DriftReport, *, dataset: bool, columns: list[str]) -> list[str]:
+    """Why the drift gate fails (empty: it passes): the dataset verdict when ``dataset``, and
+    drift in any of ``columns`` (``any``: every compared column)."""
+    reasons = []
+    if dataset and report.dataset_drift:
+        reasons.append(
+            f"dataset drift: {report.drifted_columns} of {report.evaluated_columns} columns "
+            f"drifted (share {report.drift_share:.2f} >= {report.drift_share_threshold:.2f})"
+        )
+    if columns:
+        known = {c.column for c in report.columns}
+        unknown = [c for c in columns if c != ANY_COLUMN and c not in known]
+        if unknown:
+            raise UsageError(
+                f"--fail-on names {', '.join(map(repr, unknown))}, which is not compared",
+                hint=f"compared columns: {', '.join(sorted(known)[:20])}",
+            )
+        wanted = known if ANY_COLUMN in columns else set(columns)
+        hit = [
+            c.column
+            for c in report.columns
+            if c.column in wanted and c.status is ColumnStatus.DRIFT
+        ]
+        if hit:
+            reasons.append(f"drift in {', '.join(hit)}")
+    return reasons

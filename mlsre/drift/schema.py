@@ -36,6 +36,15 @@ class ColumnSpec(BaseModel):
     values: list[str] | None = None  # allowed categories (None: any)
     max_null_share: float | None = Field(None, ge=0, le=1)
     null_share: float | None = Field(None, ge=0, le=1, description="Share seen in the reference.")
+    role: Literal["feature", "timestamp", "identifier"] = "feature"
+    quantiles: list[float] | None = Field(
+        None, description="Reference 5/25/50/75/95th percentiles."
+    )
+    top_share: float | None = Field(None, ge=0, le=1, description="Share of the commonest value.")
+    distinct: int | None = Field(None, ge=0, description="Distinct values (capped at 1000).")
+    ascending: bool | None = Field(None, description="Values were in ascending order.")
+    gap_ratio: float | None = Field(None, ge=0, description="Largest gap / median gap (time).")
+    unique: bool | None = Field(None, description="Every value distinct (identifiers).")
 
 
 class DataSchema(BaseModel):
@@ -58,18 +67,35 @@ def load_schema(path: Path) -> DataSchema:
 
 
 def column_spec(col: Column) -> ColumnSpec:
-    """What one reference column promises: its type, range or categories, and null share."""
+    """What one reference column promises: its type, range or categories, null share, role,
+    and the shape figures the stricter gates compare against (drift/gates.py)."""
+    from mlsre.drift.gates import shape_of
+    from mlsre.drift.roles import role_of
+
     null_share = col.null_count() / max(col.size, 1)
+    shape = shape_of(col)
+    role = role_of(col).value
     if col.values is not None:
         finite = col.values[np.isfinite(col.values)]
         low = float(finite.min()) if finite.size else None
         high = float(finite.max()) if finite.size else None
         return ColumnSpec(
-            type="numeric", dtype=col.source_type, min=low, max=high, null_share=null_share
+            type="numeric",
+            dtype=col.source_type,
+            min=low,
+            max=high,
+            null_share=null_share,
+            role=role,
+            **shape,
         )
     values = list(col.categories) if len(col.categories) <= MAX_PROFILE_CATEGORIES else None
     return ColumnSpec(
-        type="categorical", dtype=col.source_type, values=values, null_share=null_share
+        type="categorical",
+        dtype=col.source_type,
+        values=values,
+        null_share=null_share,
+        role=role,
+        **shape,
     )
 
 

@@ -108,6 +108,9 @@ class Incident:
     runbooks: list[str] = field(default_factory=list)
     last_seq: int = 0
     updated_at: datetime | None = None
+    # A rehearsal (chaos game day), set at open: kept and rendered, but not a real incident, so
+    # ``incident stats`` leaves it out. (h21; h12a adds a drill flag: the lead unifies the two.)
+    game_day: bool = False
     ref: str = field(init=False)  # INC-<id>: derived, but in every JSON view for scripts
 
     def __post_init__(self) -> None:
@@ -144,6 +147,7 @@ def apply(state: Incident | None, ev: Event) -> Incident:
             service=d.get("service"),
             summary=d.get("summary"),
             roles=dict(d.get("roles") or {}),
+            game_day=bool(d.get("game_day")),
             last_seq=ev.seq,
             updated_at=ev.at,
         )

@@ -27,6 +27,7 @@ def open_incident(
     commander: str | None = None,
     at: datetime | None = None,
     escalation: Snapshot | None = None,
+    game_day: bool = False,
 ) -> Incident:
     if not title.strip():
         raise UsageError(
@@ -45,6 +46,8 @@ def open_incident(
         "started_at": started_at.isoformat(),
         "roles": {Role.COMMANDER.value: commander} if commander else {},
     }
+    if game_day:
+        data["game_day"] = True
     state, _ = store.open_incident(data, actor, now, escalation)
     return state
 

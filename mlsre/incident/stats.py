@@ -69,6 +69,7 @@ def group_stats(name: str, incidents: list[Incident]) -> GroupStats:
 
 
 def compute(incidents: list[Incident], since: datetime | None) -> Stats:
+    incidents = [i for i in incidents if not i.game_day]  # rehearsals are not incidents
     by_sev: dict[str, list[Incident]] = {}
     by_model: dict[str, list[Incident]] = {}
     for inc in incidents:

@@ -141,7 +141,7 @@ def resume(
 def test(
     runbook_ref: str,
     settings: Any,
-    replay: Path,
+    replay: Path | None,  # None: live servers (game-day probes use it with --at)
     inputs: dict[str, str],
     at: datetime | None,
     operator: Operator,

@@ -1,0 +1,1 @@
+"""Chaos engineering for ML data: corruption, the detection matrix, game days."""

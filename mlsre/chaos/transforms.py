@@ -1,0 +1,306 @@
+"""Apply one fault to one record batch. Whole-file figures (std, quantiles, class shares, time
+span) come from a first pass (:class:`ColumnStats`); everything else is decided row by row, so a
+file of any size streams through in batches."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mlsre.chaos.faults import Fault, FaultKind
+
+SAMPLE_MAX = 1 << 20  # values kept per column for quantiles; beyond, every other one is dropped
+_KEYBOARD = "qwertyuiop asdfghjkl zxcvbnm"
+_ACCENT = {"a": "á", "e": "é", "i": "í", "o": "ó", "u": "ú", "A": "Á", "E": "É", "O": "Ó"}
+
+
+@dataclass
+class ColumnStats:
+    """What the first pass learned about one column."""
+
+    count: int = 0
+    total: float = 0.0
+    squares: float = 0.0
+    low: float = math.inf
+    high: float = -math.inf
+    first: Any = None
+    classes: dict[str, int] = field(default_factory=dict)
+    sample: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    stride: int = 1
+    kept: int = 0
+    seen: int = 0
+
+    def add(self, arr: Any, *, numeric: bool, classes: bool) -> None:
+        import pyarrow.compute as pc
+
+        if self.first is None:
+            valid = arr.drop_null()
+            if len(valid):
+                self.first = valid[0].as_py()
+        if classes:
+            for row in pc.value_counts(_as_text(arr).drop_null()).to_pylist():
+                key = str(row["values"])
+                self.classes[key] = self.classes.get(key, 0) + int(row["counts"])
+        if not numeric:
+            return
+        vals = _floats(arr)
+        finite = vals[np.isfinite(vals)]
+        self.count += int(finite.size)
+        self.total += float(finite.sum())
+        self.squares += float(np.square(finite).sum())
+        if finite.size:
+            self.low, self.high = (
+                min(self.low, float(finite.min())),
+                max(self.high, float(finite.max())),
+            )
+        offset = (-self.seen) % self.stride
+        self.seen += int(vals.size)
+        picked = np.ascontiguousarray(vals[offset :: self.stride])  # a copy: frees the batch
+        self.sample.append(picked)
+        self.kept += int(picked.size)
+        while self.kept > SAMPLE_MAX:  # deterministic thinning: keep every other value
+            self.sample = [np.ascontiguousarray(s[::2]) for s in self.sample]
+            self.kept = sum(int(s.size) for s in self.sample)
+            self.stride *= 2
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+    @property
+    def std(self) -> float:
+        if self.count < 2:
+            return 0.0
+        var = self.squares / self.count - self.mean**2
+        return math.sqrt(max(var, 0.0))
+
+    def quantile(self, q: float) -> float:
+        values = np.concatenate(self.sample) if self.sample else np.empty(0)
+        values = values[np.isfinite(values)]
+        return float(np.quantile(values, q)) if values.size else 0.0
+
+
+@dataclass
+class Tally:
+    """What a fault did, summed over batches."""
+
+    rows_touched: int = 0
+    rows_added: int = 0
+    rows_removed: int = 0
+
+
+def is_numeric(typ: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ))
+
+
+def is_text(typ: Any) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+    return bool(pa.types.is_string(typ) or pa.types.is_large_string(typ))
+
+
+def _as_text(arr: Any) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    return arr if is_text(arr.type) else pc.cast(arr, pa.string())
+
+
+def _floats(arr: Any) -> npt.NDArray[np.float64]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_temporal(arr.type):
+        arr = arr.cast(pa.int64())
+    out = pc.fill_null(pc.cast(arr, pa.float64()), float("nan"))
+    return np.asarray(out.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _numbers(vals: npt.NDArray[np.float64], like: Any, mask: npt.NDArray[np.bool_]) -> Any:
+    """Back to Arrow in the column's own type where it can hold the values (ints are rounded)."""
+    import pyarrow as pa
+
+    nulls = np.isnan(vals)
+    if pa.types.is_integer(like):
+        big = np.iinfo(np.int64).max / 2
+        vals = np.clip(np.round(np.where(nulls, 0, vals)), -big, big)
+        return pa.array(vals.astype(np.int64), mask=nulls).cast(like, safe=False)
+    return (
+        pa.array(vals, mask=nulls, type=pa.float64()).cast(like, safe=False)
+        if pa.types.is_floating(like)
+        else pa.array(vals, mask=nulls, type=pa.float64())
+    )
+
+
+def _replace(batch: Any, name: str, arr: Any) -> Any:
+    i = batch.schema.get_field_index(name)
+    return batch.set_column(i, name, arr)
+
+
+def _chosen(rng: np.random.Generator, n: int, share: float) -> npt.NDArray[np.bool_]:
+    return rng.random(n) < share
+
+
+def apply(
+    batch: Any, fault: Fault, stats: dict[str, ColumnStats], rng: np.random.Generator, tally: Tally
+) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    k, n = fault.kind, batch.num_rows
+    name = fault.column
+    if k is FaultKind.DUPLICATES:
+        q = fault.number("share") / (1 - fault.number("share"))
+        counts = 1 + int(q) + (rng.random(n) < q - int(q))
+        tally.rows_added += int(counts.sum() - n)
+        tally.rows_touched += int(np.count_nonzero(counts > 1))
+        return batch.take(pa.array(np.repeat(np.arange(n), counts)))
+    assert name is not None
+    col = batch.column(name)
+    if k is FaultKind.DROP:
+        tally.rows_touched += n
+        return batch.drop_columns([name])
+    if k is FaultKind.RENAME:
+        tally.rows_touched += n
+        to = fault.text_param("to") or f"{name}_v2"
+        return batch.rename_columns([to if c == name else c for c in batch.schema.names])
+    if k is FaultKind.LABEL_SHIFT:
+        return _label_shift(batch, fault, stats[name], rng, tally)
+    if k is FaultKind.TIME_GAP:
+        st = stats[name]
+        share = fault.number("share")
+        start = fault.params.get("start")
+        begin = float(start) if isinstance(start, float) else 0.5 - share / 2
+        lo = st.low + max(begin, 0.0) * (st.high - st.low)
+        hi = lo + share * (st.high - st.low)
+        t = _floats(col)
+        keep = ~((t >= lo) & (t < hi))
+        tally.rows_removed += int(n - np.count_nonzero(keep))
+        return batch.filter(pa.array(keep))
+    share = fault.number("share")
+    mask = _chosen(rng, n, share)
+    if k is FaultKind.MISSING:
+        mech = fault.params["mechanism"]
+        if mech == "mnar":
+            vals = _floats(col)
+            mask = vals > stats[name].quantile(1 - share) if share > 0 else np.zeros(n, bool)
+        elif mech == "mar":
+            by = fault.text_param("by")
+            assert by is not None
+            high = _floats(batch.column(by)) > stats[by].quantile(0.5)
+            p = np.where(high, min(1.0, 2 * share), max(0.0, 2 * share - 1))
+            mask = rng.random(n) < p
+        mask &= ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        tally.rows_touched += int(np.count_nonzero(mask))
+        return _replace(batch, name, pc.if_else(pa.array(mask), pa.scalar(None, col.type), col))
+    if k is FaultKind.FROZEN:
+        value = stats[name].first
+        tally.rows_touched += int(np.count_nonzero(mask))
+        return _replace(batch, name, pc.if_else(pa.array(mask), pa.scalar(value, col.type), col))
+    if k in (FaultKind.NOISE, FaultKind.SCALE, FaultKind.OUTLIERS):
+        vals = _floats(col)
+        mask &= ~np.isnan(vals)
+        new = vals.copy()
+        m = int(np.count_nonzero(mask))
+        if k is FaultKind.NOISE:
+            new[mask] += rng.normal(0.0, fault.number("sigma") * stats[name].std, m)
+        elif k is FaultKind.SCALE:
+            new[mask] *= fault.number("factor")
+        else:
+            sign = np.where(rng.random(m) < 0.5, -1.0, 1.0)
+            spread = fault.number("sigma") * max(stats[name].std, 1e-9)
+            new[mask] = stats[name].quantile(0.5) + sign * spread
+        tally.rows_touched += m
+        factor = fault.number("factor") if k is FaultKind.SCALE else 1.0
+        like = col.type if factor == int(factor) else pa.float64()
+        return _replace(batch, name, _numbers(new, like, mask))
+    if k is FaultKind.SWAP:
+        other = fault.text_param("other")
+        assert other is not None
+        a, b = col, batch.column(other)
+        if a.type != b.type:
+            common = pa.float64() if is_numeric(a.type) and is_numeric(b.type) else pa.string()
+            a, b = pc.cast(a, common), pc.cast(b, common)
+        sel = pa.array(mask)
+        tally.rows_touched += int(np.count_nonzero(mask))
+        batch = _replace(batch, name, pc.if_else(sel, b, a))
+        return _replace(batch, other, pc.if_else(sel, a, b))
+    if k is FaultKind.AS_TEXT:
+        vals = _floats(col)
+        texts = _as_text(col).to_pylist()
+        for i in np.flatnonzero(mask & ~np.isnan(vals)):
+            texts[i] = f"{vals[i]:,.2f} USD"
+            tally.rows_touched += 1
+        return _replace(batch, name, pa.array(texts, type=pa.string()))
+    texts = _as_text(col).to_pylist()
+    for i in np.flatnonzero(mask):
+        if texts[i] is None:
+            continue
+        texts[i] = _text_fault(k, texts[i], fault, rng)
+        tally.rows_touched += 1
+    return _replace(batch, name, pa.array(texts, type=pa.string()))
+
+
+def _text_fault(k: FaultKind, text: str, fault: Fault, rng: np.random.Generator) -> str:
+    if k is FaultKind.UNSEEN:
+        return fault.text_param("value") or "unseen"
+    if k is FaultKind.ENCODING:
+        for i, ch in enumerate(text):
+            if ch in _ACCENT:
+                text = text[:i] + _ACCENT[ch] + text[i + 1 :]
+                break
+        else:
+            text += "é"
+        return text.encode("utf-8").decode("latin-1")
+    if not text:
+        return "?"
+    i = int(rng.integers(len(text)))
+    ch = text[i].lower()
+    pos = _KEYBOARD.find(ch)
+    if pos < 0:
+        swap = "x"
+    else:
+        near = [
+            _KEYBOARD[j]
+            for j in (pos - 1, pos + 1)
+            if 0 <= j < len(_KEYBOARD) and _KEYBOARD[j] != " "
+        ]
+        swap = near[int(rng.integers(len(near)))] if near else "x"
+    return text[:i] + swap + text[i + 1 :]
+
+
+def _label_shift(
+    batch: Any, fault: Fault, st: ColumnStats, rng: np.random.Generator, tally: Tally
+) -> Any:
+    import pyarrow as pa
+
+    value = fault.text_param("value") or min(st.classes, key=lambda c: (st.classes[c], c))
+    total = sum(st.classes.values())
+    p0 = st.classes.get(value, 0) / max(total, 1)
+    to = fault.params.get("to")
+    t = float(to) if isinstance(to, float) else min(0.99, p0 + fault.number("share"))
+    labels = _as_text(batch.column(fault.column or "")).to_pylist()
+    is_class = np.array([x == value for x in labels], dtype=bool)
+    if p0 <= 0 or p0 >= 1 or t == p0:
+        return batch
+    if t > p0:  # drop rows of the other classes
+        keep_other, keep_class = p0 * (1 - t) / (t * (1 - p0)), 1.0
+    else:
+        keep_other, keep_class = 1.0, t * (1 - p0) / (p0 * (1 - t))
+    keep = rng.random(batch.num_rows) < np.where(is_class, keep_class, keep_other)
+    tally.rows_removed += int(batch.num_rows - np.count_nonzero(keep))
+    return batch.filter(pa.array(keep))
+
+
+def label_value(fault: Fault, st: ColumnStats) -> str:
+    return fault.text_param("value") or min(st.classes, key=lambda c: (st.classes[c], c))
