@@ -1,0 +1,218 @@
+"""Two-sample rank statistics for the canary judge (numpy only; scipy verifies them in tests).
+
+- :func:`mann_whitney` — the Mann–Whitney U test (Wilcoxon rank sum), two-sided: exact for
+  small samples without ties, else the normal approximation with tie and continuity correction
+  (the same choices and numbers as ``scipy.stats.mannwhitneyu``).
+- :func:`hodges_lehmann` — the shift of the canary against the baseline: the median of all
+  canary − baseline differences, with the asymptotic confidence interval R's
+  ``wilcox.test(conf.int=TRUE)`` and Kayenta compute by root-finding. The standardised rank
+  sum is a step function of the shift that jumps only at pairwise differences, so its roots
+  are order statistics of those differences; we pick them by counting instead of bisecting a
+  step function, and never build the n x m differences (the counts are binary searches).
+
+Inputs are 1-d float arrays of finite values (the judge drops NaN and infinities first).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from statistics import NormalDist
+
+import numpy as np
+import numpy.typing as npt
+
+Floats = npt.NDArray[np.float64]
+
+EXACT_MAX_SIZE = 8  # scipy's rule: exact when a sample has at most 8 values and nothing ties
+
+
+class Method(StrEnum):
+    AUTO = "auto"
+    EXACT = "exact"
+    ASYMPTOTIC = "asymptotic"
+
+
+@dataclass(frozen=True)
+class MannWhitney:
+    u: float  # U of the first sample (the canary): pairs where it is larger, ties count 1/2
+    pvalue: float  # two-sided
+    method: Method
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Hodges–Lehmann shift of the canary against the baseline, with its interval."""
+
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+
+
+def tie_sizes(sorted_values: Floats) -> npt.NDArray[np.int64]:
+    """Sizes of the groups of equal values in a sorted array."""
+    if sorted_values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], sorted_values[1:] != sorted_values[:-1]]))
+    return np.diff(np.append(starts, sorted_values.size)).astype(np.int64)
+
+
+def _tie_term(sizes: npt.NDArray[np.int64]) -> float:
+    t = sizes.astype(np.float64)
+    return float(np.sum(t * t * t - t))
+
+
+def rank_sum_u(x: Floats, y: Floats) -> tuple[float, npt.NDArray[np.int64]]:
+    """U of ``x`` (midranks for ties) and the tie-group sizes of the pooled sample."""
+    pooled = np.concatenate([x, y])
+    order = np.argsort(pooled, kind="mergesort")
+    ordered = pooled[order]
+    sizes = tie_sizes(ordered)
+    starts = np.cumsum(sizes) - sizes
+    midranks = np.repeat(starts + (sizes + 1) / 2.0, sizes)
+    ranks = np.empty(pooled.size)
+    ranks[order] = midranks
+    n1 = x.size
+    return float(ranks[:n1].sum() - n1 * (n1 + 1) / 2.0), sizes
+
+
+def mann_whitney(
+    x: Floats, y: Floats, *, method: Method = Method.AUTO, continuity: bool = True
+) -> MannWhitney:
+    """Two-sided Mann–Whitney U test of ``x`` (canary) against ``y`` (baseline)."""
+    n1, n2 = int(x.size), int(y.size)
+    if n1 == 0 or n2 == 0:
+        raise ValueError("Mann-Whitney needs at least one value on each side")
+    u1, sizes = rank_sum_u(x, y)
+    big = max(u1, n1 * n2 - u1)
+    ties = bool(np.any(sizes > 1))
+    if method is Method.AUTO:
+        method = Method.EXACT if min(n1, n2) <= EXACT_MAX_SIZE and not ties else Method.ASYMPTOTIC
+    if method is Method.EXACT:
+        p = 2.0 * _exact_sf(round(big), min(n1, n2), max(n1, n2))
+    else:
+        n = n1 + n2
+        var = n1 * n2 / 12.0 * ((n + 1) - _tie_term(sizes) / (n * (n - 1)))
+        if var <= 0:  # every value equal: no evidence of any shift
+            return MannWhitney(u1, 1.0, method)
+        z = (big - n1 * n2 / 2.0 - (0.5 if continuity else 0.0)) / math.sqrt(var)
+        p = math.erfc(z / math.sqrt(2.0))  # 2 * P(Z > z)
+    return MannWhitney(u1, min(max(p, 0.0), 1.0), method)
+
+
+def _exact_sf(u: int, m: int, n: int) -> float:
+    """P(U >= u) under the null hypothesis, samples of sizes m <= n without ties."""
+    counts = u_frequencies(m, n)
+    total = counts.sum()
+    return float(counts[u:].sum() / total) if u < counts.size else 0.0
+
+
+def u_frequencies(m: int, n: int) -> npt.NDArray[np.float64]:
+    """How many of the C(m+n, m) rankings give each U = 0 .. m*n.
+
+    They are the coefficients of the Gaussian binomial prod_i (1 - q^(n+i)) / (1 - q^i);
+    dividing by (1 - q^i) is a running sum with stride i. Integers while they fit in int64.
+    """
+    size = m * n + 1
+    exact = math.comb(m + n, m) < 2**62
+    c = np.zeros(size, dtype=np.int64 if exact else np.float64)
+    c[0] = 1
+    for i in range(1, m + 1):
+        shift = n + i
+        if shift < size:
+            c[shift:] = c[shift:] - c[: size - shift]
+        pad = (-size) % i
+        grid = np.concatenate([c, np.zeros(pad, dtype=c.dtype)]).reshape(-1, i)
+        c = np.cumsum(grid, axis=0).reshape(-1)[:size]
+    return c.astype(np.float64)
+
+
+# --- Hodges–Lehmann shift and its interval -------------------------------------------------
+
+
+def hodges_lehmann(
+    x: Floats, y: Floats, *, confidence: float = 0.98, continuity: bool = True
+) -> Shift:
+    """Median of x_i - y_j with the asymptotic interval of R's ``wilcox.test``."""
+    xs, ys = np.sort(x), np.sort(y)
+    n, m = int(xs.size), int(ys.size)
+    if n == 0 or m == 0:
+        raise ValueError("a shift needs at least one value on each side")
+    total = n * m
+    half = total / 2.0
+    nn = n + m
+    ties = _tie_term(tie_sizes(xs)) + _tie_term(tie_sizes(ys))
+    var = n * m / 12.0 * ((nn + 1) - (ties / (nn * (nn - 1)) if nn > 1 else 0.0))
+    sigma = math.sqrt(max(var, 0.0))
+    z = NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2.0)
+    correction = 0.5 if continuity else 0.0
+
+    def first_k(zq: float) -> int:
+        """Smallest k in 0..total where (U - nm/2 - correction) / sigma <= zq, U = total - k:
+        between the k-th and (k+1)-th smallest difference U is total - k."""
+        lo, hi = 0, total + 1
+        while lo < hi:
+            k = (lo + hi) // 2
+            dz = half - k
+            if dz - math.copysign(correction, dz) * (dz != 0) - zq * sigma <= 0:
+                hi = k
+            else:
+                lo = k + 1
+        return lo
+
+    k_low = min(max(first_k(z), 1), total)
+    k_high = min(max(first_k(-z), 1), total)
+    middle = [(total + 1) // 2] if total % 2 else [total // 2, total // 2 + 1]
+    found = kth_differences(xs, ys, [k_low, k_high, *middle])
+    return Shift(
+        estimate=float(np.mean([found[k] for k in middle])),
+        low=found[k_low],
+        high=found[k_high],
+        confidence=confidence,
+    )
+
+
+MATERIALISE_MAX = 2_000_000  # up to this many pairs, sort-free selection over all of them
+
+
+def kth_differences(xs: Floats, ys: Floats, ks: list[int]) -> dict[int, float]:
+    """The k-th smallest (1-based) of all x_i - y_j for each k, for sorted ``xs`` and ``ys``.
+
+    Up to MATERIALISE_MAX pairs the differences are built and partitioned (exact); beyond,
+    each is found by bisection with counts by binary search, never building them.
+    """
+    wanted = sorted(set(ks))
+    if xs.size * ys.size <= MATERIALISE_MAX:
+        diffs = np.subtract.outer(xs, ys).ravel()
+        picked = np.partition(diffs, [k - 1 for k in wanted])
+        return {k: float(picked[k - 1]) for k in wanted}
+    return {k: kth_difference(xs, ys, k) for k in wanted}
+
+
+def _count_at_most(xs: Floats, ys: Floats, v: float) -> int:
+    """How many x_i - y_j are <= v (that is, y_j >= x_i - v)."""
+    return int(xs.size * ys.size - np.searchsorted(ys, xs - v, side="left").sum())
+
+
+def kth_difference(xs: Floats, ys: Floats, k: int) -> float:
+    """The k-th smallest (1-based) of all x_i - y_j, for sorted ``xs`` and ``ys``, without
+    building them: bisection on the value with counts by binary search, then snapped to the
+    smallest difference above the lower end (exact up to rounding in the last place)."""
+    lo, hi = float(xs[0] - ys[-1]), float(xs[-1] - ys[0])
+    if _count_at_most(xs, ys, lo) >= k:
+        return lo
+    for _ in range(200):  # count(lo) < k <= count(hi)
+        mid = lo + (hi - lo) / 2.0
+        if mid <= lo or mid >= hi:
+            break
+        if _count_at_most(xs, ys, mid) >= k:
+            hi = mid
+        else:
+            lo = mid
+    j = np.searchsorted(ys, xs - lo, side="left") - 1  # the largest y_j < x_i - lo
+    ok = j >= 0
+    if not np.any(ok):
+        return hi
+    return float(min(np.min(xs[ok] - ys[j[ok]]), hi))
