@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "incident": ("mlsre.cli.incident", "Open, track and close incidents."),
     "runbook": ("mlsre.cli.runbook", "List, show, validate, write and run runbooks."),
     "model": ("mlsre.cli.model", "Model registry: versions and rollback."),
+    "canary": ("mlsre.cli.canary", "Judge a canary model version against the baseline."),
     "drift": ("mlsre.cli.drift", "Compare two datasets for drift."),
     "data": ("mlsre.cli.data", "Data-quality checks on a dataset."),
     "slo": ("mlsre.cli.slo", "SLOs, error budgets, burn rates and Prometheus rules."),
