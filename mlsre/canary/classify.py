@@ -151,10 +151,7 @@ def compare_distribution(
 ) -> Comparison:
     from mlsre.drift import stats
 
-    bounds = sorted(set(canary) & set(baseline))
-    c = np.array([canary[b] for b in bounds], dtype=np.float64)
-    b = np.array([baseline[x] for x in bounds], dtype=np.float64)
-    c_total, b_total = float(c.sum()), float(b.sum())
+    c_total, b_total = float(sum(canary.values())), float(sum(baseline.values()))
     out = Comparison(
         Classification.PASS,
         "",
@@ -167,6 +164,14 @@ def compare_distribution(
         out.classification = Classification.NODATA
         out.reason = f"no {side} observations in the histogram"
         return out
+    bounds = sorted(set(canary) & set(baseline))
+    c = np.array([canary[x] for x in bounds], dtype=np.float64)
+    b = np.array([baseline[x] for x in bounds], dtype=np.float64)
+    if c.sum() <= 0 or b.sum() <= 0:
+        out.classification = Classification.NODATA
+        out.reason = "the two versions' histograms share no bucket bounds"
+        return out
+    c_total, b_total = float(c.sum()), float(b.sum())
     c_share, b_share = c / c_total, b / b_total
     if metric.distance is DistanceMethod.PSI:
         distance = stats.psi(b_share, c_share)
