@@ -4,7 +4,8 @@ Series metrics: NaN and infinities dropped; an empty side is NoData; identical s
 single value on both sides, Pass; else Mann-Whitney U with the Hodges-Lehmann shift and its
 interval at the configured confidence (0.98). High when an increase is bad, the interval's
 lower end clears ``effect_fraction`` x |estimate| (Kayenta's bound) AND the shift relative to
-the baseline median is above ``tolerance``; Low mirrored. Distribution metrics: PSI or
+the baseline median is above ``tolerance`` (and the test's p-value is below 1 - confidence);
+Low mirrored. Distribution metrics: PSI or
 Jensen-Shannon between the two versions' bucket shares (the drift statistics); at or above the
 threshold is High ("shifted"). Pure computation: arrays in, a :class:`Comparison` out.
 """
@@ -122,7 +123,9 @@ def compare_series(
     out.relative_low = _relative(shift.low, base)
     out.relative_high = _relative(shift.high, base)
     bound = fraction * abs(shift.estimate)
-    big = _beyond(out.relative, shift.estimate, metric.tolerance)
+    # Also require the test itself: with a handful of points the interval's clamped ends
+    # (the smallest and largest difference) claim a precision the data does not have.
+    big = _beyond(out.relative, shift.estimate, metric.tolerance) and mw.pvalue < 1 - confidence
     up = metric.direction in (Direction.INCREASE, Direction.EITHER)
     down = metric.direction in (Direction.DECREASE, Direction.EITHER)
     pct = f"{confidence:.0%}"
@@ -139,6 +142,8 @@ def compare_series(
     elif (shift.low > bound or shift.high < -bound) and big:
         which = "higher" if shift.low > bound else "lower"
         out.reason = f"canary {which}, which direction {metric.direction.value} allows"
+    elif (shift.low > bound or shift.high < -bound) and mw.pvalue >= 1 - confidence:
+        out.reason = f"too few points to tell (p = {mw.pvalue:.3g})"
     elif shift.low > bound or shift.high < -bound:
         out.reason = f"a real but small shift, within the tolerance of {metric.tolerance:.0%}"
     else:
