@@ -84,9 +84,7 @@ def _r_interval(x: np.ndarray, y: np.ndarray, conf: float) -> tuple[float, float
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(2, 30), st.integers(2, 30), st.integers(0, 2**32 - 1), st.booleans())
-def test_hodges_lehmann_interval_is_rs_construction(
-    n: int, m: int, seed: int, ties: bool
-) -> None:
+def test_hodges_lehmann_interval_is_rs_construction(n: int, m: int, seed: int, ties: bool) -> None:
     rng = np.random.default_rng(seed)
     x, y = rng.normal(0.5, 1, n), rng.normal(0, 1, m)
     if ties:

@@ -72,7 +72,7 @@ def _md(text: str) -> str:
     """Plain text safe inside a markdown table cell (no markup, no HTML, no pipes)."""
     out = []
     for ch in text:
-        if ch in "\\`*_{}[]()#+!|<>~":
+        if ch in "\\`*_[]|<>~":
             out.append("\\" + ch)
         elif ch in "\r\n":
             out.append(" ")
