@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-END = 1795867200  # 2026-11-28T08:00:00Z
+END = 1795867200  # 2026-11-28T12:00:00Z
 START = END - 90 * 60
 CANARY_START = END - 60 * 60
 STEP = 15

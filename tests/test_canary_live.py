@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +12,9 @@ import pytest
 
 from tests import scenario_canary as sc
 from tests.faulty_server import FaultyServer, refused_url
-from tests.fixtures_servers import backfilled_prometheus
 from tests.helpers import run
 
 pytestmark = pytest.mark.prometheus
-
-
-@pytest.fixture(scope="module")
-def canary_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with backfilled_prometheus(tmp_path_factory.mktemp("canary-prom"), sc.openmetrics()) as url:
-        yield url
 
 
 @pytest.fixture
