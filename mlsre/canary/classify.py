@@ -107,7 +107,7 @@ def compare_series(
             f" ({c_drop + b_drop} NaN/Inf dropped)" if c_drop + b_drop else ""
         )
         return out
-    if np.array_equal(np.sort(c), np.sort(b)):
+    if c.size == b.size and np.array_equal(np.sort(c), np.sort(b)):
         out.reason = "canary and baseline samples are identical"
         out.estimate = out.low = out.high = out.relative = 0.0
         return out
@@ -116,7 +116,7 @@ def compare_series(
         return out
     mw = stats.mann_whitney(c, b)
     shift = stats.hodges_lehmann(c, b, confidence=confidence)
-    base = float(np.median(b))
+    base = out.baseline.median or 0.0
     out.pvalue, out.test = mw.pvalue, f"mann-whitney ({mw.method.value})"
     out.estimate, out.low, out.high = shift.estimate, shift.low, shift.high
     out.relative = _relative(shift.estimate, base)

@@ -209,9 +209,11 @@ def _classify(config: CanaryConfig, metric: CanaryMetric, data: _Fetched) -> Met
             confidence=config.confidence,
             fraction=config.effect_fraction,
         )
-        both = [v for v in (*canary, *baseline) if np.isfinite(v)]
+        both = np.concatenate([canary, baseline])
+        both = both[np.isfinite(both)]
         for role, values in (("canary", canary), ("baseline", baseline)):
-            sparks[role] = _spark(list(values), min(both), max(both)) if both else ""
+            lo, hi = (float(both.min()), float(both.max())) if both.size else (0.0, 0.0)
+            sparks[role] = _spark(values.tolist(), lo, hi) if both.size else ""
     counted = comparison.classification is not Classification.NODATA or metric.must_have_data
     return MetricResult(
         name=metric.name,
