@@ -147,3 +147,12 @@ def test_canary_rollout_runbook_moves_a_failed_canary_back(
     assert steps["promote"]["status"] == "skipped"
     assert steps["rollback-canary"]["status"] == "passed"
     assert _aliases(models, model) == {"champion": "4", "canary": "4"}
+
+
+def test_dry_run_judges_but_changes_and_records_nothing(env: None, models: MlflowServer) -> None:
+    model = sc.BUNDLED.model("same")
+    r = promote("same", "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "PASS: score 100" in r.stdout and "would promote" in r.stdout
+    assert _aliases(models, model)["champion"] == "4"
+    assert _tags(models, model) == {}

@@ -166,6 +166,8 @@ def _record(ctx: typer.Context, incident_id: int, move: Any, as_: str | None) ->
 
 # -- promote (issue 19: gated on a canary judgement) ---------------------------------------------
 
+import click  # noqa: E402  (light: typer is built on it)
+
 
 @app.command("promote")
 def promote_cmd(
@@ -201,7 +203,12 @@ def promote_cmd(
         list[str] | None, typer.Option("--input", "-i", help="Gate config input, name=value.")
     ] = None,
     marginal_is: Annotated[
-        str, typer.Option("--marginal-is", help="A marginal judgement counts as fail or pass.")
+        str,
+        typer.Option(
+            "--marginal-is",
+            help="A marginal judgement counts as fail (default) or pass.",
+            click_type=click.Choice(["fail", "pass"]),
+        ),
     ] = "fail",
     incident: Annotated[
         str | None, typer.Option("--incident", help="Also record it on this incident.")
@@ -228,8 +235,6 @@ def promote_cmd(
     from mlsre.runbook.runner import parse_pairs
     from mlsre.settings import load_settings
 
-    if marginal_is not in ("fail", "pass"):
-        raise UsageError(f"--marginal-is {marginal_is}: use fail or pass")
     if not dry_run and not yes and not sys.stdin.isatty():
         raise UsageError(
             f"promoting {name} {version} to {alias} needs confirmation",
