@@ -122,15 +122,24 @@ def gated_promote(mc: MlflowClient, settings: Any, req: PromoteRequest) -> Promo
     )
 
 
+TAG_MAX = 4000  # MLflow refuses tag values over 5000 characters
+
+
 def summary(j: Judgement) -> dict[str, Any]:
-    """What a record keeps of a judgement (small enough for a registry tag)."""
-    return {
+    """What a record keeps of a judgement (small enough for a registry tag: with many
+    metrics, only those that did not pass are named)."""
+    out: dict[str, Any] = {
         "canary": j.canary,
         "baseline": j.baseline,
         "verdict": j.verdict.value,
         "score": j.score,
         "reason": j.reason[:300],
         "window": [j.start, j.end],
-        "config": j.config,
+        "config": j.config[:200],
         "metrics": {r.name: r.classification.value for r in j.metrics},
     }
+    if len(json.dumps(out)) > TAG_MAX:
+        failing = {r.name: r.classification.value for r in j.metrics if r.classification != "Pass"}
+        out["metrics"] = dict(list(failing.items())[:50])
+        out["metrics_total"] = len(j.metrics)
+    return out
