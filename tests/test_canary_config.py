@@ -147,6 +147,7 @@ def test_judge_with_a_broken_config_is_a_located_error(tmp_path: Path) -> None:
         (["--lookback", "30m", "--start", "-1h", "--end", "now"], "not both"),
         (["--start", "-1h"], "give both --start and --end"),
         (["--step", "1h", "--lookback", "30m"], "fewer than 2 points"),
+        (["--step", "1s", "--lookback", "1d"], "Prometheus allows 11000"),
         (["--baseline", "2"], "same version"),
     ],
 )

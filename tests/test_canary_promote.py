@@ -4,6 +4,7 @@ Prometheus holding the canary scenarios: promote only on pass, record it, idempo
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ from tests.helpers import run
 
 pytestmark = [pytest.mark.mlflow, pytest.mark.prometheus]
 CASES = ("same", "worse", "idle")
-_seeded: set[str] = set()
 
 
 def _aliases(server: MlflowServer, model: str) -> dict[str, str]:
@@ -28,27 +28,37 @@ def _tags(server: MlflowServer, model: str) -> dict[str, Any]:
     return {t["key"]: json.loads(t["value"]) for t in got.get("tags") or []}
 
 
+@pytest.fixture(scope="module")
+def seeded(mlflow_server: MlflowServer) -> Iterator[MlflowServer]:
+    """fraud-same, fraud-worse, fraud-idle with versions 1..5 on the session's MLflow server,
+    deleted again at the end: other tests count the registered models."""
+    run_id = mlflow_server.run_ids["4"]
+    names = [sc.BUNDLED.model(case) for case in CASES]
+    for name in names:
+        mlflow_server.call("POST", "registered-models/create", {"name": name})
+        for _ in range(5):
+            body = {"name": name, "source": f"runs:/{run_id}/model", "run_id": run_id}
+            mlflow_server.call("POST", "model-versions/create", body)
+    try:
+        yield mlflow_server
+    finally:
+        for name in names:
+            mlflow_server.call("DELETE", "registered-models/delete", {"name": name})
+
+
 @pytest.fixture
-def models(mlflow_server: MlflowServer) -> MlflowServer:
-    """fraud-same, fraud-worse, fraud-idle with versions 1..5: champion=4, canary=5, nothing
-    of ours recorded (the tests' own REST setup, not mlsre's client)."""
+def models(seeded: MlflowServer) -> MlflowServer:
+    """champion=4, canary=5, nothing of ours recorded (the tests' own REST setup)."""
     for case in CASES:
         name = sc.BUNDLED.model(case)
-        if name not in _seeded:
-            mlflow_server.call("POST", "registered-models/create", {"name": name})
-            run_id = mlflow_server.run_ids["4"]
-            for _ in range(5):
-                body = {"name": name, "source": f"runs:/{run_id}/model", "run_id": run_id}
-                mlflow_server.call("POST", "model-versions/create", body)
-            _seeded.add(name)
-        for alias in set(_aliases(mlflow_server, name)) - {"champion", "canary"}:
-            mlflow_server.call("DELETE", "registered-models/alias", {"name": name, "alias": alias})
+        for alias in set(_aliases(seeded, name)) - {"champion", "canary"}:
+            seeded.call("DELETE", "registered-models/alias", {"name": name, "alias": alias})
         for alias, version in (("champion", sc.BASELINE), ("canary", sc.CANARY)):
             body = {"name": name, "alias": alias, "version": version}
-            mlflow_server.call("POST", "registered-models/alias", body)
-        for key in _tags(mlflow_server, name):
-            mlflow_server.call("DELETE", "registered-models/delete-tag", {"name": name, "key": key})
-    return mlflow_server
+            seeded.call("POST", "registered-models/alias", body)
+        for key in _tags(seeded, name):
+            seeded.call("DELETE", "registered-models/delete-tag", {"name": name, "key": key})
+    return seeded
 
 
 @pytest.fixture

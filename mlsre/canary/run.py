@@ -16,6 +16,7 @@ from mlsre.timeutil import parse_duration, parse_time, utcnow
 
 DEFAULT_LOOKBACK = "30m"
 DEFAULT_STEP = "1m"
+MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series
 
 
 @dataclass
@@ -67,8 +68,15 @@ def window(opts: JudgeOptions, now: datetime | None = None) -> tuple[datetime, d
         step = parse_duration(text).total_seconds()
     if step <= 0:
         raise UsageError(f"--step {opts.step} must be positive")
-    if (end - start).total_seconds() / step < 2:
+    points = (end - start).total_seconds() / step
+    if points < 2:
         raise UsageError(f"--step {opts.step} leaves fewer than 2 points in the window")
+    if points > MAX_POINTS:
+        raise UsageError(
+            f"--step {opts.step} asks for {int(points)} points a series; Prometheus allows "
+            f"{MAX_POINTS}",
+            hint="use a larger --step or a shorter window",
+        )
     return start, end, step
 
 
