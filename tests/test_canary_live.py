@@ -161,3 +161,58 @@ def test_prometheus_answering_html_is_exit_4(
     r = judge(sc.BUNDLED, "same")
     assert r.exit_code == 4
     assert r.stderr.startswith("error: metric ") and "Traceback" not in r.stderr
+
+
+GATE_RUNBOOK = """\
+apiVersion: mlsre/v1
+kind: Runbook
+id: gate
+title: Canary gate
+failure_mode: bad-deploy
+inputs:
+  model: {required: true}
+steps:
+  - id: judge
+    title: Judge the canary
+    uses: canary.judge
+    with:
+      model: "{{ inputs.model }}"
+      canary: "5"
+      baseline: "4"
+      config: canary.yaml
+      lookback: 45m
+      marginal_is: pass
+    guidance: Fails when the canary is worse than the baseline on a critical metric.
+"""
+
+
+@pytest.mark.parametrize(("case", "status"), [("same", "passed"), ("worse", "failed")])
+def test_canary_judge_step_with_a_workspace_config(
+    canary_prometheus: str, isolated: Path, monkeypatch: pytest.MonkeyPatch, case: str, status: str
+) -> None:
+    from mlsre.canary.defaults import DEFAULT_CONFIG
+
+    (isolated / "mlsre.yaml").write_text(
+        f"prometheus: {{url: '{canary_prometheus}'}}\nrunbook_paths: [./runbooks]\n"
+    )
+    (isolated / "runbooks").mkdir()
+    (isolated / "runbooks" / "gate.yaml").write_text(GATE_RUNBOOK)
+    # the workspace's own config: errors are not critical here
+    (isolated / "canary.yaml").write_text(
+        DEFAULT_CONFIG.replace(
+            "    critical: true\n    weight: 2\n  - name: prediction",
+            "    weight: 2\n  - name: prediction",
+        )
+    )
+    (isolated / "sub").mkdir()
+    monkeypatch.chdir(isolated / "sub")  # the config path resolves from mlsre.yaml's folder
+    r = run(
+        "runbook", "run", "gate", "-i", f"model={sc.BUNDLED.model(case)}", "--at", str(sc.END),
+        "--open", "--non-interactive", "--json",
+    )  # fmt: skip
+    assert r.exit_code == (0 if status == "passed" else 1), r.output
+    step = strict_json(r.stdout)["steps"][0]
+    assert step["status"] == status, step["summary"]
+    assert step["output"]["config"].endswith("canary.yaml")
+    error_ratio = next(m for m in step["output"]["metrics"] if m["name"] == "error-ratio")
+    assert error_ratio["critical"] is False

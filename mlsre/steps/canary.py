@@ -21,7 +21,11 @@ class JudgeParams(BaseModel):
     model: str = Field(min_length=1, description="Registered model name (the `model` label).")
     canary: str = Field(min_length=1, description="The canary version.")
     baseline: str = Field(min_length=1, description="The baseline version, serving at once.")
-    config: str | None = Field(None, description="A CanaryConfig file; default: the built-in.")
+    config: str | None = Field(
+        None,
+        description="A CanaryConfig file (relative: to the working directory, else to "
+        "mlsre.yaml's folder); default: the built-in config.",
+    )
     lookback: str | None = Field(None, description="Window before the run's time (default 30m).")
     start: str | None = Field(None, description="Or: window start (with end).")
     end: str | None = Field(None, description="Or: window end (with start).")
@@ -48,6 +52,7 @@ class CanaryJudge:
         from mlsre.errors import MlsreError
         from mlsre.jsonutil import plain
         from mlsre.steps.base import StepStatus
+        from mlsre.steps.drift_run import resolve_path
         from mlsre.steps.evidence import error_result
         from mlsre.timeutil import iso
 
@@ -55,7 +60,7 @@ class CanaryJudge:
             model=params.model,
             canary=params.canary,
             baseline=params.baseline,
-            config=params.config,
+            config=str(resolve_path(params.config, ctx)) if params.config else None,
             at=iso(ctx.at) if ctx.at and not params.start else None,
             lookback=params.lookback,
             start=params.start,
