@@ -216,3 +216,5 @@ def test_canary_judge_step_with_a_workspace_config(
     assert step["output"]["config"].endswith("canary.yaml")
     error_ratio = next(m for m in step["output"]["metrics"] if m["name"] == "error-ratio")
     assert error_ratio["critical"] is False
+    table = step["output"]["table"]
+    assert table["columns"][0] == "metric" and len(table["rows"]) == 3

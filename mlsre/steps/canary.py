@@ -3,7 +3,8 @@
 Same parameters and result as ``mlsre canary judge``: passed on pass, failed on fail (and on
 marginal unless ``marginal_is: pass``), error when it could not judge (Prometheus down, a bad
 query, no data for a critical metric). The output is the whole judgement (``--json``'s shape),
-so later steps read ``steps.judge.output.verdict`` and ``.score``.
+so later steps read ``steps.judge.output.verdict`` and ``.score``, plus ``table`` (the rows the
+terminal shows, which postmortems render).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class CanaryJudge:
 
     def run(self, params: Any, ctx: StepContext) -> StepResult:
         from mlsre.canary.judge import Verdict
-        from mlsre.canary.report import headline
+        from mlsre.canary.report import COLUMNS, headline, rows
         from mlsre.canary.run import JudgeOptions, run_judge
         from mlsre.errors import MlsreError
         from mlsre.jsonutil import plain
@@ -81,6 +82,8 @@ class CanaryJudge:
             Verdict.NODATA: StepStatus.ERROR,
         }[verdict]
         data = plain(judgement)
+        # the per-metric table, as the terminal shows it (postmortems render step tables)
+        data["table"] = {"columns": COLUMNS, "rows": rows(judgement)}
         samples = [
             {
                 "value": r.comparison.distance
