@@ -143,15 +143,21 @@ def test_marginal_exit_code_follows_the_flag(prom: str, tmp_path: Path) -> None:
     assert judge(sc.BUNDLED, "shifted", *base, "--marginal-is", "pass").exit_code == 0
 
 
-def test_prometheus_down_is_exit_4_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prometheus_down_is_exit_4_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("MLSRE_PROMETHEUS_URL", refused_url())
     monkeypatch.setenv("MLSRE_PROMETHEUS_RETRIES", "0")
-    r = judge(sc.BUNDLED, "same")
+    report = tmp_path / "summary.md"
+    r = judge(sc.BUNDLED, "same", "--markdown", str(report))
     assert r.exit_code == 4
     assert r.stdout == ""
     lines = r.stderr.strip().splitlines()
     assert lines[0].startswith("error: metric p99-latency (") and "Traceback" not in r.stderr
     assert len([x for x in lines if x.startswith("error:")]) == 1
+    md = report.read_text()  # the CI summary says why there is no verdict
+    assert md.startswith("## ❔ Canary fraud-same version 5 vs 4: COULD NOT JUDGE")
+    assert "metric p99-latency" in md
 
 
 def test_prometheus_answering_html_is_exit_4(

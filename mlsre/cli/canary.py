@@ -117,13 +117,22 @@ def judge_cmd(
 
     Example: mlsre canary judge fraud-detector --canary 5 --baseline 4 --lookback 1h --markdown report.md
     """
-    from mlsre.canary.judge import Verdict
+    from mlsre.canary.judge import CannotJudge, Verdict
     from mlsre.canary.run import run_judge
     from mlsre.settings import load_settings
 
     settings, _ = load_settings(config_path(ctx))
     opts = options(model, canary, baseline, config, at, lookback, start, end, step, input_)
-    result = run_judge(opts, settings)
+    try:
+        result = run_judge(opts, settings)
+    except CannotJudge as exc:
+        if markdown is not None:  # a CI summary should say why there is no verdict
+            from mlsre.canary.report import markdown_error
+            from mlsre.config import redact
+
+            text = markdown_error(model, canary, baseline, redact(exc.message))
+            markdown.write_text(text, encoding="utf-8")
+        raise
     if markdown is not None:
         from mlsre.canary.report import markdown as render_markdown
 
