@@ -99,17 +99,40 @@ def test_hodges_lehmann_interval_is_rs_construction(n: int, m: int, seed: int, t
     assert shift.low <= shift.estimate <= shift.high
 
 
-@pytest.mark.parametrize("ties", [False, True])
-def test_large_samples_select_without_building_all_differences(ties: bool) -> None:
-    rng = np.random.default_rng(3)
-    x, y = np.sort(rng.normal(0, 1, 400)), np.sort(rng.normal(1, 1, 300))
-    if ties:  # few distinct values: the count jumps, interpolation must not stall
-        x, y = np.round(x), np.round(y)
-    diffs = np.sort(np.subtract.outer(x, y).ravel())
-    ks = [1, 17, 60_000, 60_001, 119_999, diffs.size]
-    assert stats.kth_differences(x, y, ks) == {k: float(diffs[k - 1]) for k in ks}
-    for k in ks:
-        assert stats.kth_difference(x, y, k) == pytest.approx(diffs[k - 1], abs=1e-12)
+@pytest.mark.parametrize("shape", ["normal", "rounded", "integers", "lognormal", "offset"])
+def test_large_samples_select_without_building_all_differences(shape: str) -> None:
+    """The band search (used above 20,000 pairs) against sorting all the differences, on
+    ties, heavy tails and large offsets (where x - (x - y) does not round back to y)."""
+    rng = np.random.default_rng(len(shape))
+    for _ in range(8):
+        n, m = (int(v) for v in rng.integers(150, 400, 2))
+        x, y = rng.normal(0.3, 1.5, n), rng.normal(0, 1, m)
+        if shape == "rounded":
+            x, y = np.round(x, 1), np.round(y, 1)
+        elif shape == "integers":
+            x, y = np.round(x), np.round(y)
+        elif shape == "lognormal":
+            x, y = rng.lognormal(0, 2, n), rng.lognormal(0, 2, m)
+        elif shape == "offset":
+            x, y = x + 1e6, y + 1e6
+        xs, ys = np.sort(x), np.sort(y)
+        diffs = np.sort(np.subtract.outer(xs, ys).ravel())
+        ks = [1, 2, diffs.size // 2, diffs.size - 1, diffs.size]
+        ks += [int(k) for k in rng.integers(1, diffs.size + 1, 5)]
+        got = stats.kth_differences(xs, ys, ks)
+        for k in ks:
+            assert got[k] == pytest.approx(diffs[k - 1], rel=1e-12, abs=1e-12), (shape, k)
+        assert stats.kth_difference(xs, ys, ks[2]) == pytest.approx(diffs[ks[2] - 1], abs=1e-9)
+
+
+def test_band_search_gives_the_interval_of_the_full_construction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(11)
+    x, y = np.round(rng.normal(1.05, 0.2, 481), 3), np.round(rng.normal(1.0, 0.2, 481), 3)
+    banded = stats.hodges_lehmann(x, y)
+    monkeypatch.setattr(stats, "SMALL", 10**9)  # build all 231,361 differences instead
+    assert stats.hodges_lehmann(x, y) == banded
 
 
 def _metric(**kw: object) -> CanaryMetric:

@@ -176,6 +176,7 @@ def hodges_lehmann(
 
 SMALL = 20_000  # up to this many pairs, build them all
 BAND = 256  # narrow each order statistic to about this many candidates, then build those
+BAND_MAX = 4_000_000  # never build more candidates than this (only near-ties get here)
 
 
 def kth_differences(xs: Floats, ys: Floats, ks: list[int]) -> dict[int, float]:
@@ -199,18 +200,36 @@ def _count_le(xs: Floats, ys: Floats, v: float) -> int:
     return int(xs.size * ys.size - np.searchsorted(ys, xs - v, side="left").sum())
 
 
+def _next_above(xs: Floats, ys: Floats, v: float) -> float:
+    """The smallest x_i - y_j above v (in row i: y_j the largest below x_i - v)."""
+    j = np.searchsorted(ys, xs - v, side="left") - 1
+    ok = j >= 0
+    return float(np.min(xs[ok] - ys[j[ok]]))
+
+
 def _kth_by_band(xs: Floats, ys: Floats, k: int) -> float:
     lo, hi = float(xs[0] - ys[-1]), float(xs[-1] - ys[0])
-    c_lo, c_hi = _count_le(xs, ys, lo), xs.size * ys.size
+    c_lo, c_hi = _count_le(xs, ys, lo), _count_le(xs, ys, hi)
     if c_lo >= k:
         return lo
-    for step in range(100):  # invariant: c_lo = count(<= lo) < k <= c_hi = count(<= hi)
-        if c_hi - c_lo <= BAND:
+    for _ in range(64):  # rounding: x - (x - y) need not give y back, so the count can miss
+        if c_hi >= k:  # the largest difference; step up a few units in the last place
             break
-        frac = (k - c_lo) / (c_hi - c_lo)
-        # interpolate (the count is smooth where data are dense); every third step bisect,
-        # so ties and gaps cannot stall it
-        frac = 0.5 if step % 3 == 2 else min(max(frac, 0.01), 0.99)
+        hi = float(np.nextafter(hi, np.inf))
+        c_hi = _count_le(xs, ys, hi)
+    tiny = (hi - lo) * 1e-12  # closer than this, differences are ties up to rounding
+    for step in range(100):  # invariant: c_lo = count(<= lo) < k <= c_hi = count(<= hi)
+        if c_hi - c_lo <= BAND or hi - lo <= tiny:
+            break
+        if step % 3 == 2:  # ties make the count jump: step to the next distinct difference
+            nxt = max(_next_above(xs, ys, lo), float(np.nextafter(lo, np.inf)))
+            count = _count_le(xs, ys, nxt)
+            if count >= k:
+                return nxt  # the smallest difference above lo already reaches rank k
+            lo, c_lo = nxt, count
+            continue
+        # interpolate: the count is smooth where data are dense
+        frac = min(max((k - c_lo) / (c_hi - c_lo), 0.01), 0.99)
         mid = lo + (hi - lo) * frac
         if not lo < mid < hi:
             return hi  # nothing between two adjacent floats: every candidate equals hi
@@ -225,6 +244,8 @@ def _kth_by_band(xs: Floats, ys: Floats, k: int) -> float:
     b = np.searchsorted(ys, xs - lo, side="left")
     lengths = np.maximum(b - a, 0)
     size = int(lengths.sum())
+    if size == 0 or size > BAND_MAX:  # a huge run of near-ties: all within `tiny` of hi
+        return hi
     rows = np.repeat(np.arange(xs.size), lengths)
     offsets = np.arange(size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     band = np.sort(xs[rows] - ys[np.repeat(a, lengths) + offsets])
