@@ -218,26 +218,30 @@ def _kth_by_band(xs: Floats, ys: Floats, k: int) -> float:
         hi = float(np.nextafter(hi, np.inf))
         c_hi = _count_le(xs, ys, hi)
     tiny = (hi - lo) * 1e-12  # closer than this, differences are ties up to rounding
-    for step in range(100):  # invariant: c_lo = count(<= lo) < k <= c_hi = count(<= hi)
-        if c_hi - c_lo <= BAND or hi - lo <= tiny:
+    misses = 0  # steps in a row that did not halve the candidates
+    for _ in range(100):  # invariant: c_lo = count(<= lo) < k <= c_hi = count(<= hi)
+        width = c_hi - c_lo
+        if width <= BAND or hi - lo <= tiny:
             break
-        if step % 3 == 2:  # ties make the count jump: step to the next distinct difference
+        if misses >= 2:  # ties make the count jump: step to the next distinct difference
             nxt = max(_next_above(xs, ys, lo), float(np.nextafter(lo, np.inf)))
             count = _count_le(xs, ys, nxt)
             if count >= k:
                 return nxt  # the smallest difference above lo already reaches rank k
-            lo, c_lo = nxt, count
+            lo, c_lo, misses = nxt, count, 0
             continue
-        # interpolate: the count is smooth where data are dense
-        frac = min(max((k - c_lo) / (c_hi - c_lo), 0.01), 0.99)
-        mid = lo + (hi - lo) * frac
-        if not lo < mid < hi:
-            return hi  # nothing between two adjacent floats: every candidate equals hi
-        count = _count_le(xs, ys, mid)
-        if count >= k:
-            hi, c_hi = mid, count
         else:
-            lo, c_lo = mid, count
+            # interpolate where the count is smooth; after a miss, bisect
+            frac = 0.5 if misses else min(max((k - c_lo) / (c_hi - c_lo), 0.01), 0.99)
+            mid = lo + (hi - lo) * frac
+            if not lo < mid < hi:
+                return hi  # nothing between two adjacent floats: every candidate equals hi
+            count = _count_le(xs, ys, mid)
+            if count >= k:
+                hi, c_hi = mid, count
+            else:
+                lo, c_lo = mid, count
+        misses = misses + 1 if c_hi - c_lo > 3 * width // 4 else 0
     # build the differences in (lo, hi]: in row i (y ascending, so decreasing in j) they are
     # j in [a_i, b_i)
     a = np.searchsorted(ys, xs - hi, side="left")
