@@ -166,3 +166,37 @@ def test_dry_run_judges_but_changes_and_records_nothing(env: None, models: Mlflo
     assert "PASS: score 100" in r.stdout and "would promote" in r.stdout
     assert _aliases(models, model)["champion"] == "4"
     assert _tags(models, model) == {}
+
+
+def test_promotion_asks_a_person_at_a_terminal(
+    models: MlflowServer, canary_prometheus: str, isolated: Path
+) -> None:
+    """A real pseudo-terminal: 'n' changes nothing and judges nothing; 'y' judges, promotes."""
+    import os
+    import sys
+
+    import pexpect
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "COLUMNS": "140",
+        "TERM": "xterm",
+        "NO_COLOR": "1",
+        "MLSRE_PROMETHEUS_URL": canary_prometheus,
+        "MLSRE_REGISTRY_URL": models.url,
+    }
+    model = sc.BUNDLED.model("same")
+    argv = ["-m", "mlsre", "model", "promote", model, "5", "--gate", "default", *WINDOW]
+    for answer, expected in (("n", "4"), ("y", "5")):
+        child = pexpect.spawn(
+            sys.executable, argv, cwd=str(isolated), env=env, encoding="utf-8", timeout=90
+        )
+        child.expect_exact(f"Point {model}@champion at version 5 if the canary judgement passes?")
+        child.sendline(answer)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert _aliases(models, model)["champion"] == expected
+    screen = child.before or ""
+    assert "PASS: score 100" in screen and "champion -> 5: promoted" in screen
