@@ -159,6 +159,22 @@ def test_canary_rollout_runbook_moves_a_failed_canary_back(
     assert _aliases(models, model) == {"champion": "4", "canary": "4"}
 
 
+def test_canary_rollout_runbook_promotes_a_passing_canary(env: None, models: MlflowServer) -> None:
+    model = sc.BUNDLED.model("same")
+    r = run(
+        "runbook", "run", "canary-rollout", "-i", f"model={model}", "-i", "canary=5",
+        "-i", "baseline=4", "-i", "lookback=45m", "--at", str(sc.END),
+        "--open", "--non-interactive", "--yes", "--json",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    steps = {s["step"]: s for s in json.loads(r.stdout)["steps"]}
+    assert steps["judge"]["status"] == "passed"
+    assert steps["promote"]["status"] == "passed"
+    assert steps["rollback-canary"]["status"] == "skipped"
+    assert steps["production-alias"]["status"] == "passed"
+    assert _aliases(models, model) == {"champion": "5", "previous": "4", "canary": "5"}
+
+
 def test_dry_run_judges_but_changes_and_records_nothing(env: None, models: MlflowServer) -> None:
     model = sc.BUNDLED.model("same")
     r = promote("same", "--dry-run")
