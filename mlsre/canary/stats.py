@@ -254,25 +254,3 @@ def _kth_by_band(xs: Floats, ys: Floats, k: int) -> float:
     offsets = np.arange(size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     band = np.sort(xs[rows] - ys[np.repeat(a, lengths) + offsets])
     return float(band[min(max(k - c_lo - 1, 0), size - 1)])
-
-
-def kth_difference(xs: Floats, ys: Floats, k: int) -> float:
-    """The k-th smallest (1-based) of all x_i - y_j, for sorted ``xs`` and ``ys``, without
-    building them: bisection on the value with counts by binary search, then snapped to the
-    smallest difference above the lower end (exact up to rounding in the last place)."""
-    lo, hi = float(xs[0] - ys[-1]), float(xs[-1] - ys[0])
-    if _count_le(xs, ys, lo) >= k:
-        return lo
-    for _ in range(200):  # count(lo) < k <= count(hi)
-        mid = lo + (hi - lo) / 2.0
-        if mid <= lo or mid >= hi:
-            break
-        if _count_le(xs, ys, mid) >= k:
-            hi = mid
-        else:
-            lo = mid
-    j = np.searchsorted(ys, xs - lo, side="left") - 1  # the largest y_j < x_i - lo
-    ok = j >= 0
-    if not np.any(ok):
-        return hi
-    return float(min(np.min(xs[ok] - ys[j[ok]]), hi))
