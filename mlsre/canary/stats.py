@@ -7,8 +7,9 @@
   canary − baseline differences, with the asymptotic confidence interval R's
   ``wilcox.test(conf.int=TRUE)`` and Kayenta compute by root-finding. The standardised rank
   sum is a step function of the shift that jumps only at pairwise differences, so its roots
-  are order statistics of those differences; we pick them by counting instead of bisecting a
-  step function, and never build the n x m differences (the counts are binary searches).
+  are order statistics of those differences; we pick them by rank instead of root-finding
+  on a step function, and on large samples never build all n x m differences (counts of
+  differences under a value are binary searches).
 
 Inputs are 1-d float arrays of finite values (the judge drops NaN and infinities first).
 """
