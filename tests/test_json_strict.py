@@ -164,6 +164,8 @@ def test_every_json_output_and_export_is_strict(
     j("runbook", "test", "undefined-numbers", "--replay", str(ws / "inc-1.json"), "--at", str(AT), "--expect-status", "unhealthy")  # fmt: skip
     j("model", "versions", scenario.MODEL)
     j("model", "rollback", scenario.MODEL, "--dry-run")
+    j("canary", "judge", scenario.MODEL, "--canary", "4", "--baseline", "3", "--at", str(AT), codes=(0, 1, 4))  # fmt: skip
+    j("model", "promote", scenario.MODEL, "4", "--dry-run")
     j("drift", "compare", str(REFERENCE), str(CURRENT), codes=(0, 1))
     j("data", "check", str(CURRENT), "--reference", str(REFERENCE), codes=(0, 1))
     j("slo", "list")

@@ -167,3 +167,165 @@ def _record(ctx: typer.Context, incident_id: int, move: Any, as_: str | None) ->
     finally:
         store.close()
     return event
+
+
+# -- promote (issue 19: gated on a canary judgement) ---------------------------------------------
+
+import click  # noqa: E402  (light: typer is built on it)
+
+
+@app.command("promote")
+def promote_cmd(
+    ctx: typer.Context,
+    name: NameArg,
+    version: Annotated[
+        str, typer.Argument(help="Version (or alias) to promote.", metavar="VERSION")
+    ],
+    alias: Annotated[str, typer.Option("--alias", help="The alias to move to it.")] = "champion",
+    previous_alias: Annotated[
+        str, typer.Option("--previous-alias", help="Gets the version the alias left ('' : none).")
+    ] = "previous",
+    gate: Annotated[
+        str | None,
+        typer.Option(
+            "--gate",
+            help="Judge first with this CanaryConfig file ('default': the built-in one); "
+            "promote only on pass.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline", help="Version the canary is judged against (default: --alias's)."
+        ),
+    ] = None,
+    lookback: Annotated[
+        str | None, typer.Option("--lookback", help="Judged window (default 30m).")
+    ] = None,
+    at: Annotated[str | None, typer.Option("--at", help="End of the judged window.")] = None,
+    step: Annotated[str, typer.Option("--step", help="Resolution of the range queries.")] = "1m",
+    input_: Annotated[
+        list[str] | None, typer.Option("--input", "-i", help="Gate config input, name=value.")
+    ] = None,
+    marginal_is: Annotated[
+        str,
+        typer.Option(
+            "--marginal-is",
+            help="A marginal judgement counts as fail (default) or pass.",
+            click_type=click.Choice(["fail", "pass"]),
+        ),
+    ] = "fail",
+    incident: Annotated[
+        str | None, typer.Option("--incident", help="Also record it on this incident.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Judge and show what would change; change nothing.")
+    ] = False,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Point an alias (champion) at a version; with --gate, only if its canary judgement passes.
+
+    The judgement and the move are recorded as registry tags (mlsre.canary.<version>,
+    mlsre.promote.<alias>) and, with --incident, on the incident. Running it again changes
+    nothing. Exit code: 0 promoted (or already), 1 the gate failed, 4 could not judge.
+
+    Example: mlsre model promote fraud-detector 5 --gate canary.yaml --lookback 1h --yes
+    """
+    from mlsre.canary.judge import Verdict
+    from mlsre.canary.promote import PromoteRequest, gated_promote
+    from mlsre.canary.run import JudgeOptions
+    from mlsre.errors import UsageError
+    from mlsre.runbook.runner import parse_pairs
+    from mlsre.settings import load_settings
+
+    if not dry_run and not yes and not sys.stdin.isatty():
+        raise UsageError(
+            f"promoting {name} {version} to {alias} needs confirmation",
+            hint="rerun with --yes (or --dry-run to only see the judgement)",
+        )
+    if (
+        not dry_run
+        and not yes
+        and not typer.confirm(
+            f"Point {name}@{alias} at version {version}"
+            + (" if the canary judgement passes?" if gate else "?"),
+            default=False,
+        )
+    ):
+        raise typer.Exit(1)
+    settings, _ = load_settings(config_path(ctx))
+    incident_id = _check_incident(ctx, incident) if incident else None
+    judge_opts = JudgeOptions(
+        name,
+        version,
+        baseline or "",
+        at=at,
+        lookback=lookback,
+        step=step,
+        inputs=parse_pairs(input_ or []),
+    )
+    req = PromoteRequest(
+        model=name,
+        version=version,
+        alias=alias,
+        previous_alias=previous_alias or None,
+        gate=gate,
+        baseline=baseline,
+        judge=judge_opts,
+        marginal_is=Verdict(marginal_is),
+        dry_run=dry_run,
+    )
+    from mlsre.integrations.mlflow import MlflowClient
+
+    result = gated_promote(MlflowClient(settings.registry), settings, req)
+    event: Any = None
+    if incident_id is not None and not dry_run and (result.promoted or result.judgement):
+        event = _record_promotion(ctx, incident_id, result, as_)
+    if as_json:
+        output.print_json({"promotion": result, "event": event})
+    else:
+        if result.judgement is not None:
+            from mlsre.cli.canary import render
+
+            render(result.judgement)
+        style = "green" if result.promoted else None
+        output.line(f"{name}@{alias} -> {result.version}: {result.reason}", style=style)
+        if event is not None:
+            output.line(f"recorded on {incident} (event {event.seq})")
+    if result.verdict is not None and result.verdict is not Verdict.PASS:
+        raise typer.Exit(4 if result.verdict is Verdict.NODATA else 1)
+
+
+def _record_promotion(ctx: typer.Context, incident_id: int, result: Any, as_: str | None) -> Any:
+    from mlsre.actor import resolve_actor
+    from mlsre.canary.promote import summary
+    from mlsre.config import store_url
+    from mlsre.incident.model import EventKind
+    from mlsre.incident.service import record
+    from mlsre.incident.store import open_store
+
+    gate = summary(result.judgement) if result.judgement is not None else None
+    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    try:
+        if result.promoted:
+            move = result.move
+            data = {
+                "model": move.model,
+                "alias": move.alias,
+                "from_version": move.before,
+                "to_version": move.after,
+                "verified": move.verified,
+                "reason": "promote",
+                "gate": gate,
+                "via": "mlsre model promote",
+            }
+            _, event = record(store, incident_id, EventKind.MODEL_CHANGED, resolve_actor(as_), data)
+        else:
+            text = f"canary gate refused promoting {result.model} {result.version}: {result.reason}"
+            data = {"text": text, "gate": gate}
+            _, event = record(store, incident_id, EventKind.NOTE, resolve_actor(as_), data)
+    finally:
+        store.close()
+    return event

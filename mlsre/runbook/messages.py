@@ -137,10 +137,10 @@ def fields_at(model: type, loc: Loc) -> list[str]:
 def _unwrap(annotation: Any) -> Any:
     from pydantic import BaseModel
 
-    for arg in (annotation, *typing.get_args(annotation)):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-        if typing.get_origin(arg) in (list, typing.Union, types.UnionType):
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (list, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):  # never the annotation itself: no endless loop
             inner = _unwrap(arg)
             if inner is not None:
                 return inner

@@ -24,6 +24,7 @@ BUILTIN_MODULES = (
     "mlsre.steps.drift",
     "mlsre.steps.slo",
     "mlsre.steps.changes",
+    "mlsre.steps.canary",
 )
 
 
