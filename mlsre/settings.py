@@ -39,6 +39,7 @@ class RegistrySettings(_Section):
     headers: dict[str, str] = Field(default_factory=dict)
     verify_tls: bool = True
     ca_bundle: str | None = None
+    fallback_alias: str = Field("fallback", min_length=1)  # names a model's fallback version
 
 
 class StoreSettings(_Section):
@@ -53,11 +54,16 @@ class PostmortemSettings(_Section):
     lint_allowlist: list[str] = Field(default_factory=list)
 
 
+class ReadinessSettings(_Section):
+    min_score: float = Field(0.0, ge=0, le=100)  # `mlsre readiness` exits 1 below this score
+
+
 class Settings(_Section):
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     postmortems: PostmortemSettings = Field(default_factory=PostmortemSettings)
+    readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
     runbook_paths: list[str] = Field(default_factory=lambda: ["./runbooks"])
     slo_paths: list[str] = Field(default_factory=lambda: ["./slos"])
     config_path: str | None = Field(None, exclude=True)
@@ -75,6 +81,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "registry": RegistrySettings,
     "store": StoreSettings,
     "postmortems": PostmortemSettings,
+    "readiness": ReadinessSettings,
 }
 
 

@@ -162,3 +162,8 @@ def _record(ctx: typer.Context, incident_id: int, move: Any, as_: str | None) ->
     finally:
         store.close()
     return event
+
+
+from mlsre.cli import model_fallback  # noqa: E402  (fallback, restore: issue 15)
+
+model_fallback.register(app)

@@ -23,6 +23,7 @@ BUILTIN_MODULES = (
     "mlsre.steps.model_registry",
     "mlsre.steps.drift",
     "mlsre.steps.slo",
+    "mlsre.steps.fallback",
 )
 
 
