@@ -1,0 +1,429 @@
+"""Run every read-only step of each runbook against the live systems, and say what would break.
+
+Nothing here renders or runs a step: a preflight hands the engine a *preflight copy* of the
+runbook and reads the engine's outcomes and the HTTP exchanges it recorded. The copy:
+
+- drops steps that ask a person (``manual``) or only record (``note``);
+- replaces each mutating step by read-only checks of what it needs (a rollback needs the model
+  and its serving alias; a fallback also needs the fallback alias); other mutating steps
+  (``shell``, a POST) never run;
+- replaces ``wait`` by one run of its check;
+- makes every kept step a diagnose step with ``on_fail: continue``, no ``confirm``, no retries,
+  and no ``when`` that reads other steps' results (a preflight checks each step whatever the
+  others found; a ``when`` on inputs alone still decides, e.g. an empty ``health_url``).
+
+Runbooks are checked concurrently, and the engine runs the steps of each concurrently. Nothing is
+recorded on any incident.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from mlsre.errors import MlsreError, UsageError
+from mlsre.preflight.report import (
+    CheckStatus,
+    Finding,
+    PreflightReport,
+    RunbookCheck,
+    StepCheck,
+    worst,
+)
+from mlsre.runbook.model import Runbook, Step
+from mlsre.runbook.run_model import MAX_PARALLEL
+from mlsre.steps.base import Phase
+from mlsre.timeutil import iso, utcnow
+
+MAX_RUNBOOKS_AT_ONCE = 8
+UNREACHABLE_KINDS = frozenset({"unreachable", "timeout", "tls", "auth", "html", "bad_json"})
+
+
+def _current(model: Any, alias: Any) -> tuple[str, dict[str, Any]]:
+    return "registry.current", {"model": model, "alias": alias}
+
+
+# What a mutating step needs, as read-only (kind, with) checks; ``with`` may hold templates.
+TargetChecks = Callable[[dict[str, Any], str], list[tuple[str, dict[str, Any]]]]
+TARGET_CHECKS: dict[str, TargetChecks] = {
+    "registry.rollback": lambda w, _: [_current(w.get("model"), w.get("alias") or "champion")],
+    "registry.promote": lambda w, _: [("registry.versions", {"model": w.get("model")})],
+    "registry.fallback": lambda w, fb: [
+        _current(w.get("model"), w.get("alias") or "champion"),
+        _current(w.get("model"), w.get("fallback_alias") or fb),
+    ],
+}
+
+
+@dataclass
+class Plan:
+    """The preflight copy of a runbook and how its steps map back to the original."""
+
+    runbook: Runbook | None
+    not_run: dict[str, str] = field(default_factory=dict)  # original step id -> why
+    origin: dict[str, str] = field(default_factory=dict)  # copy step id -> original step id
+    used_inputs: dict[str, set[str]] = field(default_factory=dict)  # copy step id -> inputs
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _refs(step: Step) -> tuple[set[str], set[str]]:
+    """(steps, inputs) that the step's ``with`` and ``expect`` read."""
+    from mlsre.runbook.refs import analyze_expression, analyze_template
+
+    steps, inputs = set(step.needs), set()
+    for text in _strings(step.with_):
+        a = analyze_template(text)
+        steps |= {r.step for r in a.steps}
+        inputs |= {name for name, _ in a.inputs}
+    if step.expect:
+        a = analyze_expression(step.expect)
+        steps |= {r.step for r in a.steps}
+        inputs |= {name for name, _ in a.inputs}
+    return steps, inputs
+
+
+def _when_reads_steps(step: Step) -> bool:
+    from mlsre.runbook.refs import analyze_expression
+
+    return isinstance(step.when, str) and bool(analyze_expression(step.when).steps)
+
+
+def _mutating(cls: Any, step: Step) -> bool:
+    from mlsre.steps.registry import is_mutating
+
+    try:
+        params = cls.Params.model_validate(step.with_)
+    except Exception:  # templated values: ask the class
+        params = None
+    return step.phase is Phase.MITIGATE or is_mutating(cls, params)
+
+
+def plan(runbook: Runbook, fallback_alias: str = "fallback") -> Plan:
+    from mlsre.steps.registry import default_registry
+
+    registry = default_registry()
+    out = Plan(None)
+    kept: list[Step] = []
+    gone: set[str] = set()  # steps whose results the copy does not have
+    for step in runbook.steps:
+        if step.uses in ("manual", "note"):
+            out.not_run[step.id] = (
+                "asks a person" if step.uses == "manual" else "only records a note"
+            )
+            gone.add(step.id)
+            continue
+        try:
+            cls: Any = registry.get(step.uses)
+        except MlsreError as exc:
+            out.not_run[step.id] = exc.message
+            gone.add(step.id)
+            continue
+        if _mutating(cls, step):
+            gone.add(step.id)
+            targets = TARGET_CHECKS.get(step.uses)
+            if targets is None:
+                out.not_run[step.id] = "changes a system: a preflight never runs it"
+                continue
+            for k, (uses, with_) in enumerate(targets(step.with_, fallback_alias)):
+                sid = step.id if k == 0 else f"{step.id}--{k}"
+                kept.append(_copy(step, sid, uses, with_, None))
+                out.origin[sid] = step.id
+            continue
+        uses, with_, expect = step.uses, step.with_, step.expect
+        if step.uses == "wait":
+            check = step.with_.get("check") if isinstance(step.with_.get("check"), dict) else {}
+            assert isinstance(check, dict)
+            uses = str(check.get("uses") or "")
+            with_ = dict(check.get("with") or {})
+            expect = check.get("expect")
+        copy = _copy(step, step.id, uses, with_, expect)
+        reads, _ = _refs(copy)
+        blocked = sorted(reads & gone)
+        if blocked:
+            out.not_run[step.id] = (
+                f"reads the result of {', '.join(blocked)}, which a preflight does not run"
+            )
+            gone.add(step.id)
+            continue
+        kept.append(copy)
+        out.origin[step.id] = step.id
+    ids = {s.id for s in kept}
+    for s in kept:
+        s.needs = [n for n in s.needs if n in ids]
+        out.used_inputs[s.id] = _refs(s)[1]
+    if kept:
+        out.runbook = runbook.model_copy(update={"steps": kept})
+    return out
+
+
+def _copy(step: Step, sid: str, uses: str, with_: dict[str, Any], expect: str | None) -> Step:
+    return step.model_copy(
+        update={
+            "id": sid,
+            "uses": uses,
+            "with_": with_,
+            "expect": expect,
+            "phase": Phase.DIAGNOSE,
+            "on_fail": None,
+            "confirm": None,
+            "retries": 0,
+            "when": None if _when_reads_steps(step) else step.when,
+            "needs": list(step.needs),
+        }
+    )
+
+
+# -- running -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Shared:
+    """What every runbook's check shares: settings, metadata caches, the evaluation time."""
+
+    settings: Any
+    at: datetime
+    transport: Any = None
+    parallel: int = 16  # steps of one runbook run at once
+    meta: Any = None  # mlsre.preflight.diagnose.Metadata
+    _models: list[str] | None = None
+    _aliases: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def model_names(self) -> list[str]:
+        from mlsre.integrations.mlflow import MlflowClient
+
+        if self._models is None:
+            self._models = MlflowClient(self.settings.registry, self.transport).model_names()
+        return self._models
+
+    def aliases(self, model: str) -> dict[str, str]:
+        from mlsre.integrations.mlflow import MlflowClient
+
+        if model not in self._aliases:
+            mc = MlflowClient(self.settings.registry, self.transport)
+            self._aliases[model] = mc.get_model(model).aliases
+        return self._aliases[model]
+
+
+def check_runbooks(
+    runbooks: list[Runbook],
+    settings: Any,
+    *,
+    inputs: dict[str, str] | None = None,
+    at: datetime | None = None,
+    transport: Any = None,
+    concurrent: bool = True,
+) -> PreflightReport:
+    """Preflight each runbook (concurrently) with the given inputs (each takes those it has).
+
+    ``concurrent=False`` checks one step at a time (the bench's baseline).
+    """
+    from mlsre.integrations.prometheus import PrometheusClient
+    from mlsre.preflight.diagnose import Metadata
+
+    given = dict(inputs or {})
+    declared = {name for rb in runbooks for name in rb.input_specs()}
+    unknown = sorted(set(given) - declared)
+    if unknown:
+        raise UsageError(
+            f"no runbook checked has an input {', '.join(unknown)}",
+            hint="`mlsre runbook show ID` lists a runbook's inputs",
+        )
+    when = at or utcnow()
+    shared = Shared(settings, when, transport, parallel=MAX_PARALLEL if concurrent else 1)
+    shared.meta = Metadata(PrometheusClient(settings.prometheus, transport), when)
+    started = time.monotonic()
+    workers = max(1, min(MAX_RUNBOOKS_AT_ONCE if concurrent else 1, len(runbooks)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="preflight") as pool:
+        checks = list(pool.map(lambda rb: check_runbook(rb, given, at, shared), runbooks))
+    return PreflightReport(checks, iso(when), time.monotonic() - started)
+
+
+def check_runbook(
+    runbook: Runbook, given: dict[str, str], at: datetime | None, shared: Shared
+) -> RunbookCheck:
+    from mlsre.runbook.context import parse_inputs
+    from mlsre.runbook.engine import Engine, RunOptions, Unattended
+
+    started = time.monotonic()
+    mine = {k: v for k, v in given.items() if k in runbook.input_specs()}
+    out = RunbookCheck(runbook.id, runbook.title, CheckStatus.OK)
+    try:
+        out.inputs = parse_inputs(runbook, mine)
+    except MlsreError as exc:
+        out.status, out.problem = (
+            CheckStatus.BROKEN,
+            exc.message + (f" ({exc.hint})" if exc.hint else ""),
+        )
+        return out
+    p = plan(runbook, shared.settings.registry.fallback_alias)
+    outcomes: dict[str, list[Any]] = {}
+    if p.runbook is not None:
+        engine = Engine(None, shared.settings, Unattended(yes=False))
+        options = RunOptions(
+            inputs=mine, at=at, transport=shared.transport, max_parallel=shared.parallel
+        )
+        report = engine.run(p.runbook, options, None, actor="mlsre preflight")
+        for o in report.steps:
+            outcomes.setdefault(p.origin.get(o.step, o.step), []).append(o)
+    for step in runbook.steps:
+        if step.id in p.not_run:
+            out.steps.append(
+                StepCheck(step.id, step.title, step.uses, CheckStatus.NOT_RUN, p.not_run[step.id])
+            )
+            continue
+        found = outcomes.get(step.id, [])
+        if not found:  # the engine stopped before it (it should not: on_fail is continue)
+            out.steps.append(
+                StepCheck(step.id, step.title, step.uses, CheckStatus.NOT_RUN, "not reached")
+            )
+            continue
+        out.steps.append(_judge(step, found, out.inputs, p, shared))
+    statuses = [s.status for s in out.steps if s.status is not CheckStatus.NOT_RUN]
+    out.status = worst(statuses, CheckStatus.NOT_RUN)
+    for s in out.steps:
+        for k, v in s.suggest.items():
+            out.suggest.setdefault(k, v)
+    out.duration_s = round(time.monotonic() - started, 3)
+    return out
+
+
+def _judge(
+    step: Step, outcomes: list[Any], inputs: dict[str, Any], p: Plan, shared: Shared
+) -> StepCheck:
+    from mlsre.preflight.suggest import suggest
+
+    parts = [_classify(step, o, shared) for o in outcomes]
+    findings = [f for _, fs, _ in parts for f in fs]
+    queries = sorted({q for _, _, qs in parts for q in qs})
+    used = {name for o in outcomes for name in p.used_inputs.get(o.step, set())}
+    for f in findings:
+        f.suggest = suggest(f, inputs, used)
+    status = worst([s for s, _, _ in parts])
+    bad = [o for (s, _, _), o in zip(parts, outcomes, strict=True) if s is status]
+    summary = "; ".join(f.message for f in findings) or bad[0].summary or status.value
+    return StepCheck(step.id, step.title, step.uses, status, summary, findings, queries)
+
+
+def _exchanges(outcome: Any, service: str) -> list[dict[str, Any]]:
+    return [
+        ex
+        for ex in (outcome.evidence or {}).get("exchanges") or []
+        if (ex.get("request") or {}).get("service") == service
+    ]
+
+
+def _prom_queries(outcome: Any) -> list[str]:
+    out: list[str] = []
+    for ex in _exchanges(outcome, "Prometheus"):
+        req = ex["request"]
+        if str(req.get("path", "")).endswith(("/api/v1/query", "/api/v1/query_range")):
+            out.extend(str(v) for k, v in req.get("params") or [] if k == "query")
+    return list(dict.fromkeys(out))
+
+
+def _classify(
+    step: Step, outcome: Any, shared: Shared
+) -> tuple[CheckStatus, list[Finding], list[str]]:
+    from mlsre.preflight.diagnose import diagnose
+    from mlsre.preflight.promql import query_needs
+    from mlsre.steps.base import StepStatus
+
+    queries = _prom_queries(outcome)
+    if outcome.status in (StepStatus.SKIPPED, StepStatus.PENDING):
+        return CheckStatus.NOT_RUN, [], queries
+    findings: list[Finding] = []
+    for q in queries:
+        needs = query_needs(q)
+        if needs is None:
+            continue
+        try:
+            findings.extend(diagnose(needs, shared.meta))
+        except MlsreError:  # metadata unavailable: the step's own result still speaks
+            break
+    evidence = outcome.evidence or {}
+    if outcome.status is StepStatus.ERROR:
+        missing = _registry_missing(step, outcome, shared)
+        if missing is not None:
+            findings.append(missing)
+        elif not findings and evidence.get("kind") in UNREACHABLE_KINDS:
+            return CheckStatus.UNREACHABLE, [], queries
+    if findings:
+        return worst([f.status for f in findings]), findings, queries
+    if outcome.status is StepStatus.ERROR:
+        return _error_status(outcome), [], queries
+    return CheckStatus.OK, [], queries
+
+
+def _error_status(outcome: Any) -> CheckStatus:
+    """An error with nothing missing: Prometheus refused a query (broken), or it found nothing."""
+    import json
+
+    exchanges = _exchanges(outcome, "Prometheus")
+    empty = False
+    for ex in exchanges:
+        resp = ex.get("response") or {}
+        if resp.get("status") in (400, 422):
+            return CheckStatus.BROKEN  # a query Prometheus cannot parse or execute
+        try:
+            body = json.loads(resp.get("body") or "null")
+        except ValueError:
+            continue
+        data = body.get("data") if isinstance(body, dict) else None
+        if isinstance(data, dict) and data.get("result") == []:
+            empty = True
+    text = outcome.summary or ""
+    if empty or "no data" in text or "no model version change found" in text:
+        return CheckStatus.NO_DATA
+    return CheckStatus.BROKEN  # a template, parameter or step error before any query
+
+
+def _registry_missing(step: Step, outcome: Any, shared: Shared) -> Finding | None:
+    """A model or alias the registry does not have, with close names it does have."""
+    from mlsre.preflight.diagnose import close
+
+    if (outcome.evidence or {}).get("error_type") != "NotFoundError":
+        return None
+    for ex in _exchanges(outcome, "MLflow"):
+        req, resp = ex.get("request") or {}, ex.get("response") or {}
+        params = dict(req.get("params") or [])
+        path, status = str(req.get("path", "")), resp.get("status")
+        name = str(params.get("name", ""))
+        try:
+            if path.endswith("registered-models/get") and status == 404:
+                mean = close(name, shared.model_names())
+                return Finding(
+                    CheckStatus.REGISTRY_MISSING,
+                    outcome.summary + (f" — did you mean {mean[0]!r}?" if mean else ""),
+                    value=name,
+                    did_you_mean=mean,
+                )
+            if path.endswith("registered-models/alias") and status == 400:
+                alias = str(params.get("alias", ""))
+                have = sorted(shared.aliases(name))
+                mean = close(alias, have)
+                message = outcome.summary
+                if step.uses == "registry.fallback":
+                    message += (
+                        f": no fallback designated; `mlsre model fallback {name} "
+                        "--designate VERSION` names one"
+                    )
+                return Finding(
+                    CheckStatus.REGISTRY_MISSING, message, value=alias, did_you_mean=mean
+                )
+        except MlsreError:
+            break
+    return Finding(CheckStatus.REGISTRY_MISSING, outcome.summary)
