@@ -35,11 +35,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "postmortem": ("mlsre.cli.postmortem", "Render, lint and publish blameless postmortems."),
     "config": ("mlsre.cli.config_cmd", "Inspect the effective configuration."),
     "doctor": ("mlsre.cli.doctor", "Check config, store, Prometheus and the registry."),
+    "readiness": (
+        "mlsre.cli.readiness",
+        "Production-readiness scorecard per model, measured live.",
+    ),
     "demo": ("mlsre.cli.demo", "The whole incident story on this machine, no servers needed."),
 }
 
 
-SINGLE = frozenset({"init", "doctor", "demo"})
+SINGLE = frozenset({"init", "doctor", "demo", "readiness"})
 
 
 def _available(name: str) -> bool:

@@ -226,10 +226,12 @@ def check_runbooks(
     at: datetime | None = None,
     transport: Any = None,
     concurrent: bool = True,
+    meta: Any = None,
 ) -> PreflightReport:
     """Preflight each runbook (concurrently) with the given inputs (each takes those it has).
 
-    ``concurrent=False`` checks one step at a time (the bench's baseline).
+    ``concurrent=False`` checks one step at a time (the bench's baseline). ``meta`` shares
+    Prometheus metadata already fetched (a :class:`~mlsre.preflight.diagnose.Metadata`).
     """
     from mlsre.integrations.prometheus import PrometheusClient
     from mlsre.preflight.diagnose import Metadata
@@ -244,7 +246,7 @@ def check_runbooks(
         )
     when = at or utcnow()
     shared = Shared(settings, when, transport, parallel=MAX_PARALLEL if concurrent else 1)
-    shared.meta = Metadata(PrometheusClient(settings.prometheus, transport), when)
+    shared.meta = meta or Metadata(PrometheusClient(settings.prometheus, transport), when)
     started = time.monotonic()
     workers = max(1, min(MAX_RUNBOOKS_AT_ONCE if concurrent else 1, len(runbooks)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="preflight") as pool:

@@ -25,16 +25,14 @@ WINDOW = timedelta(hours=1)  # a series exported in the hour before counts as ex
 SHOWN_VALUES = 8
 
 
-class Metadata:
-    """Metric names, and labels and values per metric, memoised and safe to share by threads."""
+class Memo:
+    """Each key fetched once, however many threads ask at the same time (errors are kept too)."""
 
-    def __init__(self, client: PrometheusClient, at: datetime) -> None:
-        self.client = client
-        self.start, self.end = at - WINDOW, at
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, ...], Future[Any]] = {}
 
-    def _once(self, key: tuple[str, ...], fetch: Callable[[], T]) -> T:
+    def get(self, key: tuple[str, ...], fetch: Callable[[], T]) -> T:
         with self._lock:
             future = self._memo.get(key)
             owner = future is None
@@ -47,6 +45,15 @@ class Metadata:
                 future.set_exception(exc)
         result: T = future.result()
         return result
+
+
+class Metadata:
+    """Metric names, and labels and values per metric, memoised and safe to share by threads."""
+
+    def __init__(self, client: PrometheusClient, at: datetime) -> None:
+        self.client = client
+        self.start, self.end = at - WINDOW, at
+        self._once = Memo().get
 
     def metric_names(self) -> list[str]:
         return self._once(
