@@ -186,7 +186,7 @@ def test_human_and_markdown_views(
         for ln in lines
     )
     assert "  try: --input requests_metric=inference_requests_total" in lines
-    assert "0 of 1 runbook(s) would work" in r.stderr
+    assert "0 of 1 runbook(s) work, 1 would not, 0 could not be fully checked" in r.stderr
     md = runner.invoke(app, [*args, "--markdown"])
     assert md.exit_code == 1
     assert md.stdout.startswith("# Runbook preflight\n")
@@ -209,3 +209,20 @@ def test_usage_errors(isolated: Path) -> None:
     assert r.exit_code == 2 and "needs --live" in r.stderr
     r = runner.invoke(app, ["runbook", "check", "--live", "-i", "modle=x"])
     assert r.exit_code == 2 and "no runbook checked has an input modle" in r.stderr
+
+
+@pytest.mark.parametrize("mode", ["html200", "truncated", "unavailable"])
+def test_garbage_from_prometheus_is_unknown_with_one_line_each(
+    isolated: Path, registry: MlflowServer, faulty: Any, mode: str
+) -> None:
+    workspace(isolated, f"{faulty.url}/{mode}", registry.url)
+    args = ["runbook", "check", "latency-regression", "--live", "--at", AT, "-i", f"model={MODEL}"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 4, r.output
+    assert "Traceback" not in r.output
+    lines = r.stdout.splitlines()
+    assert (
+        lines[0] == "latency-regression: UNKNOWN: some steps could not be checked (3 of 8 steps ok)"
+    )
+    p99 = next(ln for ln in lines if ln.startswith("  p99-by-version: "))
+    assert p99.startswith("  p99-by-version: unreachable: ") and "\n" not in p99

@@ -114,8 +114,10 @@ def _render(report: Any) -> None:
             output.line(f"  {step}: {status}: {summary}")
         if r.suggest:
             output.line("  try: " + " ".join(f"--input {k}={v}" for k, v in r.suggest.items()))
-    works = sum(1 for r in report.runbooks if r.works)
+    broken = sum(1 for r in report.runbooks if not r.works)
+    unknown = sum(1 for r in report.runbooks if r.works and r.status.value == "unreachable")
+    works = len(report.runbooks) - broken - unknown
     output.err(
-        f"{works} of {len(report.runbooks)} runbook(s) would work "
-        f"(checked as of {report.at} in {report.duration_s:.2f} s)"
+        f"{works} of {len(report.runbooks)} runbook(s) work, {broken} would not, {unknown} "
+        f"could not be fully checked (as of {report.at}, in {report.duration_s:.2f} s)"
     )

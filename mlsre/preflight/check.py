@@ -361,13 +361,21 @@ def _classify(
         missing = _registry_missing(step, outcome, shared)
         if missing is not None:
             findings.append(missing)
-        elif not findings and evidence.get("kind") in UNREACHABLE_KINDS:
+        elif not findings and _unreachable(evidence):
             return CheckStatus.UNREACHABLE, [], queries
     if findings:
         return worst([f.status for f in findings]), findings, queries
     if outcome.status is StepStatus.ERROR:
         return _error_status(outcome), [], queries
     return CheckStatus.OK, [], queries
+
+
+def _unreachable(evidence: dict[str, Any]) -> bool:
+    """The server could not answer (down, slow, garbled, overloaded): the check is unknown."""
+    if evidence.get("kind") in UNREACHABLE_KINDS:
+        return True
+    status = evidence.get("status")
+    return isinstance(status, int) and (status >= 500 or status in (408, 429))
 
 
 def _error_status(outcome: Any) -> CheckStatus:
