@@ -28,6 +28,18 @@ def alias(server: MlflowServer, name: str = "champion") -> str:
     return MlflowClient(RegistrySettings(url=server.url)).version_by_alias(MODEL, name).version
 
 
+def live(server: MlflowServer) -> str:
+    """How `registry.current` knows since when champion's version is live."""
+    from mlsre.settings import Settings
+    from mlsre.steps.base import StepContext
+    from mlsre.steps.model_registry import CurrentParams, RegistryCurrent
+
+    settings = Settings.model_validate({"registry": {"url": server.url}})
+    result = RegistryCurrent().run(CurrentParams(model=MODEL), StepContext(settings))
+    assert result.output["age_s"] < 60, result.output
+    return str(result.output["age_source"])
+
+
 def cli(*args: str) -> Any:
     r = CliRunner().invoke(app, list(args))
     assert "Traceback" not in r.output
@@ -70,6 +82,8 @@ def test_fallback_verify_restore_recorded_and_idempotent(
     assert json.loads(again.stdout)["move"]["changed"] is False
     assert alias(registry) == "2"
 
+    assert live(registry) == "mlsre fallback record"  # not version 2's months-old deploy tag
+
     # restore finds the incident from the fallback's record, and the version from it too
     r = cli("model", "restore", MODEL, "--yes", "--json")
     assert r.exit_code == 0, r.output
@@ -78,6 +92,7 @@ def test_fallback_verify_restore_recorded_and_idempotent(
     assert alias(registry) == "4"
     assert "no change" in cli("model", "restore", MODEL, "--yes").stdout
     assert alias(registry) == "4"
+    assert live(registry) == "mlsre fallback record"  # version 4 is live again since the restore
 
     changes = [e["data"] for e in events("INC-1") if e["kind"] == "model_changed"]
     assert [(c["action"], c["from_version"], c["to_version"]) for c in changes] == [
@@ -144,3 +159,29 @@ def test_serving_fallback_runbook_falls_back_only_without_a_recent_deploy(
     ]
     assert cli("model", "restore", MODEL, "--yes").exit_code == 0
     assert alias(registry) == "4"
+
+
+def test_fallback_asks_on_a_real_terminal(workspace: Path, registry: MlflowServer) -> None:
+    import os
+    import sys
+
+    import pexpect
+
+    cli("model", "fallback", MODEL, "--designate", "2")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "120", "TERM": "xterm"}
+    env["NO_COLOR"] = "1"
+    argv = ["-m", "mlsre", "model", "fallback", MODEL]
+    for answer, expected in (("n", "4"), ("y", "2")):
+        child = pexpect.spawn(
+            sys.executable, argv, cwd=str(workspace), env=env, encoding="utf-8", timeout=60
+        )
+        child.expect_exact(
+            "Serve the fallback: move fraud-detector@champion from version 4 to 2 "
+            "(fallback alias 'fallback')? [y/N]"
+        )
+        child.sendline(answer)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert alias(registry) == expected
+    assert "fell back fraud-detector@champion: 4 -> 2" in (child.before or "")

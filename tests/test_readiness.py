@@ -161,3 +161,21 @@ def test_table_view_and_exit_code(
     assert rows["gameday.recent"][1] == "unknown"
     assert rows["registry.fallback"][1] == "fail"
     assert lines[-1].startswith(f"{MODEL}: score ") and lines[-1].endswith("below 50")
+
+
+def test_every_registered_model_by_default(
+    isolated: Path, other_prometheus: str, registry: MlflowServer
+) -> None:
+    workspace(isolated, other_prometheus, registry.url, slos=False)
+    r = CliRunner().invoke(app, ["readiness", "--at", AT, "--json"])
+    assert r.exit_code == 0, r.output
+    models = json.loads(r.stdout)["models"]
+    assert [m["model"] for m in models] == ["churn-model", "fraud-detector"]
+    churn = {i["id"]: i for i in models[0]["items"]}
+    # churn-model: champion=2, no `previous` alias: the newest READY version below it
+    assert churn["registry.rollback_target"]["status"] == "pass"
+    assert (
+        "would roll back to 1 (newest READY version below 2)"
+        in (churn["registry.rollback_target"]["reason"])
+    )
+    assert churn["registry.fallback"]["status"] == "fail"

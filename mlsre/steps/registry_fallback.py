@@ -41,6 +41,21 @@ def recorded(mc: MlflowClient, model: str, alias: str) -> dict[str, Any] | None:
     return None
 
 
+def live_since(tags: dict[str, str], alias: str, version: str) -> str | None:
+    """When mlsre's fallback record put ``version`` live behind ``alias`` (ISO), if it did."""
+    try:
+        mark = json.loads(tags.get(MARK + alias) or "")
+    except ValueError:
+        return None
+    if not isinstance(mark, dict):
+        return None
+    if mark.get("restored_at") and str(mark.get("from")) == version:
+        return str(mark["restored_at"])
+    if not mark.get("restored_at") and str(mark.get("to")) == version and mark.get("at"):
+        return str(mark["at"])
+    return None
+
+
 def fallback_target(mc: MlflowClient, model: str, fallback_alias: str) -> ModelVersion:
     """The designated fallback version; a clear refusal when none is designated."""
     info = mc.get_model(model)
