@@ -226,3 +226,18 @@ def test_garbage_from_prometheus_is_unknown_with_one_line_each(
     )
     p99 = next(ln for ln in lines if ln.startswith("  p99-by-version: "))
     assert p99.startswith("  p99-by-version: unreachable: ") and "\n" not in p99
+
+
+def test_a_runbook_file_that_does_not_load_fails_the_check(
+    isolated: Path, prometheus_server: PromServer, registry: MlflowServer
+) -> None:
+    workspace(isolated, prometheus_server.url, registry.url)
+    (isolated / "runbooks").mkdir()
+    (isolated / "runbooks" / "broken.yaml").write_text("apiVersion: mlsre/v1\nkind: Runbook\n")
+    registry.call(
+        "POST", "registered-models/alias", {"name": MODEL, "alias": "fallback", "version": "2"}
+    )
+    code, report = check("-i", f"model={MODEL}")
+    assert code == 1 and report["ok"] is False
+    assert all(r["works"] for r in report["runbooks"])
+    assert len(report["invalid"]) >= 1 and "broken.yaml" in report["invalid"][0]

@@ -64,13 +64,13 @@ def check(
     if markdown and as_json:
         raise UsageError("choose one of --json and --markdown")
     settings, _ = load_settings(config_path(ctx))
+    invalid: list[str] = []
     if runbooks:
         entries = [find_runbook(ref, settings) for ref in runbooks]
     else:
         catalog = discover(settings)
         entries = catalog.in_force()
-        for p in catalog.problems:
-            output.err(f"broken runbook (not checked): {p}")
+        invalid = [str(p) for p in catalog.problems]
     books = [e.runbook for e in entries if e.runbook is not None]
     report = check_runbooks(
         books,
@@ -78,6 +78,7 @@ def check(
         inputs=parse_pairs(inputs or []),
         at=parse_time(at) if at else None,
     )
+    report.invalid = invalid
     if as_json:
         output.print_json(report.as_json())
     elif markdown:
@@ -90,6 +91,8 @@ def check(
 
 
 def _render(report: Any) -> None:
+    for problem in report.invalid:
+        output.line(f"invalid runbook (not checked): {problem}", style="bold red")
     for r in report.runbooks:
         verdict = (
             "WOULD NOT WORK"

@@ -29,13 +29,23 @@ def render(report: PreflightReport) -> str:
     for r in report.runbooks:
         ok = sum(1 for s in r.steps if s.status is CheckStatus.OK)
         bad = sum(1 for s in r.steps if s.status.broken)
-        verdict = "works" if r.works else "**would not work**"
+        verdict = (
+            "**would not work**"
+            if not r.works
+            else "unknown"
+            if r.status is CheckStatus.UNREACHABLE
+            else "works"
+        )
         hint = " ".join(f"`--input {k}={v}`".replace("|", "\\|") for k, v in r.suggest.items())
         lines.append(
             f"| {escape(r.id)} | {verdict} ({escape(r.status.value)}) | {ok}/{len(r.steps)} "
             f"| {bad} | {hint or '-'} |"
         )
     lines.append("")
+    for problem in report.invalid:
+        lines.append(f"- invalid runbook (not checked): {escape(problem)}")
+    if report.invalid:
+        lines.append("")
     for r in report.runbooks:
         shown = [s for s in r.steps if s.status not in (CheckStatus.OK, CheckStatus.NOT_RUN)]
         if not shown and not r.problem:

@@ -109,10 +109,11 @@ class PreflightReport:
     runbooks: list[RunbookCheck]
     at: str
     duration_s: float = 0.0
+    invalid: list[str] = field(default_factory=list)  # runbook files that do not even load
 
     @property
     def ok(self) -> bool:
-        return all(r.works for r in self.runbooks)
+        return not self.invalid and all(r.works for r in self.runbooks)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -135,6 +136,7 @@ class PreflightReport:
             "at": self.at,
             "duration_s": round(self.duration_s, 3),
             "counts": self.counts(),
+            "invalid": self.invalid,
             "runbooks": [
                 {
                     "id": r.id,

@@ -196,6 +196,15 @@ def alerts_have_runbooks(ctx: Context, model: str) -> tuple[ItemStatus, str, str
         status, reason = _unknown(exc, "Prometheus for its rules")
         return status, reason, None
     mine = [r for r in rules if _alert_is_for(r, model)]
+    try:  # alerts firing now carry labels their rule only computes (sum by (model) ...)
+        firing = ctx.memo.get(("alerts",), lambda: ctx.prometheus().alerts())
+    except MlsreError:
+        firing = []
+    mine += [
+        {"name": (a.get("labels") or {}).get("alertname"), "labels": a.get("labels") or {}}
+        for a in firing
+        if _alert_is_for({"labels": a.get("labels")}, model)
+    ]
     if not mine:
         return (
             ItemStatus.FAIL,
