@@ -11,11 +11,17 @@ The same fraud-detector service, exported by a team with other conventions:
 - no accuracy and no freshness metrics at all.
 
 Two hours of samples ending at ``END``, constant rates (preflight only asks what exists).
+The ``service_prometheus`` fixture serves it from a real Prometheus (a conftest plugin).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
 from tests import scenario_fraud as fraud
+from tests.fixtures_servers import backfilled_prometheus
 
 MODEL = fraud.MODEL
 END = fraud.T0 + 3600
@@ -67,3 +73,10 @@ def openmetrics() -> str:
             out.extend(f"{name}{lab} {value} {t}" for t in times)
     out.append("# EOF")
     return "\n".join(out) + "\n"
+
+
+@pytest.fixture(scope="session")
+def service_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prometheus serving this layout; its URL."""
+    with backfilled_prometheus(tmp_path_factory.mktemp("service"), openmetrics()) as url:
+        yield url

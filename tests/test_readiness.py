@@ -17,7 +17,6 @@ from mlsre.paths import bundled_dir
 from mlsre.slo.rules import rule_groups
 from mlsre.slo.spec import load_slos
 from tests import scenario_fraud as fraud
-from tests import scenario_service as service
 from tests.fixtures_servers import MODEL, MlflowServer, backfilled_prometheus
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.mlflow, pytest.mark.slow]
@@ -42,12 +41,6 @@ def ruled_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     rules = yaml.safe_dump({"groups": [*groups["groups"], EXTRA_GROUP]})
     root = tmp_path_factory.mktemp("ruled")
     with backfilled_prometheus(root, fraud.openmetrics(), rules) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def other_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with backfilled_prometheus(tmp_path_factory.mktemp("other"), service.openmetrics()) as url:
         yield url
 
 
@@ -115,9 +108,9 @@ def test_a_prepared_model_scores_high_and_says_what_is_unknown(
 
 
 def test_an_unprepared_model_on_another_layout_gets_fixes(
-    isolated: Path, other_prometheus: str, registry: MlflowServer
+    isolated: Path, service_prometheus: str, registry: MlflowServer
 ) -> None:
-    workspace(isolated, other_prometheus, registry.url, slos=False)
+    workspace(isolated, service_prometheus, registry.url, slos=False)
     code, report = readiness()
     assert code == 0  # default min score 0: a report, not a gate
     it = items(report)
@@ -149,9 +142,9 @@ def items_score(it: dict[str, dict[str, Any]]) -> float:
 
 
 def test_table_view_and_exit_code(
-    isolated: Path, other_prometheus: str, registry: MlflowServer
+    isolated: Path, service_prometheus: str, registry: MlflowServer
 ) -> None:
-    workspace(isolated, other_prometheus, registry.url, slos=False)
+    workspace(isolated, service_prometheus, registry.url, slos=False)
     r = CliRunner().invoke(app, ["readiness", MODEL, "--at", AT, "--min-score", "50"])
     assert r.exit_code == 1, r.output
     lines = r.stdout.splitlines()
@@ -164,9 +157,9 @@ def test_table_view_and_exit_code(
 
 
 def test_every_registered_model_by_default(
-    isolated: Path, other_prometheus: str, registry: MlflowServer
+    isolated: Path, service_prometheus: str, registry: MlflowServer
 ) -> None:
-    workspace(isolated, other_prometheus, registry.url, slos=False)
+    workspace(isolated, service_prometheus, registry.url, slos=False)
     r = CliRunner().invoke(app, ["readiness", "--at", AT, "--json"])
     assert r.exit_code == 0, r.output
     models = json.loads(r.stdout)["models"]

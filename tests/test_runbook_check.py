@@ -7,7 +7,6 @@ and the real MLflow registry. Suggestions are tested by applying them and checki
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +15,12 @@ from typer.testing import CliRunner
 
 from mlsre.cli.app import app
 from tests import scenario_fraud as fraud
-from tests import scenario_service as service
 from tests.faulty_server import refused_url
-from tests.fixtures_servers import MODEL, MlflowServer, PromServer, backfilled_prometheus
+from tests.fixtures_servers import MODEL, MlflowServer, PromServer
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.mlflow]
 
 AT = str(fraud.T0 + 45 * 60)
-
-
-@pytest.fixture(scope="session")
-def service_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with backfilled_prometheus(tmp_path_factory.mktemp("service"), service.openmetrics()) as url:
-        yield url
 
 
 def workspace(root: Path, prom: str, reg: str) -> None:
