@@ -153,7 +153,9 @@ def test_table_view_and_exit_code(
     rows = {ln.split("\t")[0]: ln.split("\t") for ln in lines[2:] if "\t" in ln}
     assert rows["gameday.recent"][1] == "unknown"
     assert rows["registry.fallback"][1] == "fail"
-    assert lines[-1].startswith(f"{MODEL}: score ") and lines[-1].endswith("below 50")
+    assert lines[-1].startswith(f"{MODEL}: score ") and lines[-1].endswith(
+        "below the minimum score 50"
+    )
 
 
 def test_every_registered_model_by_default(

@@ -73,7 +73,8 @@ def _render(report: Any) -> None:
             for i in card.items
         ]
         output.table(card.model, ["item", "status", "reason", "fix"], rows)
-        verdict = "ok" if card.score >= report.min_score else f"below {report.min_score:g}"
+        met = card.score >= report.min_score
+        verdict = f"{'meets' if met else 'below'} the minimum score {report.min_score:g}"
         counts = card.counts()
         output.line(
             f"{card.model}: score {card.score:g}/100 ({counts['pass']} pass, {counts['fail']} "

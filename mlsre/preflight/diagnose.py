@@ -92,15 +92,34 @@ def close(word: str, options: list[str], n: int = 3, cutoff: float = 0.6) -> lis
 SUFFIXES = ("_bucket", "_count", "_sum", "_total")
 
 
+GENERIC_WORDS = frozenset({"model", "total", "bucket", "count", "sum", "info"})
+
+
+def _words(name: str) -> set[str]:
+    return {w for w in name.lower().split("_") if w and w not in GENERIC_WORDS}
+
+
 def _metric_candidates(metric: str, names: list[str]) -> list[str]:
-    """Close metric names, keeping the histogram/counter suffix (``_bucket`` stays ``_bucket``)."""
+    """Metric names that could be the one meant, best first.
+
+    Same kind of series (``_bucket`` for ``_bucket``, no histogram/counter suffix for a gauge),
+    and at least one word in common besides generic ones (``requests`` in
+    ``model_requests_total`` and ``inference_requests_total``) or a typo away; then by
+    similarity.
+    """
     suffix = next((s for s in SUFFIXES if metric.endswith(s)), "")
-    pool = [n for n in names if n.endswith(suffix)] if suffix else names
-    found = close(metric, pool, n=5, cutoff=0.4)
-    if not found and suffix:  # compare the stems: model_requests vs inference_requests
-        stems = {n[: -len(suffix)]: n for n in pool}
-        found = [stems[s] for s in close(metric[: -len(suffix)], list(stems), n=5, cutoff=0.4)]
-    return found
+    if suffix:
+        pool = [n for n in names if n.endswith(suffix)]
+    else:
+        pool = [n for n in names if not n.endswith(SUFFIXES)]
+    words = _words(metric)
+    typos = set(close(metric, pool, n=5, cutoff=0.8))
+    related = [n for n in pool if n != metric and (words & _words(n) or n in typos)]
+
+    def similarity(name: str) -> float:
+        return difflib.SequenceMatcher(None, metric, name).ratio()
+
+    return sorted(related, key=similarity, reverse=True)[:5]
 
 
 def diagnose(needs: QueryNeeds, meta: Metadata) -> list[Finding]:
