@@ -90,6 +90,13 @@ def test_a_misspelt_model_gets_did_you_mean_and_the_override(
     assert s["live-version"]["suggest"] == {"model": "fraud-detector"}
     code, _ = check("error-rate", "-i", "model=fraud-detector")
     assert code == 0
+    code, report = check(
+        "error-rate", "-i", "model=fraud-detector", "-i", "requests_metric=model_requets_total"
+    )
+    assert code == 1
+    assert steps(report, "error-rate")["error-ratio"]["suggest"] == {
+        "requests_metric": "model_requests_total"
+    }
 
 
 def test_other_layout_suggestions_converge_and_what_cannot_be_fixed_stays_said(
@@ -161,6 +168,12 @@ def test_feature_label_and_model_value_on_the_other_layout(
         if f["status"] == "unknown_metric"
     ]
     assert any(f["metric"] == "model_delayed_label_accuracy" for f in accuracy)
+    # nothing there measures accuracy: no metric is offered in its place
+    assert all(f["did_you_mean"] == [] for f in accuracy)
+    assert (
+        "accuracy_metric"
+        not in next(r for r in report["runbooks"] if r["id"] == "accuracy-decay")["suggest"]
+    )
 
 
 def test_human_and_markdown_views(
