@@ -199,6 +199,18 @@ def test_human_and_markdown_views(
     assert "`--input requests_metric=inference_requests_total`" in md.stdout
 
 
+def test_a_pattern_matching_nothing_yet_is_no_data_not_broken(
+    isolated: Path, prometheus_server: PromServer, registry: MlflowServer
+) -> None:
+    """No 4xx in the scenario: a counter's 4xx series would appear with the first one."""
+    workspace(isolated, prometheus_server.url, registry.url)
+    code, report = check("error-rate", "-i", f"model={MODEL}", "-i", "error_codes=4..")
+    assert code == 0
+    ratio = steps(report, "error-rate")["error-ratio"]
+    assert ratio["status"] == "no_data"
+    assert 'no model_requests_total series has code=~"4.." (values: 200, 500)' in ratio["summary"]
+
+
 def test_prometheus_down_is_unknown_not_broken(isolated: Path, registry: MlflowServer) -> None:
     workspace(isolated, refused_url(), registry.url)
     code, report = check("latency-regression", "-i", f"model={MODEL}")
