@@ -174,3 +174,18 @@ def test_every_registered_model_by_default(
         in (churn["registry.rollback_target"]["reason"])
     )
     assert churn["registry.fallback"]["status"] == "fail"
+
+
+def test_a_registry_that_cannot_answer_is_unknown_not_fail(
+    isolated: Path, service_prometheus: str
+) -> None:
+    from tests.faulty_server import refused_url
+
+    workspace(isolated, service_prometheus, refused_url(), slos=False)
+    code, report = readiness()
+    assert code == 0
+    it = items(report)
+    for key in ("registry.rollback_target", "registry.fallback"):
+        assert it[key]["status"] == "unknown", it[key]
+        assert it[key]["reason"].startswith("could not ask the registry: cannot reach MLflow")
+    assert it["metrics.features"]["status"] == "pass"  # Prometheus still answers

@@ -81,10 +81,11 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _refs(step: Step) -> tuple[set[str], set[str]]:
-    """(steps, inputs) that the step's ``with`` and ``expect`` read."""
+    """(steps, inputs) whose values the step's ``with`` and ``expect`` read (not ``needs``)."""
     from mlsre.runbook.refs import analyze_expression, analyze_template
 
-    steps, inputs = set(step.needs), set()
+    steps: set[str] = set()
+    inputs: set[str] = set()
     for text in _strings(step.with_):
         a = analyze_template(text)
         steps |= {r.step for r in a.steps}

@@ -264,6 +264,16 @@ def runbooks_preflight(ctx: Context, model: str) -> tuple[ItemStatus, str, str |
     return ItemStatus.PASS, f"all {len(report.runbooks)} runbooks pass the live preflight", None
 
 
+def _registry_answer(exc: MlsreError) -> tuple[ItemStatus, str, str | None]:
+    """A missing model/alias/version is a fail; a registry that cannot answer is unknown."""
+    from mlsre.errors import NotFoundError, ValidationError
+
+    if isinstance(exc, NotFoundError | ValidationError):
+        return ItemStatus.FAIL, exc.message, exc.hint
+    status, reason = _unknown(exc, "the registry")
+    return status, reason, exc.hint
+
+
 def rollback_target(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
     from mlsre.steps.registry_moves import rollback
 
@@ -271,7 +281,7 @@ def rollback_target(ctx: Context, model: str) -> tuple[ItemStatus, str, str | No
     try:
         plan = rollback(ctx.mlflow(), model, alias, dry_run=True)
     except MlsreError as exc:
-        return ItemStatus.FAIL, exc.message, exc.hint
+        return _registry_answer(exc)
     if plan.dry_run:
         return (
             ItemStatus.PASS,
@@ -291,7 +301,7 @@ def fallback_designated(ctx: Context, model: str) -> tuple[ItemStatus, str, str 
         target = fallback_target(mc, model, named)
         serving = mc.version_by_alias(model, alias).version
     except MlsreError as exc:
-        return ItemStatus.FAIL, exc.message, exc.hint
+        return _registry_answer(exc)
     if target.version == serving:
         return (
             ItemStatus.FAIL,
