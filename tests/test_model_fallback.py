@@ -185,3 +185,21 @@ def test_fallback_asks_on_a_real_terminal(workspace: Path, registry: MlflowServe
         child.close()
         assert alias(registry) == expected
     assert "fell back fraud-detector@champion: 4 -> 2" in (child.before or "")
+
+
+def test_restore_from_the_incident_event_when_the_registry_record_is_gone(
+    workspace: Path, registry: MlflowServer
+) -> None:
+    cli("model", "fallback", MODEL, "--designate", "1")
+    assert cli("incident", "open", "fraud errors", "--model", MODEL).exit_code == 0
+    assert cli("model", "fallback", MODEL, "--yes", "--incident", "INC-1").exit_code == 0
+    registry.call(
+        "DELETE", "registered-models/delete-tag", {"name": MODEL, "key": "mlsre.fallback.champion"}
+    )
+    r = cli("model", "restore", MODEL, "--yes")
+    assert r.exit_code == 1 and "no recorded fallback of fraud-detector@champion" in r.stderr
+    r = cli("model", "restore", MODEL, "--yes", "--incident", "INC-1")
+    assert r.exit_code == 0, r.output
+    assert "restored fraud-detector@champion: 1 -> 4" in r.stdout
+    assert alias(registry) == "4"
+    assert "no change" in cli("model", "restore", MODEL, "--yes", "--incident", "INC-1").stdout

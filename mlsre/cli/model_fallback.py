@@ -186,14 +186,44 @@ def restore(
             except NotFoundError:
                 output.err(f"note: {ref} (the fallback's incident) is not in this store")
     incident_id = _incident_exists(ctx, incident) if incident else None
-    plan = fb.restore(mc, name, alias, incident=incident, dry_run=True)
+    event = None
+    if incident_id is not None and fb.recorded(mc, name, alias) is None:
+        event = _fallback_event(ctx, incident_id, name, alias)
+    plan = fb.restore(mc, name, alias, incident=incident, dry_run=True, event=event)
     if plan.dry_run and not dry_run and not yes:
         _confirm(
             f"Restore {name}@{alias}: move it from fallback version {plan.before} back to "
             f"{plan.after}?"
         )
-    move = plan if dry_run or not plan.dry_run else fb.restore(mc, name, alias, incident=incident)
+    move = (
+        plan
+        if dry_run or not plan.dry_run
+        else fb.restore(mc, name, alias, incident=incident, event=event)
+    )
     event = (
         _record(ctx, incident_id, move, "restore", as_) if move.changed and incident_id else None
     )
     _show(move, event, incident, as_json, "restored")
+
+
+def _fallback_event(ctx: typer.Context, incident_id: int, model: str, alias: str) -> Any:
+    """The incident's last recorded fallback of ``model@alias`` as ``{from, to, at}``."""
+    from mlsre.config import store_url
+    from mlsre.incident.model import EventKind
+    from mlsre.incident.store import open_store
+    from mlsre.timeutil import iso
+
+    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    try:
+        events = store.events(incident_id)
+    finally:
+        store.close()
+    found = None
+    for e in events:
+        d = e.data
+        if e.kind is EventKind.MODEL_CHANGED and (d.get("model"), d.get("alias")) == (model, alias):
+            if d.get("action") == "fallback":
+                found = {"from": d.get("from_version"), "to": d.get("to_version"), "at": iso(e.at)}
+            elif d.get("action") == "restore":
+                found = None  # already restored since
+    return found

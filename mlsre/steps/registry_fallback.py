@@ -116,9 +116,14 @@ def restore(
     *,
     incident: str | None = None,
     dry_run: bool = False,
+    event: dict[str, Any] | None = None,
 ) -> AliasMove:
-    """Put ``alias`` back on the version it had before the recorded fallback."""
-    mark = recorded(mc, model, alias)
+    """Put ``alias`` back on the version it had before the recorded fallback.
+
+    The record is the registry tag; ``event`` (``{from, to, at}`` from the incident's
+    model_changed event) stands in when the tag is gone.
+    """
+    mark = recorded(mc, model, alias) or event
     if mark is None:
         raise NotFoundError(
             f"no recorded fallback of {model}@{alias} to restore",
@@ -148,6 +153,7 @@ def restore(
     mc.set_alias(model, alias, before)
     _read_back(mc, model, alias, before)
     done = {**mark, "restored_at": iso(utcnow()), "restored_incident": incident}
+    done.setdefault("fallback_alias", DEFAULT_FALLBACK_ALIAS)
     mc.set_model_tag(model, MARK + alias, json.dumps(done))
     return AliasMove(model, alias, fell_to, before, True, True, reason)
 
