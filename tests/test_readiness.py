@@ -189,3 +189,17 @@ def test_a_registry_that_cannot_answer_is_unknown_not_fail(
         assert it[key]["status"] == "unknown", it[key]
         assert it[key]["reason"].startswith("could not ask the registry: cannot reach MLflow")
     assert it["metrics.features"]["status"] == "pass"  # Prometheus still answers
+
+
+def test_terminal_table_shows_names_literally(
+    isolated: Path, service_prometheus: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.faulty_server import refused_url
+
+    workspace(isolated, service_prometheus, refused_url(), slos=False)
+    monkeypatch.setenv("MLSRE_FORCE_TERMINAL", "1")
+    monkeypatch.setenv("COLUMNS", "400")
+    r = CliRunner().invoke(app, ["readiness", "[red]x[/red]", "--at", AT])
+    assert r.exit_code == 0, r.output
+    assert 'model_feature_psi series has model="[red]x[/red]"' in r.stdout
+    assert "[red]x[/red]: score " in r.stdout
