@@ -258,3 +258,34 @@ def test_a_runbook_file_that_does_not_load_fails_the_check(
     assert code == 1 and report["ok"] is False
     assert all(r["works"] for r in report["runbooks"])
     assert len(report["invalid"]) >= 1 and "broken.yaml" in report["invalid"][0]
+
+
+READS_INCIDENT = """\
+apiVersion: mlsre/v1
+kind: Runbook
+id: reads-incident
+title: Requests now vs when the incident started
+failure_mode: errors
+triggers: {alerts: [FraudTraffic]}
+inputs:
+  model: {required: true}
+steps:
+  - id: traffic-since-start
+    uses: prometheus.compare
+    with:
+      query: sum(rate(model_requests_total{model="{{ incident.model }}"}[5m]))
+      baseline: incident
+    expect: ratio < 10
+"""
+
+
+def test_steps_that_read_the_incident_see_a_stand_in(
+    isolated: Path, prometheus_server: PromServer, registry: MlflowServer
+) -> None:
+    workspace(isolated, prometheus_server.url, registry.url)
+    (isolated / "reads-incident.yaml").write_text(READS_INCIDENT)
+    code, report = check("reads-incident.yaml", "-i", f"model={MODEL}")
+    assert code == 0, report
+    step = steps(report, "reads-incident")["traffic-since-start"]
+    assert step["status"] == "ok"
+    assert step["queries"] == ['sum(rate(model_requests_total{model="fraud-detector"}[5m]))']

@@ -12,8 +12,9 @@ runbook and reads the engine's outcomes and the HTTP exchanges it recorded. The 
   and no ``when`` that reads other steps' results (a preflight checks each step whatever the
   others found; a ``when`` on inputs alone still decides, e.g. an empty ``health_url``).
 
-Runbooks are checked concurrently, and the engine runs the steps of each concurrently. Nothing is
-recorded on any incident.
+Runbooks are checked concurrently, and the engine runs the steps of each concurrently. Steps that
+read an incident see a stand-in that started 30 minutes before the evaluation time; nothing is
+recorded anywhere (the engine gets no store).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mlsre.errors import MlsreError, UsageError
@@ -40,6 +41,7 @@ from mlsre.steps.base import Phase
 from mlsre.timeutil import iso, utcnow
 
 MAX_RUNBOOKS_AT_ONCE = 8
+INCIDENT_AGE = timedelta(minutes=30)  # the stand-in incident started this long before --at
 UNREACHABLE_KINDS = frozenset({"unreachable", "timeout", "tls", "auth", "html", "bad_json"})
 
 
@@ -279,7 +281,8 @@ def check_runbook(
         options = RunOptions(
             inputs=mine, at=at, transport=shared.transport, max_parallel=shared.parallel
         )
-        report = engine.run(p.runbook, options, None, actor="mlsre preflight")
+        stand_in = _stand_in_incident(runbook, out.inputs, shared.at)
+        report = engine.run(p.runbook, options, stand_in, actor="mlsre preflight")
         for o in report.steps:
             outcomes.setdefault(p.origin.get(o.step, o.step), []).append(o)
     for step in runbook.steps:
@@ -302,6 +305,23 @@ def check_runbook(
             out.suggest.setdefault(k, v)
     out.duration_s = round(time.monotonic() - started, 3)
     return out
+
+
+def _stand_in_incident(runbook: Runbook, inputs: dict[str, Any], at: datetime) -> Any:
+    """An incident that started INCIDENT_AGE before ``at``, for steps that read one
+    (``incident.*`` templates, ``baseline: incident``). Never stored: the engine has no store."""
+    from mlsre.incident.model import Incident, Severity, Status
+
+    model = inputs.get("model")
+    return Incident(
+        id=0,
+        title=f"preflight of {runbook.id}",
+        severity=Severity(runbook.severity.value),
+        status=Status.OPEN,
+        opened_at=at,
+        started_at=at - INCIDENT_AGE,
+        model=model if isinstance(model, str) else None,
+    )
 
 
 def _judge(
