@@ -88,6 +88,7 @@ def test_a_misspelt_model_gets_did_you_mean_and_the_override(
     assert s["error-ratio"]["suggest"] == {"model": "fraud-detector"}
     assert s["live-version"]["status"] == "registry_missing"
     assert s["live-version"]["suggest"] == {"model": "fraud-detector"}
+    assert report["suggest"] == {"model": "fraud-detector"}
     code, _ = check("error-rate", "-i", "model=fraud-detector")
     assert code == 0
     code, report = check(

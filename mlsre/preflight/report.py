@@ -123,6 +123,14 @@ class PreflightReport:
             return ExitCode.CHECK_ERROR
         return ExitCode.OK
 
+    def suggest(self) -> dict[str, str]:
+        """Every runbook's suggested ``--input`` overrides, the first one for each input."""
+        out: dict[str, str] = {}
+        for r in self.runbooks:
+            for k, v in r.suggest.items():
+                out.setdefault(k, v)
+        return out
+
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in CheckStatus}
         for r in self.runbooks:
@@ -136,6 +144,7 @@ class PreflightReport:
             "at": self.at,
             "duration_s": round(self.duration_s, 3),
             "counts": self.counts(),
+            "suggest": self.suggest(),
             "invalid": self.invalid,
             "runbooks": [
                 {
