@@ -282,7 +282,11 @@ def check_runbook(
             inputs=mine, at=at, transport=shared.transport, max_parallel=shared.parallel
         )
         stand_in = _stand_in_incident(runbook, out.inputs, shared.at)
-        report = engine.run(p.runbook, options, stand_in, actor="mlsre preflight")
+        try:
+            report = engine.run(p.runbook, options, stand_in, actor="mlsre preflight")
+        except MlsreError as exc:  # one runbook's trouble is its own verdict, not the end
+            out.status, out.problem = CheckStatus.BROKEN, exc.message
+            return out
         for o in report.steps:
             outcomes.setdefault(p.origin.get(o.step, o.step), []).append(o)
     for step in runbook.steps:
