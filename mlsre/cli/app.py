@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "incident": ("mlsre.cli.incident", "Open, track and close incidents."),
     "runbook": ("mlsre.cli.runbook", "List, show, validate, write and run runbooks."),
-    "model": ("mlsre.cli.model", "Model registry: versions and rollback."),
+    "model": ("mlsre.cli.model", "Model registry: versions, rollback, fallback and restore."),
     "drift": ("mlsre.cli.drift", "Compare two datasets for drift."),
     "data": ("mlsre.cli.data", "Data-quality checks on a dataset."),
     "slo": ("mlsre.cli.slo", "SLOs, error budgets, burn rates and Prometheus rules."),
