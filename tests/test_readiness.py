@@ -203,3 +203,9 @@ def test_terminal_table_shows_names_literally(
     assert r.exit_code == 0, r.output
     assert 'model_feature_psi series has model="[red]x[/red]"' in r.stdout
     assert "[red]x[/red]: score " in r.stdout
+
+
+def test_an_input_no_runbook_has_is_a_usage_error(isolated: Path) -> None:
+    r = CliRunner().invoke(app, ["readiness", MODEL, "-i", "latency_metirc=x"])
+    assert r.exit_code == 2
+    assert "error: no runbook has an input latency_metirc" in r.stderr

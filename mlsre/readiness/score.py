@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from mlsre.errors import UsageError
 from mlsre.readiness.items import ITEMS, Context, run_item
 from mlsre.readiness.report import ReadinessReport, Scorecard
 from mlsre.timeutil import iso, utcnow
@@ -26,6 +27,13 @@ def readiness(
     from mlsre.runbook.loader import discover
 
     runbooks = [e.runbook for e in discover(settings).in_force() if e.runbook is not None]
+    declared = {name for rb in runbooks for name in rb.input_specs()}
+    unknown = sorted(set(inputs or {}) - declared)
+    if unknown:
+        raise UsageError(
+            f"no runbook has an input {', '.join(unknown)}",
+            hint="`mlsre runbook show ID` lists a runbook's inputs",
+        )
     ctx = Context(settings, at or utcnow(), runbooks, dict(inputs or {}), transport)
     names = list(models or ctx.mlflow().model_names())
     jobs = [(m, item_id, title, check) for m in names for item_id, title, check in ITEMS]
