@@ -13,226 +13,16 @@ policies: ``mlsre.notify.escalation_policy_for(settings, model)``; game days:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from mlsre.errors import MlsreError
-from mlsre.preflight.diagnose import Memo, Metadata, diagnose
-from mlsre.preflight.promql import Matcher, QueryNeeds, Selector
+from mlsre.readiness.alerting import alerts_have_runbooks, slo_rules_loaded, slos_defined
+from mlsre.readiness.context import Context, unknown
+from mlsre.readiness.metrics import errors, features, latency, predictions, traffic
 from mlsre.readiness.report import Item, ItemStatus
-from mlsre.runbook.model import Runbook
 
 GAME_DAY_MAX_AGE = timedelta(days=90)
-STATUS_CODES = "[1-5][0-9][0-9]"
-
-
-@dataclass
-class Context:
-    """What every item may use; servers are asked once per key for all models and items."""
-
-    settings: Any
-    at: datetime
-    runbooks: list[Runbook]
-    overrides: dict[str, str] = field(default_factory=dict)
-    transport: Any = None
-    memo: Memo = field(default_factory=Memo)
-    meta: Metadata | None = None
-
-    def __post_init__(self) -> None:
-        self.meta = Metadata(self.prometheus(), self.at)
-
-    def prometheus(self) -> Any:
-        from mlsre.integrations.prometheus import PrometheusClient
-
-        return PrometheusClient(self.settings.prometheus, self.transport)
-
-    def mlflow(self) -> Any:
-        from mlsre.integrations.mlflow import MlflowClient
-
-        return MlflowClient(self.settings.registry, self.transport)
-
-    def input(self, name: str) -> str:
-        """An input's value: the override, else its default in the first runbook declaring it."""
-        if name in self.overrides:
-            return self.overrides[name]
-        for rb in self.runbooks:
-            spec = rb.input_specs().get(name)
-            if spec is not None and isinstance(spec.default, str) and spec.default:
-                return spec.default
-        return name
-
-    def rules(self) -> list[dict[str, Any]]:
-        groups = self.memo.get(("rules",), lambda: self.prometheus().rules())
-        return [r for g in groups for r in g.get("rules") or [] if isinstance(r, dict)]
-
-    def slos(self) -> list[Any]:
-        from mlsre.slo.status import load_workspace_slos
-
-        return self.memo.get(("slos",), lambda: load_workspace_slos(self.settings))
-
-
-def _unknown(exc: MlsreError, what: str) -> tuple[ItemStatus, str]:
-    return ItemStatus.UNKNOWN, f"could not ask {what}: {exc.message}"
-
-
-# -- metrics ---------------------------------------------------------------------------------
-
-
-def _metric_item(
-    ctx: Context,
-    model: str,
-    metrics: list[tuple[str, str]],
-    need_label: str | None = None,
-) -> tuple[ItemStatus, str, str | None]:
-    from mlsre.preflight.suggest import suggest
-
-    assert ctx.meta is not None
-    label = ctx.input("model_label")
-    names = []
-    findings = []
-    for inp, suffix in metrics:
-        name = ctx.input(inp) + suffix
-        matchers = [Matcher(label, "=", model)]
-        if need_label:  # a label of HTTP-style status codes, as the runbooks' error_codes read
-            matchers.append(Matcher(ctx.input(need_label), "=~", STATUS_CODES))
-        names.append(f"{name}{{{label}={model!r}}}")
-        try:
-            findings += diagnose(QueryNeeds((Selector(name, tuple(matchers)),)), ctx.meta)
-        except MlsreError as exc:
-            status, reason = _unknown(exc, "Prometheus")
-            return status, reason, None
-    if not findings:
-        return ItemStatus.PASS, f"{', '.join(names)}: series in the last hour", None
-    values = {i: ctx.input(i) for i, _ in metrics} | {"model_label": label, "model": model}
-    if need_label:
-        values[need_label] = ctx.input(need_label)
-    fixes = {k: v for f in findings for k, v in suggest(f, values, set(values)).items()}
-    fix = (
-        "point the runbooks at your names: "
-        + " ".join(f"--input {k}={v}" for k, v in fixes.items())
-        if fixes
-        else f"export {', '.join(names)} (see docs/metrics.md), or name yours with --input "
-        + " ".join(f"{i}=NAME" for i, _ in metrics)
-    )
-    return ItemStatus.FAIL, "; ".join(f.message for f in findings), fix
-
-
-def latency(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    return _metric_item(ctx, model, [("latency_metric", "_bucket")])
-
-
-def errors(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    return _metric_item(ctx, model, [("requests_metric", "")], need_label="code_label")
-
-
-def traffic(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    return _metric_item(ctx, model, [("requests_metric", "")])
-
-
-def predictions(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    return _metric_item(ctx, model, [("score_metric", "_bucket")])
-
-
-def features(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    return _metric_item(ctx, model, [("psi_metric", ""), ("null_metric", "")])
-
-
-# -- SLOs and alerts ---------------------------------------------------------------------------
-
-
-def _model_slos(ctx: Context, model: str) -> list[Any]:
-    return [s for s in ctx.slos() if s.service == model or model in (s.labels or {}).values()]
-
-
-def slos_defined(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    try:
-        mine = _model_slos(ctx, model)
-    except MlsreError as exc:
-        return ItemStatus.FAIL, f"the SLO files do not load: {exc.message}", "`mlsre slo list`"
-    if mine:
-        return ItemStatus.PASS, f"{len(mine)} SLO(s): {', '.join(s.name for s in mine)}", None
-    where = ", ".join(ctx.settings.slo_paths)
-    return (
-        ItemStatus.FAIL,
-        f"no SLO in {where} has spec.service {model!r}",
-        f"add an OpenSLO file with `service: {model}` to {where} (see docs/slo.md)",
-    )
-
-
-def slo_rules_loaded(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    try:
-        mine = _model_slos(ctx, model)
-    except MlsreError as exc:
-        return ItemStatus.UNKNOWN, f"the SLO files do not load: {exc.message}", "`mlsre slo list`"
-    if not mine:
-        return ItemStatus.UNKNOWN, "no SLO defined for the model", "define one first"
-    try:
-        loaded = {(r.get("labels") or {}).get("mlsre_slo") for r in ctx.rules()}
-    except MlsreError as exc:
-        status, reason = _unknown(exc, "Prometheus for its rules")
-        return status, reason, None
-    missing = [s.name for s in mine if s.name not in loaded]
-    if not missing:
-        return ItemStatus.PASS, f"rules of {', '.join(s.name for s in mine)} are loaded", None
-    return (
-        ItemStatus.FAIL,
-        f"Prometheus has no rules for SLO {', '.join(missing)}",
-        "`mlsre slo rules -o slo-rules.yml`, add it to rule_files in prometheus.yml, reload",
-    )
-
-
-def _alert_is_for(rule: dict[str, Any], model: str) -> bool:
-    labels = rule.get("labels") or {}
-    if model in (labels.get("model"), labels.get("mlsre_service")):
-        return True
-    return f'"{model}"' in str(rule.get("query") or "")
-
-
-def alerts_have_runbooks(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    try:
-        rules = [r for r in ctx.rules() if r.get("type") == "alerting"]
-    except MlsreError as exc:
-        status, reason = _unknown(exc, "Prometheus for its rules")
-        return status, reason, None
-    mine = [r for r in rules if _alert_is_for(r, model)]
-    try:  # alerts firing now carry labels their rule only computes (sum by (model) ...)
-        firing = ctx.memo.get(("alerts",), lambda: ctx.prometheus().alerts())
-    except MlsreError:
-        firing = []
-    mine += [
-        {"name": (a.get("labels") or {}).get("alertname"), "labels": a.get("labels") or {}}
-        for a in firing
-        if _alert_is_for({"labels": a.get("labels")}, model)
-    ]
-    if not mine:
-        return (
-            ItemStatus.FAIL,
-            f"no alerting rule loaded in Prometheus is about {model}: nobody would be paged",
-            "`mlsre slo rules` generates burn-rate alerts from the model's SLOs",
-        )
-    by_alert = {a for rb in ctx.runbooks for a in rb.triggers.alerts}
-    by_slo = {s for rb in ctx.runbooks for s in rb.triggers.slos}
-    uncovered = sorted(
-        {
-            str(r.get("name"))
-            for r in mine
-            if r.get("name") not in by_alert
-            and (r.get("labels") or {}).get("mlsre_slo") not in by_slo
-        }
-    )
-    names = sorted({str(r.get("name")) for r in mine})
-    if not uncovered:
-        return ItemStatus.PASS, f"every alert has a runbook: {', '.join(names)}", None
-    return (
-        ItemStatus.FAIL,
-        f"no runbook's triggers cover {', '.join(uncovered)}",
-        "add the alert to triggers.alerts (or its SLO to triggers.slos) of the runbook that "
-        "handles it",
-    )
-
-
-# -- runbooks, registry, process -------------------------------------------------------------
 
 
 def runbooks_preflight(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
@@ -270,7 +60,7 @@ def _registry_answer(exc: MlsreError) -> tuple[ItemStatus, str, str | None]:
 
     if isinstance(exc, NotFoundError | ValidationError):
         return ItemStatus.FAIL, exc.message, exc.hint
-    status, reason = _unknown(exc, "the registry")
+    status, reason = unknown(exc, "the registry")
     return status, reason, exc.hint
 
 

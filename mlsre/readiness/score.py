@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from mlsre.errors import UsageError
-from mlsre.readiness.items import ITEMS, Context, run_item
+from mlsre.readiness.context import Context
+from mlsre.readiness.items import ITEMS, run_item
 from mlsre.readiness.report import ReadinessReport, Scorecard
 from mlsre.timeutil import iso, utcnow
 
