@@ -39,6 +39,7 @@ class RegistrySettings(_Section):
     headers: dict[str, str] = Field(default_factory=dict)
     verify_tls: bool = True
     ca_bundle: str | None = None
+    fallback_alias: str = Field("fallback", min_length=1)  # names a model's fallback version
 
 
 class StoreSettings(_Section):
@@ -115,6 +116,8 @@ class NotifySettings(_Section):
 
 class EscalationSettings(_Section):
     policies: list[EscalationPolicy] = Field(default_factory=list)
+class ReadinessSettings(_Section):
+    min_score: float = Field(0.0, ge=0, le=100)  # `mlsre readiness` exits 1 below this score
 
 
 class Settings(_Section):
@@ -125,6 +128,7 @@ class Settings(_Section):
     changes: ChangesSettings = Field(default_factory=ChangesSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
     runbook_paths: list[str] = Field(default_factory=lambda: ["./runbooks"])
     slo_paths: list[str] = Field(default_factory=lambda: ["./slos"])
     config_path: str | None = Field(None, exclude=True)
@@ -158,6 +162,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "postmortems": PostmortemSettings,
     "changes": ChangesSettings,
     "notify": NotifySettings,
+    "readiness": ReadinessSettings,
 }
 
 

@@ -15,6 +15,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures_drift",
     "tests.fixtures_postmortem",
     "tests.fixtures_canary",
+    "tests.scenario_service",
 ]
 
 

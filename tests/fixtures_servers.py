@@ -75,8 +75,11 @@ class PromServer:
 
 
 @contextmanager
-def backfilled_prometheus(root: Path, openmetrics: str) -> Iterator[str]:
-    """A real Prometheus serving exactly ``openmetrics`` (backfilled with promtool); its URL."""
+def backfilled_prometheus(root: Path, openmetrics: str, rules: str | None = None) -> Iterator[str]:
+    """A real Prometheus serving exactly ``openmetrics`` (backfilled with promtool); its URL.
+
+    ``rules``: the text of a rule file to load (recording and alerting rules).
+    """
     promtool, prom = shutil.which("promtool"), shutil.which("prometheus")
     if not promtool or not prom:
         missing("prometheus/promtool")
@@ -91,6 +94,9 @@ def backfilled_prometheus(root: Path, openmetrics: str) -> Iterator[str]:
     )
     config = root / "prometheus.yml"
     config.write_text("global: {}\n")  # scrapes nothing: the backfilled blocks are all it has
+    if rules is not None:
+        (root / "rules.yml").write_text(rules)
+        config.write_text("global: {}\nrule_files: [rules.yml]\n")
     port = free_port()
     log = root / "prometheus.log"
     with log.open("wb") as out:

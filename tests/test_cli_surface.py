@@ -149,3 +149,10 @@ def test_a_group_says_of_itself_what_the_root_says_of_it() -> None:
             continue
         out = ok(name, "--help").stdout
         assert " ".join(summary.split()) in " ".join(out.split()), (name, out[:400])
+
+
+def test_single_commands_do_not_offer_shell_completion_of_their_own() -> None:
+    from mlsre.cli.app import SINGLE
+
+    for name in SINGLE:
+        assert "--install-completion" not in ok(name, "--help").stdout, name

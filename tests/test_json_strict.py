@@ -166,6 +166,11 @@ def test_every_json_output_and_export_is_strict(
     j("model", "rollback", scenario.MODEL, "--dry-run")
     j("canary", "judge", scenario.MODEL, "--canary", "4", "--baseline", "3", "--at", str(AT), codes=(0, 1, 4))  # fmt: skip
     j("model", "promote", scenario.MODEL, "4", "--dry-run")
+    j("model", "fallback", scenario.MODEL, "--designate", "2", "--yes")  # names it
+    j("model", "fallback", scenario.MODEL, "--yes")  # serves it
+    j("model", "restore", scenario.MODEL, "--yes")
+    j("runbook", "check", "--live", "latency-regression", "-i", f"model={scenario.MODEL}", "--at", str(AT), codes=(0, 1, 4))  # fmt: skip
+    j("readiness", scenario.MODEL, "--at", str(AT), codes=(0, 1))
     j("drift", "compare", str(REFERENCE), str(CURRENT), codes=(0, 1))
     j("data", "check", str(CURRENT), "--reference", str(REFERENCE), codes=(0, 1))
     j("slo", "list")

@@ -28,10 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "incident": ("mlsre.cli.incident", "Open, track and close incidents."),
     "runbook": ("mlsre.cli.runbook", "List, show, validate, write and run runbooks."),
-    "model": ("mlsre.cli.model", "Model registry: versions, rollback and promotion."),
     "change": ("mlsre.cli.change", "The team's change log, read by `incident changes`."),
     "notify": ("mlsre.cli.notify", "Notifications: deliver, list, retry, test a channel."),
     "canary": ("mlsre.cli.canary", "Judge a canary model version against the baseline."),
+    "model": ("mlsre.cli.model", "Model registry: versions, rollback, promotion, fallback."),
     "drift": ("mlsre.cli.drift", "Compare two datasets for drift."),
     "data": ("mlsre.cli.data", "Data-quality checks on a dataset."),
     "chaos": ("mlsre.cli.chaos", "Corrupt data on purpose; find out which checks would notice."),
@@ -40,11 +40,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "postmortem": ("mlsre.cli.postmortem", "Render, lint and publish blameless postmortems."),
     "config": ("mlsre.cli.config_cmd", "Inspect the effective configuration."),
     "doctor": ("mlsre.cli.doctor", "Check config, store, Prometheus and the registry."),
+    "readiness": (
+        "mlsre.cli.readiness",
+        "Production-readiness scorecard per model, measured live.",
+    ),
     "demo": ("mlsre.cli.demo", "The whole incident story on this machine, no servers needed."),
 }
 
 
-SINGLE = frozenset({"init", "doctor", "demo"})
+SINGLE = frozenset({"init", "doctor", "demo", "readiness"})
 
 
 def _available(name: str) -> bool:
@@ -71,6 +75,10 @@ class _Root(TyperGroup):
             module.register(sub)
         cmd = typer.main.get_command(sub) if cmd_name in SINGLE else typer.main.get_group(sub)
         cmd.name = cmd_name
+        # shell completion is the root's business, not each command's
+        cmd.params = [
+            p for p in cmd.params if p.name not in ("install_completion", "show_completion")
+        ]
         if cmd_name not in SINGLE:  # the summary lives in COMMANDS; the module adds its example
             _, _, more = (cmd.help or "").partition("\n\n")
             cmd.help = COMMANDS[cmd_name][1] + (f"\n\n{more}" if more else "")

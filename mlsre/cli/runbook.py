@@ -335,3 +335,7 @@ def new(
 from mlsre.cli import runbook_run  # noqa: E402  (run, resume, test: the engine commands)
 
 runbook_run.register(app)
+
+from mlsre.cli import runbook_check  # noqa: E402  (check --live: the preflight, issue 15)
+
+runbook_check.register(app)

@@ -165,6 +165,19 @@ class MlflowClient(ApiClient):
             v.aliases = sorted(by_version.get(v.version, []))
         return sorted(found, key=lambda v: (v.number, v.version))
 
+    def model_names(self, max_pages: int = 10) -> list[str]:
+        """Names of registered models (at most ``max_pages`` pages of 1000), sorted."""
+        names: list[str] = []
+        token = ""
+        for _ in range(max_pages):
+            params = [("max_results", "1000")] + ([("page_token", token)] if token else [])
+            data = self.call("GET", "registered-models/search", params)
+            names.extend(str(m.get("name")) for m in data.get("registered_models") or [])
+            token = str(data.get("next_page_token") or "")
+            if not token:
+                break
+        return sorted(names)
+
     def get_version(self, name: str, version: str) -> ModelVersion:
         try:
             data = self.call(

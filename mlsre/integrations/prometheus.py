@@ -9,6 +9,7 @@ an unreachable server, an HTML page or truncated JSON where JSON was expected.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     pass
 
 _QUERY_PREFIX = 'invalid parameter "query": '
+_LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series
 
 
@@ -136,6 +138,54 @@ class PrometheusClient(ApiClient):
         ]
         data, response = self._call(self._request("/api/v1/query_range", params, timeout_s), promql)
         return _parse(promql, data, response)
+
+    # -- metadata (runbook preflight, readiness) -----------------------------------------------
+
+    def label_values(
+        self,
+        label: str,
+        match: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[str]:
+        """Values of ``label`` (``__name__``: metric names), on series matching ``match``."""
+        if not _LABEL_NAME.fullmatch(label):
+            raise UsageError(f"'{label}' is not a Prometheus label name")
+        data = self._meta(f"/api/v1/label/{label}/values", match, start, end)
+        return sorted(str(v) for v in data) if isinstance(data, list) else []
+
+    def label_names(
+        self, match: str | None = None, start: datetime | None = None, end: datetime | None = None
+    ) -> list[str]:
+        """Label names present on series matching ``match`` (all series when None)."""
+        data = self._meta("/api/v1/labels", match, start, end)
+        return sorted(str(v) for v in data) if isinstance(data, list) else []
+
+    def rules(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Loaded rule groups (``kind``: ``alert`` or ``record`` to filter)."""
+        params = [("type", kind)] if kind else []
+        data, _ = self._call(self._request("/api/v1/rules", params, None), None)
+        groups = data.get("groups") if isinstance(data, dict) else None
+        return [g for g in groups or [] if isinstance(g, dict)]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Alerts active now (pending or firing) according to the loaded alerting rules."""
+        data, _ = self._call(self._request("/api/v1/alerts", [], None), None)
+        found = data.get("alerts") if isinstance(data, dict) else None
+        return [a for a in found or [] if isinstance(a, dict)]
+
+    def _meta(
+        self, path: str, match: str | None, start: datetime | None, end: datetime | None
+    ) -> Any:
+        params: list[tuple[str, str]] = []
+        if match:
+            params.append(("match[]", match))
+        if start is not None:
+            params.append(("start", format_time(start)))
+        if end is not None:
+            params.append(("end", format_time(end)))
+        data, _ = self._call(self._request(path, params, None), match)
+        return data
 
     def buildinfo(self) -> dict[str, Any]:
         """Server version (``mlsre doctor``)."""

@@ -25,6 +25,7 @@ BUILTIN_MODULES = (
     "mlsre.steps.slo",
     "mlsre.steps.changes",
     "mlsre.steps.canary",
+    "mlsre.steps.fallback",
 )
 
 

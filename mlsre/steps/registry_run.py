@@ -71,15 +71,23 @@ def _since(
     MLflow keeps no alias history: our own rollback record wins (a rolled-back version went live
     again just now), then the version's ``deployed_at``/``promoted_at`` tag, then its creation.
     """
+    from mlsre.steps.registry_fallback import live_since
+
     try:
         mark = json.loads(tags.get(MARKER + alias) or "{}")
     except ValueError:
         mark = None
+    records = []  # (when, source): the newest record that put this version live wins
     if isinstance(mark, dict) and str(mark.get("to")) == v.version and mark.get("at"):
+        records.append((str(mark["at"]), "mlsre rollback record"))
+    fell_back = live_since(tags, alias, v.version)
+    if fell_back:
+        records.append((fell_back, "mlsre fallback record"))
+    for when, source in sorted(records, reverse=True):
         try:
             # an --at run in the past may follow a rollback made just now: not negative
-            age = max(0.0, now - parse_time(str(mark["at"])).timestamp())
-            return age, "mlsre rollback record"
+            age = max(0.0, now - parse_time(when).timestamp())
+            return age, source
         except MlsreError:
             pass
     for key in ("deployed_at", "promoted_at"):

@@ -1,0 +1,1 @@
+"""Production-readiness scorecards per model (``mlsre readiness``)."""
