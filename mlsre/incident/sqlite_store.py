@@ -1,27 +1,39 @@
 """The embedded store: stdlib sqlite3 in WAL mode. All of its SQL lives here.
 
-Every write is one ``BEGIN IMMEDIATE`` transaction that reads the projection, checks the move,
-inserts the event with the next sequence number (unique per incident) and updates the
-projection, so concurrent writers queue instead of losing or reordering events.
+Every write is one ``BEGIN IMMEDIATE`` transaction (SQLite's one writer lock), so the read of
+the projection, the lifecycle check, the event with the next sequence number (unique per
+incident) and the projection update happen as one step; concurrent writers queue instead of
+losing or reordering events. An older store file is migrated when opened: it is one person's.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
+import time
 from collections.abc import Iterator
-from datetime import datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlsre.errors import NotFoundError, StoreError
-from mlsre.incident import lifecycle
-from mlsre.incident.model import Event, EventKind, Incident, Severity, Status, apply, format_id
-from mlsre.incident.store import IncidentFilter, IncidentRow, state_from_json, state_to_json
+from mlsre.errors import MlsreError, StoreError
+from mlsre.incident.migrations import Migration
+from mlsre.incident.model import Event, Incident, Severity, Status, format_id
+from mlsre.incident.store import (
+    IncidentFilter,
+    IncidentRow,
+    event_from_row,
+    filter_sql,
+    state_from_json,
+    state_to_json,
+)
+from mlsre.incident.store_base import COPIED, WRITTEN_BY, EventStore, Row, Table
 from mlsre.jsonutil import dumps
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
+# The SQL of each schema version (see migrations.py). Version 1 is the schema every store file
+# made before migrations existed already has; never edit a shipped version.
+SQL: dict[int, str] = {
+    1: """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -45,13 +57,30 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT NOT NULL,
     PRIMARY KEY (incident_id, seq)
 );
-"""
+""",
+    2: """
+CREATE TABLE schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT,
+    mlsre_version TEXT
+);
+CREATE INDEX incidents_opened ON incidents (opened_at);
+""",
+}
 
 
-class SqliteStore:
-    def __init__(self, url: str) -> None:
+def _ts(value: datetime) -> str:
+    return value.isoformat()
+
+
+class SqliteStore(EventStore):
+    backend = "sqlite"
+    auto_migrate = True
+
+    def __init__(self, url: str, *, check_schema: bool = True) -> None:
         path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
-        self.path = path
+        self.path = self.where = path
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +90,8 @@ class SqliteStore:
             self.db.execute("PRAGMA busy_timeout = 60000")
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA foreign_keys = ON")
-            self._ensure_schema()
+            if check_schema:
+                self.ensure_current()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open incident store {path}: {exc}",
@@ -72,131 +102,121 @@ class SqliteStore:
                 f"cannot create incident store folder for {path}: {exc.strerror}"
             ) from None
 
-    def _ensure_schema(self) -> None:
-        row = self._meta_version()
-        if row == SCHEMA_VERSION:
-            return
-        if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("BEGIN IMMEDIATE")
+    # ---- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
         try:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
-            self.db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
-            self.db.execute("COMMIT")
-        except BaseException:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the incident store: {exc}") from None
+        try:
+            yield
+        except BaseException as exc:
             self.db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error) and not isinstance(exc, MlsreError):
+                raise StoreError(f"cannot write to the incident store: {exc}") from None
             raise
-
-    def _meta_version(self) -> int | None:
         try:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.OperationalError:
-            return None
-        return int(row[0]) if row else None
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.db.execute("ROLLBACK")
+            raise StoreError(f"cannot write to the incident store: {exc}") from None
 
-    # ---- writes --------------------------------------------------------------------------
+    def _migration_lock(self) -> Any:
+        if self.path != ":memory:" and (
+            self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+        ):
+            self.db.execute("PRAGMA journal_mode = WAL")  # not allowed inside a transaction
+        return self._write()
 
-    def open_incident(
-        self, data: dict[str, Any], actor: str, at: datetime
-    ) -> tuple[Incident, Event]:
-        with self._write():
-            cur = self.db.execute(
-                "INSERT INTO incidents (title, severity, status, model, service, opened_at, updated_at,"
-                " last_seq, state) VALUES (?, ?, 'open', ?, ?, ?, ?, 0, '{}')",
-                (
-                    data["title"],
-                    data["severity"],
-                    data.get("model"),
-                    data.get("service"),
-                    at.isoformat(),
-                    at.isoformat(),
-                ),
+    # ---- the backend's part of the rules -----------------------------------------------------
+
+    def _next_id(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM incidents").fetchone()[0])
+
+    def _load(self, incident_id: int, *, for_update: bool) -> Incident | None:
+        # for_update needs nothing more: BEGIN IMMEDIATE already holds the only write lock.
+        row = self.db.execute("SELECT state FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        return state_from_json(row[0]) if row else None
+
+    def _insert(self, ev: Event, state: Incident, *, new: bool) -> None:
+        values = (
+            state.title,
+            state.severity.value,
+            state.status.value,
+            state.model,
+            state.service,
+            _ts(ev.at),
+            ev.seq,
+            state_to_json(state),
+            ev.incident_id,
+        )
+        if new:
+            self.db.execute(
+                "INSERT INTO incidents (title, severity, status, model, service, updated_at,"
+                " last_seq, state, id, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, _ts(state.opened_at)),
             )
-            new_id = int(cur.lastrowid or 0)
-            ev = Event(new_id, 1, at, actor, EventKind.OPENED, data)
-            state = apply(None, ev)
-            self._insert(ev, state)
-        return state, ev
-
-    def append(
-        self, incident_id: int, kind: EventKind, data: dict[str, Any], actor: str, at: datetime
-    ) -> tuple[Incident, Event]:
-        with self._write():
-            state = self._load(incident_id)
-            lifecycle.check(state, kind, data)
-            ev = Event(incident_id, state.last_seq + 1, at, actor, kind, data)
-            state = apply(state, ev)
-            self._insert(ev, state)
-        return state, ev
-
-    def _insert(self, ev: Event, state: Incident) -> None:
+        else:
+            self.db.execute(
+                "UPDATE incidents SET title = ?, severity = ?, status = ?, model = ?, service = ?,"
+                " updated_at = ?, last_seq = ?, state = ? WHERE id = ?",
+                values,
+            )
         self.db.execute(
             "INSERT INTO events (incident_id, seq, at, actor, kind, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (ev.incident_id, ev.seq, ev.at.isoformat(), ev.actor, ev.kind.value, dumps(ev.data)),
-        )
-        self.db.execute(
-            "UPDATE incidents SET title = ?, severity = ?, status = ?, model = ?, service = ?,"
-            " updated_at = ?, last_seq = ?, state = ? WHERE id = ?",
-            (
-                state.title,
-                state.severity.value,
-                state.status.value,
-                state.model,
-                state.service,
-                ev.at.isoformat(),
-                ev.seq,
-                state_to_json(state),
-                ev.incident_id,
-            ),
+            (ev.incident_id, ev.seq, _ts(ev.at), ev.actor, ev.kind.value, dumps(ev.data)),
         )
 
-    class _Tx:
-        def __init__(self, db: sqlite3.Connection) -> None:
-            self.db = db
+    # ---- schema --------------------------------------------------------------------------------
 
-        def __enter__(self) -> None:
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot write to the incident store: {exc}") from None
+    def _meta(self) -> dict[str, str] | None:
+        try:
+            rows = self.db.execute("SELECT key, value FROM meta").fetchall()
+        except sqlite3.OperationalError:
+            return None  # no meta table: an empty store
+        return dict(rows)
 
-        def __exit__(self, et: object, ev: object, tb: object) -> None:
-            if et is None:
-                try:
-                    self.db.execute("COMMIT")
-                    return
-                except sqlite3.Error as exc:
-                    self.db.execute("ROLLBACK")
-                    raise StoreError(f"cannot write to the incident store: {exc}") from None
-            self.db.execute("ROLLBACK")
-            if isinstance(ev, sqlite3.Error):
-                raise StoreError(f"cannot write to the incident store: {ev}") from None
-
-    def _write(self) -> _Tx:
-        return SqliteStore._Tx(self.db)
-
-    # ---- reads ---------------------------------------------------------------------------
-
-    def _load(self, incident_id: int) -> Incident:
-        row = self.db.execute("SELECT state FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(
-                f"no incident {format_id(incident_id)}", hint="see `mlsre incident list --all`"
+    def _apply(self, m: Migration) -> None:
+        for statement in SQL[m.version].split(";"):
+            if statement.strip():
+                self.db.execute(statement)
+        now = _ts(datetime.now(UTC))
+        if m.version >= 2:
+            self.db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at, mlsre_version)"
+                " VALUES (?, ?, ?, ?)",
+                (m.version, m.name, now, WRITTEN_BY),
             )
-        return state_from_json(row[0])
+        if m.version == 2:  # version 1 predates the history table: note it as applied earlier
+            self.db.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (1, ?)",
+                ("event log, incident projection, meta",),
+            )
+        for key, value in (("schema_version", str(m.version)), ("written_by", WRITTEN_BY)):
+            self.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
-    def get(self, incident_id: int) -> Incident:
-        return self._load(incident_id)
+    def _history(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT version, name, applied_at, mlsre_version FROM schema_migrations ORDER BY version"
+        ).fetchall()
+        return [
+            {"version": r[0], "name": r[1], "applied_at": r[2], "mlsre_version": r[3]} for r in rows
+        ]
+
+    # ---- reads ---------------------------------------------------------------------------------
+
+    _EVENT_COLUMNS = "incident_id, seq, at, actor, kind, data"
 
     def events(self, incident_id: int, after_seq: int = 0) -> list[Event]:
-        self._load(incident_id)
+        self.get(incident_id)
         rows = self.db.execute(
-            "SELECT incident_id, seq, at, actor, kind, data FROM events WHERE incident_id = ? AND seq > ?"
+            f"SELECT {self._EVENT_COLUMNS} FROM events WHERE incident_id = ? AND seq > ?"
             " ORDER BY seq",
             (incident_id, after_seq),
         ).fetchall()
@@ -204,36 +224,38 @@ class SqliteStore:
 
     def all_events(self) -> Iterator[Event]:
         for r in self.db.execute(
-            "SELECT incident_id, seq, at, actor, kind, data FROM events ORDER BY incident_id, seq"
+            f"SELECT {self._EVENT_COLUMNS} FROM events ORDER BY incident_id, seq"
         ):
             yield _event(r)
 
-    def _where(self, flt: IncidentFilter) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        if flt.statuses:
-            clauses.append(f"status IN ({','.join('?' * len(flt.statuses))})")
-            args.extend(s.value for s in flt.statuses)
-        if flt.severities:
-            clauses.append(f"severity IN ({','.join('?' * len(flt.severities))})")
-            args.extend(s.value for s in flt.severities)
-        if flt.model:
-            clauses.append("model = ?")
-            args.append(flt.model)
-        if flt.since:
-            clauses.append("opened_at >= ?")
-            args.append(flt.since.isoformat())
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        limit = f" LIMIT {int(flt.limit)}" if flt.limit else ""
-        return where + " ORDER BY id DESC" + limit, args
+    def event_log(self) -> Iterator[tuple[int, int, datetime, str, str, str]]:
+        for r in self.db.execute(
+            f"SELECT {self._EVENT_COLUMNS} FROM events ORDER BY incident_id, seq"
+        ):
+            yield r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], r[5]
+
+    def wait_events(self, incident_id: int, after_seq: int, timeout_s: float) -> list[Event]:
+        # Cheap polling: PRAGMA data_version changes only when another connection commits.
+        deadline = time.monotonic() + timeout_s
+        seen: int | None = None
+        while True:
+            version = self.db.execute("PRAGMA data_version").fetchone()[0]
+            if version != seen:
+                seen = version
+                evs = self.events(incident_id, after_seq)
+                if evs:
+                    return evs
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return []
+            time.sleep(min(0.05, left))
+
+    def _filtered(self, columns: str, flt: IncidentFilter) -> list[Any]:
+        where, args = filter_sql(flt, "?")
+        args = [_ts(a) if isinstance(a, datetime) else a for a in args]
+        return self.db.execute(f"SELECT {columns} FROM incidents{where}", args).fetchall()
 
     def rows(self, flt: IncidentFilter) -> list[IncidentRow]:
-        tail, args = self._where(flt)
-        rows = self.db.execute(
-            "SELECT id, title, severity, status, model, service, opened_at, updated_at FROM incidents"
-            + tail,
-            args,
-        ).fetchall()
         return [
             IncidentRow(
                 id=r[0],
@@ -246,19 +268,76 @@ class SqliteStore:
                 opened_at=datetime.fromisoformat(r[6]),
                 updated_at=datetime.fromisoformat(r[7]),
             )
-            for r in rows
+            for r in self._filtered(
+                "id, title, severity, status, model, service, opened_at, updated_at", flt
+            )
         ]
 
     def incidents(self, flt: IncidentFilter) -> list[Incident]:
-        tail, args = self._where(flt)
+        return [state_from_json(r[0]) for r in self._filtered("state", flt)]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            t.name: int(self.db.execute(f"SELECT COUNT(*) FROM {t.name}").fetchone()[0])
+            for t in COPIED
+        }
+
+    # ---- copy ----------------------------------------------------------------------------------
+
+    def incident_ids(self, after: int, limit: int) -> list[int]:
         return [
-            state_from_json(r[0])
-            for r in self.db.execute("SELECT state FROM incidents" + tail, args)
+            r[0]
+            for r in self.db.execute(
+                "SELECT id FROM incidents WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+            )
         ]
+
+    def select_rows(self, table: Table, incident_ids: list[int]) -> list[Row]:
+        rows = self.db.execute(
+            f"SELECT {', '.join(table.columns)} FROM {table.name} WHERE {table.incident_column}"
+            f" IN ({', '.join('?' * len(incident_ids))}) ORDER BY {', '.join(table.key)}",
+            incident_ids,
+        ).fetchall()
+        times = [i for i, c in enumerate(table.columns) if c in table.times]
+        out: list[Row] = []
+        for r in rows:
+            values = list(r)
+            for i in times:
+                values[i] = datetime.fromisoformat(values[i])
+            out.append(tuple(values))
+        return out
+
+    def insert_rows(self, rows: dict[str, list[Row]]) -> dict[str, int]:
+        added: dict[str, int] = {}
+        with self._write():
+            for table in COPIED:
+                before = self.db.total_changes
+                self.db.executemany(
+                    _insert_sql(table), [_plain(r) for r in rows.get(table.name, [])]
+                )
+                added[table.name] = self.db.total_changes - before
+        return added
 
     def close(self) -> None:
         self.db.close()
 
 
+def _insert_sql(table: Table) -> str:
+    cols = ", ".join(table.columns)
+    marks = ", ".join("?" * len(table.columns))
+    on = f" ON CONFLICT ({', '.join(table.key)}) DO NOTHING"
+    if table.newer:
+        sets = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.key)
+        on = (
+            f" ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {sets}"
+            f" WHERE excluded.{table.newer} > {table.name}.{table.newer}"
+        )
+    return f"INSERT INTO {table.name} ({cols}) VALUES ({marks}){on}"
+
+
+def _plain(row: Row) -> Row:
+    return tuple(_ts(v) if isinstance(v, datetime) else v for v in row)
+
+
 def _event(r: tuple[Any, ...]) -> Event:
-    return Event(r[0], r[1], datetime.fromisoformat(r[2]), r[3], EventKind(r[4]), json.loads(r[5]))
+    return event_from_row(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], r[5])
