@@ -1,0 +1,164 @@
+"""A real PostgreSQL 15 for the store tests, and the fixture that runs a suite on both backends.
+
+The server is initialised (initdb, as the ``postgres`` user when we are root: initdb refuses
+root) into a fresh temporary directory and listens on 127.0.0.1 only, with password
+authentication over TCP so wrong-password cases are real. Each test that asks for the
+PostgreSQL backend gets its own database, cloned from a migrated template.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.faulty_server import free_port
+from tests.fixtures_servers import missing
+
+PASSWORD = "pg-test-secret-4711"
+_TEMPLATE = "mlsre_template"
+_count = itertools.count(1)
+
+
+def pg_bindir() -> Path | None:
+    found = shutil.which("pg_config")
+    if found:
+        out = subprocess.run([found, "--bindir"], capture_output=True, text=True).stdout.strip()
+        if out and (Path(out) / "initdb").exists():
+            return Path(out)
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
+    return candidates[0].parent if candidates else None
+
+
+@dataclass
+class PgServer:
+    bindir: Path
+    root: Path
+    port: int
+    as_root: bool
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def url(self, db: str = "postgres", *, user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{db}"
+
+    def _as_postgres(self, argv: list[str]) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *argv] if self.as_root else argv
+
+    def pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            self._as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        opts = (
+            f"-p {self.port} -k {self.root / 'sock'} -c listen_addresses=127.0.0.1"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            " -c max_connections=200"
+        )
+        self.pg_ctl("-o", opts, "-l", str(self.root / "log"), "-w", "start")
+
+    def restart(self) -> None:
+        self.pg_ctl("-m", "fast", "-w", "restart")
+
+    def sql(self, statement: str, db: str = "postgres") -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(db), password=PASSWORD, autocommit=True) as conn:
+            conn.execute(statement.encode())
+
+    def new_database(self) -> str:
+        """A fresh database at the latest schema; its URL (the password is in PGPASSWORD)."""
+        name = f"t{os.getpid()}_{next(_count)}"
+        self.sql(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE}")
+        return self.url(name)
+
+    def empty_database(self) -> str:
+        name = f"e{os.getpid()}_{next(_count)}"
+        self.sql(f"CREATE DATABASE {name} TEMPLATE template0")
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    bindir = pg_bindir()
+    if bindir is None or (os.geteuid() == 0 and shutil.which("runuser") is None):
+        missing("PostgreSQL server (apt-get install postgresql-15)")
+    assert bindir is not None
+    as_root = os.geteuid() == 0
+    root = Path(tempfile.mkdtemp(prefix="mlsre-pg-"))  # not under pytest's 0700 tmp: postgres reads it
+    (root / "sock").mkdir()
+    pwfile = root / "pw"
+    pwfile.write_text(PASSWORD + "\n")
+    if as_root:
+        subprocess.run(["chown", "-R", "postgres:", str(root)], check=True)
+    server = PgServer(bindir, root, free_port(), as_root)
+    subprocess.run(
+        server._as_postgres(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(server.data),
+                "-U",
+                "postgres",
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    server.start()
+    try:
+        server.sql(f"CREATE DATABASE {_TEMPLATE}")
+        from mlsre.incident.store import open_event_store
+
+        os.environ["PGPASSWORD"] = PASSWORD
+        try:
+            open_event_store(server.url(_TEMPLATE)).close()  # migrated once; tests clone it
+        finally:
+            del os.environ["PGPASSWORD"]
+        yield server
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):
+            server.pg_ctl("-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(postgres: PgServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, migrated database of its own; PGPASSWORD set the libpq way."""
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    return postgres.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on both backends: PostgreSQL through MLSRE_STORE_URL, as a team would.
+
+    With SQLite nothing changes (the workspace's or user's default store file).
+    """
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        monkeypatch.setenv("MLSRE_STORE_URL", url)
+        return url
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    return "sqlite"
