@@ -56,10 +56,14 @@ class PgServer:
         return ["runuser", "-u", "postgres", "--", *argv] if self.as_root else argv
 
     def pg_ctl(self, *args: str) -> None:
+        # No pipes: the server inherits pg_ctl's output and would hold a pipe open forever.
         subprocess.run(
             self._as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]),
             check=True,
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.root,
             timeout=120,
         )
 
@@ -72,7 +76,7 @@ class PgServer:
         self.pg_ctl("-o", opts, "-l", str(self.root / "log"), "-w", "start")
 
     def restart(self) -> None:
-        self.pg_ctl("-m", "fast", "-w", "restart")
+        self.pg_ctl("-m", "fast", "-l", str(self.root / "log"), "-w", "restart")
 
     def sql(self, statement: str, db: str = "postgres") -> None:
         import psycopg
@@ -99,7 +103,9 @@ def postgres() -> Iterator[PgServer]:
         missing("PostgreSQL server (apt-get install postgresql-15)")
     assert bindir is not None
     as_root = os.geteuid() == 0
-    root = Path(tempfile.mkdtemp(prefix="mlsre-pg-"))  # not under pytest's 0700 tmp: postgres reads it
+    root = Path(
+        tempfile.mkdtemp(prefix="mlsre-pg-")
+    )  # not under pytest's 0700 tmp: postgres reads it
     (root / "sock").mkdir()
     pwfile = root / "pw"
     pwfile.write_text(PASSWORD + "\n")
