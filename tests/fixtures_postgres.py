@@ -163,7 +163,7 @@ def store_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     With SQLite nothing changes (the workspace's or user's default store file).
     """
     if request.param == "postgresql":
-        url = request.getfixturevalue("pg_url")
+        url = str(request.getfixturevalue("pg_url"))
         monkeypatch.setenv("MLSRE_STORE_URL", url)
         return url
     monkeypatch.delenv("PGPASSWORD", raising=False)

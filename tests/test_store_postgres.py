@@ -179,7 +179,7 @@ def _one_line_failure(*args: str) -> str:
     lines = r.stderr.splitlines()
     assert len([x for x in lines if x.startswith("error:")]) == 1 and len(lines) <= 2, r.stderr
     assert "Traceback" not in r.stderr and PASSWORD not in r.stderr + r.stdout
-    return lines[0]
+    return str(lines[0])
 
 
 def test_refused_wrong_password_and_missing_database_are_one_line(
@@ -210,13 +210,16 @@ def test_incident_list_on_postgres_imports_psycopg_and_nothing_else_heavy(
     assert "pydantic" not in mods
 
 
-def test_a_shared_store_is_migrated_only_when_asked(pg_url: str) -> None:
+def test_a_shared_store_is_migrated_only_when_asked(postgres: PgServer, pg_url: str) -> None:
     store = open_event_store(pg_url)
     open_incident(store, title="kept", severity=Severity.SEV3, actor="a")
-    conn = store._connection()  # make it look like a version-1 store
-    conn.execute("DROP TABLE schema_migrations")
-    conn.execute("DROP INDEX incidents_opened")
-    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    store.close()
+    db = pg_url.rsplit("/", 1)[1]
+    postgres.sql(  # make it look like a version-1 store
+        "DROP TABLE schema_migrations; DROP INDEX incidents_opened;"
+        " UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+        db=db,
+    )
     r = run("--store", pg_url, "incident", "list")
     assert r.exit_code == 1 and "schema version 1" in r.stderr and "mlsre store migrate" in r.stderr
     r = run("--store", pg_url, "store", "migrate")
