@@ -75,6 +75,11 @@ class PgServer:
         )
         self.pg_ctl("-o", opts, "-l", str(self.root / "log"), "-w", "start")
 
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError):
+            self.pg_ctl("-m", "immediate", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def restart(self) -> None:
         self.pg_ctl("-m", "fast", "-l", str(self.root / "log"), "-w", "restart")
 
@@ -96,12 +101,8 @@ class PgServer:
         return self.url(name)
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PgServer]:
-    bindir = pg_bindir()
-    if bindir is None or (os.geteuid() == 0 and shutil.which("runuser") is None):
-        missing("PostgreSQL server (apt-get install postgresql-15)")
-    assert bindir is not None
+def start_postgres(bindir: Path) -> PgServer:
+    """initdb into a fresh temporary directory and start on 127.0.0.1 (tests and bench/)."""
     as_root = os.geteuid() == 0
     root = Path(
         tempfile.mkdtemp(prefix="mlsre-pg-")
@@ -133,20 +134,28 @@ def postgres() -> Iterator[PgServer]:
         timeout=180,
     )
     server.start()
-    try:
-        server.sql(f"CREATE DATABASE {_TEMPLATE}")
-        from mlsre.incident.store import open_event_store
+    server.sql(f"CREATE DATABASE {_TEMPLATE}")
+    from mlsre.incident.store import open_event_store
 
-        os.environ["PGPASSWORD"] = PASSWORD
-        try:
-            open_event_store(server.url(_TEMPLATE)).close()  # migrated once; tests clone it
-        finally:
-            del os.environ["PGPASSWORD"]
+    os.environ["PGPASSWORD"] = PASSWORD
+    try:
+        open_event_store(server.url(_TEMPLATE)).close()  # migrated once; tests clone it
+    finally:
+        del os.environ["PGPASSWORD"]
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    bindir = pg_bindir()
+    if bindir is None or (os.geteuid() == 0 and shutil.which("runuser") is None):
+        missing("PostgreSQL server (apt-get install postgresql-15)")
+    assert bindir is not None
+    server = start_postgres(bindir)
+    try:
         yield server
     finally:
-        with contextlib.suppress(subprocess.SubprocessError):
-            server.pg_ctl("-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+        server.stop()
 
 
 @pytest.fixture
