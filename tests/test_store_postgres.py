@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import selectors
 import subprocess
 import sys
 import time
@@ -111,6 +113,13 @@ def test_postgres_restart_mid_stream_commits_or_fails_each_write_in_one_line(
     store = open_event_store(pg_url)
     open_incident(store, title="restart", severity=Severity.SEV2, actor="a")
     store.close()
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "mlsre", "--store", pg_url, "incident", "follow", "1", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     proc = _spawn(STREAM, pg_url, "400")
     assert proc.stdout is not None
     lines: list[str] = []
@@ -136,6 +145,19 @@ def test_postgres_restart_mid_stream_commits_or_fails_each_write_in_one_line(
     assert set(texts) - set(ok) <= set(unsure)  # a failed write is absent unless it said "maybe"
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert open_event_store(pg_url).get(1).last_seq == len(events)
+    # The follower rode out the restart: it printed every event, once, in order.
+    seen: list[int] = []
+    assert follower.stdout is not None
+    ready = selectors.DefaultSelector()
+    ready.register(follower.stdout, selectors.EVENT_READ)
+    while not seen or seen[-1] < len(events):
+        assert ready.select(60), f"follow stopped printing after seq {seen[-1:]}"
+        line = follower.stdout.readline()
+        assert line, follower.stderr.read() if follower.stderr else ""
+        seen.append(json.loads(line)["seq"])
+    follower.terminate()
+    follower.communicate(timeout=30)
+    assert seen == list(range(1, len(events) + 1))
 
 
 @pytest.mark.usefixtures("store_backend")
