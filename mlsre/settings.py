@@ -157,7 +157,12 @@ def effective(settings: Settings, sources: dict[str, str]) -> list[tuple[str, st
         if isinstance(value, dict):
             for sub, v in value.items():
                 dotted = f"{key}.{sub}"
-                rows.append((dotted, _show(v), sources.get(dotted, "default")))
+                shown = _show(v)
+                if dotted == "store.url":
+                    from mlsre.incident.store import redact_url
+
+                    shown = redact_url(shown)
+                rows.append((dotted, shown, sources.get(dotted, "default")))
         else:
             rows.append((key, _show(value), sources.get(key, "default")))
     for name in SECRET_ENV:

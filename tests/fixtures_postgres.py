@@ -11,12 +11,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -177,3 +180,24 @@ def store_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         return url
     monkeypatch.delenv("PGPASSWORD", raising=False)
     return "sqlite"
+
+
+class Lines:
+    """Lines from a child's stdout with a timeout (select on the raw fd: no hidden buffer)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.fd = stream.fileno()
+        self.buf = b""
+
+    def next(self, timeout_s: float = 30) -> str | None:
+        deadline = time.monotonic() + timeout_s
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()

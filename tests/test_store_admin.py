@@ -20,7 +20,7 @@ from mlsre.incident.model import EventKind, Severity
 from mlsre.incident.service import open_incident, record
 from mlsre.incident.store import IncidentFilter, open_event_store
 from mlsre.incident.store_copy import event_log_checksum
-from tests.fixtures_postgres import PgServer
+from tests.fixtures_postgres import Lines, PgServer
 from tests.helpers import ok, ok_json, run
 
 V1_STORE = Path(__file__).parent / "data" / "store-v1.sqlite"  # written by mlsre before migrations
@@ -168,24 +168,21 @@ def test_an_interrupted_copy_resumes_and_never_mixes_two_histories(
     assert r.exit_code == 1 and "already holds a different INC-1" in r.stderr, r.output
 
 
-def _follower(*extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+def _follower(*extra: str) -> tuple[subprocess.Popen[bytes], Lines]:
+    proc = subprocess.Popen(
         [sys.executable, "-m", "mlsre", "incident", "follow", "INC-1", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         env=dict(os.environ),
     )
-
-
-def _readline(proc: subprocess.Popen[str], timeout_s: float = 30) -> str:
-    import selectors
-
     assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    assert sel.select(timeout_s), "no line from incident follow"
-    return proc.stdout.readline()
+    return proc, Lines(proc.stdout)
+
+
+def _readline(lines: Lines) -> str:
+    line = lines.next(30)
+    assert line is not None, "no line from incident follow"
+    return line
 
 
 @pytest.mark.usefixtures("store_backend")
@@ -195,32 +192,32 @@ def test_follow_prints_each_new_entry_as_one_json_line(isolated: Path) -> None:
     store = open_event_store(store_url())
     open_incident(store, title="followed", severity=Severity.SEV2, actor="a")
     record(store, 1, EventKind.NOTE, "a", {"text": "before"})
-    proc = _follower("--json", "--last", "1")
+    proc, lines = _follower("--json", "--last", "1")
     try:
-        first = _strict(_readline(proc))
+        first = _strict(_readline(lines))
         assert first["seq"] == 2 and first["data"] == {"text": "before"}
         for i in range(3):
             record(store, 1, EventKind.NOTE, "scribe", {"text": f"live {i}"})
             started = time.monotonic()
-            line = _strict(_readline(proc))
+            line = _strict(_readline(lines))
             assert line["seq"] == 3 + i and line["data"]["text"] == f"live {i}"
             assert line["actor"] == "scribe" and time.monotonic() - started < 10
         record(store, 1, EventKind.ACKNOWLEDGED, "b", {})
-        assert _strict(_readline(proc))["kind"] == "acknowledged"
+        assert _strict(_readline(lines))["kind"] == "acknowledged"
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130 and err.strip() == "interrupted"
+    assert proc.returncode == 130 and err.decode().strip() == "interrupted"
 
 
 def test_follow_shows_timeline_lines_a_person_reads(isolated: Path) -> None:
     ok("incident", "open", "followed", "-s", "SEV2")
-    proc = _follower()
+    proc, lines = _follower()
     try:
-        first = _readline(proc).split("\t")
+        first = _readline(lines).split("\t")
         assert first[0] == "1" and first[2] == "tester" and "followed" in first[3]
         ok("incident", "note", "1", "[red]not markup[/red]", "--as", "sam")
-        line = _readline(proc)
+        line = _readline(lines)
         assert line.split("\t")[0] == "2" and line.split("\t")[2] == "sam"
         assert "[red]not markup[/red]" in line
     finally:

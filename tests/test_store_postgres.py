@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from mlsre.incident.model import EventKind, Severity
 from mlsre.incident.service import open_incident, record
 from mlsre.incident.store import IncidentFilter, open_event_store
 from tests.faulty_server import free_port
-from tests.fixtures_postgres import PASSWORD, PgServer
+from tests.fixtures_postgres import PASSWORD, Lines, PgServer
 from tests.helpers import run
 from tests.test_cli_surface import HEAVY, _imported_modules
 
@@ -117,7 +116,6 @@ def test_postgres_restart_mid_stream_commits_or_fails_each_write_in_one_line(
         [sys.executable, "-m", "mlsre", "--store", pg_url, "incident", "follow", "1", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         env=dict(os.environ),
     )
     proc = _spawn(STREAM, pg_url, "400")
@@ -125,7 +123,10 @@ def test_postgres_restart_mid_stream_commits_or_fails_each_write_in_one_line(
     lines: list[str] = []
     while len(lines) < 40:
         lines.append(proc.stdout.readline().strip())
+    reader = open_event_store(pg_url)
+    reader.get(1)
     postgres.restart()
+    assert reader.get(1).title == "restart"  # a read on a connection from before: reopened
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
     lines += [x for x in out.splitlines() if x]
@@ -148,13 +149,11 @@ def test_postgres_restart_mid_stream_commits_or_fails_each_write_in_one_line(
     # The follower rode out the restart: it printed every event, once, in order.
     seen: list[int] = []
     assert follower.stdout is not None
-    ready = selectors.DefaultSelector()
-    ready.register(follower.stdout, selectors.EVENT_READ)
+    lines_out = Lines(follower.stdout)
     while not seen or seen[-1] < len(events):
-        assert ready.select(60), f"follow stopped printing after seq {seen[-1:]}"
-        line = follower.stdout.readline()
-        assert line, follower.stderr.read() if follower.stderr else ""
-        seen.append(json.loads(line)["seq"])
+        printed = lines_out.next(60)
+        assert printed, f"follow stopped printing after seq {seen[-1:]}"
+        seen.append(json.loads(printed)["seq"])
     follower.terminate()
     follower.communicate(timeout=30)
     assert seen == list(range(1, len(events) + 1))

@@ -167,8 +167,19 @@ class PostgresStore(EventStore):
             raise self._failure(exc, committing=False) from None
 
     def _all(self, query: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._reading():
-            return self._connection().execute(query, args).fetchall()
+        """Run a query; outside a transaction, a connection lost since the last use (a server
+        restart under a long-lived process) is reopened once, as reads are safe to repeat."""
+        for attempt in (1, 2):
+            conn = self._connection()
+            idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            try:
+                return conn.execute(query, args).fetchall()
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or not idle or not conn.broken:
+                    raise self._failure(exc, committing=False) from None
+            except psycopg.Error as exc:
+                raise self._failure(exc, committing=False) from None
+        raise AssertionError("unreachable")
 
     # ---- the backend's part of the rules -----------------------------------------------------
 
