@@ -23,7 +23,7 @@ from mlsre.incident.store_copy import event_log_checksum
 from tests.fixtures_postgres import Lines, PgServer
 from tests.helpers import ok, ok_json, run
 
-V1_STORE = Path(__file__).parent / "data" / "store-v1.sqlite"  # written by mlsre before migrations
+DATA = Path(__file__).parent / "data"
 
 
 def _strict(line: str) -> Any:
@@ -39,27 +39,60 @@ def test_every_backend_has_sql_for_every_migration() -> None:
     assert set(sqlite_store.SQL) == versions and set(pg_store.SQL) == versions
 
 
-def test_a_store_file_from_before_migrations_opens_and_migrates_without_loss(
-    isolated: Path,
+def _dump(path: Path) -> dict[str, list[Any]]:
+    """Every row of every table, read with sqlite3 itself (not our code)."""
+    with sqlite3.connect(path) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {
+            t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+            for t in tables
+            if t not in ("sqlite_sequence", "schema_migrations")
+        }
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "counts"),
+    [
+        # written by mlsre before migrations existed (this branch's base, 622660f)
+        ("store-v1.sqlite", 1, {"incidents": 3, "events": 15}),
+        # written by main's code with the change log, escalation and outbox (schema 3)
+        (
+            "store-v3.sqlite",
+            3,
+            {"incidents": 2, "events": 6, "escalations": 1, "outbox": 3, "changes": 1},
+        ),
+    ],
+)
+def test_a_store_file_from_an_earlier_mlsre_opens_and_migrates_without_loss(
+    isolated: Path, name: str, version: int, counts: dict[str, int]
 ) -> None:
-    path = isolated / "old.sqlite"
-    shutil.copy(V1_STORE, path)
-
-    def table(name: str, order: str) -> list[Any]:
-        with sqlite3.connect(path) as db:
-            return db.execute(f"SELECT * FROM {name} ORDER BY {order}").fetchall()
-
-    before = (table("incidents", "id"), table("events", "incident_id, seq"))
-    assert len(before[1]) == 15
+    path = isolated / name
+    shutil.copy(DATA / name, path)
+    before = _dump(path)
     url = f"sqlite:///{path}"
     st = ok_json("--store", url, "store", "status")
-    assert st["schema_version"] == 1 and st["latest_version"] == 2
+    assert st["schema_version"] == version and st["latest_version"] == migrations.LATEST
     listed = ok_json("--store", url, "incident", "list", "--all")  # opening migrates it
-    assert [r["ref"] for r in listed] == ["INC-3", "INC-2", "INC-1"]
-    assert (table("incidents", "id"), table("events", "incident_id, seq")) == before
+    assert [r["id"] for r in listed] == list(range(counts["incidents"], 0, -1))
+    after = _dump(path)
+    meta = after.pop("meta")
+    assert {t: rows for t, rows in after.items() if t in before} == {
+        t: rows for t, rows in before.items() if t != "meta"
+    }
+    assert set(before["meta"]) - set(meta) <= {("schema_version", str(version))}
     st = ok_json("--store", url, "store", "status")
-    assert st["schema_version"] == 2 and st["counts"] == {"incidents": 3, "events": 15}
-    assert [m["version"] for m in st["migrations"]] == [1, 2]
+    assert st["schema_version"] == migrations.LATEST
+    assert {t: n for t, n in st["counts"].items() if n} == counts
+    assert [m["version"] for m in st["migrations"]] == [m.version for m in migrations.MIGRATIONS]
+    ok("--store", url, "incident", "note", "1", "still writable")
+    inc1 = [r for r in before["events"] if r[0] == 1]
+    assert ok_json("--store", url, "incident", "show", "1")["incident"]["last_seq"] == len(inc1) + 1
+
+
+def test_the_v1_store_keeps_every_detail(isolated: Path) -> None:
+    path = isolated / "old.sqlite"
+    shutil.copy(DATA / "store-v1.sqlite", path)
+    url = f"sqlite:///{path}"
     show = ok_json("--store", url, "incident", "show", "1")["incident"]
     assert show["status"] == "acknowledged" and show["roles"] == {
         "commander": "alice",
@@ -68,8 +101,6 @@ def test_a_store_file_from_before_migrations_opens_and_migrates_without_loss(
     assert [a["done"] for a in show["actions"]] == [True, False]
     notes = [e for e in ok_json("--store", url, "incident", "timeline", "2") if e["kind"] == "note"]
     assert notes[0]["data"]["text"] == 'quotes "x" and \\back\\slash and <b>markup</b> [red]x[/red]'
-    ok("--store", url, "incident", "note", "1", "still writable")
-    assert ok_json("--store", url, "incident", "show", "1")["incident"]["last_seq"] == 13
 
 
 def _newer(url: str, server: PgServer | None) -> None:
@@ -105,6 +136,33 @@ def test_a_store_written_by_a_newer_mlsre_is_refused_and_left_alone(
     assert "written by a newer mlsre" in ok("store", "status").stdout
 
 
+def _nonzero(counts: dict[str, int]) -> dict[str, int]:
+    return {t: n for t, n in counts.items() if n}
+
+
+def test_copy_moves_outbox_escalations_and_the_change_log(isolated: Path, pg_url: str) -> None:
+    src = isolated / "v3.sqlite"
+    shutil.copy(DATA / "store-v3.sqlite", src)
+    first = ok_json("store", "copy", f"sqlite:///{src}", pg_url)
+    assert first["verified"] and _nonzero(first["copied"]) == {
+        "incidents": 2,
+        "events": 6,
+        "escalations": 1,
+        "outbox": 3,
+        "changes": 1,
+    }
+    assert first["target_counts"] == first["source_counts"]
+    assert _nonzero(ok_json("store", "copy", f"sqlite:///{src}", pg_url)["copied"]) == {}
+    with sqlite3.connect(src) as db:  # a delivery happened in the source since: state moves
+        db.execute("UPDATE outbox SET status = 'sent', attempts = 1 WHERE id = 2")
+    assert _nonzero(ok_json("store", "copy", f"sqlite:///{src}", pg_url)["copied"]) == {"outbox": 1}
+    back = isolated / "back.sqlite"
+    ok_json("store", "copy", pg_url, f"sqlite:///{back}")
+    assert _dump(back) == dict(_dump(src).items()) | {
+        "meta": _dump(back)["meta"]
+    }
+
+
 def _fill(url: str, n: int) -> None:
     store = open_event_store(url)
     for i in range(n):
@@ -122,13 +180,13 @@ def test_copy_sqlite_to_postgres_and_back_is_verified_idempotent_and_catches_up(
     _fill(src, 60)
     first = ok_json("store", "copy", src, pg_url, "--batch", "7")
     assert first["verified"] is True
-    assert first["copied"] == {"incidents": 60, "events": 60 + 60 + 20 + 20}
+    assert _nonzero(first["copied"]) == {"incidents": 60, "events": 60 + 60 + 20 + 20}
     assert first["source_checksum"] == first["target_checksum"]
     again = ok_json("store", "copy", src, pg_url)
-    assert again["copied"] == {"incidents": 0, "events": 0} and again["verified"] is True
+    assert _nonzero(again["copied"]) == {} and again["verified"] is True
     record(open_event_store(src), 5, EventKind.NOTE, "late", {"text": "after the first copy"})
     caught_up = ok_json("store", "copy", src, pg_url)
-    assert caught_up["copied"] == {"incidents": 1, "events": 1} and caught_up["verified"]
+    assert _nonzero(caught_up["copied"]) == {"incidents": 1, "events": 1} and caught_up["verified"]
     assert open_event_store(pg_url).get(5).last_seq == 3
     back = f"sqlite:///{isolated / 'back.db'}"
     home = ok_json("store", "copy", pg_url, back)
@@ -165,7 +223,8 @@ def test_an_interrupted_copy_resumes_and_never_mixes_two_histories(
     other = f"sqlite:///{isolated / 'other.db'}"
     _fill(other, 2)
     r = run("store", "copy", other, pg_url)
-    assert r.exit_code == 1 and "already holds a different INC-1" in r.stderr, r.output
+    assert r.exit_code == 1 and "already holds a different history" in r.stderr, r.output
+    assert "(INC-1)" in r.stderr
 
 
 def _follower(*extra: str) -> tuple[subprocess.Popen[bytes], Lines]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mlsre.incident.migrations import LATEST
 from mlsre.incident.model import EventKind, Severity
 from mlsre.incident.service import open_incident, record
 from mlsre.incident.store import IncidentFilter, open_event_store
@@ -86,7 +87,7 @@ def test_sixteen_writers_hundred_notes_each_stay_contiguous(pg_url: str) -> None
         mine = [int(e.data["text"].split("-")[1]) for e in notes if e.actor == f"w{k}"]
         assert mine == list(range(100))
     assert store.get(1).last_seq == 1601
-    assert store.counts() == {"incidents": 1, "events": 1601}
+    assert {t: n for t, n in store.counts().items() if n} == {"incidents": 1, "events": 1601}
 
 
 def test_sixteen_openers_on_an_empty_database_get_distinct_gap_free_ids(
@@ -102,7 +103,7 @@ def test_sixteen_openers_on_an_empty_database_get_distinct_gap_free_ids(
         ids += [int(x) for x in out.split()]
     assert sorted(ids) == list(range(1, 81))
     store = open_event_store(url)
-    assert store.schema_version()[0] == 2
+    assert store.schema_version()[0] == LATEST
     assert [r.id for r in store.rows(IncidentFilter())] == list(range(80, 0, -1))
 
 
@@ -238,15 +239,16 @@ def test_a_shared_store_is_migrated_only_when_asked(postgres: PgServer, pg_url: 
     db = pg_url.rsplit("/", 1)[1]
     postgres.sql(  # make it look like a version-1 store
         "DROP TABLE schema_migrations; DROP INDEX incidents_opened;"
-        " UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+        f" UPDATE meta SET value = '{LATEST - 1}' WHERE key = 'schema_version'",
         db=db,
     )
     r = run("--store", pg_url, "incident", "list")
-    assert r.exit_code == 1 and "schema version 1" in r.stderr and "mlsre store migrate" in r.stderr
+    assert r.exit_code == 1 and f"schema version {LATEST - 1};" in r.stderr
+    assert "mlsre store migrate" in r.stderr
     r = run("--store", pg_url, "store", "migrate")
-    assert r.exit_code == 0 and "applied migration 2" in r.stdout, r.output
+    assert r.exit_code == 0 and f"applied migration {LATEST}:" in r.stdout, r.output
     r = run("--store", pg_url, "store", "migrate")
-    assert r.exit_code == 0 and "already at schema version 2" in r.stdout
+    assert r.exit_code == 0 and f"already at schema version {LATEST}" in r.stdout
     r = run("--store", pg_url, "incident", "list")
     assert r.exit_code == 0 and "kept" in r.stdout
     record(open_event_store(pg_url), 1, EventKind.NOTE, "a", {"text": "after"})

@@ -21,10 +21,15 @@ class Migration:
     name: str
 
 
+# Versions 2 and 3 are the numbers main's sqlite_store.py already writes (change log, issue 20;
+# escalation + outbox, issue 17), so stores made by that code open here as what they are.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event log, incident projection, meta"),
-    Migration(2, "migration history; index on opened_at for --since"),
+    Migration(2, "the team's change log"),
+    Migration(3, "escalation state and the notification outbox"),
+    Migration(4, "migration history; index on opened_at for --since"),
 )
+HISTORY_FROM = 4  # the version that added schema_migrations; earlier ones are back-filled
 LATEST = MIGRATIONS[-1].version
 
 

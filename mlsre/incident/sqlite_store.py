@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlsre.errors import MlsreError, StoreError
-from mlsre.incident.migrations import Migration
+from mlsre.incident.migrations import HISTORY_FROM, MIGRATIONS, Migration
 from mlsre.incident.model import Event, Incident, Severity, Status, format_id
 from mlsre.incident.store import (
     IncidentFilter,
@@ -27,7 +27,15 @@ from mlsre.incident.store import (
     state_from_json,
     state_to_json,
 )
-from mlsre.incident.store_base import COPIED, WRITTEN_BY, EventStore, Row, Table
+from mlsre.incident.store_base import (
+    COPIED,
+    WRITTEN_BY,
+    EventStore,
+    Row,
+    Table,
+    new_store_id,
+    on_conflict,
+)
 from mlsre.jsonutil import dumps
 
 # The SQL of each schema version (see migrations.py). Version 1 is the schema every store file
@@ -59,6 +67,47 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """,
     2: """
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    model TEXT,
+    service TEXT,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_at ON changes (at);
+""",
+    3: """
+CREATE TABLE IF NOT EXISTS escalations (
+    incident_id INTEGER PRIMARY KEY REFERENCES incidents (id),
+    snapshot TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    round INTEGER NOT NULL,
+    next_due_at TEXT,
+    notified TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS escalations_due ON escalations (next_due_at);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    seq INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    action TEXT NOT NULL,
+    event_kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    lease_until TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (status, incident_id, channel, id);
+""",
+    4: """
 CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -182,17 +231,20 @@ class SqliteStore(EventStore):
         for statement in SQL[m.version].split(";"):
             if statement.strip():
                 self.db.execute(statement)
-        now = _ts(datetime.now(UTC))
-        if m.version >= 2:
+        if m.version == 3:  # who this store is: part of stable PagerDuty dedup keys
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (new_store_id(),)
+            )
+        if m.version == HISTORY_FROM:  # earlier versions predate the table: applied "before"
+            self.db.executemany(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                [(e.version, e.name) for e in MIGRATIONS if e.version < HISTORY_FROM],
+            )
+        if m.version >= HISTORY_FROM:
             self.db.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at, mlsre_version)"
                 " VALUES (?, ?, ?, ?)",
-                (m.version, m.name, now, WRITTEN_BY),
-            )
-        if m.version == 2:  # version 1 predates the history table: note it as applied earlier
-            self.db.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES (1, ?)",
-                ("event log, incident projection, meta",),
+                (m.version, m.name, _ts(datetime.now(UTC)), WRITTEN_BY),
             )
         for key, value in (("schema_version", str(m.version)), ("written_by", WRITTEN_BY)):
             self.db.execute(
@@ -293,17 +345,34 @@ class SqliteStore(EventStore):
         ]
 
     def select_rows(self, table: Table, incident_ids: list[int]) -> list[Row]:
-        rows = self.db.execute(
-            f"SELECT {', '.join(table.columns)} FROM {table.name} WHERE {table.incident_column}"
-            f" IN ({', '.join('?' * len(incident_ids))}) ORDER BY {', '.join(table.key)}",
+        return self._rows(
+            table,
+            f"WHERE {table.incident_column} IN ({', '.join('?' * len(incident_ids))})",
             incident_ids,
+        )
+
+    def select_range(
+        self, table: Table, after: int, *, upto: int | None = None, limit: int | None = None
+    ) -> list[Row]:
+        (key,) = table.key
+        where = f"WHERE {key} > ?" + (f" AND {key} <= {int(upto)}" if upto is not None else "")
+        return self._rows(table, where + (f" LIMIT {int(limit)}" if limit else ""), [after])
+
+    def _rows(self, table: Table, where: str, args: list[Any]) -> list[Row]:
+        order = f" ORDER BY {', '.join(table.key)}"
+        if " LIMIT " in where:
+            where, limit = where.split(" LIMIT ")
+            order += f" LIMIT {limit}"
+        rows = self.db.execute(
+            f"SELECT {', '.join(table.columns)} FROM {table.name} {where}{order}", args
         ).fetchall()
         times = [i for i, c in enumerate(table.columns) if c in table.times]
         out: list[Row] = []
         for r in rows:
             values = list(r)
             for i in times:
-                values[i] = datetime.fromisoformat(values[i])
+                if values[i] is not None:
+                    values[i] = datetime.fromisoformat(values[i])
             out.append(tuple(values))
         return out
 
@@ -325,14 +394,7 @@ class SqliteStore(EventStore):
 def _insert_sql(table: Table) -> str:
     cols = ", ".join(table.columns)
     marks = ", ".join("?" * len(table.columns))
-    on = f" ON CONFLICT ({', '.join(table.key)}) DO NOTHING"
-    if table.newer:
-        sets = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.key)
-        on = (
-            f" ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {sets}"
-            f" WHERE excluded.{table.newer} > {table.name}.{table.newer}"
-        )
-    return f"INSERT INTO {table.name} ({cols}) VALUES ({marks}){on}"
+    return f"INSERT INTO {table.name} ({cols}) VALUES ({marks}){on_conflict(table)}"
 
 
 def _plain(row: Row) -> Row:

@@ -26,34 +26,31 @@ from mlsre.incident.store import IncidentFilter, IncidentRow
 
 @dataclass(frozen=True)
 class Table:
-    """A table ``store copy`` moves, one incident at a time (every row names its incident)."""
+    """A table ``store copy`` moves: with the incidents it belongs to, or (``incident_column``
+    None) on its own in key order. Rows are compared across backends as plain values."""
 
     name: str
     columns: tuple[str, ...]
     key: tuple[str, ...]
-    incident_column: str
+    incident_column: str | None
     times: frozenset[str] = frozenset()  # columns holding UTC datetimes
     json: frozenset[str] = frozenset()  # columns holding JSON text (kept byte for byte)
-    newer: str | None = None  # on conflict, replace the row if this column grew; else keep it
+    newer: str | None = None  # on conflict, replace the row if this column grew
+    mutable: bool = False  # on conflict, replace the row if it differs (state, not history)
+    identity: bool = False  # the key is generated: the target's generator must move past it
 
 
-# The outbox (and anything else keyed by incident) joins this list; each backend's generic
-# select/insert then copies it without new code.
+def _cols(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+# Everything a team's history is made of. A new table joins this list; each backend's generic
+# select/insert then copies it without new code. Immutable tables (events, changes) must match
+# exactly where both sides have a row: a mismatch means two different histories.
 COPIED: tuple[Table, ...] = (
     Table(
         "incidents",
-        (
-            "id",
-            "title",
-            "severity",
-            "status",
-            "model",
-            "service",
-            "opened_at",
-            "updated_at",
-            "last_seq",
-            "state",
-        ),
+        _cols("id title severity status model service opened_at updated_at last_seq state"),
         key=("id",),
         incident_column="id",
         times=frozenset({"opened_at", "updated_at"}),
@@ -62,15 +59,59 @@ COPIED: tuple[Table, ...] = (
     ),
     Table(
         "events",
-        ("incident_id", "seq", "at", "actor", "kind", "data"),
+        _cols("incident_id seq at actor kind data"),
         key=("incident_id", "seq"),
         incident_column="incident_id",
         times=frozenset({"at"}),
         json=frozenset({"data"}),
     ),
+    Table(
+        "escalations",
+        _cols("incident_id snapshot level round next_due_at notified"),
+        key=("incident_id",),
+        incident_column="incident_id",
+        times=frozenset({"next_due_at"}),
+        json=frozenset({"snapshot", "notified"}),
+        mutable=True,
+    ),
+    Table(
+        "outbox",
+        _cols(
+            "id incident_id seq channel action event_kind payload status attempts"
+            " next_attempt_at lease_until last_error created_at sent_at"
+        ),
+        key=("id",),
+        incident_column="incident_id",
+        times=frozenset({"next_attempt_at", "lease_until", "created_at", "sent_at"}),
+        json=frozenset({"payload"}),
+        mutable=True,
+        identity=True,
+    ),
+    Table(
+        "changes",
+        _cols("id at kind summary actor model service recorded_at"),
+        key=("id",),
+        incident_column=None,
+        times=frozenset({"at", "recorded_at"}),
+        identity=True,
+    ),
 )
 
 Row = tuple[Any, ...]
+
+
+def on_conflict(table: Table) -> str:
+    """The ON CONFLICT clause ``store copy`` inserts with (same text in SQLite and PostgreSQL)."""
+    key = ", ".join(table.key)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.key)
+    if table.newer:
+        return (
+            f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+            f" WHERE excluded.{table.newer} > {table.name}.{table.newer}"
+        )
+    if table.mutable:
+        return f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    return f" ON CONFLICT ({key}) DO NOTHING"
 
 
 @dataclass
@@ -152,6 +193,12 @@ class EventStore(ABC):
     @abstractmethod
     def select_rows(self, table: Table, incident_ids: list[int]) -> list[Row]:
         """The rows of ``table`` that belong to these incidents, in key order."""
+
+    @abstractmethod
+    def select_range(
+        self, table: Table, after: int, *, upto: int | None = None, limit: int | None = None
+    ) -> list[Row]:
+        """Rows of a table with a one-column integer key in (after, upto], in key order."""
 
     @abstractmethod
     def insert_rows(self, rows: dict[str, list[Row]]) -> dict[str, int]:
@@ -236,8 +283,14 @@ class EventStore(ABC):
             latest_version=migrations.LATEST,
             written_by=by,
             counts=self.counts() if current else {},
-            migrations=self._history() if version and version >= 2 else [],
+            migrations=self._history() if version and version >= migrations.HISTORY_FROM else [],
         )
 
 
 WRITTEN_BY = __version__
+
+
+def new_store_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:12]

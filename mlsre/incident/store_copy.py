@@ -58,23 +58,37 @@ def copy_store(
     if source.where == target.where:
         raise UsageError("the source and the target are the same store")
     result = CopyResult(source.where, target.where, copied={t.name: 0 for t in COPIED})
+    per_incident = [t for t in COPIED if t.incident_column]
     after = 0
     while ids := source.incident_ids(after, batch):
         todo = {
             t.name: _missing(t, source.select_rows(t, ids), target.select_rows(t, ids))
-            for t in COPIED
+            for t in per_incident
         }
-        if any(todo.values()):
-            for name, n in target.insert_rows(todo).items():
-                result.copied[name] += n
+        _insert(target, todo, result)
         after = ids[-1]
         if progress is not None:
             progress(after, dict(result.copied))
+    for t in COPIED:  # tables of their own (the change log), in key order
+        if t.incident_column:
+            continue
+        after = 0
+        while rows := source.select_range(t, after, limit=batch * 10):
+            last = rows[-1][0]
+            there = target.select_range(t, after, upto=last)
+            _insert(target, {t.name: _missing(t, rows, there)}, result)
+            after = last
     result.source_counts = source.counts()
     result.target_counts = target.counts()
     result.source_checksum = event_log_checksum(source)
     result.target_checksum = event_log_checksum(target)
     return result
+
+
+def _insert(target: EventStore, todo: dict[str, list[Row]], result: CopyResult) -> None:
+    if any(todo.values()):
+        for name, n in target.insert_rows(todo).items():
+            result.copied[name] += n
 
 
 def _missing(table: Table, rows: list[Row], there: list[Row]) -> list[Row]:
@@ -90,10 +104,14 @@ def _missing(table: Table, rows: list[Row], there: list[Row]) -> list[Row]:
         elif newer is not None:
             if r[newer] > old[newer]:
                 out.append(r)
+        elif table.mutable:
+            if old != r:
+                out.append(r)
         elif old != r:
             raise StoreError(
-                f"the target already holds a different {format_id(r[key[0]])}"
-                f" ({table.name} {', '.join(str(r[i]) for i in key)} differs)",
+                f"the target already holds a different history: {table.name}"
+                f" {', '.join(str(r[i]) for i in key)} differs"
+                + (f" ({format_id(r[key[0]])})" if table.incident_column else ""),
                 hint="copy into an empty store, or into one this source was copied to before",
             )
     return out
