@@ -239,12 +239,12 @@ class PostgresStore(EventStore):
         assert row is not None
         return int(row[0])
 
-    def _load(self, incident_id: int, *, for_update: bool) -> Incident | None:
+    def _load(self, incident_id: int, *, for_update: bool = False) -> Incident | None:
         lock = " FOR UPDATE" if for_update else ""
         rows = self._all(f"SELECT state::text FROM incidents WHERE id = %s{lock}", (incident_id,))
         return state_from_json(rows[0][0]) if rows else None
 
-    def _insert(self, ev: Event, state: Incident, *, new: bool) -> None:
+    def _insert(self, ev: Event, state: Incident, *, new: bool = False) -> None:
         conn = self._connection()
         values = (
             state.title,

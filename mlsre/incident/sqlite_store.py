@@ -184,12 +184,12 @@ class SqliteStore(EventStore):
     def _next_id(self) -> int:
         return int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM incidents").fetchone()[0])
 
-    def _load(self, incident_id: int, *, for_update: bool) -> Incident | None:
+    def _load(self, incident_id: int, *, for_update: bool = False) -> Incident | None:
         # for_update needs nothing more: BEGIN IMMEDIATE already holds the only write lock.
         row = self.db.execute("SELECT state FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         return state_from_json(row[0]) if row else None
 
-    def _insert(self, ev: Event, state: Incident, *, new: bool) -> None:
+    def _insert(self, ev: Event, state: Incident, *, new: bool = False) -> None:
         values = (
             state.title,
             state.severity.value,

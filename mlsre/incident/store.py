@@ -47,9 +47,10 @@ class Store(Protocol):
         """Where the store is, for messages (a URL never shows its password)."""
 
     def open_incident(
-        self, data: dict[str, Any], actor: str, at: datetime
+        self, data: dict[str, Any], actor: str, at: datetime, escalation: Any = None
     ) -> tuple[Incident, Event]:
-        """Allocate the next id and record the ``opened`` event, atomically."""
+        """Allocate the next id and record the ``opened`` event, atomically (with an
+        escalation snapshot, what it causes too: ``EventStore._after_insert``)."""
 
     def append(
         self, incident_id: int, kind: EventKind, data: dict[str, Any], actor: str, at: datetime

@@ -145,12 +145,16 @@ class EventStore(ABC):
         """Inside ``_write``: serialise openers and return the next free incident id."""
 
     @abstractmethod
-    def _load(self, incident_id: int, *, for_update: bool) -> Incident | None:
+    def _load(self, incident_id: int, *, for_update: bool = False) -> Incident | None:
         """The projected state; with ``for_update``, locked until the transaction ends."""
 
     @abstractmethod
-    def _insert(self, ev: Event, state: Incident, *, new: bool) -> None:
+    def _insert(self, ev: Event, state: Incident, *, new: bool = False) -> None:
         """Inside ``_write``: the event row and the projection row (insert when ``new``)."""
+
+    def _after_insert(self, ev: Event, state: Incident, escalation: Any = None) -> None:
+        """Inside the event's transaction, after its rows: where whatever the event causes is
+        written (escalation state, notification outbox rows), so it commits or not with it."""
 
     @abstractmethod
     def _meta(self) -> dict[str, str] | None:
@@ -214,12 +218,13 @@ class EventStore(ABC):
     # ---- the rules, once ---------------------------------------------------------------------
 
     def open_incident(
-        self, data: dict[str, Any], actor: str, at: datetime
+        self, data: dict[str, Any], actor: str, at: datetime, escalation: Any = None
     ) -> tuple[Incident, Event]:
         with self._write():
             ev = Event(self._next_id(), 1, at, actor, EventKind.OPENED, data)
             state = apply(None, ev)
             self._insert(ev, state, new=True)
+            self._after_insert(ev, state, escalation)
         return state, ev
 
     def append(
@@ -230,7 +235,8 @@ class EventStore(ABC):
             lifecycle.check(state, kind, data)
             ev = Event(incident_id, state.last_seq + 1, at, actor, kind, data)
             state = apply(state, ev)
-            self._insert(ev, state, new=False)
+            self._insert(ev, state)
+            self._after_insert(ev, state)
         return state, ev
 
     def get(self, incident_id: int) -> Incident:
