@@ -152,15 +152,15 @@ def test_copy_moves_outbox_escalations_and_the_change_log(isolated: Path, pg_url
         "changes": 1,
     }
     assert first["target_counts"] == first["source_counts"]
+    assert open_event_store(pg_url).store_id() == "c42737779d1a"  # dedup keys stay stable
     assert _nonzero(ok_json("store", "copy", f"sqlite:///{src}", pg_url)["copied"]) == {}
     with sqlite3.connect(src) as db:  # a delivery happened in the source since: state moves
         db.execute("UPDATE outbox SET status = 'sent', attempts = 1 WHERE id = 2")
     assert _nonzero(ok_json("store", "copy", f"sqlite:///{src}", pg_url)["copied"]) == {"outbox": 1}
     back = isolated / "back.sqlite"
     ok_json("store", "copy", pg_url, f"sqlite:///{back}")
-    assert _dump(back) == dict(_dump(src).items()) | {
-        "meta": _dump(back)["meta"]
-    }
+    assert _dump(back) == _dump(src) | {"meta": _dump(back)["meta"]}
+    assert ("store_id", "c42737779d1a") in _dump(back)["meta"]
 
 
 def _fill(url: str, n: int) -> None:

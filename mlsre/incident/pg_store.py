@@ -311,12 +311,15 @@ class PostgresStore(EventStore):
                 " VALUES (%s, %s, %s, %s)",
                 (m.version, m.name, datetime.now(UTC), WRITTEN_BY),
             )
-        for key, value in (("schema_version", str(m.version)), ("written_by", WRITTEN_BY)):
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (%s, %s)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+        self._set_meta("schema_version", str(m.version))
+        self._set_meta("written_by", WRITTEN_BY)
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._connection().execute(
+            "INSERT INTO meta (key, value) VALUES (%s, %s)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def _history(self) -> list[dict[str, Any]]:
         return [

@@ -246,12 +246,15 @@ class SqliteStore(EventStore):
                 " VALUES (?, ?, ?, ?)",
                 (m.version, m.name, _ts(datetime.now(UTC)), WRITTEN_BY),
             )
-        for key, value in (("schema_version", str(m.version)), ("written_by", WRITTEN_BY)):
-            self.db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+        self._set_meta("schema_version", str(m.version))
+        self._set_meta("written_by", WRITTEN_BY)
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def _history(self) -> list[dict[str, Any]]:
         rows = self.db.execute(

@@ -155,10 +155,24 @@ class EventStore(ABC):
     def _after_insert(self, ev: Event, state: Incident, escalation: Any = None) -> None:
         """Inside the event's transaction, after its rows: where whatever the event causes is
         written (escalation state, notification outbox rows), so it commits or not with it."""
+        return None  # nothing by default: a backend with an outbox overrides it
 
     @abstractmethod
     def _meta(self) -> dict[str, str] | None:
         """The meta table (schema_version, written_by), or None for an empty store."""
+
+    @abstractmethod
+    def _set_meta(self, key: str, value: str) -> None:
+        """Inside a write transaction: set one meta key."""
+
+    def store_id(self) -> str:
+        """Who this store is (part of stable PagerDuty dedup keys)."""
+        return (self._meta() or {}).get("store_id", "mlsre")
+
+    def adopt_store_id(self, store_id: str) -> None:
+        """Take another store's id (``store copy`` into an empty store: same dedup keys)."""
+        with self._write():
+            self._set_meta("store_id", store_id)
 
     @abstractmethod
     def _migration_lock(self) -> AbstractContextManager[None]:

@@ -58,6 +58,8 @@ def copy_store(
     if source.where == target.where:
         raise UsageError("the source and the target are the same store")
     result = CopyResult(source.where, target.where, copied={t.name: 0 for t in COPIED})
+    if not target.incident_ids(0, 1):  # a new home: notifications keep their dedup keys
+        target.adopt_store_id(source.store_id())
     per_incident = [t for t in COPIED if t.incident_column]
     after = 0
     while ids := source.incident_ids(after, batch):
