@@ -280,7 +280,13 @@ class PostgresStore(EventStore):
     # ---- schema --------------------------------------------------------------------------------
 
     def _meta(self) -> dict[str, str] | None:
-        if self._all("SELECT to_regclass('meta')")[0][0] is None:
+        # A plain query of pg_tables (the statement's snapshot), not to_regclass (the catalog
+        # snapshot, which can predate the advisory lock wait and miss a just-created table).
+        exists = self._all(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables"
+            " WHERE schemaname = current_schema() AND tablename = 'meta')"
+        )
+        if not exists[0][0]:
             return None
         return dict(self._all("SELECT key, value FROM meta"))
 
