@@ -286,8 +286,9 @@ def follow(
 ) -> None:
     """Print the timeline's new entries as they happen, until Ctrl-C.
 
-    PostgreSQL stores push each entry the moment it commits (LISTEN/NOTIFY); SQLite stores are
-    polled cheaply. Leave it open in the scribe's or the comms lead's terminal.
+    PostgreSQL pushes each entry as it commits (LISTEN/NOTIFY); SQLite is polled cheaply.
+
+    Leave it open in the scribe's or the comms lead's terminal.
 
     Example: mlsre incident follow INC-7 --json
     """
