@@ -25,6 +25,7 @@ SECRET_ENV = (
     "MLFLOW_TRACKING_PASSWORD",
     "MLSRE_PAGERDUTY_ROUTING_KEY",
     "MLSRE_SLACK_WEBHOOK_URL",
+    "PGPASSWORD",  # the PostgreSQL store's password (libpq's variable)
 )
 REDACTED = "***"
 

@@ -66,7 +66,9 @@ def check_store(url: str) -> Check:
             store.close()
     except MlsreError as exc:
         return _fail("store", exc)
-    return Check("store", CheckStatus.OK, f"{url} opens ({n} incident{'s' if n != 1 else ''})")
+    return Check(
+        "store", CheckStatus.OK, f"{store.where} opens ({n} incident{'s' if n != 1 else ''})"
+    )
 
 
 def check_postmortems(settings: Settings) -> Check:

@@ -116,6 +116,8 @@ class NotifySettings(_Section):
 
 class EscalationSettings(_Section):
     policies: list[EscalationPolicy] = Field(default_factory=list)
+
+
 class ReadinessSettings(_Section):
     min_score: float = Field(0.0, ge=0, le=100)  # `mlsre readiness` exits 1 below this score
 
@@ -248,7 +250,12 @@ def effective(settings: Settings, sources: dict[str, str]) -> list[tuple[str, st
         if isinstance(value, dict):
             for sub, v in value.items():
                 dotted = f"{key}.{sub}"
-                rows.append((dotted, _show(v), sources.get(dotted, "default")))
+                shown = _show(v)
+                if dotted == "store.url":
+                    from mlsre.incident.store import redact_url
+
+                    shown = redact_url(shown)
+                rows.append((dotted, shown, sources.get(dotted, "default")))
         else:
             rows.append((key, _show(value), sources.get(key, "default")))
     for name in SECRET_ENV:

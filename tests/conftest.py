@@ -16,6 +16,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures_postmortem",
     "tests.fixtures_canary",
     "tests.scenario_service",
+    "tests.fixtures_postgres",
 ]
 
 

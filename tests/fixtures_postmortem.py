@@ -9,6 +9,7 @@ Step results carry the data the engine records (see ``Engine._finish``).
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -265,7 +266,8 @@ def pm_env(tmp_path: Path) -> Iterator[PostmortemEnv]:
         f"postmortems: {{repo: {repo}, remote: origin, branch: main}}\n"
         "slo_paths: [./slos]\n"
     )
-    store = open_store(f"sqlite:///{ws / 'mlsre.db'}")
+    # The store the CLI would use: MLSRE_STORE_URL when a test runs on PostgreSQL.
+    store = open_store(os.environ.get("MLSRE_STORE_URL") or f"sqlite:///{ws / 'mlsre.db'}")
     inc = build_incident(store)
     yield PostmortemEnv(ws, repo, origin, store, inc)
     store.close()

@@ -220,6 +220,7 @@ def test_sources_that_are_down_are_notes_not_failures(
     assert [c["source"] for c in report["changes"]] == ["git"]  # what could be read, still ranked
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_recorded_changes_are_ranked(changes_ws: dict[str, Any]) -> None:
     at = datetime.fromtimestamp(T0 - 600, UTC).isoformat()
     ok(

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 
 from tests.engine_support import step_results, workspace, write_runbook
 from tests.helpers import ok
@@ -36,6 +37,7 @@ def loose(text: str) -> str:
     return _GAP.join(re.escape(word) for word in text.split())
 
 
+@pytest.mark.usefixtures("store_backend")  # on SQLite and on PostgreSQL
 def test_walk_through_a_runbook_at_the_terminal(isolated: Path) -> None:
     workspace(isolated)
     write_runbook(
@@ -163,10 +165,12 @@ def test_incident_open_offers_the_runbook(isolated: Path) -> None:
     assert [s["step"] for s in json.loads(r.stdout)["steps"]] == ["first", "second"]
 
 
+@pytest.mark.usefixtures("store_backend")  # on SQLite and on PostgreSQL
 def test_resume_asks_before_rerunning_a_half_done_mitigation(isolated: Path) -> None:
+    from mlsre.config import store_url
     from mlsre.incident.model import EventKind
     from mlsre.incident.service import record
-    from mlsre.incident.sqlite_store import SqliteStore
+    from mlsre.incident.store import open_store
 
     workspace(isolated)
     write_runbook(
@@ -185,7 +189,7 @@ def test_resume_asks_before_rerunning_a_half_done_mitigation(isolated: Path) -> 
         """,
     )
     ok("incident", "open", "x")
-    store = SqliteStore(f"sqlite:///{isolated / '.mlsre' / 'mlsre.db'}")
+    store = open_store(store_url())  # the CLI's store: SQLite or PostgreSQL
     record(store, 1, EventKind.RUNBOOK_STARTED, "t", {"run": "r1", "runbook": "half", "inputs": {}})
     record(
         store,

@@ -120,16 +120,18 @@ def test_sigkill_at_random_points_then_resume(isolated: Path) -> None:
         assert (applied == 1) == (status == "passed") or status == "skipped", (n, status, applied)
 
 
+@pytest.mark.usefixtures("store_backend")  # on SQLite and on PostgreSQL
 def test_resume_reuses_recorded_results_and_asks_about_half_done_mitigation(isolated: Path) -> None:
     """A run that stopped right after the mitigation started: resume never re-runs it unasked."""
+    from mlsre.config import store_url
     from mlsre.incident.model import EventKind
     from mlsre.incident.service import record
-    from mlsre.incident.sqlite_store import SqliteStore
+    from mlsre.incident.store import open_store
 
     workspace(isolated)
     write_runbook(isolated, "half", STEPS)
     ok("incident", "open", "x")
-    store = SqliteStore(f"sqlite:///{isolated / '.mlsre' / 'mlsre.db'}")
+    store = open_store(store_url())  # the CLI's store: SQLite or PostgreSQL
     record(store, 1, EventKind.RUNBOOK_STARTED, "t", {"run": "r1", "runbook": "half", "inputs": {}})
     for sid in ("d1", "d2", "d3"):
         record(store, 1, EventKind.STEP_STARTED, "t", {"run": "r1", "step": sid})

@@ -10,6 +10,9 @@ import pytest
 
 from tests.helpers import ok, ok_json, run
 
+# Every test here runs on SQLite and on PostgreSQL (tests/fixtures_postgres.py).
+pytestmark = pytest.mark.usefixtures("store_backend")
+
 
 def test_whole_lifecycle_from_page_to_close(isolated: Path) -> None:
     ok("init", ".")

@@ -81,6 +81,28 @@ def _nulls_with_reasons(data: Any) -> int:
     return 0
 
 
+def _follow_lines(ws: Path, ref: str, n: int) -> str:
+    """`incident follow --json` runs until interrupted: read ``n`` lines, each strict JSON."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlsre", "incident", "follow", ref, "--json", "--last", str(n)],
+        cwd=ws,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(n)]
+    finally:
+        proc.kill()
+        proc.wait()
+    for line in lines:
+        assert loads_strict(line)["seq"] > 0
+    return "".join(lines)
+
+
 def test_every_json_output_and_export_is_strict(
     isolated: Path, prometheus_server: PromServer, registry: MlflowServer, tmp_path: Path
 ) -> None:
@@ -199,6 +221,11 @@ def test_every_json_output_and_export_is_strict(
     j("config", "show")
     j("doctor", codes=(0, 1))
     j("demo", "--dir", str(tmp_path / "demo"))
+    db_url = f"sqlite:///{ws / '.mlsre' / 'mlsre.db'}"
+    j("store", "status")
+    j("store", "migrate")
+    j("store", "copy", db_url, f"sqlite:///{tmp_path / 'copy.db'}")
+    outputs["incident follow"] = _follow_lines(ws, "INC-1", 3)
 
     assert commands <= set(outputs), f"add these to this test: {commands - set(outputs)}"
     loads_strict(ok("runbook", "schema").stdout)

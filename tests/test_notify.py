@@ -22,6 +22,8 @@ from tests.faulty_server import refused_url
 from tests.helpers import ok, ok_json, run
 from tests.notify_receivers import Receiver
 
+pytestmark = pytest.mark.usefixtures("store_backend")  # the outbox on SQLite and PostgreSQL
+
 PD_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"  # 32 characters, like a real integration key
 LEADS_KEY = "LEADSKEY0123456789abcdefABCDEF01"
 SECRET = "whsec-test-secret"

@@ -17,6 +17,9 @@ from mlsre.settings import load_settings
 from tests.fixtures_postmortem import PostmortemEnv, at, git
 from tests.helpers import run
 
+# Every test here runs on SQLite and on PostgreSQL (tests/fixtures_postgres.py).
+pytestmark = pytest.mark.usefixtures("store_backend")
+
 MD = "2026/2026-11-28-INC-1-fraud-detector-p99-latency-7x-after-version-4.md"
 ASSETS = "2026/assets/2026-11-28-INC-1-fraud-detector-p99-latency-7x-after-version-4"
 

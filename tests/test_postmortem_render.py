@@ -22,6 +22,9 @@ from tests.fixtures_postmortem import PostmortemEnv, build_incident
 from tests.fixtures_slo import E0, E1, at
 from tests.helpers import run
 
+# Every test here runs on SQLite and on PostgreSQL (tests/fixtures_postgres.py).
+pytestmark = pytest.mark.usefixtures("store_backend")
+
 SECTIONS = [
     "## Summary",
     "## Impact",

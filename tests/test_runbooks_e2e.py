@@ -112,6 +112,7 @@ def _replay_matches(runbook: str, ref: str, report: dict[str, Any], tmp: Path) -
 
 @pytest.mark.prometheus
 @pytest.mark.mlflow
+@pytest.mark.usefixtures("store_backend")  # the whole story, on SQLite and on PostgreSQL
 def test_latency_runbook_points_at_version_4_and_rolls_back(
     isolated: Path, prometheus_server: PromServer, registry: MlflowServer
 ) -> None:

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "slo": ("mlsre.cli.slo", "SLOs, error budgets, burn rates and Prometheus rules."),
     "postmortem": ("mlsre.cli.postmortem", "Render, lint and publish blameless postmortems."),
     "config": ("mlsre.cli.config_cmd", "Inspect the effective configuration."),
+    "store": ("mlsre.cli.store", "Incident store: status, migrations, copy between backends."),
     "doctor": ("mlsre.cli.doctor", "Check config, store, Prometheus and the registry."),
     "readiness": (
         "mlsre.cli.readiness",

@@ -359,6 +359,39 @@ def timeline(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False
         _render_events(evs, title=None)
 
 
+@app.command()
+def follow(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    last: Annotated[int, typer.Option(help="Start with this many of the latest entries.")] = 10,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line (an event), for tools.")
+    ] = False,
+) -> None:
+    """Print the timeline's new entries as they happen, until Ctrl-C.
+
+    PostgreSQL pushes each entry as it commits (LISTEN/NOTIFY); SQLite is polled cheaply.
+
+    Leave it open in the scribe's or the comms lead's terminal.
+
+    Example: mlsre incident follow INC-7 --json
+    """
+    import json
+    import sys
+
+    from mlsre.incident.follow import follow as follow_events
+    from mlsre.incident.timeline import describe
+    from mlsre.timeutil import iso
+
+    for ev in follow_events(_store(ctx), parse_id(incident), last=max(0, last)):
+        if as_json:
+            text = json.dumps(output.to_jsonable(ev), ensure_ascii=False, allow_nan=False)
+        else:
+            text = f"{ev.seq}\t{iso(ev.at)}\t{ev.actor}\t{describe(ev)}"
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
 NoteOpt = Annotated[str | None, typer.Option("--note", "-m", help="A sentence for the timeline.")]
 
 

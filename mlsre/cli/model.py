@@ -329,6 +329,8 @@ def _record_promotion(ctx: typer.Context, incident_id: int, result: Any, as_: st
     finally:
         store.close()
     return event
+
+
 from mlsre.cli import model_fallback  # noqa: E402  (fallback, restore: issue 15)
 
 model_fallback.register(app)

@@ -1,37 +1,47 @@
 """The embedded store: stdlib sqlite3 in WAL mode. All of its SQL lives here.
 
-Every write is one ``BEGIN IMMEDIATE`` transaction that reads the projection, checks the move,
-inserts the event with the next sequence number (unique per incident) and updates the
-projection, so concurrent writers queue instead of losing or reordering events.
+Every write is one ``BEGIN IMMEDIATE`` transaction (SQLite's one writer lock), so the read of
+the projection, the lifecycle check, the event with the next sequence number (unique per
+incident) and the projection update happen as one step; concurrent writers queue instead of
+losing or reordering events. An older store file is migrated when opened: it is one person's.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import uuid
-from collections.abc import Iterator
-from dataclasses import replace
-from datetime import datetime, timedelta
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlsre.changes.model import ChangeKind, RecordedChange
-from mlsre.errors import LifecycleError, NotFoundError, StoreError
-from mlsre.incident import lifecycle
-from mlsre.incident.model import Event, EventKind, Incident, Severity, Status, apply, format_id
+from mlsre.errors import MlsreError, StoreError
+from mlsre.incident.migrations import HISTORY_FROM, MIGRATIONS, Migration
+from mlsre.incident.model import Event, Incident, Severity, Status, format_id
 from mlsre.incident.store import (
     IncidentFilter,
     IncidentRow,
-    OutboxRow,
+    event_from_row,
+    filter_sql,
     state_from_json,
     state_to_json,
 )
+from mlsre.incident.store_base import (
+    COPIED,
+    WRITTEN_BY,
+    EventStore,
+    Row,
+    Table,
+    new_store_id,
+    on_conflict,
+)
 from mlsre.jsonutil import dumps
-from mlsre.notify.plan import EscalationState, Snapshot, after_event, escalation_data
 
-SCHEMA_VERSION = 3  # 2: the team's change log; 3: escalation state and the notification outbox
-_SCHEMA = """
+# The SQL of each schema version (see migrations.py). Version 1 is the schema every store file
+# made before migrations existed already has; never edit a shipped version.
+SQL: dict[int, str] = {
+    1: """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,6 +65,8 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT NOT NULL,
     PRIMARY KEY (incident_id, seq)
 );
+""",
+    2: """
 CREATE TABLE IF NOT EXISTS changes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -66,6 +78,8 @@ CREATE TABLE IF NOT EXISTS changes (
     recorded_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_at ON changes (at);
+""",
+    3: """
 CREATE TABLE IF NOT EXISTS escalations (
     incident_id INTEGER PRIMARY KEY REFERENCES incidents (id),
     snapshot TEXT NOT NULL,
@@ -92,13 +106,30 @@ CREATE TABLE IF NOT EXISTS outbox (
     sent_at TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (status, incident_id, channel, id);
-"""
+""",
+    4: """
+CREATE TABLE schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT,
+    mlsre_version TEXT
+);
+CREATE INDEX incidents_opened ON incidents (opened_at);
+""",
+}
 
 
-class SqliteStore:
-    def __init__(self, url: str) -> None:
+def _ts(value: datetime) -> str:
+    return value.isoformat()
+
+
+class SqliteStore(EventStore):
+    backend = "sqlite"
+    auto_migrate = True
+
+    def __init__(self, url: str, *, check_schema: bool = True) -> None:
         path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
-        self.path = path
+        self.path = self.where = path
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +139,8 @@ class SqliteStore:
             self.db.execute("PRAGMA busy_timeout = 60000")
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA foreign_keys = ON")
-            self._ensure_schema()
+            if check_schema:
+                self.ensure_current()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open incident store {path}: {exc}",
@@ -119,322 +151,134 @@ class SqliteStore:
                 f"cannot create incident store folder for {path}: {exc.strerror}"
             ) from None
 
-    def _ensure_schema(self) -> None:
-        row = self._meta_version()
-        if row == SCHEMA_VERSION:
-            return
-        if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("BEGIN IMMEDIATE")
+    # ---- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
         try:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
-            self.db.execute(  # who this store is: part of stable PagerDuty dedup keys
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)",
-                (uuid.uuid4().hex[:12],),
-            )
-            self.db.execute(  # every statement above is idempotent: older stores catch up
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(SCHEMA_VERSION),),
-            )
-            self.db.execute("COMMIT")
-        except BaseException:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the incident store: {exc}") from None
+        try:
+            yield
+        except BaseException as exc:
             self.db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error) and not isinstance(exc, MlsreError):
+                raise StoreError(f"cannot write to the incident store: {exc}") from None
             raise
-
-    def _meta_version(self) -> int | None:
         try:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.OperationalError:
-            return None
-        return int(row[0]) if row else None
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.db.execute("ROLLBACK")
+            raise StoreError(f"cannot write to the incident store: {exc}") from None
 
-    # ---- writes --------------------------------------------------------------------------
+    def _migration_lock(self) -> Any:
+        if self.path != ":memory:" and (
+            self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+        ):
+            self.db.execute("PRAGMA journal_mode = WAL")  # not allowed inside a transaction
+        return self._write()
 
-    def open_incident(
-        self,
-        data: dict[str, Any],
-        actor: str,
-        at: datetime,
-        escalation: Snapshot | None = None,
-    ) -> tuple[Incident, Event]:
-        with self._write():
-            cur = self.db.execute(
-                "INSERT INTO incidents (title, severity, status, model, service, opened_at, updated_at,"
-                " last_seq, state) VALUES (?, ?, 'open', ?, ?, ?, ?, 0, '{}')",
-                (
-                    data["title"],
-                    data["severity"],
-                    data.get("model"),
-                    data.get("service"),
-                    at.isoformat(),
-                    at.isoformat(),
-                ),
+    def _sql(self, query: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        values = [_ts(a) if isinstance(a, datetime) else a for a in args]
+        try:
+            return self.db.execute(query, values).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"incident store error: {exc}") from None
+
+    # ---- the backend's part of the rules -----------------------------------------------------
+
+    def _next_id(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM incidents").fetchone()[0])
+
+    def _load(self, incident_id: int, *, for_update: bool = False) -> Incident | None:
+        # for_update needs nothing more: BEGIN IMMEDIATE already holds the only write lock.
+        row = self.db.execute("SELECT state FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        return state_from_json(row[0]) if row else None
+
+    def _insert(self, ev: Event, state: Incident, *, new: bool = False) -> None:
+        values = (
+            state.title,
+            state.severity.value,
+            state.status.value,
+            state.model,
+            state.service,
+            _ts(ev.at),
+            ev.seq,
+            state_to_json(state),
+            ev.incident_id,
+        )
+        if new:
+            self.db.execute(
+                "INSERT INTO incidents (title, severity, status, model, service, updated_at,"
+                " last_seq, state, id, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, _ts(state.opened_at)),
             )
-            new_id = int(cur.lastrowid or 0)
-            ev = Event(new_id, 1, at, actor, EventKind.OPENED, data)
-            state = apply(None, ev)
-            self._insert(ev, state)
-            if escalation is not None:
-                self.db.execute(
-                    "INSERT INTO escalations (incident_id, snapshot, level, round, notified)"
-                    " VALUES (?, ?, 1, 0, '[]')",
-                    (new_id, dumps(escalation.to_json())),
-                )
-                self._notify(ev, state)
-        return state, ev
-
-    def append(
-        self, incident_id: int, kind: EventKind, data: dict[str, Any], actor: str, at: datetime
-    ) -> tuple[Incident, Event]:
-        with self._write():
-            state = self._load(incident_id)
-            lifecycle.check(state, kind, data)
-            ev = Event(incident_id, state.last_seq + 1, at, actor, kind, data)
-            state = apply(state, ev)
-            self._insert(ev, state)
-            self._notify(ev, state)
-        return state, ev
-
-    def _insert(self, ev: Event, state: Incident) -> None:
+        else:
+            self.db.execute(
+                "UPDATE incidents SET title = ?, severity = ?, status = ?, model = ?, service = ?,"
+                " updated_at = ?, last_seq = ?, state = ? WHERE id = ?",
+                values,
+            )
         self.db.execute(
             "INSERT INTO events (incident_id, seq, at, actor, kind, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (ev.incident_id, ev.seq, ev.at.isoformat(), ev.actor, ev.kind.value, dumps(ev.data)),
-        )
-        self.db.execute(
-            "UPDATE incidents SET title = ?, severity = ?, status = ?, model = ?, service = ?,"
-            " updated_at = ?, last_seq = ?, state = ? WHERE id = ?",
-            (
-                state.title,
-                state.severity.value,
-                state.status.value,
-                state.model,
-                state.service,
-                ev.at.isoformat(),
-                ev.seq,
-                state_to_json(state),
-                ev.incident_id,
-            ),
+            (ev.incident_id, ev.seq, _ts(ev.at), ev.actor, ev.kind.value, dumps(ev.data)),
         )
 
-    # ---- escalation and the notification outbox (see mlsre.notify.plan) ---------------------
+    # ---- schema --------------------------------------------------------------------------------
 
-    def _escalation(self, incident_id: int) -> EscalationState | None:
-        row = self.db.execute(
-            "SELECT snapshot, level, round, next_due_at, notified FROM escalations"
-            " WHERE incident_id = ?",
-            (incident_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        return EscalationState(
-            snapshot=Snapshot.from_json(json.loads(row[0])),
-            level=int(row[1]),
-            round=int(row[2]),
-            next_due_at=datetime.fromisoformat(row[3]) if row[3] else None,
-            notified=tuple(json.loads(row[4])),
-        )
+    def _meta(self) -> dict[str, str] | None:
+        try:
+            rows = self.db.execute("SELECT key, value FROM meta").fetchall()
+        except sqlite3.OperationalError:
+            return None  # no meta table: an empty store
+        return dict(rows)
 
-    def _notify(self, ev: Event, state: Incident) -> None:
-        """In the event's transaction: move escalation on and queue what it causes."""
-        esc = self._escalation(ev.incident_id)
-        if esc is None:
-            return
-        new, rows = after_event(esc, ev, state)
-        self.db.execute(
-            "UPDATE escalations SET level = ?, round = ?, next_due_at = ?, notified = ?"
-            " WHERE incident_id = ?",
-            (
-                new.level,
-                new.round,
-                new.next_due_at.isoformat() if new.next_due_at else None,
-                json.dumps(list(new.notified)),
-                ev.incident_id,
-            ),
-        )
-        for n in rows:
+    def _apply(self, m: Migration) -> None:
+        for statement in SQL[m.version].split(";"):
+            if statement.strip():
+                self.db.execute(statement)
+        if m.version == 3:  # who this store is: part of stable PagerDuty dedup keys
             self.db.execute(
-                "INSERT INTO outbox (incident_id, seq, channel, action, event_kind, payload,"
-                " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    ev.incident_id,
-                    n.seq,
-                    n.channel,
-                    n.action.value,
-                    n.event_kind,
-                    dumps(n.payload),
-                    ev.at.isoformat(),
-                    ev.at.isoformat(),
-                ),
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (new_store_id(),)
             )
-
-    def escalation(self, incident_id: int) -> EscalationState | None:
-        return self._escalation(incident_id)
-
-    def escalate(
-        self,
-        incident_id: int,
-        actor: str,
-        at: datetime,
-        *,
-        level: int | None = None,
-        due_only: bool = False,
-    ) -> tuple[Incident, Event] | None:
-        """Append ``escalated`` for the next level (or ``level``), checked against the stored
-        escalation state in the same transaction: two workers never escalate twice. With
-        ``due_only``, only when the escalation is due at ``at``; None when there is nothing to do."""
-        with self._write():
-            esc = self._escalation(incident_id)
-            if esc is None:
-                if due_only:
-                    return None
-                raise LifecycleError(
-                    f"{format_id(incident_id)} has no escalation policy",
-                    hint="add escalation.policies to mlsre.yaml (see `mlsre notify --help`)",
-                )
-            if due_only and (esc.next_due_at is None or esc.next_due_at > at):
-                return None
-            data = escalation_data(esc, by_hand=not due_only, level=level)
-            if data is None:
-                if due_only:
-                    self.db.execute(
-                        "UPDATE escalations SET next_due_at = NULL WHERE incident_id = ?",
-                        (incident_id,),
-                    )
-                    return None
-                raise LifecycleError(
-                    f"{format_id(incident_id)}: policy {esc.snapshot.policy} has no level "
-                    f"{level if level is not None else esc.level + 1}",
-                    hint=f"levels are 1..{len(esc.snapshot.levels)}",
-                )
-            state = self._load(incident_id)
-            lifecycle.check(state, EventKind.ESCALATED, data)
-            ev = Event(incident_id, state.last_seq + 1, at, actor, EventKind.ESCALATED, data)
-            state = apply(state, ev)
-            self._insert(ev, state)
-            self._notify(ev, state)
-        return state, ev
-
-    def due_escalations(self, at: datetime) -> list[int]:
-        rows = self.db.execute(
-            "SELECT incident_id FROM escalations WHERE next_due_at IS NOT NULL AND next_due_at <= ?"
-            " ORDER BY next_due_at",
-            (at.isoformat(),),
-        ).fetchall()
-        return [int(r[0]) for r in rows]
-
-    def store_id(self) -> str:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
-        return str(row[0]) if row else "mlsre"
-
-    def claim_outbox(self, at: datetime, lease_s: float, limit: int = 100) -> list[OutboxRow]:
-        """The first pending row of each (incident, channel) queue that is due and not leased
-        by another worker, leased to the caller until ``at + lease_s``."""
-        lease = (at + timedelta(seconds=lease_s)).isoformat()
-        now = at.isoformat()
-        with self._write():
-            rows = self.db.execute(
-                "SELECT " + _OUTBOX_COLUMNS + " FROM outbox o WHERE o.status = 'pending'"
-                " AND o.id = (SELECT MIN(p.id) FROM outbox p WHERE p.status = 'pending'"
-                " AND p.incident_id = o.incident_id AND p.channel = o.channel)"
-                " AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until < ?)"
-                " ORDER BY o.id LIMIT ?",
-                (now, now, limit),
-            ).fetchall()
-            for r in rows:
-                self.db.execute("UPDATE outbox SET lease_until = ? WHERE id = ?", (lease, r[0]))
-        return [_outbox_row(r) for r in rows]
-
-    def finish_outbox(
-        self,
-        row_id: int,
-        *,
-        status: str,
-        attempts: int,
-        at: datetime,
-        next_attempt_at: datetime | None = None,
-        error: str | None = None,
-    ) -> None:
-        with self._write():
+        if m.version == HISTORY_FROM:  # earlier versions predate the table: applied "before"
+            self.db.executemany(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                [(e.version, e.name) for e in MIGRATIONS if e.version < HISTORY_FROM],
+            )
+        if m.version >= HISTORY_FROM:
             self.db.execute(
-                "UPDATE outbox SET status = ?, attempts = ?, lease_until = NULL, last_error = ?,"
-                " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = ? WHERE id = ?",
-                (
-                    status,
-                    attempts,
-                    error,
-                    next_attempt_at.isoformat() if next_attempt_at else None,
-                    at.isoformat() if status == "sent" else None,
-                    row_id,
-                ),
+                "INSERT INTO schema_migrations (version, name, applied_at, mlsre_version)"
+                " VALUES (?, ?, ?, ?)",
+                (m.version, m.name, _ts(datetime.now(UTC)), WRITTEN_BY),
             )
+        self._set_meta("schema_version", str(m.version))
+        self._set_meta("written_by", WRITTEN_BY)
 
-    def outbox(self, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
-        where, args = ("WHERE o.status = ?", [status]) if status else ("", [])
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def _history(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT " + _OUTBOX_COLUMNS + f" FROM outbox o {where} ORDER BY o.id DESC LIMIT ?",
-            [*args, limit],
+            "SELECT version, name, applied_at, mlsre_version FROM schema_migrations ORDER BY version"
         ).fetchall()
-        return [_outbox_row(r) for r in rows]
+        return [
+            {"version": r[0], "name": r[1], "applied_at": r[2], "mlsre_version": r[3]} for r in rows
+        ]
 
-    def retry_outbox(self, row_id: int | None, at: datetime) -> int:
-        """Send dead-lettered rows again (one, or all); how many were requeued."""
-        with self._write():
-            cur = self.db.execute(
-                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,"
-                " lease_until = NULL WHERE status = 'dead' AND (? IS NULL OR id = ?)",
-                (at.isoformat(), row_id, row_id),
-            )
-        return int(cur.rowcount)
+    # ---- reads ---------------------------------------------------------------------------------
 
-    def pending_outbox(self) -> int:
-        row = self.db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()
-        return int(row[0])
-
-    class _Tx:
-        def __init__(self, db: sqlite3.Connection) -> None:
-            self.db = db
-
-        def __enter__(self) -> None:
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot write to the incident store: {exc}") from None
-
-        def __exit__(self, et: object, ev: object, tb: object) -> None:
-            if et is None:
-                try:
-                    self.db.execute("COMMIT")
-                    return
-                except sqlite3.Error as exc:
-                    self.db.execute("ROLLBACK")
-                    raise StoreError(f"cannot write to the incident store: {exc}") from None
-            self.db.execute("ROLLBACK")
-            if isinstance(ev, sqlite3.Error):
-                raise StoreError(f"cannot write to the incident store: {ev}") from None
-
-    def _write(self) -> _Tx:
-        return SqliteStore._Tx(self.db)
-
-    # ---- reads ---------------------------------------------------------------------------
-
-    def _load(self, incident_id: int) -> Incident:
-        row = self.db.execute("SELECT state FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(
-                f"no incident {format_id(incident_id)}", hint="see `mlsre incident list --all`"
-            )
-        return state_from_json(row[0])
-
-    def get(self, incident_id: int) -> Incident:
-        return self._load(incident_id)
+    _EVENT_COLUMNS = "incident_id, seq, at, actor, kind, data"
 
     def events(self, incident_id: int, after_seq: int = 0) -> list[Event]:
-        self._load(incident_id)
+        self.get(incident_id)
         rows = self.db.execute(
-            "SELECT incident_id, seq, at, actor, kind, data FROM events WHERE incident_id = ? AND seq > ?"
+            f"SELECT {self._EVENT_COLUMNS} FROM events WHERE incident_id = ? AND seq > ?"
             " ORDER BY seq",
             (incident_id, after_seq),
         ).fetchall()
@@ -442,36 +286,38 @@ class SqliteStore:
 
     def all_events(self) -> Iterator[Event]:
         for r in self.db.execute(
-            "SELECT incident_id, seq, at, actor, kind, data FROM events ORDER BY incident_id, seq"
+            f"SELECT {self._EVENT_COLUMNS} FROM events ORDER BY incident_id, seq"
         ):
             yield _event(r)
 
-    def _where(self, flt: IncidentFilter) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        if flt.statuses:
-            clauses.append(f"status IN ({','.join('?' * len(flt.statuses))})")
-            args.extend(s.value for s in flt.statuses)
-        if flt.severities:
-            clauses.append(f"severity IN ({','.join('?' * len(flt.severities))})")
-            args.extend(s.value for s in flt.severities)
-        if flt.model:
-            clauses.append("model = ?")
-            args.append(flt.model)
-        if flt.since:
-            clauses.append("opened_at >= ?")
-            args.append(flt.since.isoformat())
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        limit = f" LIMIT {int(flt.limit)}" if flt.limit else ""
-        return where + " ORDER BY id DESC" + limit, args
+    def event_log(self) -> Iterator[tuple[int, int, datetime, str, str, str]]:
+        for r in self.db.execute(
+            f"SELECT {self._EVENT_COLUMNS} FROM events ORDER BY incident_id, seq"
+        ):
+            yield r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], r[5]
+
+    def wait_events(self, incident_id: int, after_seq: int, timeout_s: float) -> list[Event]:
+        # Cheap polling: PRAGMA data_version changes only when another connection commits.
+        deadline = time.monotonic() + timeout_s
+        seen: int | None = None
+        while True:
+            version = self.db.execute("PRAGMA data_version").fetchone()[0]
+            if version != seen:
+                seen = version
+                evs = self.events(incident_id, after_seq)
+                if evs:
+                    return evs
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return []
+            time.sleep(min(0.05, left))
+
+    def _filtered(self, columns: str, flt: IncidentFilter) -> list[Any]:
+        where, args = filter_sql(flt, "?")
+        args = [_ts(a) if isinstance(a, datetime) else a for a in args]
+        return self.db.execute(f"SELECT {columns} FROM incidents{where}", args).fetchall()
 
     def rows(self, flt: IncidentFilter) -> list[IncidentRow]:
-        tail, args = self._where(flt)
-        rows = self.db.execute(
-            "SELECT id, title, severity, status, model, service, opened_at, updated_at FROM incidents"
-            + tail,
-            args,
-        ).fetchall()
         return [
             IncidentRow(
                 id=r[0],
@@ -484,97 +330,86 @@ class SqliteStore:
                 opened_at=datetime.fromisoformat(r[6]),
                 updated_at=datetime.fromisoformat(r[7]),
             )
-            for r in rows
+            for r in self._filtered(
+                "id, title, severity, status, model, service, opened_at, updated_at", flt
+            )
         ]
 
     def incidents(self, flt: IncidentFilter) -> list[Incident]:
-        tail, args = self._where(flt)
+        return [state_from_json(r[0]) for r in self._filtered("state", flt)]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            t.name: int(self.db.execute(f"SELECT COUNT(*) FROM {t.name}").fetchone()[0])
+            for t in COPIED
+        }
+
+    # ---- copy ----------------------------------------------------------------------------------
+
+    def incident_ids(self, after: int, limit: int) -> list[int]:
         return [
-            state_from_json(r[0])
-            for r in self.db.execute("SELECT state FROM incidents" + tail, args)
+            r[0]
+            for r in self.db.execute(
+                "SELECT id FROM incidents WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+            )
         ]
 
-    # ---- the team's change log --------------------------------------------------------------
+    def select_rows(self, table: Table, incident_ids: list[int]) -> list[Row]:
+        return self._rows(
+            table,
+            f"WHERE {table.incident_column} IN ({', '.join('?' * len(incident_ids))})",
+            incident_ids,
+        )
 
-    def record_change(self, change: RecordedChange) -> RecordedChange:
-        recorded = change.recorded_at or change.at
-        with self._write():
-            cur = self.db.execute(
-                "INSERT INTO changes (at, kind, summary, actor, model, service, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    change.at.isoformat(),
-                    change.kind.value,
-                    change.summary,
-                    change.actor,
-                    change.model,
-                    change.service,
-                    recorded.isoformat(),
-                ),
-            )
-        return replace(change, id=int(cur.lastrowid or 0), recorded_at=recorded)
+    def select_range(
+        self, table: Table, after: int, *, upto: int | None = None, limit: int | None = None
+    ) -> list[Row]:
+        (key,) = table.key
+        where = f"WHERE {key} > ?" + (f" AND {key} <= {int(upto)}" if upto is not None else "")
+        return self._rows(table, where + (f" LIMIT {int(limit)}" if limit else ""), [after])
 
-    def changes(
-        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
-    ) -> list[RecordedChange]:
-        clauses, args = [], []
-        if since is not None:
-            clauses.append("at >= ?")
-            args.append(since.isoformat())
-        if until is not None:
-            clauses.append("at <= ?")
-            args.append(until.isoformat())
-        if model is not None:
-            clauses.append("(model = ? OR model IS NULL)")
-            args.append(model)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    def _rows(self, table: Table, where: str, args: list[Any]) -> list[Row]:
+        order = f" ORDER BY {', '.join(table.key)}"
+        if " LIMIT " in where:
+            where, limit = where.split(" LIMIT ")
+            order += f" LIMIT {limit}"
         rows = self.db.execute(
-            "SELECT id, at, kind, summary, actor, model, service, recorded_at FROM changes"
-            + where
-            + " ORDER BY at, id",
-            args,
+            f"SELECT {', '.join(table.columns)} FROM {table.name} {where}{order}", args
         ).fetchall()
-        return [
-            RecordedChange(
-                id=r[0],
-                at=datetime.fromisoformat(r[1]),
-                kind=ChangeKind(r[2]),
-                summary=r[3],
-                actor=r[4],
-                model=r[5],
-                service=r[6],
-                recorded_at=datetime.fromisoformat(r[7]),
-            )
-            for r in rows
-        ]
+        times = [i for i, c in enumerate(table.columns) if c in table.times]
+        out: list[Row] = []
+        for r in rows:
+            values = list(r)
+            for i in times:
+                if values[i] is not None:
+                    values[i] = datetime.fromisoformat(values[i])
+            out.append(tuple(values))
+        return out
+
+    def insert_rows(self, rows: dict[str, list[Row]]) -> dict[str, int]:
+        added: dict[str, int] = {}
+        with self._write():
+            for table in COPIED:
+                before = self.db.total_changes
+                self.db.executemany(
+                    _insert_sql(table), [_plain(r) for r in rows.get(table.name, [])]
+                )
+                added[table.name] = self.db.total_changes - before
+        return added
 
     def close(self) -> None:
         self.db.close()
 
 
-_OUTBOX_COLUMNS = (
-    "o.id, o.incident_id, o.seq, o.channel, o.action, o.event_kind, o.payload, o.status,"
-    " o.attempts, o.next_attempt_at, o.last_error, o.created_at, o.sent_at"
-)
+def _insert_sql(table: Table) -> str:
+    cols = ", ".join(table.columns)
+    marks = ", ".join("?" * len(table.columns))
+    return f"INSERT INTO {table.name} ({cols}) VALUES ({marks}){on_conflict(table)}"
 
 
-def _outbox_row(r: tuple[Any, ...]) -> OutboxRow:
-    return OutboxRow(
-        id=int(r[0]),
-        incident_id=int(r[1]),
-        seq=int(r[2]),
-        channel=r[3],
-        action=r[4],
-        event_kind=r[5],
-        payload=json.loads(r[6]),
-        status=r[7],
-        attempts=int(r[8]),
-        next_attempt_at=datetime.fromisoformat(r[9]),
-        last_error=r[10],
-        created_at=datetime.fromisoformat(r[11]),
-        sent_at=datetime.fromisoformat(r[12]) if r[12] else None,
-    )
+def _plain(row: Row) -> Row:
+    return tuple(_ts(v) if isinstance(v, datetime) else v for v in row)
 
 
 def _event(r: tuple[Any, ...]) -> Event:
-    return Event(r[0], r[1], datetime.fromisoformat(r[2]), r[3], EventKind(r[4]), json.loads(r[5]))
+    return event_from_row(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], r[5])

@@ -13,6 +13,7 @@ from mlsre.errors import StoreError
 from mlsre.incident.model import Event, EventKind, Incident, Severity, Status
 
 if TYPE_CHECKING:
+    from mlsre.incident.store_base import EventStore
     from mlsre.notify.plan import EscalationState, Snapshot
 
 
@@ -60,6 +61,12 @@ class OutboxRow:
 
 
 class Store(Protocol):
+    """What callers use; the backends implement it through ``store_base.EventStore``."""
+
+    @property
+    def where(self) -> str:
+        """Where the store is, for messages (a URL never shows its password)."""
+
     def open_incident(
         self,
         data: dict[str, Any],
@@ -78,6 +85,9 @@ class Store(Protocol):
     def get(self, incident_id: int) -> Incident: ...
 
     def events(self, incident_id: int, after_seq: int = 0) -> list[Event]: ...
+
+    def wait_events(self, incident_id: int, after_seq: int, timeout_s: float) -> list[Event]:
+        """Events after ``after_seq``, waiting up to ``timeout_s`` for the first one."""
 
     def rows(self, flt: IncidentFilter) -> list[IncidentRow]: ...
 
@@ -133,16 +143,55 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, check_schema: bool = True) -> Store:
+    """The store at ``url``; with ``check_schema``, refuse one this mlsre cannot read as is."""
+    return open_event_store(url, check_schema=check_schema)
+
+
+def open_event_store(url: str, *, check_schema: bool = True) -> EventStore:
+    """The backend for ``url`` (admin commands need more than :class:`Store`)."""
     if url.startswith("sqlite:///") or url == ":memory:":
         from mlsre.incident.sqlite_store import SqliteStore
 
-        return SqliteStore(url)
+        return SqliteStore(url, check_schema=check_schema)
+    if url.startswith(("postgresql://", "postgres://")):
+        from mlsre.incident.pg_store import PostgresStore  # psycopg only for these URLs
+
+        return PostgresStore(url, check_schema=check_schema)
     scheme = url.split(":", 1)[0]
     raise StoreError(
-        f"unsupported store URL scheme '{scheme}'",
-        hint="use sqlite:///path/to/mlsre.db (PostgreSQL support is planned)",
+        f"unsupported store URL scheme '{scheme}' in {redact_url(url)}",
+        hint="use sqlite:///path/to/mlsre.db or postgresql://user@host:5432/db",
     )
+
+
+def redact_url(url: str) -> str:
+    """``url`` without a password (passwords belong in PGPASSWORD or ~/.pgpass anyway)."""
+    import re
+
+    url = re.sub(r"(://[^:/@?#]*):[^@/?#]*@", r"\1:***@", url)
+    return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", url)
+
+
+def filter_sql(flt: IncidentFilter, mark: str) -> tuple[str, list[Any]]:
+    """WHERE/ORDER/LIMIT over the projection for ``flt``; ``mark`` is the placeholder."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    if flt.statuses:
+        clauses.append(f"status IN ({', '.join([mark] * len(flt.statuses))})")
+        args.extend(s.value for s in flt.statuses)
+    if flt.severities:
+        clauses.append(f"severity IN ({', '.join([mark] * len(flt.severities))})")
+        args.extend(s.value for s in flt.severities)
+    if flt.model:
+        clauses.append(f"model = {mark}")
+        args.append(flt.model)
+    if flt.since:
+        clauses.append(f"opened_at >= {mark}")
+        args.append(flt.since)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    limit = f" LIMIT {int(flt.limit)}" if flt.limit else ""
+    return where + " ORDER BY id DESC" + limit, args
 
 
 # ---- (de)serialisation shared by backends ---------------------------------------------------
@@ -176,3 +225,9 @@ def state_from_json(text: str) -> Incident:
         ActionItem(**{**a, "type": ActionType(a["type"])}) for a in d.get("actions", [])
     ]
     return Incident(**d)
+
+
+def event_from_row(
+    incident_id: int, seq: int, at: datetime, actor: str, kind: str, data: str
+) -> Event:
+    return Event(incident_id, seq, at, actor, EventKind(kind), json.loads(data))
