@@ -126,6 +126,22 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prom
         )
 
 
+@pytest.fixture(scope="session")
+def prometheus_unversioned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromServer]:
+    """The same incident, but only the latency histogram carries `version` (see the module)."""
+    from tests import scenario_fraud_unversioned as other
+
+    with backfilled_prometheus(
+        tmp_path_factory.mktemp("prometheus-unversioned"), other.openmetrics()
+    ) as url:
+        yield PromServer(
+            url=url,
+            times=scenario.Times(),
+            p99=dict(scenario.P99),
+            error_share=dict(scenario.ERROR_SHARE),
+        )
+
+
 @dataclass
 class MlflowServer:
     url: str

@@ -68,6 +68,11 @@ def parse_value(text: Any) -> float:
         return math.nan
 
 
+def promql_escape(value: Any) -> str:
+    """Safe inside a double-quoted PromQL label value."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def format_time(dt: datetime) -> str:
     """Unix seconds with millisecond precision (Prometheus accepts it; stable for replay keys)."""
     return f"{dt.timestamp():.3f}".rstrip("0").rstrip(".")
@@ -136,6 +141,25 @@ class PrometheusClient(ApiClient):
         ]
         data, response = self._call(self._request("/api/v1/query_range", params, timeout_s), promql)
         return _parse(promql, data, response)
+
+    def label_values(
+        self,
+        label: str,
+        match: str,
+        start: datetime,
+        end: datetime,
+        *,
+        timeout_s: float | None = None,
+    ) -> list[str]:
+        """Values of ``label`` on the series matching ``match`` between ``start`` and ``end``."""
+        params = [
+            ("match[]", match),
+            ("start", format_time(start)),
+            ("end", format_time(end)),
+        ]
+        path = f"/api/v1/label/{label}/values"
+        data, _ = self._call(self._request(path, params, timeout_s), match)
+        return sorted(str(v) for v in data) if isinstance(data, list) else []
 
     def buildinfo(self) -> dict[str, Any]:
         """Server version (``mlsre doctor``)."""

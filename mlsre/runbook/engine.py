@@ -20,8 +20,9 @@ from typing import Any
 from mlsre.errors import MlsreError
 from mlsre.incident.model import EventKind, Incident
 from mlsre.incident.store import Store
-from mlsre.runbook import journal
+from mlsre.runbook import gates, journal
 from mlsre.runbook.context import incident_context, parse_inputs, step_namespace
+from mlsre.runbook.findings import sample_text
 from mlsre.runbook.model import Runbook, Step
 from mlsre.runbook.run_model import (
     DEFAULT_TIMEOUT_S,
@@ -35,7 +36,7 @@ from mlsre.runbook.run_model import (
     StepView,
     Unattended,
 )
-from mlsre.runbook.sandbox import check_samples, evaluate, render_value, truthy
+from mlsre.runbook.sandbox import check_samples, render_value
 from mlsre.steps.base import Phase, StepContext, StepResult, StepStatus
 from mlsre.timeutil import iso, utcnow
 
@@ -164,7 +165,16 @@ class Engine:
             if len(batch) > 1:
                 results = self._run_batch(batch, i, len(steps), ctx_base, options, incident, run_id)
             else:
-                one = self._one(step, i, len(steps), ctx_base, options, incident, run_id, prior)
+                why = (
+                    None
+                    if options.dry_run
+                    else self._no_verify(runbook, step, outcomes, options, incident, prior)
+                )
+                one = (
+                    self._skip(step, why, incident, run_id, options)
+                    if why
+                    else self._one(step, i, len(steps), ctx_base, options, incident, run_id, prior)
+                )
                 if one is None:
                     quit_ = True
                     break
@@ -208,7 +218,10 @@ class Engine:
                 f"{o.step}: {o.summary}"
                 for o in ordered
                 if o.status is StepStatus.PENDING
-                or (o.status is StepStatus.SKIPPED and o.summary.startswith("awaiting approval"))
+                or (
+                    o.status is StepStatus.SKIPPED
+                    and o.summary.startswith((gates.AWAITING, gates.UNDECIDED))
+                )
             ],
             stopped_at=stopped_at,
             dry_run=options.dry_run,
@@ -230,6 +243,29 @@ class Engine:
             self._workers.shutdown(wait=False)
             self._workers = None
         return report
+
+    def _no_verify(
+        self,
+        runbook: Runbook,
+        step: Step,
+        outcomes: dict[str, StepOutcome],
+        options: RunOptions,
+        incident: Incident | None,
+        prior: journal.RunRecord,
+    ) -> str | None:
+        """Why a verify step must not run now (no mitigation ran; --at after a real one)."""
+        hint = f"mlsre runbook run {runbook.id} --phase verify" + (
+            f" --incident {incident.ref}" if incident else ""
+        )
+        return gates.verify_skip_reason(
+            step,
+            runbook.steps,
+            outcomes,
+            phase_only=options.phase,
+            at=options.at,
+            verify_hint=hint,
+            maybe_ran=prior.started_only,
+        )
 
     def _flow(self, step: Step, out: StepOutcome, steps: list[Step]) -> str | int | None:
         """What happens after a step: None (next), 'stop', or the index to go to."""
@@ -407,18 +443,19 @@ class Engine:
         options: RunOptions,
     ) -> StepOutcome | None:
         """The recorded outcome of a step its `when` keeps from running (None: it runs)."""
-        if step.when is None:
+        verdict = gates.judge_when(step, ctx)
+        if verdict.gate is gates.Gate.RUN:
             return None
-        try:
-            go = truthy(evaluate(step.when, ctx, what="when"))
-        except MlsreError as exc:
+        if verdict.gate is gates.Gate.ERROR:
             view = StepView(step, 0, 0, step.uses, None, False)
-            return self._error(step, view, exc.message, incident, run_id)
-        return (
-            None
-            if go
-            else self._skip(step, f"when: {step.when} is false", incident, run_id, options)
-        )
+            return self._error(step, view, verdict.reason, incident, run_id)
+        if verdict.gate is gates.Gate.UNDECIDED and self.operator.interactive:
+            answer = self.operator.ask(
+                f"{verdict.reason}. Run {step.id} anyway?", choices=["y", "n"], default="n"
+            )
+            if answer == "y":
+                return None
+        return self._skip(step, verdict.reason, incident, run_id, options)
 
     def _error(
         self, step: Step, view: StepView, message: str, incident: Incident | None, run_id: str
@@ -554,6 +591,8 @@ class Engine:
                 result.status = StepStatus.PASSED
             return result
         if not result.samples:
+            if result.judged:  # the kind decided without samples (e.g. no version change)
+                return result
             result.status = StepStatus.ERROR
             result.summary = (
                 result.summary + "; " if result.summary else ""
@@ -561,7 +600,7 @@ class Engine:
             return result
         try:
             broken = [
-                _sample_text(s)
+                sample_text(s, step.expect)
                 for s in check_samples(step.expect, result.samples, ctx, result.output)
             ]
         except MlsreError as exc:
@@ -572,6 +611,8 @@ class Engine:
             result.status = StepStatus.FAILED
             more = f" (+{len(broken) - 3} more)" if len(broken) > 3 else ""
             result.summary = f"expect `{step.expect}` broken by {'; '.join(broken[:3])}{more}"
+            if result.finding:
+                result.summary = f"{result.finding}: {result.summary}"
         else:
             result.status = StepStatus.PASSED
             result.summary = (
@@ -695,14 +736,6 @@ def _overall(outcomes: list[StepOutcome], quit_: bool) -> RunOutcome:
     if StepStatus.ERROR in statuses:
         return RunOutcome.ERROR
     return RunOutcome.QUIT if quit_ else RunOutcome.HEALTHY
-
-
-def _sample_text(sample: dict[str, Any]) -> str:
-    labels = sample.get("labels") or {}
-    shown = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__")
-    value = sample.get("value")
-    val = f"{value:.4g}" if isinstance(value, float) else str(value)
-    return f"{{{shown}}} {val}" if shown else val
 
 
 def _strings(value: Any) -> Iterator[str]:
