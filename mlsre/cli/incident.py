@@ -53,7 +53,9 @@ def _record(
     if as_json:
         output.print_json({"incident": state, "event": ev})
     else:
-        output.line(f"{state.ref}: {describe(ev)}  [{output.styled(state.status.value)}]")
+        output.line(
+            output.joined(f"{state.ref}: {describe(ev)}  [", output.styled(state.status.value), "]")
+        )
 
 
 @app.command("open")

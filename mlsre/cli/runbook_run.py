@@ -64,9 +64,15 @@ class _Printing:
 
     def after_step(self, view: Any, outcome: Any) -> None:
         if not self.quiet:
-            output.line(
-                f"{output.styled(outcome.status.value):>8}  {outcome.step}: {outcome.summary}"
-            )
+            output.line(step_line(outcome))
+
+
+def step_line(outcome: Any) -> Any:
+    """``  failed  step-id: what it found`` (the status coloured in a terminal, never markup)."""
+    status = outcome.status.value
+    return output.joined(
+        " " * (8 - len(status)), output.styled(status), f"  {outcome.step}: {outcome.summary}"
+    )
 
 
 def render_report(report: RunReport, as_json: bool) -> None:
@@ -88,8 +94,17 @@ def render_report(report: RunReport, as_json: bool) -> None:
                 ],
             )
             return
+        from mlsre.steps.base import StepStatus
+
         where = f" on {report.incident}" if report.incident else ""
-        output.line(f"Runbook {report.runbook}{where}: {report.outcome.value}", style="bold")
+        output.line(
+            f"Runbook {report.runbook}{where}: {report.outcome.value}"
+            f" (data as of {report.evaluated_at})",
+            style="bold",
+        )
+        for label, status in (("failed", StepStatus.FAILED), ("could not run", StepStatus.ERROR)):
+            if names := report.named(status):
+                output.line(f"  {label}: {', '.join(names)}")
         for item in report.needs_attention:
             output.line(f"  needs attention: {item}")
         if report.stopped_at:
@@ -251,7 +266,7 @@ def test(
         output.print_json({"report": report, "problems": problems, "ok": not problems})
     else:
         for o in report.steps:
-            output.line(f"{output.styled(o.status.value):>8}  {o.step}: {o.summary}")
+            output.line(step_line(o))
         output.line(
             "runbook test passed" if not problems else "runbook test FAILED: " + "; ".join(problems)
         )

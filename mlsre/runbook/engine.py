@@ -11,22 +11,22 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import suppress
 from typing import Any
 
 from mlsre.errors import MlsreError
 from mlsre.incident.model import EventKind, Incident
 from mlsre.incident.store import Store
-from mlsre.runbook import gates, journal
+from mlsre.runbook import approval, gates, journal
+from mlsre.runbook.batching import parallel_batch
 from mlsre.runbook.context import incident_context, parse_inputs, step_namespace
-from mlsre.runbook.findings import sample_text
+from mlsre.runbook.findings import judge
 from mlsre.runbook.model import Runbook, Step
 from mlsre.runbook.run_model import (
     DEFAULT_TIMEOUT_S,
     MAX_PARALLEL,
+    PERSON_KINDS,
     Decision,
     Operator,
     RunOptions,
@@ -36,7 +36,7 @@ from mlsre.runbook.run_model import (
     StepView,
     Unattended,
 )
-from mlsre.runbook.sandbox import check_samples, render_value
+from mlsre.runbook.sandbox import render_value
 from mlsre.steps.base import Phase, StepContext, StepResult, StepStatus
 from mlsre.timeutil import iso, utcnow
 
@@ -67,6 +67,7 @@ class Engine:
         self.registry = registry or default_registry()
         self.actor = "mlsre"
         self._lock = threading.Lock()
+        self._held: list[tuple[StepView, StepOutcome]] | None = None
         self._workers: ThreadPoolExecutor | None = (
             None  # steps finish on several threads; one writer at a time
         )
@@ -161,7 +162,7 @@ class Engine:
                 i = jump if isinstance(jump, int) else i + 1
                 continue
             parallel = not self.operator.interactive and not options.dry_run
-            batch = self._parallel_batch(steps, i, options, prior, ctx_base) if parallel else [step]
+            batch = parallel_batch(steps, i, options, prior) if parallel else [step]
             if len(batch) > 1:
                 results = self._run_batch(batch, i, len(steps), ctx_base, options, incident, run_id)
             else:
@@ -225,6 +226,7 @@ class Engine:
             ],
             stopped_at=stopped_at,
             dry_run=options.dry_run,
+            evaluated_at=iso(ctx_base["at"]),
         )
         if incident is not None and not options.dry_run and not quit_:
             self._record(
@@ -282,44 +284,6 @@ class Engine:
 
         return "stop" if step.on_fail_action is OnFail.STOP else None
 
-    def _parallel_batch(
-        self,
-        steps: list[Step],
-        i: int,
-        options: RunOptions,
-        prior: journal.RunRecord,
-        ctx: dict[str, Any],
-    ) -> list[Step]:
-        """Consecutive diagnose steps that depend on no step of the batch and ask nobody."""
-        from mlsre.runbook.refs import analyze_expression, analyze_template
-
-        batch: list[Step] = []
-        ids: set[str] = set()
-        for step in steps[i:]:
-            if (
-                step.phase != Phase.DIAGNOSE
-                or (options.phase and step.phase != options.phase)
-                or step.confirm
-                or step.uses in ("manual", "wait", "note")
-                or step.goto
-                or step.id in prior.results
-                or step.id in prior.started_only
-            ):
-                break
-            refs: set[str] = set(step.needs)
-            for text in _strings(step.with_):
-                refs |= {r.step for r in analyze_template(text).steps}
-            for expr in (step.when, step.expect):
-                if isinstance(expr, str):
-                    refs |= {r.step for r in analyze_expression(expr).steps}
-            if refs & ids:
-                break
-            batch.append(step)
-            ids.add(step.id)
-            if len(batch) >= options.max_parallel:
-                break
-        return batch or [steps[i]]
-
     # ---- one step -----------------------------------------------------------------------------
 
     def _view(
@@ -368,7 +332,8 @@ class Engine:
             total,
             description,
             rendered,
-            is_mutating(cls, params) or step.phase == Phase.MITIGATE,
+            is_mutating(cls, params)
+            or (step.phase == Phase.MITIGATE and step.uses not in PERSON_KINDS),
         )
         return view, kind, params
 
@@ -426,12 +391,10 @@ class Engine:
                 options,
             )
         if step.confirm or view.mutating:
-            question = step.confirm if isinstance(step.confirm, str) else f"{view.description}?"
-            with suppress(MlsreError):  # an unrenderable question is still worth asking
-                question = str(render_value(question, ctx, what="confirm"))
-            if not self.operator.confirm(view, question):
-                why = "awaiting approval" if not self.operator.interactive else "declined"
-                return self._skip(step, f"{why}: {view.description}", incident, run_id, options)
+            view.change = approval.preview(kind, params, self.settings, ctx, options)
+            if not self.operator.confirm(view, approval.question(step, view, ctx)):
+                why = approval.refusal(view, self.operator.interactive)
+                return self._skip(step, why, incident, run_id, options)
         return self._execute(step, view, kind, params, ctx, options, incident, run_id)
 
     def _when(
@@ -486,15 +449,25 @@ class Engine:
                 prepared.append(self._error(step, view, view.problem, incident, run_id))
             else:
                 prepared.append((step, view, kind, params))
-        with ThreadPoolExecutor(max_workers=min(options.max_parallel, len(batch))) as pool:
-            futures = {
-                id(p): pool.submit(
-                    self._execute, p[0], p[1], p[2], p[3], ctx, options, incident, run_id
-                )
-                for p in prepared
-                if isinstance(p, tuple)
-            }
-            return [p if isinstance(p, StepOutcome) else futures[id(p)].result() for p in prepared]
+        self._held = []  # shown in runbook order once the batch is done, not as each finishes
+        try:
+            with ThreadPoolExecutor(max_workers=min(options.max_parallel, len(batch))) as pool:
+                futures = {
+                    id(p): pool.submit(
+                        self._execute, p[0], p[1], p[2], p[3], ctx, options, incident, run_id
+                    )
+                    for p in prepared
+                    if isinstance(p, tuple)
+                }
+                done = [
+                    p if isinstance(p, StepOutcome) else futures[id(p)].result() for p in prepared
+                ]
+        finally:
+            held, self._held = self._held, None
+            order = {s.id: k for k, s in enumerate(batch)}
+            for view, out in sorted(held, key=lambda pair: order.get(pair[1].step, 0)):
+                self.operator.after_step(view, out)
+        return done
 
     def _execute(
         self,
@@ -533,7 +506,7 @@ class Engine:
                 evidence_log.extend(exchanges)
                 if result.status is not StepStatus.ERROR:
                     break
-        result = self._judge(step, result, ctx)
+        result = judge(step, result, ctx)
         if evidence_log:
             result.evidence = {**result.evidence, "exchanges": evidence_log}
         return self._finish(
@@ -583,42 +556,6 @@ class Engine:
                 StepStatus.ERROR, f"{step.uses} returned {type(result).__name__}, not a StepResult"
             )
         return result, recorder.take()
-
-    def _judge(self, step: Step, result: StepResult, ctx: dict[str, Any]) -> StepResult:
-        """Apply `expect` to every sample. Empty result with an expect: error 'no data'."""
-        if result.status not in (None, StepStatus.PASSED) or not step.expect:
-            if result.status is None:
-                result.status = StepStatus.PASSED
-            return result
-        if not result.samples:
-            if result.judged:  # the kind decided without samples (e.g. no version change)
-                return result
-            result.status = StepStatus.ERROR
-            result.summary = (
-                result.summary + "; " if result.summary else ""
-            ) + "no data: the query returned nothing to check `expect` against"
-            return result
-        try:
-            broken = [
-                sample_text(s, step.expect)
-                for s in check_samples(step.expect, result.samples, ctx, result.output)
-            ]
-        except MlsreError as exc:
-            result.status = StepStatus.ERROR
-            result.summary = exc.message
-            return result
-        if broken:
-            result.status = StepStatus.FAILED
-            more = f" (+{len(broken) - 3} more)" if len(broken) > 3 else ""
-            result.summary = f"expect `{step.expect}` broken by {'; '.join(broken[:3])}{more}"
-            if result.finding:
-                result.summary = f"{result.finding}: {result.summary}"
-        else:
-            result.status = StepStatus.PASSED
-            result.summary = (
-                result.summary or f"all {len(result.samples)} sample(s) meet `{step.expect}`"
-            )
-        return result
 
     # ---- recording ----------------------------------------------------------------------------
 
@@ -685,7 +622,10 @@ class Engine:
                         journal.redact_data({"run": run_id, "step": step.id, **change}),
                     )
         with self._lock:
-            self.operator.after_step(view, out)
+            if self._held is not None:
+                self._held.append((view, out))
+            else:
+                self.operator.after_step(view, out)
         return out
 
     def _from_record(self, step: Step, rec: journal.RecordedStep) -> StepOutcome:
@@ -736,14 +676,3 @@ def _overall(outcomes: list[StepOutcome], quit_: bool) -> RunOutcome:
     if StepStatus.ERROR in statuses:
         return RunOutcome.ERROR
     return RunOutcome.QUIT if quit_ else RunOutcome.HEALTHY
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)

@@ -1,10 +1,15 @@
-"""What a step found, in words: the quantity an expectation tests, for step lines and summaries."""
+"""What a step found: `expect` judged on its samples, and the line a person reads about it."""
 
 from __future__ import annotations
 
 import math
 import re
 from typing import Any
+
+from mlsre.errors import MlsreError
+from mlsre.runbook.model import Step
+from mlsre.runbook.sandbox import check_samples
+from mlsre.steps.base import StepResult, StepStatus
 
 _SHOWN_WITH = {"ratio": ("now", "baseline"), "delta": ("now", "baseline")}
 
@@ -43,3 +48,40 @@ def sample_text(sample: dict[str, Any], expect: str | None = None) -> str:
             )
         val = " ".join(parts)
     return f"{{{shown}}} {val}" if shown else val
+
+
+def judge(step: Step, result: StepResult, ctx: dict[str, Any]) -> StepResult:
+    """Apply `expect` to every sample. Empty result with an expect: error 'no data'."""
+    if result.status not in (None, StepStatus.PASSED) or not step.expect:
+        if result.status is None:
+            result.status = StepStatus.PASSED
+        return result
+    if not result.samples:
+        if result.judged:  # the kind decided without samples (e.g. no version change)
+            return result
+        result.status = StepStatus.ERROR
+        result.summary = (
+            result.summary + "; " if result.summary else ""
+        ) + "no data: the query returned nothing to check `expect` against"
+        return result
+    try:
+        broken = [
+            sample_text(s, step.expect)
+            for s in check_samples(step.expect, result.samples, ctx, result.output)
+        ]
+    except MlsreError as exc:
+        result.status = StepStatus.ERROR
+        result.summary = exc.message
+        return result
+    if broken:
+        result.status = StepStatus.FAILED
+        more = f" (+{len(broken) - 3} more)" if len(broken) > 3 else ""
+        result.summary = f"expect `{step.expect}` broken by {'; '.join(broken[:3])}{more}"
+        if result.finding:
+            result.summary = f"{result.finding}: {result.summary}"
+    else:
+        result.status = StepStatus.PASSED
+        result.summary = (
+            result.summary or f"all {len(result.samples)} sample(s) meet `{step.expect}`"
+        )
+    return result

@@ -13,6 +13,9 @@ from mlsre.runbook.model import Step
 from mlsre.steps.base import Interaction, Phase, StepStatus
 
 DEFAULT_TIMEOUT_S = 60.0
+# Kinds that ask the person, wait or write a note: they change no system (even in the mitigate
+# phase) and never run in a concurrent batch.
+PERSON_KINDS = frozenset({"manual", "wait", "note"})
 MAX_PARALLEL = 16  # steps are I/O-bound (HTTP, subprocess); threads wait, not compute
 
 
@@ -50,6 +53,7 @@ class StepView:
     params: dict[str, Any] | None
     mutating: bool
     problem: str | None = None  # rendering or parameter error
+    change: str | None = None  # what it will change, read from the system before asking
 
 
 @dataclass
@@ -80,6 +84,10 @@ class RunReport:
     needs_attention: list[str] = field(default_factory=list)
     stopped_at: str | None = None
     dry_run: bool = False
+    evaluated_at: str | None = None  # the time the data was read as of (--at, else the start)
+
+    def named(self, status: StepStatus) -> list[str]:
+        return [o.step for o in self.steps if o.status is status]
 
     @property
     def exit_code(self) -> ExitCode:

@@ -194,6 +194,26 @@ def run_promote(params: Any, ctx: StepContext) -> StepResult:
     return _move_result(move, "promoted")
 
 
+def _planned(move: AliasMove) -> str:
+    if move.before == move.after:
+        return f"nothing to change: {move.reason}"
+    before = f"from version {move.before} " if move.before else ""
+    return f"move {move.alias} of {move.model} {before}to {move.after} ({move.reason})"
+
+
+def preview_rollback(params: Any, ctx: StepContext) -> str:
+    mc = client(ctx)
+    move = rollback(mc, params.model, params.alias, params.to, params.previous_alias, dry_run=True)
+    return _planned(move)
+
+
+def preview_promote(params: Any, ctx: StepContext) -> str:
+    move = promote(
+        client(ctx), params.model, params.version, params.alias, params.previous_alias, dry_run=True
+    )
+    return _planned(move)
+
+
 def _move_result(move: AliasMove, verb: str) -> StepResult:
     where = f"{move.model}@{move.alias}"
     if move.dry_run:
