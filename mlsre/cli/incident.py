@@ -76,6 +76,9 @@ def open_(
     runbook: Annotated[
         str | None, typer.Option(help="Runbook for this failure mode: offered to start at once.")
     ] = None,
+    drill: Annotated[
+        bool, typer.Option("--drill", help="A test or game day: left out of `incident stats`.")
+    ] = False,
     as_: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -95,6 +98,7 @@ def open_(
         summary=summary,
         started=started,
         commander=commander,
+        drill=drill,
     )
     if as_json:
         output.print_json(state)
@@ -497,6 +501,25 @@ def action_done(
 
 
 @app.command()
+def drill(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    undo: Annotated[bool, typer.Option("--undo", help="It was a real incident after all.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why, for the timeline.")] = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark an incident as a test or drill, so `incident stats` leaves it out (--undo: count it).
+
+    Example: mlsre incident drill INC-4 --reason "game day: corrupted amount column"
+    """
+    data: dict[str, object] = {"drill": not undo}
+    if reason:
+        data["reason"] = reason
+    _record(ctx, incident, EventKind.DRILL_MARKED, as_, as_json, data)
+
+
+@app.command()
 def stats(
     ctx: typer.Context,
     since: Annotated[str, typer.Option(help="Period start: -30d, or an ISO date.")] = "-90d",
@@ -538,6 +561,8 @@ def stats(
         ["GROUP", "N", "DETECT", "ACK", "MITIGATE", "RESOLVE"],
         rows,
     )
+    if result.drills_excluded:
+        output.line(f"{result.drills_excluded} drill(s) not counted (see `mlsre incident drill`)")
 
 
 @app.command()

@@ -123,6 +123,13 @@ def run(
     open_: Annotated[
         bool, typer.Option("--open", help="Open a new incident for this run.")
     ] = False,
+    no_incident: Annotated[
+        bool,
+        typer.Option(
+            "--no-incident",
+            help="A health check: run it, record nothing on any incident (stats stay true).",
+        ),
+    ] = False,
     input_: InputOpt = None,
     at: AtOpt = None,
     non_interactive: Annotated[
@@ -156,6 +163,8 @@ def run(
     4 a check could not run (health unknown).
 
     Example: mlsre runbook run latency-regression --incident INC-7 -i model=fraud-detector
+
+    Example: mlsre runbook run error-rate --no-incident --non-interactive -i model=fraud-detector
     """
     from mlsre.actor import resolve_actor
     from mlsre.runbook.runner import RunRequest, parse_pairs, start
@@ -175,6 +184,7 @@ def run(
         phase=phase,
         dry_run=dry_run,
         replay=replay,
+        no_incident=no_incident,
     )
     report = start(
         req, settings, store, _operator(non_interactive, yes, as_json), resolve_actor(as_)
@@ -213,6 +223,42 @@ def resume(
         _operator(non_interactive, yes, as_json),
         resolve_actor(as_),
         replay,
+    )
+    render_report(report, as_json)
+
+
+def approve(
+    ctx: typer.Context,
+    incident: Annotated[
+        str, typer.Argument(help="Incident whose run left a step awaiting approval.")
+    ],
+    step: Annotated[
+        str | None, typer.Argument(help="The step to approve (default: every step waiting).")
+    ] = None,
+    non_interactive: Annotated[
+        bool, typer.Option("--non-interactive", help="No prompts (then --yes approves).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve without asking.")] = False,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve a mitigation an unattended run left "awaiting approval", and run it now.
+
+    Asks the same confirm (showing what will change), records the result on the same run, then runs the verify steps that had nothing to verify.
+
+    Example: mlsre runbook approve INC-7 rollback
+    """
+    from mlsre.actor import resolve_actor
+    from mlsre.runbook.runner import approve as approve_run
+
+    settings, store = _settings_store(ctx)
+    report = approve_run(
+        incident,
+        step,
+        settings,
+        store,
+        _operator(non_interactive, yes, as_json),
+        resolve_actor(as_),
     )
     render_report(report, as_json)
 
@@ -276,4 +322,5 @@ def test(
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("resume")(resume)
+    app.command("approve")(approve)
     app.command("test")(test)

@@ -63,6 +63,8 @@ class EventKind(StrEnum):
     MODEL_CHANGED = "model_changed"
     ESCALATED = "escalated"
     POSTMORTEM_PUBLISHED = "postmortem_published"
+    DRILL_MARKED = "drill_marked"  # a test or game day: kept out of `incident stats`
+    INPUTS_CHANGED = "inputs_changed"  # runbook inputs edited mid-run (old and new values)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class Incident:
     roles: dict[str, str] = field(default_factory=dict)
     actions: list[ActionItem] = field(default_factory=list)
     runbooks: list[str] = field(default_factory=list)
+    drill: bool = False  # a test or drill: excluded from `incident stats`
     last_seq: int = 0
     updated_at: datetime | None = None
     ref: str = field(init=False)  # INC-<id>: derived, but in every JSON view for scripts
@@ -143,6 +146,7 @@ def apply(state: Incident | None, ev: Event) -> Incident:
             service=d.get("service"),
             summary=d.get("summary"),
             roles=dict(d.get("roles") or {}),
+            drill=bool(d.get("drill", False)),
             last_seq=ev.seq,
             updated_at=ev.at,
         )
@@ -185,6 +189,8 @@ def apply(state: Incident | None, ev: Event) -> Incident:
         )
     elif k is EventKind.ACTION_DONE:
         state.actions[int(d["action"]) - 1].done = True
+    elif k is EventKind.DRILL_MARKED:
+        state.drill = bool(d.get("drill", True))
     elif k is EventKind.RUNBOOK_STARTED and d.get("runbook") not in state.runbooks:
         state.runbooks.append(d["runbook"])
     state.last_seq = ev.seq

@@ -23,6 +23,7 @@ def open_incident(
     started: str | None = None,
     commander: str | None = None,
     at: datetime | None = None,
+    drill: bool = False,
 ) -> Incident:
     if not title.strip():
         raise UsageError(
@@ -41,6 +42,8 @@ def open_incident(
         "started_at": started_at.isoformat(),
         "roles": {Role.COMMANDER.value: commander} if commander else {},
     }
+    if drill:
+        data["drill"] = True
     state, _ = store.open_incident(data, actor, now)
     return state
 

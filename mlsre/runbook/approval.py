@@ -6,10 +6,13 @@ from contextlib import suppress
 from typing import Any
 
 from mlsre.errors import MlsreError
-from mlsre.runbook.model import Step
+from mlsre.incident.model import Event
+from mlsre.runbook import journal
+from mlsre.runbook.gates import AWAITING, NOTHING_TO_VERIFY
+from mlsre.runbook.model import Runbook, Step
 from mlsre.runbook.run_model import RunOptions, StepView
 from mlsre.runbook.sandbox import render_value
-from mlsre.steps.base import StepContext
+from mlsre.steps.base import Phase, StepContext, StepStatus
 
 
 def preview(
@@ -46,5 +49,29 @@ def question(step: Step, view: StepView, ctx: dict[str, Any]) -> str:
 
 
 def refusal(view: StepView, interactive: bool) -> str:
-    why = "declined" if interactive else "awaiting approval"
+    why = "declined" if interactive else AWAITING
     return f"{why}: {view.change or view.description}"
+
+
+def awaiting(events: list[Event]) -> tuple[journal.RunRecord, list[str]] | None:
+    """The newest run with steps left awaiting approval, and those steps (None: nothing waits)."""
+    for rec in reversed(journal.read_runs(events)):
+        ids = [
+            sid
+            for sid, r in rec.results.items()
+            if r.status is StepStatus.SKIPPED and r.summary.startswith(AWAITING)
+        ]
+        if ids:
+            return rec, ids
+    return None
+
+
+def reopen_for_approval(record: journal.RunRecord, runbook: Runbook, ids: list[str]) -> None:
+    """Forget the recorded results that approval replaces: the approved steps, and the verify
+    steps skipped because no mitigation ran (they run after the approved mitigation)."""
+    for sid in ids:
+        record.results.pop(sid, None)
+    for step in runbook.steps:
+        rec = record.results.get(step.id)
+        if step.phase is Phase.VERIFY and rec and rec.summary.startswith(NOTHING_TO_VERIFY):
+            del record.results[step.id]

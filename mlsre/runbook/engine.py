@@ -20,7 +20,7 @@ from mlsre.incident.model import EventKind, Incident
 from mlsre.incident.store import Store
 from mlsre.runbook import approval, gates, journal
 from mlsre.runbook.batching import parallel_batch
-from mlsre.runbook.context import incident_context, parse_inputs, step_namespace
+from mlsre.runbook.context import coerce_edits, incident_context, parse_inputs, step_namespace
 from mlsre.runbook.findings import judge
 from mlsre.runbook.model import Runbook, Step
 from mlsre.runbook.run_model import (
@@ -68,6 +68,7 @@ class Engine:
         self.actor = "mlsre"
         self._lock = threading.Lock()
         self._held: list[tuple[StepView, StepOutcome]] | None = None
+        self._runbook: Runbook | None = None  # the runbook being walked
         self._workers: ThreadPoolExecutor | None = (
             None  # steps finish on several threads; one writer at a time
         )
@@ -131,6 +132,7 @@ class Engine:
         inputs: dict[str, Any],
         prior: journal.RunRecord,
     ) -> RunReport:
+        self._runbook = runbook
         ctx_base: dict[str, Any] = {
             "inputs": inputs,
             "incident": incident_context(incident),
@@ -366,7 +368,7 @@ class Engine:
                 )
             decision = self.operator.before_step(view)
             if decision is Decision.EDIT:
-                ctx["inputs"].update(self.operator.edit_inputs(dict(ctx["inputs"])))
+                self._edit_inputs(step, ctx, incident, run_id)
                 continue
             break
         if decision is Decision.QUIT:
@@ -396,6 +398,23 @@ class Engine:
                 why = approval.refusal(view, self.operator.interactive)
                 return self._skip(step, why, incident, run_id, options)
         return self._execute(step, view, kind, params, ctx, options, incident, run_id)
+
+    def _edit_inputs(
+        self, step: Step, ctx: dict[str, Any], incident: Incident | None, run_id: str
+    ) -> None:
+        """The person edits inputs before a step; the change goes on the timeline, old and new."""
+        assert self._runbook is not None
+        edited = self.operator.edit_inputs(dict(ctx["inputs"]))
+        new = coerce_edits(self._runbook, edited)
+        changes = {
+            k: {"old": ctx["inputs"].get(k), "new": v}
+            for k, v in new.items()
+            if ctx["inputs"].get(k) != v
+        }
+        ctx["inputs"].update(new)
+        if changes and incident is not None:
+            data = {"run": run_id, "runbook": self._runbook.id, "step": step.id, "changes": changes}
+            self._record(incident.id, EventKind.INPUTS_CHANGED, journal.redact_data(data))
 
     def _when(
         self,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 UNDECIDED = "could not decide whether to"
 AWAITING = "awaiting approval"
+NOTHING_TO_VERIFY = "nothing to verify"
 
 
 class Gate(StrEnum):
@@ -111,7 +112,7 @@ def verify_skip_reason(
             else f"{m.id} did not run"
             for m in mitigations
         )
-        return f"nothing to verify: no mitigation ran ({why})"
+        return f"{NOTHING_TO_VERIFY}: no mitigation ran ({why})"
     if at is not None and any(o.changes for o in ran):
         return (
             f"cannot verify here: the mitigation changed the system now, but this run reads data"
