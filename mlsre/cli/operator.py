@@ -136,9 +136,8 @@ class TerminalOperator:
         self.console.print(
             _labelled("This step changes a system: ", view.change or view.description, "bold red")
         )
-        return bool(
-            Confirm.ask(Text(f"{question} Type y to go ahead"), default=False, console=self.console)
-        )
+        self.console.print(Text(question))
+        return bool(Confirm.ask("Type y to go ahead", default=False, console=self.console))
 
     def interrupted_mitigation(self, view: StepView) -> bool:
         from rich.prompt import Confirm
