@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "incident": ("mlsre.cli.incident", "Open, track and close incidents."),
     "runbook": ("mlsre.cli.runbook", "List, show, validate, write and run runbooks."),
+    "triage": ("mlsre.cli.triage", "What is wrong with a model, and which runbook to run next."),
     "model": ("mlsre.cli.model", "Model registry: versions and rollback."),
     "drift": ("mlsre.cli.drift", "Compare two datasets for drift."),
     "data": ("mlsre.cli.data", "Data-quality checks on a dataset."),
@@ -39,7 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-SINGLE = frozenset({"init", "doctor", "demo"})
+SINGLE = frozenset({"init", "doctor", "demo", "triage"})
 
 
 def _available(name: str) -> bool:

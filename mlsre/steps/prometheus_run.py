@@ -162,6 +162,9 @@ def _step_seconds(text: str) -> float:
 # -- compare ------------------------------------------------------------------------------------
 
 
+FINE_STEP_S = 15.0  # resolution of the change time (a common scrape interval)
+
+
 @dataclass
 class VersionChange:
     """The newest model version change in the lookback, read from a series with the label."""
@@ -258,6 +261,18 @@ def version_change(params: Any, ctx: StepContext, now: datetime) -> VersionChang
         return VersionChange(metric, versions)
     t, version = changes[-1]
     older = [v for ts, v in first_seen if ts < t]
+    if step_s > FINE_STEP_S:  # the coarse scan found the step; find the moment within it
+        fine = _first_seen(
+            c,
+            metric,
+            selector,
+            label,
+            datetime.fromtimestamp(t - step_s, now.tzinfo),
+            datetime.fromtimestamp(t, now.tzinfo),
+            FINE_STEP_S,
+            params.timeout_s,
+        )
+        t = next((ts for ts, v in fine if v == version), t)
     return VersionChange(
         metric,
         versions,
@@ -350,7 +365,7 @@ def run_compare(params: Any, ctx: StepContext) -> StepResult:
         )
     finding = (
         f"version {why['version']} went live at {_when(why['changed_at'])}"
-        + (f" (after {why['previous_version']})" if why.get("previous_version") else "")
+        + (f", replacing {why['previous_version']}" if why.get("previous_version") else "")
         if why.get("changed_at")
         else ""
     )
