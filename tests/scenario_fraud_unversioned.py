@@ -16,6 +16,14 @@ from tests.scenario_fraud import MODEL, RATE, STEP, T0, Times
 
 __all__ = ["MODEL", "T0", "Times", "openmetrics"]
 
+GAUGES = {
+    "model_feature_psi",
+    "model_feature_null_ratio",
+    "model_last_trained_timestamp_seconds",
+    "model_features_last_updated_timestamp_seconds",
+    "model_delayed_label_accuracy",
+}
+
 
 def _cumulative(t: int, share: dict[str, float]) -> float:
     """Requests counted up to ``t`` when version 3's share applies before T0 and 4's after."""
@@ -53,5 +61,12 @@ def openmetrics() -> str:
         )
     out.append("# TYPE model_prediction_score histogram")
     out.extend(_histogram_without_version("model_prediction_score", base.SCORE_CUM, base.SCORE_LE))
+    # Gauges carry no version in either layout: the same series as the other scenario.
+    keep = False
+    for line in base.openmetrics().splitlines():
+        if line.startswith("# TYPE "):
+            keep = line.split()[2] in GAUGES
+        if keep and line != "# EOF":
+            out.append(line)
     out.append("# EOF")
     return "\n".join(out) + "\n"

@@ -31,6 +31,7 @@ COMPARES = {
     "latency-regression": ["p99-vs-before-deploy"],
     "error-rate": ["errors-vs-before-deploy"],
     "bad-model-deploy": ["errors-vs-before", "latency-vs-before"],
+    "training-serving-skew": ["psi-since-deploy"],
 }
 
 
@@ -87,9 +88,14 @@ def test_the_deploy_is_found_and_rolled_back_on_both_layouts(
     assert steps["rollback"]["status"] == "passed", steps["rollback"]["summary"]
     assert _champion(registry) == "3"
     # the run reads data as of --at; the rollback happened now: verification says it cannot
-    verify = [s for s in steps.values() if s["phase"] == "verify" and s["kind"] == "wait"]
-    assert verify and all(s["status"] == "skipped" for s in verify)
-    assert all("cannot verify here" in s["summary"] for s in verify)
+    # data checks cannot see a change made now; registry reads show the present anyway
+    verify = [s for s in steps.values() if s["phase"] == "verify"]
+    series = [s for s in verify if not s["kind"].startswith("registry.")]
+    assert series and all(s["status"] == "skipped" for s in series)
+    assert all("cannot verify here" in s["summary"] for s in series)
+    for s in verify:
+        if s["kind"] == "registry.current":
+            assert s["status"] == "passed" and s["output"]["version_now"] == "3", s
     assert code == 1
 
 
@@ -101,10 +107,13 @@ def test_a_healthy_time_reads_healthy_on_both_layouts(
     code, steps = _run(runbook, ref, HEALTHY_AT)
     for sid in COMPARES[runbook]:
         assert steps[sid]["status"] == "passed", steps[sid]["summary"]
-        assert steps[sid]["summary"].startswith("no version change in the last 24h"), steps[sid]
+        assert steps[sid]["summary"].startswith("no version change in the last "), steps[sid]
         assert steps[sid]["output"]["versions_seen"] == ["3"]
     assert steps["rollback"]["status"] == "skipped"
-    assert steps["rollback"]["summary"].startswith("not needed:")
+    # "not needed", or (skew: it also reads a question nobody answered) honestly undecided
+    assert steps["rollback"]["summary"].startswith(("not needed:", "could not decide")), steps
+    if "skew-cause" in steps:
+        assert "skew-cause has no result" in steps["rollback"]["summary"]
     verify = [s for s in steps.values() if s["phase"] == "verify"]
     assert verify and all(s["summary"].startswith("nothing to verify") for s in verify)
     assert _champion(registry) == "4"

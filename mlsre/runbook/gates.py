@@ -3,7 +3,8 @@
 A `when` that reads a step which could not run (error, pending) and comes out false was not
 decided: "false" would read as "not needed". Such a step is *undecided*: the person is asked, an
 unattended run reports it. A verify step after mitigations that all did not run has nothing to
-verify; under `--at` a verify step cannot check a change made now against data of the past.
+verify; under `--at` a verify step cannot check a change made now against data of the past
+(registry reads show the present anyway, so they run).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def verify_skip_reason(
             for m in mitigations
         )
         return f"{NOTHING_TO_VERIFY}: no mitigation ran ({why})"
-    if at is not None and any(o.changes for o in ran):
+    if at is not None and any(o.changes for o in ran) and not step.uses.startswith("registry."):
         return (
             f"cannot verify here: the mitigation changed the system now, but this run reads data"
             f" as of {iso(at)}; check the present with `{verify_hint}`"
