@@ -108,14 +108,18 @@ STATUS_STYLE = {
 
 
 def styled(text: str, key: str | None = None) -> Any:
-    """``text`` as a rich ``Text`` in its status colour; ``str()`` of it is the plain text."""
+    """``text`` in its status colour: a rich ``Text`` in a terminal (never markup), else ``text``."""
+    if not is_terminal():
+        return text
     from rich.text import Text
 
     return Text(text, style=STATUS_STYLE.get(key or text, ""))
 
 
 def joined(*parts: Any) -> Any:
-    """Plain strings and styled parts as one ``Text`` (user data is never read as markup)."""
+    """Plain strings and styled parts as one line (user data is never read as markup)."""
+    if not is_terminal():
+        return "".join(str(p) for p in parts)
     from rich.text import Text
 
     out = Text()
