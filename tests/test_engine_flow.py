@@ -209,3 +209,28 @@ def test_user_text_is_never_read_as_markup(isolated: Path) -> None:
 
 def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def test_concurrent_results_print_in_runbook_order(isolated: Path) -> None:
+    workspace(isolated)
+    write_runbook(
+        isolated,
+        "order",
+        """\
+        - id: slow
+          uses: shell
+          with: {argv: ["sh", "-c", "sleep 0.6; echo slow done"], safe: true}
+        - id: fast
+          uses: shell
+          with: {argv: ["echo", "fast done"], safe: true}
+        - id: broken
+          uses: shell
+          with: {argv: ["false"], safe: true}
+        """,
+    )
+    r = run("runbook", "run", "order", "--no-incident", "--non-interactive")
+    lines = r.stdout.splitlines()
+    assert [line.split()[1] for line in lines[:3]] == ["slow:", "fast:", "broken:"], lines
+    assert lines[3].startswith("Runbook order: unhealthy (data as of ")
+    assert lines[4] == "  failed: broken"
+    assert r.exit_code == 1

@@ -457,6 +457,25 @@ class Engine:
         incident: Incident | None,
         run_id: str,
     ) -> list[StepOutcome]:
+        self._held = []  # shown in runbook order once the batch is done, not as each finishes
+        try:
+            return self._run_held(batch, i, total, ctx, options, incident, run_id)
+        finally:
+            held, self._held = self._held or [], None
+            order = {s.id: k for k, s in enumerate(batch)}
+            for view, out in sorted(held, key=lambda pair: order.get(pair[1].step, 0)):
+                self.operator.after_step(view, out)
+
+    def _run_held(
+        self,
+        batch: list[Step],
+        i: int,
+        total: int,
+        ctx: dict[str, Any],
+        options: RunOptions,
+        incident: Incident | None,
+        run_id: str,
+    ) -> list[StepOutcome]:
         prepared: list[tuple[Step, StepView, Any, Any] | StepOutcome] = []
         for k, step in enumerate(batch):
             gated = self._when(step, ctx, incident, run_id, options)
@@ -468,25 +487,15 @@ class Engine:
                 prepared.append(self._error(step, view, view.problem, incident, run_id))
             else:
                 prepared.append((step, view, kind, params))
-        self._held = []  # shown in runbook order once the batch is done, not as each finishes
-        try:
-            with ThreadPoolExecutor(max_workers=min(options.max_parallel, len(batch))) as pool:
-                futures = {
-                    id(p): pool.submit(
-                        self._execute, p[0], p[1], p[2], p[3], ctx, options, incident, run_id
-                    )
-                    for p in prepared
-                    if isinstance(p, tuple)
-                }
-                done = [
-                    p if isinstance(p, StepOutcome) else futures[id(p)].result() for p in prepared
-                ]
-        finally:
-            held, self._held = self._held, None
-            order = {s.id: k for k, s in enumerate(batch)}
-            for view, out in sorted(held, key=lambda pair: order.get(pair[1].step, 0)):
-                self.operator.after_step(view, out)
-        return done
+        with ThreadPoolExecutor(max_workers=min(options.max_parallel, len(batch))) as pool:
+            futures = {
+                id(p): pool.submit(
+                    self._execute, p[0], p[1], p[2], p[3], ctx, options, incident, run_id
+                )
+                for p in prepared
+                if isinstance(p, tuple)
+            }
+            return [p if isinstance(p, StepOutcome) else futures[id(p)].result() for p in prepared]
 
     def _execute(
         self,

@@ -343,11 +343,12 @@ def run_compare(params: Any, ctx: StepContext) -> StepResult:
         return _no_change(params, now, exc)
     except MlsreError as exc:
         return error_result(exc)
-    by_key = {_key(s, params.ignore_labels): s for s in base.samples}
+    ignore = [*params.ignore_labels, params.version_label]  # a new version renames the series
+    by_key = {_key(s, ignore): s for s in base.samples}
     samples: list[dict[str, Any]] = []
     unpaired: list[dict[str, str]] = []
     for s in current.samples:
-        b = by_key.get(_key(s, params.ignore_labels))
+        b = by_key.get(_key(s, ignore))
         if b is None:
             unpaired.append(dict(s.labels))
             continue
