@@ -176,6 +176,7 @@ def test_no_incident_records_nothing_and_drills_stay_out_of_stats(isolated: Path
     assert stats["overall"]["incidents"] == 1 and stats["drills_excluded"] == 2
     assert stats["overall"]["time_to_resolve"]["median_s"] < 3600  # the 5h/9h drills are out
     assert "2 drill(s) not counted" in ok("incident", "stats").stdout
+    assert "resolved (a drill: not in stats)" in ok("incident", "show", "2").stdout
     ok("incident", "drill", "3", "--undo")
     assert json.loads(ok("incident", "stats", "--json").stdout)["drills_excluded"] == 1
 

@@ -220,7 +220,7 @@ def show(
         return
     output.line(f"{state.ref} [{state.severity.value}] {state.title}", style="bold")
     pairs = [
-        ("status", state.status.value),
+        ("status", state.status.value + (" (a drill: not in stats)" if state.drill else "")),
         ("model", state.model or "-"),
         ("service", state.service or "-"),
         ("started", iso(state.started_at)),
