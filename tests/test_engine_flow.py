@@ -68,7 +68,8 @@ def test_an_undecidable_when_is_asked_at_the_terminal(isolated: Path) -> None:
     term.send("r")
     screen = term.settled("Run roll anyway?")
     assert "could not decide whether to roll the model back: check could not run" in screen
-    term.send("y")
+    assert "  1) run it" in screen.splitlines() and "  2) skip it" in screen.splitlines()
+    term.send("1")
     term.settled("Step 2/3: Roll the model back")
     term.send("r")
     term.settled("Type y to go ahead")

@@ -119,8 +119,10 @@ def _offer_runbook(
             output.line(f"Start the runbook with: {command}")
         return
     from rich.prompt import Confirm
+    from rich.text import Text
 
-    if not Confirm.ask(f"Start runbook {runbook} now?", default=True, console=output.console()):
+    question = Text(f"Start runbook {runbook} now?")  # a path or id: data, never markup
+    if not Confirm.ask(question, default=True, console=output.console()):
         output.line(f"Later: {command}")
         return
     from mlsre.cli.runbook_run import run

@@ -40,6 +40,8 @@ from mlsre.runbook.sandbox import render_value
 from mlsre.steps.base import Phase, StepContext, StepResult, StepStatus
 from mlsre.timeutil import iso, utcnow
 
+RUN_OR_SKIP = ["run it", "skip it"]  # what the person is asked when a `when` is undecided
+
 __all__ = [
     "MAX_PARALLEL",
     "Decision",
@@ -433,9 +435,9 @@ class Engine:
             return self._error(step, view, verdict.reason, incident, run_id)
         if verdict.gate is gates.Gate.UNDECIDED and self.operator.interactive:
             answer = self.operator.ask(
-                f"{verdict.reason}. Run {step.id} anyway?", choices=["y", "n"], default="n"
+                f"{verdict.reason}. Run {step.id} anyway?", choices=RUN_OR_SKIP, default="skip it"
             )
-            if answer == "y":
+            if answer == RUN_OR_SKIP[0]:
                 return None
         return self._skip(step, verdict.reason, incident, run_id, options)
 
