@@ -154,7 +154,7 @@ class Engine:
                 i += 1
                 continue
             if step.id in prior.results:  # recorded by the interrupted run: reuse, do not redo
-                out = self._from_record(step, prior.results[step.id])
+                out = StepOutcome.resumed_from(step, prior.results[step.id])
                 outcomes[step.id] = out
                 ctx_base["steps"][step.id] = step_namespace(
                     out.status, out.output, out.summary, out.samples
@@ -217,7 +217,7 @@ class Engine:
             run_id=run_id,
             runbook=runbook.id,
             incident=incident.ref if incident else None,
-            outcome=_overall(ordered, quit_),
+            outcome=RunOutcome.of([o.status for o in ordered], quit_),
             steps=ordered,
             needs_attention=[
                 f"{o.step}: {o.summary}"
@@ -658,21 +658,6 @@ class Engine:
                 self.operator.after_step(view, out)
         return out
 
-    def _from_record(self, step: Step, rec: journal.RecordedStep) -> StepOutcome:
-        return StepOutcome(
-            step.id,
-            step.title,
-            step.phase,
-            step.uses,
-            rec.status,
-            rec.summary,
-            output=rec.output,
-            samples=rec.samples,
-            changes=rec.changes,
-            duration_s=rec.duration_s,
-            resumed=True,
-        )
-
     def _pool(self) -> ThreadPoolExecutor:
         """Where step kinds run, so a hung one can be abandoned at its timeout."""
         with self._lock:
@@ -697,12 +682,3 @@ def _default_timeout(kind: Any, params: Any) -> float:
     if callable(own):
         return float(own(params))
     return float(getattr(params, "timeout_s", None) or DEFAULT_TIMEOUT_S)
-
-
-def _overall(outcomes: list[StepOutcome], quit_: bool) -> RunOutcome:
-    statuses = {o.status for o in outcomes}
-    if StepStatus.FAILED in statuses:
-        return RunOutcome.UNHEALTHY
-    if StepStatus.ERROR in statuses:
-        return RunOutcome.ERROR
-    return RunOutcome.QUIT if quit_ else RunOutcome.HEALTHY

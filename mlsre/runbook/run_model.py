@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from mlsre.errors import ExitCode
+from mlsre.runbook.journal import RecordedStep
 from mlsre.runbook.model import Step
 from mlsre.steps.base import Interaction, Phase, StepStatus
 
@@ -31,6 +32,15 @@ class RunOutcome(StrEnum):
     UNHEALTHY = "unhealthy"  # a check ran and found a problem
     ERROR = "error"  # a check could not run; health unknown
     QUIT = "quit"  # the person stopped the run (resume later)
+
+    @classmethod
+    def of(cls, statuses: list[StepStatus], quit_: bool) -> RunOutcome:
+        """A failed check makes the run unhealthy; else a check that could not run, an error."""
+        if StepStatus.FAILED in statuses:
+            return cls.UNHEALTHY
+        if StepStatus.ERROR in statuses:
+            return cls.ERROR
+        return cls.QUIT if quit_ else cls.HEALTHY
 
     @property
     def exit_code(self) -> ExitCode:
@@ -72,6 +82,23 @@ class StepOutcome:
     duration_s: float = 0.0
     attempts: int = 0
     resumed: bool = False  # recorded by an earlier, interrupted run
+
+    @classmethod
+    def resumed_from(cls, step: Step, rec: RecordedStep) -> StepOutcome:
+        """A result an earlier run recorded, reused instead of running the step again."""
+        return cls(
+            step.id,
+            step.title,
+            step.phase,
+            step.uses,
+            rec.status,
+            rec.summary,
+            output=rec.output,
+            samples=rec.samples,
+            changes=rec.changes,
+            duration_s=rec.duration_s,
+            resumed=True,
+        )
 
 
 @dataclass
