@@ -53,7 +53,7 @@ def test_triage_during_the_incident_points_at_a_runbook_and_changes_nothing(
     shown = run("triage", scenario.MODEL, "--at", str(INCIDENT_AT))
     lines = shown.stdout.splitlines()
     assert lines[0].startswith(f"Triage of {scenario.MODEL} (data as of 2026-11-28T18:14")
-    assert f"Next: mlsre runbook run {report['next_runbook']} -i model=fraud-detector" in (
+    assert f"Next: mlsre runbook run {report['next_runbook']} -i model=fraud-detector --open" in (
         shown.stdout
     )
     assert "Cause to rule out first: version 4 went live at 2026-11-28T17:29" in shown.stdout
@@ -72,3 +72,20 @@ def test_triage_at_a_healthy_time_on_the_unversioned_layout_finds_nothing(
     assert report["verdicts"][0]["outcome"] == "healthy", report
     assert report["next_runbook"] is None
     assert r.exit_code == 0
+
+
+def test_triage_fits_one_80_column_screen(
+    isolated: Path, prometheus_server: PromServer, registry: MlflowServer
+) -> None:
+    from tests.test_prompts_screen import Terminal
+
+    _workspace(isolated, prometheus_server, registry)
+    term = Terminal(isolated, "triage", scenario.MODEL, "--at", str(INCIDENT_AT), rows=30)
+    screen = term.settled("Next: mlsre runbook run")
+    assert term.finish() == 1
+    assert screen.splitlines()[0].startswith("Triage of fraud-detector")  # nothing scrolled off
+    lines = screen.splitlines()
+    for runbook in ("latency-regression", "error-rate", "bad-model-deploy", "data-drift"):
+        (row,) = [line for line in lines if line.startswith(runbook + " ")]  # one line each
+        assert "unhealthy" in row
+    assert "Cause to rule out first: version 4 went live at 2026-11-28T17:29" in screen

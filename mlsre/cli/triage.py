@@ -59,6 +59,8 @@ def triage(
 
 
 def _render(report: TriageReport) -> None:
+    import re
+
     output.line(
         f"Triage of {report.model} (data as of {report.evaluated_at},"
         f" {len(report.verdicts)} runbooks in {report.duration_s:.1f}s)",
@@ -70,19 +72,36 @@ def _render(report: TriageReport) -> None:
             verdict, found = output.styled("error", "error"), f"cannot run: {v.problem}"
         else:
             verdict = output.styled(v.outcome.value, _STYLE.get(v.outcome.value))
-            first = v.failed[:1] or v.errors[:1]
-            found = "; ".join(f"{f.step}: {f.summary}" for f in first) or "all checks passed"
-            more = len(v.failed) + len(v.errors) - len(first)
-            found += f" (+{more} more)" if more > 0 else ""
-        rows.append([v.runbook, verdict, f"{len(v.failed)}/{v.checks}", _cut(found, 110)])
-    output.table(None, ["RUNBOOK", "VERDICT", "FAILED", "WHAT IS WRONG"], rows)
+            first = (v.failed or v.errors)[:1]
+            found = "; ".join(
+                f"{f.step}: {re.sub(r'expect `[^`]*` ', '', f.summary)}" for f in first
+            )
+            found = found or "all checks passed"
+        rows.append([v.runbook, verdict, f"{len(v.failed)}/{v.checks}", found])
+    columns = ["RUNBOOK", "VERDICT", "FAILED", "WHAT IS WRONG"]
+    if output.is_terminal():  # one line per runbook: the finding cut to the screen's width
+        from rich.table import Table
+        from rich.text import Text
+
+        console = output.console()
+        widths = [max(len(col), *(len(str(r[n])) for r in rows)) for n, col in enumerate(columns)]
+        room = max(20, console.width - sum(widths[:3]) - 9)
+        table = Table(box=None, header_style="bold", padding=(0, 1))
+        for col in columns:
+            table.add_column(col)
+        for row in rows:
+            cells = [c if isinstance(c, Text) else Text(str(c)) for c in row]
+            cells[3].truncate(room, overflow="ellipsis")
+            table.add_row(*cells)
+        console.print(table)
+    else:
+        output.table(None, columns, rows)
     if report.next_runbook:
         best = report.verdicts[0]
         if best.cause:
             output.line(f"Cause to rule out first: {best.cause}")
         output.line(
-            f"Next: mlsre runbook run {report.next_runbook} -i model={report.model}"
-            " --incident INC-?  (or --open)",
+            f"Next: mlsre runbook run {report.next_runbook} -i model={report.model} --open",
             style="bold",
         )
     else:
@@ -90,10 +109,3 @@ def _render(report: TriageReport) -> None:
 
 
 _STYLE = {"unhealthy": "failed", "healthy": "passed", "error": "error", "quit": "skipped"}
-
-
-def _cut(text: str, width: int) -> str:
-    """Shorten at a word boundary, never mid-word."""
-    if len(text) <= width:
-        return text
-    return text[: width - 1].rsplit(" ", 1)[0] + "…"
