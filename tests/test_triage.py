@@ -86,6 +86,6 @@ def test_triage_fits_one_80_column_screen(
     assert screen.splitlines()[0].startswith("Triage of fraud-detector")  # nothing scrolled off
     lines = screen.splitlines()
     for runbook in ("latency-regression", "error-rate", "bad-model-deploy", "data-drift"):
-        (row,) = [line for line in lines if line.startswith(runbook + " ")]  # one line each
+        (row,) = [line for line in lines if line.split()[:1] == [runbook]]  # one line each
         assert "unhealthy" in row
     assert "Cause to rule out first: version 4 went live at 2026-11-28T17:29" in screen
