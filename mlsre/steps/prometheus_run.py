@@ -245,7 +245,11 @@ def version_change(params: Any, ctx: StepContext, now: datetime) -> VersionChang
     if not first_seen:
         names = c.label_values("__name__", selector, start, now, timeout_s=params.timeout_s)
         metric = _version_metric(names) or ""
-        if not metric:
+        if metric:
+            first_seen = _first_seen(
+                c, metric, selector, label, start, now, step_s, params.timeout_s
+            )
+        if not first_seen:  # none found (or a server that ignores match[] named another one)
             raise UsageError(
                 f"no series{' of ' + str(params.model) if params.model else ''} carries a "
                 f"`{label}` label in the last {params.lookback} (looked at {params.version_metric} "
@@ -253,7 +257,6 @@ def version_change(params: Any, ctx: StepContext, now: datetime) -> VersionChang
                 hint="set the runbook's version_label (and version_metric) inputs, or use "
                 "baseline: offset",
             )
-        first_seen = _first_seen(c, metric, selector, label, start, now, step_s, params.timeout_s)
     versions = [v for _, v in first_seen]
     data_begins = max(start.timestamp(), first_seen[0][0]) if first_seen else start.timestamp()
     changes = [(t, v) for t, v in first_seen if t > data_begins + step_s]
