@@ -132,6 +132,22 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prom
         )
 
 
+@pytest.fixture(scope="session")
+def prometheus_unversioned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromServer]:
+    """The same incident, but only the latency histogram carries `version` (see the module)."""
+    from tests import scenario_fraud_unversioned as other
+
+    with backfilled_prometheus(
+        tmp_path_factory.mktemp("prometheus-unversioned"), other.openmetrics()
+    ) as url:
+        yield PromServer(
+            url=url,
+            times=scenario.Times(),
+            p99=dict(scenario.P99),
+            error_share=dict(scenario.ERROR_SHARE),
+        )
+
+
 @dataclass
 class MlflowServer:
     url: str
@@ -264,11 +280,11 @@ def seed(server: MlflowServer) -> None:
     server.reset_aliases()
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+@contextmanager
+def seeded_mlflow(root: Path) -> Iterator[MlflowServer]:
+    """A real MLflow tracking server with fraud-detector v1..v4 and churn-model v1..v2."""
     if not MLFLOW_BIN.exists():
         missing("mlflow (.venv-mlflow)")
-    root = tmp_path_factory.mktemp("mlflow")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLSRE_"))}
     env.update(HOME=str(root), MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", PYTHONUNBUFFERED="1")
@@ -302,6 +318,12 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         yield server
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    with seeded_mlflow(tmp_path_factory.mktemp("mlflow")) as server:
+        yield server
 
 
 @pytest.fixture

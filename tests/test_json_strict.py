@@ -136,7 +136,7 @@ def test_every_json_output_and_export_is_strict(
           title: a ratio against a zero baseline
           uses: prometheus.compare
           with: {{query: 'time() > bool {AT - 600}', baseline: offset, offset: 1h}}
-          expect: delta < 0.5
+          expect: ratio < 2
         """,
     )
     outputs: dict[str, str] = {}
@@ -162,7 +162,9 @@ def test_every_json_output_and_export_is_strict(
         "new: 0 -> 1" in steps["from-zero"]["summary"]
         and "inf" not in steps["from-zero"]["summary"]
     )
-    j("runbook", "run", "latency-regression", "--incident", "INC-1", "--at", str(AT), "-i", f"model={scenario.MODEL}", "--non-interactive", "--yes", codes=(1,))  # fmt: skip
+    j("runbook", "run", "latency-regression", "--incident", "INC-1", "--at", str(AT), "-i", f"model={scenario.MODEL}", "--non-interactive", codes=(1,))  # fmt: skip
+    j("runbook", "approve", "INC-1", "--non-interactive", "--yes", codes=(0, 1))  # the rollback
+    j("triage", scenario.MODEL, "--at", str(AT), codes=(0, 1))
     j("incident", "list")
     j("incident", "show", "INC-1")
     j("incident", "timeline", "INC-1")
@@ -205,6 +207,7 @@ def test_every_json_output_and_export_is_strict(
     j("incident", "changes", "INC-1", "--window", "2h")
     j("incident", "open", "paged", "-s", "SEV1")  # its webhook is down: queued
     j("incident", "escalate", "INC-2")
+    j("incident", "drill", "INC-2", "--reason", "a paging test")
     j("notify", "list")
     j("chaos", "faults")
     j("chaos", "corrupt", str(CURRENT), str(tmp_path / "corrupt.csv"), "--fault", "missing:column=amount,share=0.3", "--seed", "1")  # fmt: skip

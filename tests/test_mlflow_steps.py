@@ -47,10 +47,38 @@ def test_current_step_says_how_long_it_has_been_live(registry: MlflowServer) -> 
     result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry, at=at))
     assert result.samples[0]["version"] == "4" and result.samples[0]["value"] == 4.0
     assert result.samples[0]["age_s"] == pytest.approx(1800)
-    assert (
-        result.summary
-        == "fraud-detector@champion is version 4, live for 30m (version tag deployed_at)"
+    assert result.summary == (
+        "fraud-detector@champion is version 4, live for 30m (version tag deployed_at) as of"
+        " 2026-11-28T17:59:00Z (MLflow keeps no alias history: the alias as it is now)"
     )
+
+
+def test_current_under_at_never_says_live_for_a_negative_time(registry: MlflowServer) -> None:
+    kind = RegistryCurrent()
+    before_deploy = datetime.fromtimestamp(T0 - 1800, UTC)
+    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry, at=before_deploy))
+    assert result.summary == (
+        "fraud-detector@champion is version 4 now, which went live after 2026-11-28T16:59:00Z"
+        " (version tag deployed_at): this shows the present, not 2026-11-28T16:59:00Z"
+    )
+    assert result.output["age_s"] is None
+
+
+def test_current_under_at_before_our_rollback_reconstructs_the_alias(
+    registry: MlflowServer,
+) -> None:
+    rollback = RegistryRollback()
+    rollback.run(rollback.Params.model_validate({"model": MODEL}), ctx(registry))
+    assert champion(registry) == "3"
+    kind = RegistryCurrent()
+    during = datetime.fromtimestamp(T0 + 1800, UTC)
+    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry, at=during))
+    assert result.samples[0]["version"] == "4" and result.output["reconstructed"] is True
+    assert result.summary.startswith(
+        "fraud-detector@champion was version 4 at 2026-11-28T17:59:00Z (reconstructed from the"
+        " mlsre rollback record of "
+    )
+    assert result.summary.endswith("; now 3)")
 
 
 def test_current_missing_alias_is_explained(registry: MlflowServer) -> None:
@@ -69,6 +97,10 @@ def test_compare_step(registry: MlflowServer) -> None:
     assert algo == {"key": "algo", "a": "lightgbm", "b": "xgboost", "changed": True}
     auc = next(s for s in result.samples if s["labels"]["metric"] == "auc")
     assert auc["value"] == pytest.approx(0.01)
+    # the line a person reads: old -> new of what differs
+    assert result.summary.startswith("fraud-detector previous=v3 -> champion=v4: params ")
+    assert "algo xgboost -> lightgbm" in result.summary
+    assert "auc 0.94 -> 0.95" in result.summary
 
 
 def test_rollback_moves_champion_back_and_is_idempotent(registry: MlflowServer) -> None:

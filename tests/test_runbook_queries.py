@@ -168,5 +168,7 @@ def test_latency_runbook_end_to_end_rolls_champion_back(
     assert steps["rollback"].status is StepStatus.PASSED, steps["rollback"].summary
     alias = registry.call("GET", "registered-models/alias?name=fraud-detector&alias=champion")
     assert alias["model_version"]["version"] == "3"
-    # time is frozen at --at, so latency cannot recover in the recorded data: verify fails
-    assert steps["latency-recovered"].status is StepStatus.FAILED
+    # the rollback happened now; data as of --at cannot show it: verify says so, never "failed"
+    recovered = steps["latency-recovered"]
+    assert recovered.status is StepStatus.SKIPPED
+    assert recovered.summary.startswith("cannot verify here: the mitigation changed the system")

@@ -139,7 +139,7 @@ def test_latency_runbook_points_at_version_4_and_rolls_back(
 VERDICTS: dict[str, dict[str, tuple[str, str]]] = {
     "error-rate": {
         "error-ratio-by-version": ("failed", "version=4"),
-        "errors-vs-before-deploy": ("failed", "broken by 10"),
+        "errors-vs-before-deploy": ("failed", "version 4 went live at 2026-11-28 17:29"),
         "rollback": ("passed", "4 -> 3"),
     },
     "data-drift": {

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "incident": ("mlsre.cli.incident", "Open, track and close incidents."),
     "runbook": ("mlsre.cli.runbook", "List, show, validate, write and run runbooks."),
+    "triage": ("mlsre.cli.triage", "What is wrong with a model, and which runbook to run next."),
     "change": ("mlsre.cli.change", "The team's change log, read by `incident changes`."),
     "notify": ("mlsre.cli.notify", "Notifications: deliver, list, retry, test a channel."),
     "canary": ("mlsre.cli.canary", "Judge a canary model version against the baseline."),
@@ -49,7 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-SINGLE = frozenset({"init", "doctor", "demo", "readiness"})
+SINGLE = frozenset({"init", "doctor", "demo", "readiness", "triage"})
 
 
 def _available(name: str) -> bool:

@@ -54,7 +54,9 @@ def _record(
     if as_json:
         output.print_json({"incident": state, "event": ev})
     else:
-        output.line(f"{state.ref}: {describe(ev)}  [{output.styled(state.status.value)}]")
+        output.line(
+            output.joined(f"{state.ref}: {describe(ev)}  [", output.styled(state.status.value), "]")
+        )
     _deliver(ctx, store)
 
 
@@ -85,6 +87,9 @@ def open_(
     runbook: Annotated[
         str | None, typer.Option(help="Runbook for this failure mode: offered to start at once.")
     ] = None,
+    drill: Annotated[
+        bool, typer.Option("--drill", help="A test or game day: left out of `incident stats`.")
+    ] = False,
     as_: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -107,6 +112,7 @@ def open_(
         started=started,
         commander=commander,
         escalation=escalation_for(config_path(ctx), severity.value, model, service),
+        drill=drill,
     )
     if as_json:
         output.print_json(state)
@@ -128,8 +134,10 @@ def _offer_runbook(
             output.line(f"Start the runbook with: {command}")
         return
     from rich.prompt import Confirm
+    from rich.text import Text
 
-    if not Confirm.ask(f"Start runbook {runbook} now?", default=True, console=output.console()):
+    question = Text(f"Start runbook {runbook} now?")  # a path or id: data, never markup
+    if not Confirm.ask(question, default=True, console=output.console()):
         output.line(f"Later: {command}")
         return
     from mlsre.cli.runbook_run import run
@@ -224,7 +232,7 @@ def show(
         return
     output.line(f"{state.ref} [{state.severity.value}] {state.title}", style="bold")
     pairs = [
-        ("status", state.status.value),
+        ("status", state.status.value + (" (a drill: not in stats)" if state.drill else "")),
         ("model", state.model or "-"),
         ("service", state.service or "-"),
         ("started", iso(state.started_at)),
@@ -612,6 +620,25 @@ def action_done(
 
 
 @app.command()
+def drill(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    undo: Annotated[bool, typer.Option("--undo", help="It was a real incident after all.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why, for the timeline.")] = None,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark an incident as a test or drill, so `incident stats` leaves it out (--undo: count it).
+
+    Example: mlsre incident drill INC-4 --reason "game day: corrupted amount column"
+    """
+    data: dict[str, object] = {"drill": not undo}
+    if reason:
+        data["reason"] = reason
+    _record(ctx, incident, EventKind.DRILL_MARKED, as_, as_json, data)
+
+
+@app.command()
 def stats(
     ctx: typer.Context,
     since: Annotated[str, typer.Option(help="Period start: -30d, or an ISO date.")] = "-90d",
@@ -653,6 +680,8 @@ def stats(
         ["GROUP", "N", "DETECT", "ACK", "MITIGATE", "RESOLVE"],
         rows,
     )
+    if result.drills_excluded:
+        output.line(f"{result.drills_excluded} drill(s) not counted (see `mlsre incident drill`)")
 
 
 @app.command()

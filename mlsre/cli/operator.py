@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
+
 from mlsre.cli import output
 from mlsre.numbers import fmt
 
@@ -23,21 +25,21 @@ _VERDICT_STYLE = {
 
 def render_outcome(console: Any, outcome: StepOutcome) -> None:
     """The coloured verdict of one step, with its samples as a table and series as sparklines."""
-    from rich.markup import escape
-
     style = _VERDICT_STYLE.get(outcome.status.value, "")
+    line = Text("  ")
+    line.append(outcome.status.value.upper(), style=style)
     # A step skipped by its `when` never had a header: name it.
-    who = f"{escape(outcome.step)}: " if outcome.status.value == "skipped" else ""
-    console.print(f"  [{style}]{outcome.status.value.upper()}[/] {who}{escape(outcome.summary)}")
+    who = f"{outcome.step}: " if outcome.status.value == "skipped" else ""
+    line.append(f" {who}{outcome.summary}")
+    console.print(line)
     series = [smp for smp in outcome.samples if isinstance(smp, dict) and smp.get("sparkline")]
     if series:  # a range query: one sparkline per series
         for smp in series[:8]:
             shown = ",".join(
                 f"{k}={v}" for k, v in (smp.get("labels") or {}).items() if k != "__name__"
             )
-            console.print(
-                f"    {escape(shown) or 'series'}  {smp['sparkline']}  last {smp.get('last')}"
-            )
+            last = fmt(smp.get("last"))
+            console.print(Text(f"    {shown or 'series'}  {smp['sparkline']}  last {last}"))
     elif len(outcome.samples) > 1 or (outcome.samples and outcome.samples[0].get("labels")):
         from rich.table import Table
 
@@ -46,51 +48,65 @@ def render_outcome(console: Any, outcome: StepOutcome) -> None:
         )
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
         for k in [*keys, "value"]:
-            table.add_column(k)
+            table.add_column(Text(k))
         for smp in outcome.samples[:15]:
             labels = smp.get("labels") or {}
-            v = smp.get("value")
             table.add_row(
-                *[str(labels.get(k, "")) for k in keys],
-                fmt(v),  # "n/a" for NaN, never "nan"/"inf" in a table
+                *[Text(str(labels.get(k, ""))) for k in keys], Text(fmt(smp.get("value")))
             )
         console.print(table)
         if len(outcome.samples) > 15:
-            console.print(f"    … {len(outcome.samples) - 15} more")
+            console.print(Text(f"    … {len(outcome.samples) - 15} more"))
 
 
 class TerminalOperator:
-    """Asks before each step, shows guidance and what will be run, and renders verdicts."""
+    """Asks before each step, shows guidance and what will be run, and renders verdicts.
+
+    Never covers a question: the spinner of a running step stops while anything is asked, and
+    comes back after. Everything a person reads that came from a runbook or a system is shown
+    as plain text, never as markup.
+    """
 
     interactive = True
 
     def __init__(self, yes: bool = False) -> None:
         self.console = output.console()
         self.yes = yes
+        self._status: Any = None  # the spinner on screen, if any
+
+    @contextmanager
+    def _asking(self) -> Iterator[None]:
+        status = self._status
+        if status is not None:
+            status.stop()
+        try:
+            yield
+        finally:
+            if status is not None and self._status is status:
+                status.start()
 
     def before_step(self, view: StepView) -> Decision:
         from rich.markdown import Markdown
-        from rich.markup import escape
         from rich.prompt import Prompt
 
         from mlsre.runbook.engine import Decision
 
         s = view.step
-        self.console.rule(
-            f"[bold]Step {view.index + 1}/{view.total}: {escape(s.title or s.id)}[/]"
-            f"  ({s.phase.value}, {s.uses})"
-        )
+        title = Text(f"Step {view.index + 1}/{view.total}: ", style="bold")
+        title.append(s.title or s.id, style="bold")
+        title.append(f"  ({s.phase.value}, {s.uses})")
+        self.console.rule(title)
         if s.guidance.strip():
             self.console.print(Markdown(s.guidance.strip()))
         if view.problem:
-            self.console.print(f"[yellow]cannot prepare this step:[/] {escape(view.problem)}")
+            self.console.print(_labelled("cannot prepare this step: ", view.problem, "yellow"))
         else:
-            self.console.print(f"[bold]Will:[/] {escape(view.description)}")
+            self.console.print(_labelled("Will: ", view.description, "bold"))
             query = (view.params or {}).get("query")
             if isinstance(query, str) and " ".join(query.split()) not in view.description:
-                self.console.print(f"[dim]{escape(' '.join(query.split()))}[/]")
+                self.console.print(Text(" ".join(query.split()), style="dim"))
         answer = Prompt.ask(
-            escape("Run this step? [r]un / [s]kip / [e]dit inputs / [q]uit"),
+            Text("Run this step? [r]un / [s]kip / [e]dit inputs / [q]uit"),
             choices=["r", "s", "e", "q"],
             default="r",
             console=self.console,
@@ -103,35 +119,34 @@ class TerminalOperator:
     def edit_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         from rich.prompt import Prompt
 
+        self.console.print(Text("Edit inputs (Enter keeps the value shown):", style="bold"))
         changed: dict[str, Any] = {}
         for name, value in inputs.items():
-            new = Prompt.ask(
-                f"input {name}", default="" if value is None else str(value), console=self.console
-            )
-            if new != ("" if value is None else str(value)):
+            old = "" if value is None else str(value)
+            new = Prompt.ask(Text(f"  {name}"), default=old, console=self.console)
+            if new != old:
                 changed[name] = new
         return changed
 
     def confirm(self, view: StepView, question: str) -> bool:
-        from rich.markup import escape
         from rich.prompt import Confirm
 
         if self.yes:
             return True
-        self.console.print(f"[bold red]This step changes a system:[/] {escape(view.description)}")
-        return bool(
-            Confirm.ask(
-                f"{escape(question)} Type y to go ahead", default=False, console=self.console
-            )
+        self.console.print(
+            _labelled("This step changes a system: ", view.change or view.description, "bold red")
         )
+        self.console.print(Text(question))
+        return bool(Confirm.ask("Type y to go ahead", default=False, console=self.console))
 
     def interrupted_mitigation(self, view: StepView) -> bool:
-        from rich.markup import escape
         from rich.prompt import Confirm
 
         self.console.print(
-            f"[bold yellow]{escape(view.step.id)} was started by an interrupted run"
-            " and has no result.[/]"
+            Text(
+                f"{view.step.id} was started by an interrupted run and has no result.",
+                style="bold yellow",
+            )
         )
         return bool(
             Confirm.ask(
@@ -146,8 +161,15 @@ class TerminalOperator:
 
     @contextmanager
     def _spinner(self, view: StepView) -> Iterator[None]:
-        with self.console.status(f"running {view.step.id}…"):
+        if view.step.uses == "manual":  # it only asks: a spinner would sit on the question
             yield
+            return
+        with self.console.status(Text(f"running {view.step.id}…")) as status:
+            self._status = status
+            try:
+                yield
+            finally:
+                self._status = None
 
     def after_step(self, view: StepView, outcome: StepOutcome) -> None:
         render_outcome(self.console, outcome)
@@ -157,12 +179,39 @@ class TerminalOperator:
     ) -> str | None:
         from rich.prompt import Prompt
 
-        return str(Prompt.ask(question, choices=choices, default=default, console=self.console))
+        with self._asking():
+            self.console.print(Text(question, style="bold"))
+            if not choices:
+                return str(Prompt.ask(Text("answer"), default=default, console=self.console))
+            for n, choice in enumerate(choices, 1):
+                self.console.print(Text(f"  {n}) {choice}"))
+            keys = [str(n) for n in range(1, len(choices) + 1)]
+            pick = Prompt.ask(
+                Text(f"choose 1-{len(choices)}"),
+                choices=keys + choices,
+                default=str(choices.index(default) + 1) if default in choices else None,
+                console=self.console,
+                show_choices=False,
+            )
+            return choices[int(pick) - 1] if pick in keys else str(pick)
 
     def checklist(self, title: str, items: list[str]) -> list[str] | None:
         from rich.prompt import Confirm
 
-        self.console.print(title)
-        return [
-            item for item in items if Confirm.ask(f"  {item}", default=False, console=self.console)
-        ]
+        with self._asking():
+            self.console.print(Text(title, style="bold"))
+            for n, item in enumerate(items, 1):
+                self.console.print(Text(f"  {n}. {item}"))
+            return [
+                item
+                for n, item in enumerate(items, 1)
+                if Confirm.ask(
+                    Text(f"  {n}/{len(items)} holds?"), default=False, console=self.console
+                )
+            ]
+
+
+def _labelled(label: str, value: str, style: str) -> Text:
+    text = Text(label, style=style)
+    text.append(value)
+    return text

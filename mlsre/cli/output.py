@@ -47,33 +47,39 @@ def console(stderr: bool = False) -> Any:
 def table(
     title: str | None,
     columns: list[str],
-    rows: list[list[str]],
+    rows: list[list[Any]],
     *,
     styles: dict[int, str] | None = None,
 ) -> None:
-    """A table: rich in a terminal, tab-separated plain text otherwise (easy to grep and cut)."""
+    """A table: rich in a terminal, tab-separated plain text otherwise (easy to grep and cut).
+
+    Cells are data, never markup: a title like ``p99 [prod] up`` shows as written. A cell may be
+    a rich ``Text`` (from :func:`styled`) to carry colour.
+    """
     if not is_terminal():
         if title:
             sys.stdout.write(f"# {title}\n")
         sys.stdout.write("\t".join(columns) + "\n")
         for row in rows:
-            sys.stdout.write("\t".join(row) + "\n")
+            sys.stdout.write("\t".join(str(c) for c in row) + "\n")
         return
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title, header_style="bold", show_lines=False)
+    t = Table(title=Text(title) if title else None, header_style="bold", show_lines=False)
     for col in columns:
-        t.add_column(col)
+        t.add_column(Text(col))
     for row in rows:
-        t.add_row(*row)
+        t.add_row(*(c if isinstance(c, Text) else Text(str(c)) for c in row))
     console().print(t)
 
 
-def line(text: str = "", *, style: str | None = None) -> None:
-    if style and is_terminal():
+def line(text: Any = "", *, style: str | None = None) -> None:
+    """One line of plain text, or a rich ``Text`` (coloured in a terminal, plain otherwise)."""
+    if is_terminal() and (style or not isinstance(text, str)):
         console().print(text, style=style, markup=False)
     else:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(str(text) + "\n")
 
 
 def fields(pairs: list[tuple[str, str]]) -> None:
@@ -101,9 +107,22 @@ STATUS_STYLE = {
 }
 
 
-def styled(text: str, key: str | None = None) -> str:
-    """Wrap ``text`` in rich markup when rendering for a terminal."""
-    style = STATUS_STYLE.get(key or text)
-    if style and is_terminal():
-        return f"[{style}]{text}[/]"
-    return text
+def styled(text: str, key: str | None = None) -> Any:
+    """``text`` in its status colour: a rich ``Text`` in a terminal (never markup), else ``text``."""
+    if not is_terminal():
+        return text
+    from rich.text import Text
+
+    return Text(text, style=STATUS_STYLE.get(key or text, ""))
+
+
+def joined(*parts: Any) -> Any:
+    """Plain strings and styled parts as one line (user data is never read as markup)."""
+    if not is_terminal():
+        return "".join(str(p) for p in parts)
+    from rich.text import Text
+
+    out = Text()
+    for part in parts:
+        out.append(part if isinstance(part, Text) else str(part))
+    return out

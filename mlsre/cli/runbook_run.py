@@ -64,9 +64,15 @@ class _Printing:
 
     def after_step(self, view: Any, outcome: Any) -> None:
         if not self.quiet:
-            output.line(
-                f"{output.styled(outcome.status.value):>8}  {outcome.step}: {outcome.summary}"
-            )
+            output.line(step_line(outcome))
+
+
+def step_line(outcome: Any) -> Any:
+    """``  failed  step-id: what it found`` (the status coloured in a terminal, never markup)."""
+    status = outcome.status.value
+    return output.joined(
+        " " * (8 - len(status)), output.styled(status), f"  {outcome.step}: {outcome.summary}"
+    )
 
 
 def render_report(report: RunReport, as_json: bool) -> None:
@@ -88,8 +94,17 @@ def render_report(report: RunReport, as_json: bool) -> None:
                 ],
             )
             return
+        from mlsre.steps.base import StepStatus
+
         where = f" on {report.incident}" if report.incident else ""
-        output.line(f"Runbook {report.runbook}{where}: {report.outcome.value}", style="bold")
+        output.line(
+            f"Runbook {report.runbook}{where}: {report.outcome.value}"
+            f" (data as of {report.evaluated_at})",
+            style="bold",
+        )
+        for label, status in (("failed", StepStatus.FAILED), ("could not run", StepStatus.ERROR)):
+            if names := report.named(status):
+                output.line(f"  {label}: {', '.join(names)}")
         for item in report.needs_attention:
             output.line(f"  needs attention: {item}")
         if report.stopped_at:
@@ -107,6 +122,13 @@ def run(
     ] = None,
     open_: Annotated[
         bool, typer.Option("--open", help="Open a new incident for this run.")
+    ] = False,
+    no_incident: Annotated[
+        bool,
+        typer.Option(
+            "--no-incident",
+            help="A health check: run it, record nothing on any incident (stats stay true).",
+        ),
     ] = False,
     input_: InputOpt = None,
     at: AtOpt = None,
@@ -141,6 +163,8 @@ def run(
     4 a check could not run (health unknown).
 
     Example: mlsre runbook run latency-regression --incident INC-7 -i model=fraud-detector
+
+    Example: mlsre runbook run error-rate --no-incident --non-interactive -i model=fraud-detector
     """
     from mlsre.actor import resolve_actor
     from mlsre.runbook.runner import RunRequest, parse_pairs, start
@@ -160,6 +184,7 @@ def run(
         phase=phase,
         dry_run=dry_run,
         replay=replay,
+        no_incident=no_incident,
     )
     report = start(
         req, settings, store, _operator(non_interactive, yes, as_json), resolve_actor(as_)
@@ -198,6 +223,42 @@ def resume(
         _operator(non_interactive, yes, as_json),
         resolve_actor(as_),
         replay,
+    )
+    render_report(report, as_json)
+
+
+def approve(
+    ctx: typer.Context,
+    incident: Annotated[
+        str, typer.Argument(help="Incident whose run left a step awaiting approval.")
+    ],
+    step: Annotated[
+        str | None, typer.Argument(help="The step to approve (default: every step waiting).")
+    ] = None,
+    non_interactive: Annotated[
+        bool, typer.Option("--non-interactive", help="No prompts (then --yes approves).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve without asking.")] = False,
+    as_: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve a mitigation an unattended run left "awaiting approval", and run it now.
+
+    Asks the same confirm (showing what will change), records the result on the same run, then runs the verify steps that had nothing to verify.
+
+    Example: mlsre runbook approve INC-7 rollback
+    """
+    from mlsre.actor import resolve_actor
+    from mlsre.runbook.runner import approve as approve_run
+
+    settings, store = _settings_store(ctx)
+    report = approve_run(
+        incident,
+        step,
+        settings,
+        store,
+        _operator(non_interactive, yes, as_json),
+        resolve_actor(as_),
     )
     render_report(report, as_json)
 
@@ -251,7 +312,7 @@ def test(
         output.print_json({"report": report, "problems": problems, "ok": not problems})
     else:
         for o in report.steps:
-            output.line(f"{output.styled(o.status.value):>8}  {o.step}: {o.summary}")
+            output.line(step_line(o))
         output.line(
             "runbook test passed" if not problems else "runbook test FAILED: " + "; ".join(problems)
         )
@@ -261,4 +322,5 @@ def test(
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("resume")(resume)
+    app.command("approve")(approve)
     app.command("test")(test)

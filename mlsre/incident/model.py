@@ -64,6 +64,8 @@ class EventKind(StrEnum):
     ESCALATED = "escalated"
     POSTMORTEM_PUBLISHED = "postmortem_published"
     CHANGES_FOUND = "changes_found"  # `incident changes`: what changed before, ranked
+    DRILL_MARKED = "drill_marked"  # a test or game day: kept out of `incident stats`
+    INPUTS_CHANGED = "inputs_changed"  # runbook inputs edited mid-run (old and new values)
 
 
 @dataclass(frozen=True)
@@ -106,10 +108,10 @@ class Incident:
     roles: dict[str, str] = field(default_factory=dict)
     actions: list[ActionItem] = field(default_factory=list)
     runbooks: list[str] = field(default_factory=list)
+    drill: bool = False  # a test or drill: excluded from `incident stats`
     last_seq: int = 0
     updated_at: datetime | None = None
-    # A rehearsal (chaos game day), set at open: kept and rendered, but not a real incident, so
-    # ``incident stats`` leaves it out. (h21; h12a adds a drill flag: the lead unifies the two.)
+    # A chaos game day (its kind; it is also a drill, which is what keeps it out of stats).
     game_day: bool = False
     ref: str = field(init=False)  # INC-<id>: derived, but in every JSON view for scripts
 
@@ -148,6 +150,7 @@ def apply(state: Incident | None, ev: Event) -> Incident:
             summary=d.get("summary"),
             roles=dict(d.get("roles") or {}),
             game_day=bool(d.get("game_day")),
+            drill=bool(d.get("drill", False)),
             last_seq=ev.seq,
             updated_at=ev.at,
         )
@@ -190,6 +193,8 @@ def apply(state: Incident | None, ev: Event) -> Incident:
         )
     elif k is EventKind.ACTION_DONE:
         state.actions[int(d["action"]) - 1].done = True
+    elif k is EventKind.DRILL_MARKED:
+        state.drill = bool(d.get("drill", True))
     elif k is EventKind.RUNBOOK_STARTED and d.get("runbook") not in state.runbooks:
         state.runbooks.append(d["runbook"])
     state.last_seq = ev.seq

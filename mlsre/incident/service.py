@@ -28,6 +28,7 @@ def open_incident(
     at: datetime | None = None,
     escalation: Snapshot | None = None,
     game_day: bool = False,
+    drill: bool = False,
 ) -> Incident:
     if not title.strip():
         raise UsageError(
@@ -46,8 +47,11 @@ def open_incident(
         "started_at": started_at.isoformat(),
         "roles": {Role.COMMANDER.value: commander} if commander else {},
     }
-    if game_day:
+    if game_day:  # a game day is a rehearsal: a drill, and of its own kind
         data["game_day"] = True
+        drill = True
+    if drill:
+        data["drill"] = True
     state, _ = store.open_incident(data, actor, now, escalation)
     return state
 

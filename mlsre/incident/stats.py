@@ -36,6 +36,7 @@ class Stats:
     overall: GroupStats
     by_severity: list[GroupStats] = field(default_factory=list)
     by_model: list[GroupStats] = field(default_factory=list)
+    drills_excluded: int = 0  # incidents marked as drills or tests, left out of every figure
 
 
 def quantile(values: list[float], q: float) -> float | None:
@@ -69,7 +70,8 @@ def group_stats(name: str, incidents: list[Incident]) -> GroupStats:
 
 
 def compute(incidents: list[Incident], since: datetime | None) -> Stats:
-    incidents = [i for i in incidents if not i.game_day]  # rehearsals are not incidents
+    drills = sum(1 for inc in incidents if inc.drill)
+    incidents = [inc for inc in incidents if not inc.drill]
     by_sev: dict[str, list[Incident]] = {}
     by_model: dict[str, list[Incident]] = {}
     for inc in incidents:
@@ -80,4 +82,5 @@ def compute(incidents: list[Incident], since: datetime | None) -> Stats:
         overall=group_stats("all", incidents),
         by_severity=[group_stats(k, v) for k, v in sorted(by_sev.items())],
         by_model=[group_stats(k, v) for k, v in sorted(by_model.items())],
+        drills_excluded=drills,
     )

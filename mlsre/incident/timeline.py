@@ -52,6 +52,13 @@ def describe(ev: Event) -> str:
     if k is EventKind.STEP_RESULT:
         summary = f" — {d['summary']}" if d.get("summary") else ""
         return f"Step {d.get('step')} {d.get('status')}{summary}"
+    if k is EventKind.DRILL_MARKED:
+        what = "Marked as a drill" if d.get("drill", True) else "No longer a drill"
+        return what + (f": {d['reason']}" if d.get("reason") else "")
+    if k is EventKind.INPUTS_CHANGED:
+        changes = d.get("changes") or {}
+        shown = ", ".join(f"{n}: {c.get('old')!r} -> {c.get('new')!r}" for n, c in changes.items())
+        return f"Runbook {d.get('runbook')} inputs changed before {d.get('step')}: {shown}"
     if k is EventKind.MODEL_CHANGED:
         return (
             f"Model {d.get('model')}: alias {d.get('alias')} moved "

@@ -70,6 +70,11 @@ def parse_value(text: Any) -> float:
         return math.nan
 
 
+def promql_escape(value: Any) -> str:
+    """Safe inside a double-quoted PromQL label value."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def format_time(dt: datetime) -> str:
     """Unix seconds with millisecond precision (Prometheus accepts it; stable for replay keys)."""
     return f"{dt.timestamp():.3f}".rstrip("0").rstrip(".")
@@ -147,11 +152,13 @@ class PrometheusClient(ApiClient):
         match: str | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
+        *,
+        timeout_s: float | None = None,
     ) -> list[str]:
         """Values of ``label`` (``__name__``: metric names), on series matching ``match``."""
         if not _LABEL_NAME.fullmatch(label):
             raise UsageError(f"'{label}' is not a Prometheus label name")
-        data = self._meta(f"/api/v1/label/{label}/values", match, start, end)
+        data = self._meta(f"/api/v1/label/{label}/values", match, start, end, timeout_s)
         return sorted(str(v) for v in data) if isinstance(data, list) else []
 
     def label_names(
@@ -175,7 +182,12 @@ class PrometheusClient(ApiClient):
         return [a for a in found or [] if isinstance(a, dict)]
 
     def _meta(
-        self, path: str, match: str | None, start: datetime | None, end: datetime | None
+        self,
+        path: str,
+        match: str | None,
+        start: datetime | None,
+        end: datetime | None,
+        timeout_s: float | None = None,
     ) -> Any:
         params: list[tuple[str, str]] = []
         if match:
@@ -184,7 +196,7 @@ class PrometheusClient(ApiClient):
             params.append(("start", format_time(start)))
         if end is not None:
             params.append(("end", format_time(end)))
-        data, _ = self._call(self._request(path, params, None), match)
+        data, _ = self._call(self._request(path, params, timeout_s), match)
         return data
 
     def buildinfo(self) -> dict[str, Any]:

@@ -39,6 +39,12 @@ def parse_inputs(runbook: Runbook, given: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def coerce_edits(runbook: Runbook, edited: dict[str, Any]) -> dict[str, Any]:
+    """Values a person typed mid-run, parsed to the inputs' declared types."""
+    specs = runbook.input_specs()
+    return {k: _coerce(k, specs[k].type, v) if k in specs else v for k, v in edited.items()}
+
+
 def _coerce(name: str, kind: InputType, raw: Any) -> Any:
     if not isinstance(raw, str):
         return raw

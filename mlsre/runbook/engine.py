@@ -11,21 +11,22 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import suppress
 from typing import Any
 
 from mlsre.errors import MlsreError
 from mlsre.incident.model import EventKind, Incident
 from mlsre.incident.store import Store
-from mlsre.runbook import journal
-from mlsre.runbook.context import incident_context, parse_inputs, step_namespace
+from mlsre.runbook import approval, gates, journal
+from mlsre.runbook.batching import parallel_batch
+from mlsre.runbook.context import coerce_edits, incident_context, parse_inputs, step_namespace
+from mlsre.runbook.findings import judge
 from mlsre.runbook.model import Runbook, Step
 from mlsre.runbook.run_model import (
     DEFAULT_TIMEOUT_S,
     MAX_PARALLEL,
+    PERSON_KINDS,
     Decision,
     Operator,
     RunOptions,
@@ -35,9 +36,11 @@ from mlsre.runbook.run_model import (
     StepView,
     Unattended,
 )
-from mlsre.runbook.sandbox import check_samples, evaluate, render_value, truthy
+from mlsre.runbook.sandbox import render_value
 from mlsre.steps.base import Phase, StepContext, StepResult, StepStatus
 from mlsre.timeutil import iso, utcnow
+
+RUN_OR_SKIP = ["run it", "skip it"]  # what the person is asked when a `when` is undecided
 
 __all__ = [
     "MAX_PARALLEL",
@@ -66,6 +69,8 @@ class Engine:
         self.registry = registry or default_registry()
         self.actor = "mlsre"
         self._lock = threading.Lock()
+        self._held: list[tuple[StepView, StepOutcome]] | None = None
+        self._runbook: Runbook | None = None  # the runbook being walked
         self._workers: ThreadPoolExecutor | None = (
             None  # steps finish on several threads; one writer at a time
         )
@@ -129,6 +134,7 @@ class Engine:
         inputs: dict[str, Any],
         prior: journal.RunRecord,
     ) -> RunReport:
+        self._runbook = runbook
         ctx_base: dict[str, Any] = {
             "inputs": inputs,
             "incident": incident_context(incident),
@@ -148,7 +154,7 @@ class Engine:
                 i += 1
                 continue
             if step.id in prior.results:  # recorded by the interrupted run: reuse, do not redo
-                out = self._from_record(step, prior.results[step.id])
+                out = StepOutcome.resumed_from(step, prior.results[step.id])
                 outcomes[step.id] = out
                 ctx_base["steps"][step.id] = step_namespace(
                     out.status, out.output, out.summary, out.samples
@@ -160,11 +166,20 @@ class Engine:
                 i = jump if isinstance(jump, int) else i + 1
                 continue
             parallel = not self.operator.interactive and not options.dry_run
-            batch = self._parallel_batch(steps, i, options, prior, ctx_base) if parallel else [step]
+            batch = parallel_batch(steps, i, options, prior) if parallel else [step]
             if len(batch) > 1:
                 results = self._run_batch(batch, i, len(steps), ctx_base, options, incident, run_id)
             else:
-                one = self._one(step, i, len(steps), ctx_base, options, incident, run_id, prior)
+                why = (
+                    None
+                    if options.dry_run
+                    else self._no_verify(runbook, step, outcomes, options, incident, prior)
+                )
+                one = (
+                    self._skip(step, why, incident, run_id, options)
+                    if why
+                    else self._one(step, i, len(steps), ctx_base, options, incident, run_id, prior)
+                )
                 if one is None:
                     quit_ = True
                     break
@@ -202,16 +217,20 @@ class Engine:
             run_id=run_id,
             runbook=runbook.id,
             incident=incident.ref if incident else None,
-            outcome=_overall(ordered, quit_),
+            outcome=RunOutcome.of([o.status for o in ordered], quit_),
             steps=ordered,
             needs_attention=[
                 f"{o.step}: {o.summary}"
                 for o in ordered
                 if o.status is StepStatus.PENDING
-                or (o.status is StepStatus.SKIPPED and o.summary.startswith("awaiting approval"))
+                or (
+                    o.status is StepStatus.SKIPPED
+                    and o.summary.startswith((gates.AWAITING, gates.UNDECIDED))
+                )
             ],
             stopped_at=stopped_at,
             dry_run=options.dry_run,
+            evaluated_at=iso(ctx_base["at"]),
         )
         if incident is not None and not options.dry_run and not quit_:
             self._record(
@@ -231,6 +250,29 @@ class Engine:
             self._workers = None
         return report
 
+    def _no_verify(
+        self,
+        runbook: Runbook,
+        step: Step,
+        outcomes: dict[str, StepOutcome],
+        options: RunOptions,
+        incident: Incident | None,
+        prior: journal.RunRecord,
+    ) -> str | None:
+        """Why a verify step must not run now (no mitigation ran; --at after a real one)."""
+        hint = f"mlsre runbook run {runbook.id} --phase verify" + (
+            f" --incident {incident.ref}" if incident else ""
+        )
+        return gates.verify_skip_reason(
+            step,
+            runbook.steps,
+            outcomes,
+            phase_only=options.phase,
+            at=options.at,
+            verify_hint=hint,
+            maybe_ran=prior.started_only,
+        )
+
     def _flow(self, step: Step, out: StepOutcome, steps: list[Step]) -> str | int | None:
         """What happens after a step: None (next), 'stop', or the index to go to."""
         if out.status not in (StepStatus.FAILED, StepStatus.ERROR):
@@ -245,44 +287,6 @@ class Engine:
         from mlsre.runbook.model import OnFail
 
         return "stop" if step.on_fail_action is OnFail.STOP else None
-
-    def _parallel_batch(
-        self,
-        steps: list[Step],
-        i: int,
-        options: RunOptions,
-        prior: journal.RunRecord,
-        ctx: dict[str, Any],
-    ) -> list[Step]:
-        """Consecutive diagnose steps that depend on no step of the batch and ask nobody."""
-        from mlsre.runbook.refs import analyze_expression, analyze_template
-
-        batch: list[Step] = []
-        ids: set[str] = set()
-        for step in steps[i:]:
-            if (
-                step.phase != Phase.DIAGNOSE
-                or (options.phase and step.phase != options.phase)
-                or step.confirm
-                or step.uses in ("manual", "wait", "note")
-                or step.goto
-                or step.id in prior.results
-                or step.id in prior.started_only
-            ):
-                break
-            refs: set[str] = set(step.needs)
-            for text in _strings(step.with_):
-                refs |= {r.step for r in analyze_template(text).steps}
-            for expr in (step.when, step.expect):
-                if isinstance(expr, str):
-                    refs |= {r.step for r in analyze_expression(expr).steps}
-            if refs & ids:
-                break
-            batch.append(step)
-            ids.add(step.id)
-            if len(batch) >= options.max_parallel:
-                break
-        return batch or [steps[i]]
 
     # ---- one step -----------------------------------------------------------------------------
 
@@ -332,7 +336,8 @@ class Engine:
             total,
             description,
             rendered,
-            is_mutating(cls, params) or step.phase == Phase.MITIGATE,
+            is_mutating(cls, params)
+            or (step.phase == Phase.MITIGATE and step.uses not in PERSON_KINDS),
         )
         return view, kind, params
 
@@ -365,7 +370,7 @@ class Engine:
                 )
             decision = self.operator.before_step(view)
             if decision is Decision.EDIT:
-                ctx["inputs"].update(self.operator.edit_inputs(dict(ctx["inputs"])))
+                self._edit_inputs(step, ctx, incident, run_id)
                 continue
             break
         if decision is Decision.QUIT:
@@ -390,13 +395,28 @@ class Engine:
                 options,
             )
         if step.confirm or view.mutating:
-            question = step.confirm if isinstance(step.confirm, str) else f"{view.description}?"
-            with suppress(MlsreError):  # an unrenderable question is still worth asking
-                question = str(render_value(question, ctx, what="confirm"))
-            if not self.operator.confirm(view, question):
-                why = "awaiting approval" if not self.operator.interactive else "declined"
-                return self._skip(step, f"{why}: {view.description}", incident, run_id, options)
+            view.change = approval.preview(kind, params, self.settings, ctx, options)
+            if not self.operator.confirm(view, approval.question(step, view, ctx)):
+                why = approval.refusal(view, self.operator.interactive)
+                return self._skip(step, why, incident, run_id, options)
         return self._execute(step, view, kind, params, ctx, options, incident, run_id)
+
+    def _edit_inputs(
+        self, step: Step, ctx: dict[str, Any], incident: Incident | None, run_id: str
+    ) -> None:
+        """The person edits inputs before a step; the change goes on the timeline, old and new."""
+        assert self._runbook is not None
+        edited = self.operator.edit_inputs(dict(ctx["inputs"]))
+        new = coerce_edits(self._runbook, edited)
+        changes = {
+            k: {"old": ctx["inputs"].get(k), "new": v}
+            for k, v in new.items()
+            if ctx["inputs"].get(k) != v
+        }
+        ctx["inputs"].update(new)
+        if changes and incident is not None:
+            data = {"run": run_id, "runbook": self._runbook.id, "step": step.id, "changes": changes}
+            self._record(incident.id, EventKind.INPUTS_CHANGED, journal.redact_data(data))
 
     def _when(
         self,
@@ -407,18 +427,19 @@ class Engine:
         options: RunOptions,
     ) -> StepOutcome | None:
         """The recorded outcome of a step its `when` keeps from running (None: it runs)."""
-        if step.when is None:
+        verdict = gates.judge_when(step, ctx)
+        if verdict.gate is gates.Gate.RUN:
             return None
-        try:
-            go = truthy(evaluate(step.when, ctx, what="when"))
-        except MlsreError as exc:
+        if verdict.gate is gates.Gate.ERROR:
             view = StepView(step, 0, 0, step.uses, None, False)
-            return self._error(step, view, exc.message, incident, run_id)
-        return (
-            None
-            if go
-            else self._skip(step, f"when: {step.when} is false", incident, run_id, options)
-        )
+            return self._error(step, view, verdict.reason, incident, run_id)
+        if verdict.gate is gates.Gate.UNDECIDED and self.operator.interactive:
+            answer = self.operator.ask(
+                f"{verdict.reason}. Run {step.id} anyway?", choices=RUN_OR_SKIP, default="skip it"
+            )
+            if answer == RUN_OR_SKIP[0]:
+                return None
+        return self._skip(step, verdict.reason, incident, run_id, options)
 
     def _error(
         self, step: Step, view: StepView, message: str, incident: Incident | None, run_id: str
@@ -429,6 +450,25 @@ class Engine:
         )
 
     def _run_batch(
+        self,
+        batch: list[Step],
+        i: int,
+        total: int,
+        ctx: dict[str, Any],
+        options: RunOptions,
+        incident: Incident | None,
+        run_id: str,
+    ) -> list[StepOutcome]:
+        self._held = []  # shown in runbook order once the batch is done, not as each finishes
+        try:
+            return self._run_held(batch, i, total, ctx, options, incident, run_id)
+        finally:
+            held, self._held = self._held or [], None
+            order = {s.id: k for k, s in enumerate(batch)}
+            for view, out in sorted(held, key=lambda pair: order.get(pair[1].step, 0)):
+                self.operator.after_step(view, out)
+
+    def _run_held(
         self,
         batch: list[Step],
         i: int,
@@ -496,7 +536,7 @@ class Engine:
                 evidence_log.extend(exchanges)
                 if result.status is not StepStatus.ERROR:
                     break
-        result = self._judge(step, result, ctx)
+        result = judge(step, result, ctx)
         if evidence_log:
             result.evidence = {**result.evidence, "exchanges": evidence_log}
         return self._finish(
@@ -546,38 +586,6 @@ class Engine:
                 StepStatus.ERROR, f"{step.uses} returned {type(result).__name__}, not a StepResult"
             )
         return result, recorder.take()
-
-    def _judge(self, step: Step, result: StepResult, ctx: dict[str, Any]) -> StepResult:
-        """Apply `expect` to every sample. Empty result with an expect: error 'no data'."""
-        if result.status not in (None, StepStatus.PASSED) or not step.expect:
-            if result.status is None:
-                result.status = StepStatus.PASSED
-            return result
-        if not result.samples:
-            result.status = StepStatus.ERROR
-            result.summary = (
-                result.summary + "; " if result.summary else ""
-            ) + "no data: the query returned nothing to check `expect` against"
-            return result
-        try:
-            broken = [
-                _sample_text(s)
-                for s in check_samples(step.expect, result.samples, ctx, result.output)
-            ]
-        except MlsreError as exc:
-            result.status = StepStatus.ERROR
-            result.summary = exc.message
-            return result
-        if broken:
-            result.status = StepStatus.FAILED
-            more = f" (+{len(broken) - 3} more)" if len(broken) > 3 else ""
-            result.summary = f"expect `{step.expect}` broken by {'; '.join(broken[:3])}{more}"
-        else:
-            result.status = StepStatus.PASSED
-            result.summary = (
-                result.summary or f"all {len(result.samples)} sample(s) meet `{step.expect}`"
-            )
-        return result
 
     # ---- recording ----------------------------------------------------------------------------
 
@@ -644,23 +652,11 @@ class Engine:
                         journal.redact_data({"run": run_id, "step": step.id, **change}),
                     )
         with self._lock:
-            self.operator.after_step(view, out)
+            if self._held is not None:
+                self._held.append((view, out))
+            else:
+                self.operator.after_step(view, out)
         return out
-
-    def _from_record(self, step: Step, rec: journal.RecordedStep) -> StepOutcome:
-        return StepOutcome(
-            step.id,
-            step.title,
-            step.phase,
-            step.uses,
-            rec.status,
-            rec.summary,
-            output=rec.output,
-            samples=rec.samples,
-            changes=rec.changes,
-            duration_s=rec.duration_s,
-            resumed=True,
-        )
 
     def _pool(self) -> ThreadPoolExecutor:
         """Where step kinds run, so a hung one can be abandoned at its timeout."""
@@ -686,36 +682,3 @@ def _default_timeout(kind: Any, params: Any) -> float:
     if callable(own):
         return float(own(params))
     return float(getattr(params, "timeout_s", None) or DEFAULT_TIMEOUT_S)
-
-
-def _overall(outcomes: list[StepOutcome], quit_: bool) -> RunOutcome:
-    statuses = {o.status for o in outcomes}
-    if StepStatus.FAILED in statuses:
-        return RunOutcome.UNHEALTHY
-    if StepStatus.ERROR in statuses:
-        return RunOutcome.ERROR
-    return RunOutcome.QUIT if quit_ else RunOutcome.HEALTHY
-
-
-def _sample_text(sample: dict[str, Any]) -> str:
-    labels = sample.get("labels") or {}
-    shown = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__")
-    from mlsre.numbers import finite, fmt, ratio_text
-
-    value = sample.get("value")
-    if not finite(value) and finite(sample.get("now")) and finite(sample.get("baseline")):
-        val = ratio_text(sample["now"], sample["baseline"])  # "new: 0 -> 0.3", never "inf"
-    else:
-        val = fmt(value)
-    return f"{{{shown}}} {val}" if shown else val
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)

@@ -16,8 +16,10 @@ from typing import Any
 
 # `{{ inputs.model }}`, `{{ steps['p99'].output }}`: by far the most common case; no Jinja needed.
 _SIMPLE_SEGMENT = re.compile(
-    r"\{\{-?\s*(inputs|steps|incident)((?:\.[A-Za-z_][A-Za-z0-9_]*|\['[^'\\]*'\]|\[\"[^\"\\]*\"\])*)\s*-?\}\}"
+    r"\{\{-?\s*(inputs|steps|incident)((?:\.[A-Za-z_][A-Za-z0-9_]*|\['[^'\\]*'\]|\[\"[^\"\\]*\"\])*)"
+    r"((?:\s*\|\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*-?\}\}"  # then filters without arguments
 )
+_FILTER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 
 
@@ -246,17 +248,21 @@ def _simple(text: str) -> Analysis | None:
     names: set[str] = set()
     inputs: list[tuple[str, int]] = []
     steps: list[StepRef] = []
+    filters: list[tuple[str, int]] = []
     for m in _SIMPLE_SEGMENT.finditer(text):
         if m.start() > 0 and text[m.start() - 1] == "{":
             return None  # `{{{`: Jinja reads `{{` then a `{`; let it report that
         lineno = text.count("\n", 0, m.start()) + 1
         root, parts = m.group(1), [a or b or c for a, b, c in _PART.findall(m.group(2))]
         names.add(root)
+        filters.extend((f, lineno) for f in _FILTER_NAME.findall(m.group(3)))
         if root == "inputs" and parts:
             inputs.append((parts[0], lineno))
         elif root == "steps" and parts:
             steps.append(StepRef(parts[0], parts[1] if len(parts) > 1 else None, lineno))
-    return Analysis(names=frozenset(names), inputs=tuple(inputs), steps=tuple(steps))
+    return Analysis(
+        names=frozenset(names), inputs=tuple(inputs), steps=tuple(steps), filters=tuple(filters)
+    )
 
 
 def _step_of(node: Any) -> str | None:

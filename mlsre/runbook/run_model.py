@@ -9,10 +9,14 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from mlsre.errors import ExitCode
+from mlsre.runbook.journal import RecordedStep
 from mlsre.runbook.model import Step
 from mlsre.steps.base import Interaction, Phase, StepStatus
 
 DEFAULT_TIMEOUT_S = 60.0
+# Kinds that ask the person, wait or write a note: they change no system (even in the mitigate
+# phase) and never run in a concurrent batch.
+PERSON_KINDS = frozenset({"manual", "wait", "note"})
 MAX_PARALLEL = 16  # steps are I/O-bound (HTTP, subprocess); threads wait, not compute
 
 
@@ -28,6 +32,15 @@ class RunOutcome(StrEnum):
     UNHEALTHY = "unhealthy"  # a check ran and found a problem
     ERROR = "error"  # a check could not run; health unknown
     QUIT = "quit"  # the person stopped the run (resume later)
+
+    @classmethod
+    def of(cls, statuses: list[StepStatus], quit_: bool) -> RunOutcome:
+        """A failed check makes the run unhealthy; else a check that could not run, an error."""
+        if StepStatus.FAILED in statuses:
+            return cls.UNHEALTHY
+        if StepStatus.ERROR in statuses:
+            return cls.ERROR
+        return cls.QUIT if quit_ else cls.HEALTHY
 
     @property
     def exit_code(self) -> ExitCode:
@@ -50,6 +63,7 @@ class StepView:
     params: dict[str, Any] | None
     mutating: bool
     problem: str | None = None  # rendering or parameter error
+    change: str | None = None  # what it will change, read from the system before asking
 
 
 @dataclass
@@ -69,6 +83,23 @@ class StepOutcome:
     attempts: int = 0
     resumed: bool = False  # recorded by an earlier, interrupted run
 
+    @classmethod
+    def resumed_from(cls, step: Step, rec: RecordedStep) -> StepOutcome:
+        """A result an earlier run recorded, reused instead of running the step again."""
+        return cls(
+            step.id,
+            step.title,
+            step.phase,
+            step.uses,
+            rec.status,
+            rec.summary,
+            output=rec.output,
+            samples=rec.samples,
+            changes=rec.changes,
+            duration_s=rec.duration_s,
+            resumed=True,
+        )
+
 
 @dataclass
 class RunReport:
@@ -80,6 +111,10 @@ class RunReport:
     needs_attention: list[str] = field(default_factory=list)
     stopped_at: str | None = None
     dry_run: bool = False
+    evaluated_at: str | None = None  # the time the data was read as of (--at, else the start)
+
+    def named(self, status: StepStatus) -> list[str]:
+        return [o.step for o in self.steps if o.status is status]
 
     @property
     def exit_code(self) -> ExitCode:

@@ -10,7 +10,7 @@ from typing import Any
 from mlsre.errors import NotFoundError, UsageError
 from mlsre.incident.model import Incident, Severity, parse_id
 from mlsre.incident.store import Store
-from mlsre.runbook import journal
+from mlsre.runbook import approval, journal
 from mlsre.runbook.engine import Engine, Operator, RunOptions, RunReport
 from mlsre.runbook.model import Runbook
 from mlsre.steps.base import Phase
@@ -26,6 +26,7 @@ class RunRequest:
     phase: Phase | None = None
     dry_run: bool = False
     replay: Path | None = None
+    no_incident: bool = False  # a health check: recorded nowhere
 
 
 def load(ref: str, settings: Any) -> Runbook:
@@ -78,10 +79,16 @@ def start(
     runbook = load(req.runbook, settings)
     inputs = dict(req.inputs or {})
     incident: Incident | None = None
+    if req.incident and req.no_incident:
+        raise UsageError("give --incident or --no-incident, not both")
     if req.incident:
         if store is None:
             raise UsageError("--incident needs an incident store")
         incident = store.get(parse_id(req.incident))
+    elif req.no_incident:
+        if req.open_incident:
+            raise UsageError("give --open or --no-incident, not both")
+        store = None  # nothing is recorded anywhere, so no incident's figures move
     elif req.open_incident and not req.dry_run:
         if store is None:
             raise UsageError("--open needs an incident store")
@@ -126,15 +133,49 @@ def resume(
 ) -> RunReport:
     iid = parse_id(incident_ref)
     incident = store.get(iid)
-    record = journal.unfinished_run(store.events(iid))
+    events = store.events(iid)
+    record = journal.unfinished_run(events)
     if record is None:
-        raise NotFoundError(
-            f"{incident.ref} has no unfinished runbook run",
-            hint=f"start one with `mlsre runbook run ID --incident {incident.ref}`",
+        waiting = approval.awaiting(events)
+        hint = (
+            f"{', '.join(waiting[1])} of {waiting[0].runbook} await approval: "
+            f"`mlsre runbook approve {incident.ref}`"
+            if waiting
+            else f"start one with `mlsre runbook run ID --incident {incident.ref}`"
         )
+        raise NotFoundError(f"{incident.ref} has no unfinished runbook run", hint=hint)
     runbook = load(record.runbook, settings)
     at = datetime.fromisoformat(record.at.replace("Z", "+00:00")) if record.at else None
     options = RunOptions(at=at, transport=replay_transport(replay))
+    return Engine(store, settings, operator).resume(runbook, record, incident, options, actor=actor)
+
+
+def approve(
+    incident_ref: str,
+    step: str | None,
+    settings: Any,
+    store: Store,
+    operator: Operator,
+    actor: str,
+) -> RunReport:
+    """Run the steps a run left awaiting approval, with the same confirm, on the same run."""
+    iid = parse_id(incident_ref)
+    incident = store.get(iid)
+    found = approval.awaiting(store.events(iid))
+    if found is None:
+        raise NotFoundError(f"{incident.ref} has no step awaiting approval")
+    record, ids = found
+    if step is not None:
+        if step not in ids:
+            raise NotFoundError(
+                f"step {step} of {record.runbook} is not awaiting approval on {incident.ref}",
+                hint=f"awaiting: {', '.join(ids)}",
+            )
+        ids = [step]
+    runbook = load(record.runbook, settings)
+    approval.reopen_for_approval(record, runbook, ids)
+    at = datetime.fromisoformat(record.at.replace("Z", "+00:00")) if record.at else None
+    options = RunOptions(at=at)
     return Engine(store, settings, operator).resume(runbook, record, incident, options, actor=actor)
 
 

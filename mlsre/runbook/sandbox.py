@@ -32,11 +32,6 @@ def _duration(seconds: Any) -> str:
     return out
 
 
-def _promql_escape(value: Any) -> str:
-    """Safe inside a double-quoted PromQL label value."""
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
 def _percent(value: Any, digits: int = 1) -> str:
     v = float(value)
     return "n/a" if math.isnan(v) else f"{v * 100:.{digits}f}%"
@@ -61,11 +56,13 @@ def environment() -> Any:
         from jinja2 import StrictUndefined
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+        from mlsre.integrations.prometheus import promql_escape
+
         env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
         env.filters.update(
             {
                 "duration": _duration,
-                "promql_escape": _promql_escape,
+                "promql_escape": promql_escape,
                 "percent": _percent,
                 "ago": _ago,
             }

@@ -36,7 +36,8 @@ class StepResult:
 
     ``status`` None means "let the engine decide": passed, unless ``expect`` fails on a sample.
     ``samples`` are what ``expect`` is evaluated over (each a namespace such as
-    ``{"value": 0.31, "labels": {"version": "4"}}``); an empty list with an ``expect`` is "no data".
+    ``{"value": 0.31, "labels": {"version": "4"}}``); an empty list with an ``expect`` is "no data"
+    unless ``judged`` says the kind decided without samples.
     """
 
     status: StepStatus | None = None
@@ -45,6 +46,12 @@ class StepResult:
     samples: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
     changes: list[dict[str, Any]] = field(default_factory=list)
+    # The kind reached its verdict without samples (e.g. "no version change in the lookback"):
+    # `expect` has nothing to check and that is not "no data".
+    judged: bool = False
+    # What the step found beyond its samples (e.g. "version 4 went live at 17:29Z"): kept at the
+    # head of the summary whatever `expect` decides.
+    finding: str = ""
 
 
 class Interaction(Protocol):

@@ -312,7 +312,7 @@ class Wait:
             elif params.check.expect and check_samples(
                 params.check.expect, result.samples, namespace, result.output
             ):
-                verdict = f"`{params.check.expect}` does not hold yet"
+                verdict = f"`{params.check.expect}` does not hold yet (last: {result.summary})"
             else:
                 return StepResult(
                     StepStatus.PASSED,

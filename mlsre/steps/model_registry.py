@@ -109,6 +109,12 @@ class RegistryRollback:
         target = params.to or f"the version of alias {params.previous_alias!r} (else the one below)"
         return f"move alias {params.alias!r} of {params.model} back to {target}"
 
+    def preview(self, params: Any, ctx: StepContext) -> str:
+        """What the rollback will change, read from the registry now (for the confirm prompt)."""
+        from mlsre.steps.registry_run import preview_rollback
+
+        return preview_rollback(params, ctx)
+
     def run(self, params: Any, ctx: StepContext) -> StepResult:
         from mlsre.steps.registry_run import run_rollback
 
@@ -124,6 +130,11 @@ class RegistryPromote:
 
     def describe(self, params: Any) -> str:
         return f"point alias {params.alias!r} of {params.model} at version {params.version}"
+
+    def preview(self, params: Any, ctx: StepContext) -> str:
+        from mlsre.steps.registry_run import preview_promote
+
+        return preview_promote(params, ctx)
 
     def run(self, params: Any, ctx: StepContext) -> StepResult:
         from mlsre.steps.registry_run import run_promote

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from mlsre.errors import MlsreError, UsageError
-from mlsre.integrations.prometheus import PrometheusClient, QueryResult, Sample, Series
+from mlsre.integrations.prometheus import (
+    PrometheusClient,
+    QueryResult,
+    Sample,
+    Series,
+    promql_escape,
+)
 from mlsre.numbers import fmt, ratio_text
-from mlsre.steps.base import StepContext, StepResult
+from mlsre.steps.base import StepContext, StepResult, StepStatus
 from mlsre.steps.evidence import bounded, error_result
 from mlsre.timeutil import iso, parse_duration, parse_time, utcnow
 
@@ -156,6 +163,39 @@ def _step_seconds(text: str) -> float:
 # -- compare ------------------------------------------------------------------------------------
 
 
+FINE_STEP_S = 15.0  # resolution of the change time (a common scrape interval)
+
+
+@dataclass
+class VersionChange:
+    """The newest model version change in the lookback, read from a series with the label."""
+
+    metric: str  # the metric whose version label told us
+    versions: list[str]  # every version seen, oldest first
+    at: datetime | None = None  # None: no change in the lookback
+    version: str | None = None
+    previous: str | None = None
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "baseline": "version_change",
+            "version_metric": self.metric,
+            "version": self.version,
+            "previous_version": self.previous,
+            "changed_at": iso(self.at) if self.at else None,
+            "versions_seen": self.versions,
+        }
+
+
+class NoVersionChange(Exception):
+    """baseline: version_change, and nothing changed: its own outcome, not an error."""
+
+    def __init__(self, change: VersionChange, lookback: str) -> None:
+        super().__init__(lookback)
+        self.change = change
+        self.lookback = lookback
+
+
 def baseline_time(params: Any, ctx: StepContext, now: datetime) -> tuple[datetime, dict[str, Any]]:
     """When 'before' is, and why (for the output and the person reading it)."""
     kind = str(params.baseline)
@@ -174,61 +214,145 @@ def baseline_time(params: Any, ctx: StepContext, now: datetime) -> tuple[datetim
             )
         t = started if isinstance(started, datetime) else parse_time(str(started), now=now)
         return t - margin, {"baseline": "incident", "incident_started_at": iso(t)}
-    changed_at, version, previous = version_change(params, ctx, now)
-    info = {
-        "baseline": "version_change",
-        "version": version,
-        "previous_version": previous,
-        "changed_at": iso(changed_at),
-    }
-    return changed_at - margin, info
+    change = version_change(params, ctx, now)
+    if change.at is None:
+        raise NoVersionChange(change, params.lookback)
+    return change.at - margin, change.info()
 
 
-def version_change(
-    params: Any, ctx: StepContext, now: datetime
-) -> tuple[datetime, str, str | None]:
-    """When the newest version label first appeared, from Prometheus's own series."""
+def _matcher(name: str, value: str) -> str:
+    return f'{name}="{promql_escape(value)}"'
+
+
+def version_change(params: Any, ctx: StepContext, now: datetime) -> VersionChange:
+    """When the newest version label first appeared, from Prometheus's own series.
+
+    Only series that carry the version label count (a label-less series is no version). When
+    ``version_metric`` has none, the metric is found among those of the model that carry it
+    (a histogram's ``_count`` or a counter preferred). A version seen from the first sample in
+    the window is where the data begins, not a change.
+    """
     lookback = parse_duration(params.lookback)
+    start = now - lookback
     step_s = max(15.0, lookback.total_seconds() / 2000)
-    escaped = str(params.model).replace("\\", "\\\\").replace('"', '\\"')
-    selector = f'{{{params.model_label}="{escaped}"}}' if params.model else ""
     label = params.version_label
-    query = f"count by ({label}) ({params.version_metric}{selector})"
-    result = client(ctx).query_range(query, now - lookback, now, step_s, timeout_s=params.timeout_s)
-    first_seen = sorted(
-        (s.points[0][0], s.labels.get(label, "")) for s in result.series if s.points
-    )
-    window_start = (now - lookback).timestamp()
-    changes = [(t, v) for t, v in first_seen if t > window_start + step_s]
+    matchers = [f'{label}!=""']
+    if params.model:
+        matchers.insert(0, _matcher(params.model_label, str(params.model)))
+    selector = "{" + ",".join(matchers) + "}"
+    c = client(ctx)
+    metric = params.version_metric
+    first_seen = _first_seen(c, metric, selector, label, start, now, step_s, params.timeout_s)
+    if not first_seen:
+        names = c.label_values("__name__", selector, start, now, timeout_s=params.timeout_s)
+        metric = _version_metric(names) or ""
+        if metric:
+            first_seen = _first_seen(
+                c, metric, selector, label, start, now, step_s, params.timeout_s
+            )
+        if not first_seen:  # none found (or a server that ignores match[] named another one)
+            raise UsageError(
+                f"no series{' of ' + str(params.model) if params.model else ''} carries a "
+                f"`{label}` label in the last {params.lookback} (looked at {params.version_metric} "
+                "and every other metric)",
+                hint="set the runbook's version_label (and version_metric) inputs, or use "
+                "baseline: offset",
+            )
+    versions = [v for _, v in first_seen]
+    data_begins = max(start.timestamp(), first_seen[0][0]) if first_seen else start.timestamp()
+    changes = [(t, v) for t, v in first_seen if t > data_begins + step_s]
     if not changes:
-        raise UsageError(
-            f"no model version change found in the last {params.lookback} "
-            f"({params.version_metric}{selector} by {label})",
-            hint="use baseline: offset, or a longer lookback",
-        )
+        return VersionChange(metric, versions)
     t, version = changes[-1]
     older = [v for ts, v in first_seen if ts < t]
-    return datetime.fromtimestamp(t, now.tzinfo), version, (older[-1] if older else None)
+    if step_s > FINE_STEP_S:  # the coarse scan found the step; find the moment within it
+        fine = _first_seen(
+            c,
+            metric,
+            selector,
+            label,
+            datetime.fromtimestamp(t - step_s, now.tzinfo),
+            datetime.fromtimestamp(t, now.tzinfo),
+            FINE_STEP_S,
+            params.timeout_s,
+        )
+        t = next((ts for ts, v in fine if v == version), t)
+    return VersionChange(
+        metric,
+        versions,
+        datetime.fromtimestamp(t, now.tzinfo),
+        version,
+        older[-1] if older else None,
+    )
+
+
+def _first_seen(
+    c: PrometheusClient,
+    metric: str,
+    selector: str,
+    label: str,
+    start: datetime,
+    end: datetime,
+    step_s: float,
+    timeout_s: float | None,
+) -> list[tuple[float, str]]:
+    query = f"count by ({label}) ({metric}{selector})"
+    result = c.query_range(query, start, end, step_s, timeout_s=timeout_s)
+    return sorted(
+        (s.points[0][0], s.labels[label]) for s in result.series if s.points and s.labels.get(label)
+    )
+
+
+def _version_metric(names: list[str]) -> str | None:
+    """The best metric to read versions from: few series per version, one per request."""
+    for suffix in ("_count", "_total", ""):
+        found = [n for n in names if n.endswith(suffix) and not n.endswith("_bucket")]
+        if found:
+            return found[0]
+    return None
 
 
 def _key(sample: Sample, ignore: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in sample.labels.items() if k not in ignore))
 
 
+def _when(text: str | None) -> str:
+    return text.replace("T", " ").replace("+00:00", "Z") if text else "?"
+
+
+def _no_change(params: Any, now: datetime, exc: NoVersionChange) -> StepResult:
+    seen = ", ".join(exc.change.versions) or "none"
+    summary = (
+        f"no version change in the last {exc.lookback} (versions seen: {seen}, from "
+        f"{exc.change.metric}): nothing deployed to compare with"
+    )
+    output = {
+        "query": params.query,
+        "time": iso(now),
+        **exc.change.info(),
+        "version_change": None,
+        "samples": [],
+    }
+    return StepResult(StepStatus.PASSED, summary, output=output, judged=True)
+
+
 def run_compare(params: Any, ctx: StepContext) -> StepResult:
+    now = eval_time(ctx)
     try:
-        now = eval_time(ctx)
         base_at, why = baseline_time(params, ctx, now)
         c = client(ctx)
         current = c.query(params.query, now, timeout_s=params.timeout_s)
         base = c.query(params.query, base_at, timeout_s=params.timeout_s)
+    except NoVersionChange as exc:
+        return _no_change(params, now, exc)
     except MlsreError as exc:
         return error_result(exc)
-    by_key = {_key(s, params.ignore_labels): s for s in base.samples}
+    ignore = [*params.ignore_labels, params.version_label]  # a new version renames the series
+    by_key = {_key(s, ignore): s for s in base.samples}
     samples: list[dict[str, Any]] = []
     unpaired: list[dict[str, str]] = []
     for s in current.samples:
-        b = by_key.get(_key(s, params.ignore_labels))
+        b = by_key.get(_key(s, ignore))
         if b is None:
             unpaired.append(dict(s.labels))
             continue
@@ -244,15 +368,25 @@ def run_compare(params: Any, ctx: StepContext) -> StepResult:
                 "baseline_labels": dict(b.labels),
             }
         )
+    finding = (
+        f"version {why['version']} went live at {_when(why['changed_at'])}"
+        + (f", replacing {why['previous_version']}" if why.get("previous_version") else "")
+        if why.get("changed_at")
+        else ""
+    )
+    before = "before" if finding else f"at {_when(iso(base_at))}"
     summary = (
-        "no data to compare"
+        f"no data to compare (now: {len(current.samples)} series, {before}: "
+        f"{len(base.samples)} series)"
         if not samples
         else "; ".join(
-            f"{_label_text(x['labels'])}: {_fmt(x['now'])} vs {_fmt(x['baseline'])} "
-            f"before ({ratio_text(x['now'], x['baseline'])})"
+            f"{_label_text(x['labels']) + ': ' if x['labels'] else ''}{_fmt(x['now'])} now vs "
+            f"{_fmt(x['baseline'])} {before} ({ratio_text(x['now'], x['baseline'])})"
             for x in samples[:5]
         )
     )
+    if finding:
+        summary = f"{finding}: {summary}"
     output = {
         "query": params.query,
         "time": iso(now),
@@ -266,4 +400,6 @@ def run_compare(params: Any, ctx: StepContext) -> StepResult:
         "now": _evidence(current, time=iso(now)),
         "baseline": _evidence(base, time=iso(base_at)),
     }
-    return StepResult(summary=summary, output=output, samples=samples, evidence=evidence)
+    return StepResult(
+        summary=summary, output=output, samples=samples, evidence=evidence, finding=finding
+    )

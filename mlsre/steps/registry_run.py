@@ -12,7 +12,7 @@ from mlsre.integrations.mlflow import MlflowClient, ModelVersion
 from mlsre.steps.base import StepContext, StepResult, StepStatus
 from mlsre.steps.evidence import bounded, error_result
 from mlsre.steps.registry_moves import MARKER, AliasMove, promote, rollback
-from mlsre.timeutil import human_duration, parse_time, utcnow
+from mlsre.timeutil import human_duration, iso, parse_time, utcnow
 
 
 def client(ctx: StepContext) -> MlflowClient:
@@ -56,7 +56,8 @@ def run_versions(params: Any, ctx: StepContext) -> StepResult:
         f"{v.version}{'(' + ','.join(v.aliases) + ')' if v.aliases else ''}" for v in versions
     )
     return StepResult(
-        summary=f"{params.model}: versions {shown or 'none'}",
+        summary=f"{params.model}: versions {shown or 'none'}"
+        + (" (the registry as it is now)" if ctx.at is not None else ""),
         output={"model": params.model, "versions": rows, "aliases": aliases, "latest": latest},
         samples=samples,
         evidence={"versions": bounded(rows)},
@@ -100,15 +101,53 @@ def _since(
     return None, "unknown"
 
 
+def _moved_after(tags: dict[str, str], alias: str, current: str, at: float) -> dict[str, Any]:
+    """Our own record of a rollback that moved ``alias`` to ``current`` after ``at`` (or {})."""
+    try:
+        mark = json.loads(tags.get(MARKER + alias) or "{}")
+        moved = parse_time(str(mark["at"])).timestamp() if isinstance(mark, dict) else None
+    except (ValueError, KeyError, MlsreError):
+        return {}
+    if moved is None or str(mark.get("to")) != current or moved <= at or not mark.get("from"):
+        return {}
+    return dict(mark)
+
+
 def run_current(params: Any, ctx: StepContext) -> StepResult:
     try:
         mc = client(ctx)
         v = mc.version_by_alias(params.model, params.alias)
         info = mc.get_model(params.model)
+        now_version = v.version
+        moved = (
+            _moved_after(info.tags, params.alias, v.version, ctx.at.timestamp()) if ctx.at else {}
+        )
+        if moved:  # under --at, before our own rollback: the alias named the version it left
+            v = mc.get_version(params.model, str(moved["from"]))
     except MlsreError as exc:
         return error_result(exc)
     now = (ctx.at or utcnow()).timestamp()
-    age, source = _since(v, info.tags, params.alias, now)
+    age, source = _since(v, info.tags if not moved else {}, params.alias, now)
+    where = f"{params.model}@{params.alias}"
+    if moved:
+        summary = (
+            f"{where} was version {v.version} at {iso(ctx.at)} (reconstructed from the mlsre"
+            f" rollback record of {moved['at']}; now {now_version})"
+        )
+    elif ctx.at is not None and age is not None and age < 0:
+        summary = (
+            f"{where} is version {v.version} now, which went live after {iso(ctx.at)}"
+            f" ({source}): this shows the present, not {iso(ctx.at)}"
+        )
+        age = None
+    else:
+        ago = f", live for {human_duration(age)} ({source})" if age is not None else ""
+        then = (
+            f" as of {iso(ctx.at)} (MLflow keeps no alias history: the alias as it is now)"
+            if ctx.at is not None
+            else ""
+        )
+        summary = f"{where} is version {v.version}{ago}{then}"
     sample = {
         "value": float(v.number),
         "version": v.version,
@@ -117,10 +156,16 @@ def run_current(params: Any, ctx: StepContext) -> StepResult:
         "status": v.status,
         "labels": {"model": params.model, "alias": params.alias, "version": v.version},
     }
-    ago = f", live for {human_duration(age)} ({source})" if age is not None else ""
     return StepResult(
-        summary=f"{params.model}@{params.alias} is version {v.version}{ago}",
-        output={**version_dict(v), "alias": params.alias, "age_s": age, "age_source": source},
+        summary=summary,
+        output={
+            **version_dict(v),
+            "alias": params.alias,
+            "age_s": age,
+            "age_source": source,
+            "version_now": now_version,
+            "reconstructed": bool(moved),
+        },
         samples=[sample],
         evidence={"version": version_dict(v)},
     )
@@ -161,14 +206,29 @@ def run_compare(params: Any, ctx: StepContext) -> StepResult:
         }
         for m in metrics
     ]
-    changed = [p["key"] for p in param_rows if p["changed"]]
+    summary = f"{params.model} {params.b}=v{vb.version} -> {params.a}=v{va.version}: " + "; ".join(
+        f"{what} {_changes(rows)}" for what, rows in (("params", param_rows), ("metrics", metrics))
+    )
+    if ctx.at is not None:
+        summary += " (the registry as it is now)"
     return StepResult(
-        summary=f"{params.model} {params.a}=v{va.version} vs {params.b}=v{vb.version}: "
-        f"{len(changed)} params differ ({', '.join(changed[:5]) or 'none'})",
+        summary=summary,
         output=out,
         samples=samples,
         evidence={"compare": bounded(out)},
     )
+
+
+def _changes(rows: list[dict[str, Any]], limit: int = 4) -> str:
+    """``algo xgboost -> lightgbm, max_depth 8 -> (none)``: old (b) to new (a) of what differs."""
+
+    def shown(v: Any) -> str:
+        return "(none)" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    changed = [r for r in rows if r["changed"]]
+    text = ", ".join(f"{r['key']} {shown(r['b'])} -> {shown(r['a'])}" for r in changed[:limit])
+    more = f" (+{len(changed) - limit} more)" if len(changed) > limit else ""
+    return (text + more) if changed else "all the same"
 
 
 def run_rollback(params: Any, ctx: StepContext) -> StepResult:
@@ -200,6 +260,26 @@ def run_promote(params: Any, ctx: StepContext) -> StepResult:
     except MlsreError as exc:
         return error_result(exc)
     return _move_result(move, "promoted")
+
+
+def _planned(move: AliasMove) -> str:
+    if move.before == move.after:
+        return f"nothing to change: {move.reason}"
+    before = f"from version {move.before} " if move.before else ""
+    return f"move {move.alias} of {move.model} {before}to {move.after} ({move.reason})"
+
+
+def preview_rollback(params: Any, ctx: StepContext) -> str:
+    mc = client(ctx)
+    move = rollback(mc, params.model, params.alias, params.to, params.previous_alias, dry_run=True)
+    return _planned(move)
+
+
+def preview_promote(params: Any, ctx: StepContext) -> str:
+    move = promote(
+        client(ctx), params.model, params.version, params.alias, params.previous_alias, dry_run=True
+    )
+    return _planned(move)
 
 
 def _move_result(move: AliasMove, verb: str) -> StepResult:
