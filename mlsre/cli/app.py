@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("mlsre.cli.config_cmd", "Inspect the effective configuration."),
     "doctor": ("mlsre.cli.doctor", "Check config, store, Prometheus and the registry."),
     "demo": ("mlsre.cli.demo", "The whole incident story on this machine, no servers needed."),
+    "serve": ("mlsre.cli.serve", "Alertmanager receiver: alerts in, incidents out; incident page."),
 }
 
 

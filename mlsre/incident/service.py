@@ -70,3 +70,26 @@ def add_action(
     data = {"title": title, "type": type.value, "owner": owner, "due": due, "link": link}
     state, _ = record(store, incident_id, EventKind.ACTION_ADDED, actor, data)
     return state
+
+
+def durations(state: Incident, now: datetime) -> dict[str, float | None]:
+    """Impact and time-to-X of one incident, in seconds (None when not reached yet)."""
+
+    def secs(a: datetime | None, b: datetime | None) -> float | None:
+        return (b - a).total_seconds() if a is not None and b is not None else None
+
+    end = state.resolved_at or now
+    return {
+        "impact_s": (end - state.started_at).total_seconds(),
+        "to_detect_s": (state.opened_at - state.started_at).total_seconds(),
+        "to_acknowledge_s": secs(state.opened_at, state.acknowledged_at),
+        "to_mitigate_s": secs(state.started_at, state.mitigated_at),
+        "to_resolve_s": secs(state.started_at, state.resolved_at),
+    }
+
+
+def show_data(store: Store, incident_id: int, last_events: int) -> dict[str, Any]:
+    """What ``incident show --json`` prints (and serve's incident API answers)."""
+    state = store.get(incident_id)
+    evs = store.events(incident_id, after_seq=max(0, state.last_seq - last_events))
+    return {"incident": state, "durations": durations(state, utcnow()), "events": evs}

@@ -1,0 +1,118 @@
+"""Building the service from settings and running it under uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from mlsre.errors import ConfigError, UsageError
+
+TOKEN_ENV = "MLSRE_SERVE_TOKEN"
+
+
+@dataclass
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 9095
+    dry_run: bool = False
+    refresh_s: int = 3
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def token_from_env() -> str | None:
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    return token or None
+
+
+def check_bind(host: str, token: str | None) -> None:
+    if token is None and not is_loopback(host):
+        raise UsageError(
+            f"refusing to listen on {host} without a token",
+            hint=f"set {TOKEN_ENV} (Alertmanager sends it as http_config.authorization), "
+            "or listen on 127.0.0.1",
+        )
+
+
+def trigger_map(settings: Any) -> dict[str, str]:
+    """alertname -> runbook id, from ``triggers.alerts`` of the runbooks in force."""
+    from mlsre.runbook.loader import discover
+
+    out: dict[str, str] = {}
+    for entry in discover(settings).in_force():
+        rb = entry.runbook
+        if rb is None:
+            continue
+        for name in rb.triggers.alerts:
+            out.setdefault(name, rb.id)
+    return out
+
+
+def build(settings: Any, opts: ServeOptions) -> Any:
+    """The ASGI app for these settings (checks the bind address and routes first)."""
+    from mlsre.serve.app import ServeConfig, build_app
+    from mlsre.serve.guard import Rails
+    from mlsre.serve.intake import Planner
+    from mlsre.serve.routing import Router
+    from mlsre.timeutil import parse_duration
+
+    token = token_from_env()
+    check_bind(opts.host, token)
+    alerts = settings.alerts
+    triggers = trigger_map(settings)
+    from mlsre.runbook.loader import discover
+
+    ids = {e.id for e in discover(settings).in_force()}
+    for i, route in enumerate(alerts.routes):
+        if route.runbook and route.runbook not in ids:
+            raise ConfigError(
+                f"alerts.routes[{i}] ({route.label(i)}): no runbook '{route.runbook}'",
+                hint="see `mlsre runbook list`",
+            )
+    planner = Planner(Router(alerts, triggers), parse_duration(alerts.still_firing_every))
+    rails = Rails(
+        dry_run=opts.dry_run,
+        max_per_model=alerts.auto_mitigation.max_per_model,
+        per=parse_duration(alerts.auto_mitigation.per),
+    )
+    cfg = ServeConfig(
+        settings=settings,
+        store_url=settings.store.url,
+        token=token,
+        dry_run=opts.dry_run,
+        planner=planner,
+        rails=rails,
+        workers=alerts.workers,
+        max_body_bytes=alerts.max_body_bytes,
+        refresh_s=opts.refresh_s,
+    )
+    return build_app(cfg)
+
+
+def run(app: Any, opts: ServeOptions) -> None:
+    """Serve until SIGTERM/SIGINT: in-flight requests finish, workers stop taking jobs."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=opts.host,
+        port=opts.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if getattr(server, "started", True) is False:
+        raise UsageError(f"cannot listen on {opts.host}:{opts.port} (in use, or not allowed)")
