@@ -14,6 +14,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures_slo",
     "tests.fixtures_drift",
     "tests.fixtures_postmortem",
+    "tests.fixtures_serve",
 ]
 
 
