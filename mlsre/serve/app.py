@@ -29,8 +29,8 @@ from mlsre.jsonutil import plain
 from mlsre.serve import intake
 from mlsre.serve.guard import Rails, Verdict, paused
 from mlsre.serve.metrics import ServeMetrics
-from mlsre.serve.payload import PayloadError, parse
-from mlsre.timeutil import utcnow
+from mlsre.serve.payload import Notification, PayloadError, parse
+from mlsre.serve.writer import IntakeWriter
 
 T = TypeVar("T")
 RETRY_AFTER_S = 5
@@ -85,9 +85,8 @@ class Service:
 
         self.cfg = cfg
         self.metrics = ServeMetrics()
-        self.writer = ThreadPoolExecutor(1, thread_name_prefix="mlsre-intake")
+        self.writer: IntakeWriter | None = None
         self.readers = ThreadPoolExecutor(4, thread_name_prefix="mlsre-read")
-        self.write_stores = _Stores(cfg.store_url, WRITE_LOCK_TIMEOUT_S)
         self.read_stores = _Stores(cfg.store_url, WRITE_LOCK_TIMEOUT_S)
         self.pool = WorkerPool(
             cfg.store_url,
@@ -106,22 +105,23 @@ class Service:
     def _decided(self, verdict: Verdict) -> None:
         self.metrics.auto_actions.labels("allowed" if verdict.allowed else "blocked").inc()
 
-    async def write(self, fn: Callable[[Store], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.writer, lambda: fn(self.write_stores.get()))
+    async def receive(self, note: Notification) -> intake.IntakeResult:
+        assert self.writer is not None, "receive before startup"
+        return await asyncio.wrap_future(self.writer.submit(note))
 
     async def read(self, fn: Callable[[Store], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.readers, lambda: fn(self.read_stores.get()))
 
     def startup(self) -> None:
+        self.writer = IntakeWriter(self.cfg.store_url, self.cfg.planner, WRITE_LOCK_TIMEOUT_S)
         self.resumed = self.pool.start()
 
     def shutdown(self) -> None:
         self.pool.stop(DRAIN_TIMEOUT_S)
-        self.writer.shutdown(wait=True)
+        if self.writer is not None:
+            self.writer.close()
         self.readers.shutdown(wait=True)
-        self.write_stores.close()
         self.read_stores.close()
 
 
@@ -178,9 +178,8 @@ def build_app(cfg: ServeConfig) -> Starlette:
         except PayloadError as exc:
             m.notifications.labels("rejected").inc()
             return _error(400, str(exc))
-        now = utcnow()
         try:
-            result = await svc.write(lambda s: intake.receive(s, cfg.planner, note, now))
+            result = await svc.receive(note)
         except StoreError as exc:
             m.notifications.labels("busy").inc()
             return _error(

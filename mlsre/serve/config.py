@@ -80,7 +80,7 @@ class AlertsSettings(_Strict):
     severity_labels: dict[str, Sev] = Field(default_factory=lambda: dict(_SEVERITY_LABELS))
     default_severity: Literal["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"] = "SEV3"
     auto_mitigation: AutoMitigation = Field(default_factory=AutoMitigation)
-    workers: int = Field(2, ge=1, le=32)  # diagnoses at once
+    workers: int = Field(2, ge=0, le=32)  # diagnoses at once; 0 = receive only, jobs wait
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
 
     @field_validator("still_firing_every")

@@ -182,12 +182,33 @@ class Planner:
 
 def receive(store: Store, planner: Planner, note: Notification, now: datetime) -> IntakeResult:
     """Record the notification; returns only after the transaction committed."""
-    batches = planner.router.batches(note)
-    updates = [(b.key, planner.decide(b, note, now)) for b in batches]
+    return receive_many(store, planner, [note], now)[0]
+
+
+def receive_many(
+    store: Store, planner: Planner, notes: list[Notification], now: datetime
+) -> list[IntakeResult]:
+    """Record several notifications in ONE transaction (group commit); one result each.
+
+    A later notification of the same group sees what an earlier one wrote, exactly as if they
+    had committed one after the other.
+    """
+    updates: list[tuple[str, Any]] = []
+    counts = []
+    for note in notes:
+        batches = planner.router.batches(note)
+        counts.append(len(batches))
+        updates.extend((b.key, planner.decide(b, note, now)) for b in batches)
     outcomes = store.record_alert_groups(updates, ACTOR, now)
-    opened = sum(1 for o in outcomes if o.opened)
-    folded = sum(1 for o in outcomes if not o.opened and o.incident is not None)
-    return IntakeResult(outcomes, opened, folded)
+    results = []
+    start = 0
+    for n in counts:
+        mine = outcomes[start : start + n]
+        start += n
+        opened = sum(1 for o in mine if o.opened)
+        folded = sum(1 for o in mine if not o.opened and o.incident is not None)
+        results.append(IntakeResult(mine, opened, folded))
+    return results
 
 
 def summary(result: IntakeResult) -> list[dict[str, Any]]:
