@@ -33,7 +33,7 @@ steps:
   - id: slow
     title: A check that takes a while
     uses: shell
-    with: {argv: [sleep, "2"], safe: true}
+    with: {argv: [sleep, "1"], safe: true}
     guidance: Long enough to kill the server in the middle of it.
   - id: after
     title: After
@@ -110,7 +110,7 @@ def test_sigkill_under_load_loses_no_notification_that_got_a_2xx(serve_ws: Path)
     (serve_ws / "mlsre.yaml").write_text(
         serve_config(serve_ws / "marks", alerts_extra="  workers: 0\n")
     )
-    work = bodies(total=3000, groups=300)
+    work = bodies(total=1500, groups=150)
     srv = start(serve_ws)
     killer = threading.Timer(1.5, lambda: srv.proc.send_signal(signal.SIGKILL))
     killer.start()
@@ -136,7 +136,7 @@ def test_sigkill_under_load_loses_no_notification_that_got_a_2xx(serve_ws: Path)
     store = _store(serve_ws)
     try:
         incidents = store.incidents(IncidentFilter())
-        assert len(incidents) == 300 and len({i.model for i in incidents}) == 300
+        assert len(incidents) == 150 and len({i.model for i in incidents}) == 150
     finally:
         store.close()
 
@@ -230,7 +230,7 @@ def test_fuzzed_payloads_never_get_a_500(serve_ws: Path) -> None:
         c = srv.client()
         seen: set[int] = set()
 
-        @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
         @given(_mutated())
         def check(body: bytes) -> None:
             answer = c.post(body)
