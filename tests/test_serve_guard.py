@@ -58,10 +58,12 @@ def _auto(ref: str) -> list[dict[str, Any]]:
 
 
 def _result(ref: str, step: str) -> str:
-    return next(
-        e["data"]["status"]
-        for e in _events(ref)
-        if e["kind"] == "step_result" and e["data"]["step"] == step
+    return str(
+        next(
+            e["data"]["status"]
+            for e in _events(ref)
+            if e["kind"] == "step_result" and e["data"]["step"] == step
+        )
     )
 
 

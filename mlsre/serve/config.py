@@ -34,6 +34,8 @@ class AlertRoute(_Strict):
     group_by: list[str] | None = None  # labels that make one group (default: Alertmanager's)
     auto_mitigate: list[str] = Field(default_factory=list)  # mitigation step ids run unasked
     auto_mitigate_on_resolve: bool = False  # mark the incident mitigated when alerts resolve
+    # when the diagnosis looks: now (when it runs) or as of the alert's startsAt (`--at`)
+    evaluate_at: Literal["now", "alert_start"] = "now"
 
     @field_validator("match_re")
     @classmethod

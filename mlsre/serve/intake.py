@@ -154,6 +154,9 @@ class Planner:
                         "route": batch.route_label,
                         "auto_mitigate": list(batch.route.auto_mitigate),
                         "group": batch.key,
+                        "at": data["started_at"]
+                        if batch.route.evaluate_at == "alert_start"
+                        else None,
                     },
                 )
             )

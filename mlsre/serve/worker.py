@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from datetime import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -112,6 +113,7 @@ class WorkerPool:
                     runbook=payload["runbook"],
                     incident=format_id(job.incident_id),
                     inputs=dict(payload.get("inputs") or {}),
+                    at=datetime.fromisoformat(payload["at"]) if payload.get("at") else None,
                 )
                 report = start(req, self.settings, store, operator, ACTOR)
         except MlsreError as exc:
