@@ -42,8 +42,10 @@ alerts:
     firing = {"labels": labels, "annotations": {"value": "7x"}, "startsAt": starts}
 
     def timeline() -> list[dict[str, Any]]:
-        rows = ok_json("incident", "list", "--all")
-        return ok_json("incident", "timeline", "INC-1") if rows else []  # type: ignore[no-any-return]
+        if not ok_json("incident", "list", "--all"):
+            return []
+        events: list[dict[str, Any]] = ok_json("incident", "timeline", "INC-1")
+        return events
 
     with (
         serving(isolated, token="am-secret") as srv,
