@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from mlsre.errors import MlsreError
