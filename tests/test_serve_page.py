@@ -44,7 +44,12 @@ def test_page_shows_the_webhook_incident_escaped_and_updates_itself(
         assert srv.client().post(body).status == 200
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+        def on_dialog(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
         page.goto(f"{srv.url}/")
         row = page.locator("#incidents tbody tr")
         assert row.count() == 1

@@ -11,7 +11,6 @@ from mlsre.cli import output
 from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
 
 app = typer.Typer(
-    help="Receive Alertmanager webhooks, open incidents, run diagnoses; the incident page.",
     invoke_without_command=True,
     no_args_is_help=False,
     rich_markup_mode=None,
