@@ -52,6 +52,9 @@ def _store(ws: Path) -> Any:
 
 
 def test_locked_store_answers_503_with_retry_after_and_the_retry_succeeds(serve_ws: Path) -> None:
+    (serve_ws / "mlsre.yaml").write_text(
+        serve_config(serve_ws / "marks", alerts_extra="  busy_timeout_s: 1\n")
+    )
     body = notification([alert("EchoAlert", model="locked")])
     with serving(serve_ws, "--dry-run") as srv:
         c = srv.client()

@@ -34,7 +34,6 @@ from mlsre.serve.writer import IntakeWriter
 
 T = TypeVar("T")
 RETRY_AFTER_S = 5
-WRITE_LOCK_TIMEOUT_S = 2.0  # a write waiting longer than this answers 503 (Alertmanager retries)
 DRAIN_TIMEOUT_S = 10.0
 
 
@@ -48,6 +47,7 @@ class ServeConfig:
     rails: Rails
     workers: int
     max_body_bytes: int
+    busy_timeout_s: float = 5.0  # a write waiting longer for the store answers 503
     refresh_s: int = 3
 
 
@@ -87,7 +87,7 @@ class Service:
         self.metrics = ServeMetrics()
         self.writer: IntakeWriter | None = None
         self.readers = ThreadPoolExecutor(4, thread_name_prefix="mlsre-read")
-        self.read_stores = _Stores(cfg.store_url, WRITE_LOCK_TIMEOUT_S)
+        self.read_stores = _Stores(cfg.store_url, cfg.busy_timeout_s)
         self.pool = WorkerPool(
             cfg.store_url,
             cfg.settings,
@@ -114,7 +114,7 @@ class Service:
         return await loop.run_in_executor(self.readers, lambda: fn(self.read_stores.get()))
 
     def startup(self) -> None:
-        self.writer = IntakeWriter(self.cfg.store_url, self.cfg.planner, WRITE_LOCK_TIMEOUT_S)
+        self.writer = IntakeWriter(self.cfg.store_url, self.cfg.planner, self.cfg.busy_timeout_s)
         self.resumed = self.pool.start()
 
     def shutdown(self) -> None:

@@ -84,6 +84,8 @@ class AlertsSettings(_Strict):
     auto_mitigation: AutoMitigation = Field(default_factory=AutoMitigation)
     workers: int = Field(2, ge=0, le=32)  # diagnoses at once; 0 = receive only, jobs wait
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # how long a webhook waits for a busy store before answering 503 (Alertmanager retries)
+    busy_timeout_s: float = Field(5.0, gt=0, le=60)
 
     @field_validator("still_firing_every")
     @classmethod

@@ -93,6 +93,7 @@ def build(settings: Any, opts: ServeOptions) -> Any:
         rails=rails,
         workers=alerts.workers,
         max_body_bytes=alerts.max_body_bytes,
+        busy_timeout_s=alerts.busy_timeout_s,
         refresh_s=opts.refresh_s,
     )
     return build_app(cfg)
