@@ -172,7 +172,7 @@ alerts:
             to_open: list[float] = []
             to_verdict: list[float] = []
             deadline = time.monotonic() + 120
-            for iid, t_inject in injected.items():
+            for iid in range(1, runs + 1):
                 while True:
                     try:
                         events = store.events(iid)
@@ -186,7 +186,8 @@ alerts:
                     print(f"  INC-{iid}: no verdict within the deadline")
                     continue
                 opened = events[0].at.timestamp()
-                to_open.append(opened - t_inject)
+                run = int(events[1].data["alerts"][0]["labels"]["run"])  # Alertmanager's order
+                to_open.append(opened - injected[run + 1])
                 to_verdict.append(results[0].at.timestamp() - opened)
             store.close()
     if to_verdict:
