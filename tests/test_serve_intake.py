@@ -174,6 +174,10 @@ def test_json_api_matches_cli_json_and_health_ready_metrics(serve_ws: Path) -> N
         assert c.post(b"garbage").status == 400
         assert wait_for(lambda: _finished(serve_ws, "INC-1") and _finished(serve_ws, "INC-2"))
         assert c.get("/api/v1/incidents").body == ok_json("incident", "list")
+        anonymous = srv.client(token=None)
+        assert anonymous.get("/api/v1/incidents").status == 401  # incidents need the token
+        assert anonymous.get("/api/v1/incidents/INC-1").status == 401
+        assert anonymous.get("/healthz").status == 200  # probes and scrapes do not
         api = c.get("/api/v1/incidents/INC-1?events=50").body
         cli = ok_json("incident", "show", "INC-1", "--events", "50")
         assert api["incident"] == cli["incident"] and api["events"] == cli["events"]

@@ -51,6 +51,14 @@ def test_page_shows_the_webhook_incident_escaped_and_updates_itself(
 
         page.on("dialog", on_dialog)
         page.goto(f"{srv.url}/")
+        # the page needs the server's token; a wrong one is refused, the right one remembered
+        assert page.locator("#incidents").count() == 0
+        page.fill("#token", "not-the-token")
+        page.click("#signin")
+        assert page.locator("#problem").inner_text() == "wrong token"
+        page.fill("#token", srv.token or "")
+        page.click("#signin")
+        page.wait_for_url(f"{srv.url}/")
         row = page.locator("#incidents tbody tr")
         assert row.count() == 1
         assert row.locator("td").nth(0).inner_text() == "INC-1"

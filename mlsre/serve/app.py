@@ -134,14 +134,29 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-def authorized(request: Request, token: str | None) -> bool:
+COOKIE = "mlsre_token"
+
+
+def _same(given: str, token: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode())
+
+
+def authorized(request: Request, token: str | None, *, cookie: bool = False) -> bool:
+    """The bearer token (constant-time compare); for reads also the login cookie."""
     if token is None:
         return True
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode("utf-8", "surrogateescape"), token.encode()
-    )
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and _same(given.strip(), token):
+        return True
+    kept = request.cookies.get(COOKIE) if cookie else None
+    return kept is not None and _same(kept, token)
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this server (no open redirect)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:
@@ -234,7 +249,49 @@ def build_app(cfg: ServeConfig) -> Starlette:
             pass  # the counters still say what this process saw
         return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
 
+    def _read_denied(request: Request) -> Response | None:
+        if authorized(request, cfg.token, cookie=True):
+            return None
+        return _error(
+            401, "missing or wrong bearer token", **{"WWW-Authenticate": 'Bearer realm="mlsre"'}
+        )
+
+    def _page_denied(
+        request: Request, problem: str | None = None, next_path: str | None = None
+    ) -> Response | None:
+        from mlsre.serve import pages
+
+        if problem is None and authorized(request, cfg.token, cookie=True):
+            return None
+        target = _safe_next(next_path or request.url.path)
+        return HTMLResponse(pages.login(target, problem), status_code=401)
+
+    async def login(request: Request) -> Response:
+        from urllib.parse import parse_qs
+
+        from starlette.responses import RedirectResponse
+
+        body = await read_body(request, 8192)
+        form = parse_qs((body or b"").decode("utf-8", "replace"))
+        given = (form.get("token") or [""])[0]
+        target = _safe_next((form.get("next") or ["/"])[0])
+        if cfg.token is None or not _same(given, cfg.token):
+            denied = _page_denied(request, "wrong token", target)
+            assert denied is not None
+            return denied
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            COOKIE,
+            cfg.token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
     async def api_incidents(request: Request) -> Response:
+        if denied := _read_denied(request):
+            return denied
         from mlsre.incident.model import ACTIVE
         from mlsre.incident.store import IncidentFilter
 
@@ -248,6 +305,8 @@ def build_app(cfg: ServeConfig) -> Starlette:
         from mlsre.incident.model import parse_id
         from mlsre.incident.service import show_data
 
+        if denied := _read_denied(request):
+            return denied
         try:
             iid = parse_id(request.path_params["ref"])
             events = int(request.query_params.get("events", "10"))
@@ -262,6 +321,8 @@ def build_app(cfg: ServeConfig) -> Starlette:
     async def page_index(request: Request) -> Response:
         from mlsre.serve import pages
 
+        if denied := _page_denied(request):
+            return denied
         html = await svc.read(lambda s: pages.index(s, cfg))
         return HTMLResponse(html)
 
@@ -269,6 +330,8 @@ def build_app(cfg: ServeConfig) -> Starlette:
         from mlsre.incident.model import parse_id
         from mlsre.serve import pages
 
+        if denied := _page_denied(request):
+            return denied
         try:
             iid = parse_id(request.path_params["ref"])
             html = await svc.read(lambda s: pages.incident(s, cfg, iid))
@@ -285,6 +348,7 @@ def build_app(cfg: ServeConfig) -> Starlette:
         Route("/api/v1/incidents/{ref}", api_incident, methods=["GET"]),
         Route("/", page_index, methods=["GET"]),
         Route("/incidents/{ref}", page_incident, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
     ]
 
     @asynccontextmanager

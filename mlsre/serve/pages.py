@@ -92,3 +92,7 @@ def incident(store: Store, cfg: Any, incident_id: int) -> str:
 
 def not_found(message: str) -> str:
     return _render("not_found.html", message=message, banner=None, refresh_s=0)
+
+
+def login(next_path: str, problem: str | None) -> str:
+    return _render("login.html", next_path=next_path, problem=problem, banner=None, refresh_s=0)
