@@ -210,3 +210,26 @@ def test_json_api_matches_cli_json_and_health_ready_metrics(serve_ws: Path) -> N
         assert [j.state for j in store.jobs()] == ["done", "done"]
     finally:
         store.close()
+
+
+def test_a_port_in_use_is_a_one_line_error_not_a_crash(serve_ws: Path) -> None:
+    import socket
+    import subprocess
+
+    from tests.serve_support import MLSRE, serve_env
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = subprocess.run(
+            [str(MLSRE), "serve", "--port", str(port)],
+            cwd=serve_ws,
+            env=serve_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert r.returncode == 1, r.stderr
+    assert f"error: cannot listen on 127.0.0.1:{port}: address in use" in r.stderr
+    assert "listening on" not in r.stderr and "Traceback" not in r.stderr

@@ -54,9 +54,12 @@ def serve(
     opts = ServeOptions(host=host, port=port, dry_run=dry_run, refresh_s=refresh)
     asgi = build(_settings(ctx), opts)
     mode = " (dry run: no automatic mitigation)" if dry_run else ""
-    sys.stderr.write(f"mlsre serve: listening on http://{host}:{port}{mode}\n")
-    sys.stderr.flush()
-    run(asgi, opts)
+
+    def ready() -> None:
+        sys.stderr.write(f"mlsre serve: listening on http://{host}:{port}{mode}\n")
+        sys.stderr.flush()
+
+    run(asgi, opts, on_ready=ready)
 
 
 @app.command()

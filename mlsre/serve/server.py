@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mlsre.errors import ConfigError, UsageError
+from mlsre.errors import ConfigError, MlsreError, UsageError
 
 TOKEN_ENV = "MLSRE_SERVE_TOKEN"
 
@@ -99,9 +100,18 @@ def build(settings: Any, opts: ServeOptions) -> Any:
     return build_app(cfg)
 
 
-def run(app: Any, opts: ServeOptions) -> None:
-    """Serve until SIGTERM/SIGINT: in-flight requests finish, workers stop taking jobs."""
+def run(app: Any, opts: ServeOptions, on_ready: Callable[[], None] | None = None) -> None:
+    """Serve until SIGTERM/SIGINT: in-flight requests finish, workers stop taking jobs.
+
+    ``on_ready`` is called once the socket is bound (so nobody is told "listening" too early).
+    """
     import uvicorn
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started and on_ready is not None:
+                on_ready()
 
     config = uvicorn.Config(
         app,
@@ -113,7 +123,15 @@ def run(app: Any, opts: ServeOptions) -> None:
         timeout_graceful_shutdown=10,
         server_header=False,
     )
-    server = uvicorn.Server(config)
-    server.run()
-    if getattr(server, "started", True) is False:
-        raise UsageError(f"cannot listen on {opts.host}:{opts.port} (in use, or not allowed)")
+    server = _Server(config)
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits 3 (our "bug" code) when it cannot start
+        if server.started:
+            raise
+        server.started = False
+    if not server.started:
+        raise MlsreError(
+            f"cannot listen on {opts.host}:{opts.port}: address in use or not allowed",
+            hint="choose another --port, or stop what listens there",
+        )
