@@ -1,22 +1,13 @@
-"""The ASGI app (Starlette): alert intake, JSON API, incident pages, health and metrics.
-
-Blocking store work runs off the event loop: all intake writes on ONE writer thread (its own
-connection, so writes queue in memory instead of fighting over the database lock), reads on a
-small pool of threads with a connection each.
-"""
+"""The ASGI app (Starlette): alert intake, JSON API, incident pages, health and metrics."""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
-import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,105 +15,17 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from mlsre.errors import MlsreError, NotFoundError, StoreError, UsageError
-from mlsre.incident.store import JobState, Store, open_store
+from mlsre.incident.store import JobState, Store
 from mlsre.jsonutil import plain
 from mlsre.serve import intake
-from mlsre.serve.guard import Rails, Verdict, paused
-from mlsre.serve.metrics import ServeMetrics
-from mlsre.serve.payload import Notification, PayloadError, parse
-from mlsre.serve.writer import IntakeWriter
+from mlsre.serve.access import COOKIE, authorized, read_body, safe_next, same
+from mlsre.serve.guard import paused
+from mlsre.serve.payload import PayloadError, parse
+from mlsre.serve.service import ServeConfig, Service
 
-T = TypeVar("T")
 RETRY_AFTER_S = 5
-DRAIN_TIMEOUT_S = 10.0
 
-
-@dataclass
-class ServeConfig:
-    settings: Any
-    store_url: str
-    token: str | None
-    dry_run: bool
-    planner: intake.Planner
-    rails: Rails
-    workers: int
-    max_body_bytes: int
-    busy_timeout_s: float = 5.0  # a write waiting longer for the store answers 503
-    refresh_s: int = 3
-
-
-class _Stores:
-    """One store connection per thread, opened on first use."""
-
-    def __init__(self, url: str, lock_timeout_s: float | None) -> None:
-        self.url = url
-        self.lock_timeout_s = lock_timeout_s
-        self.local = threading.local()
-        self.opened: list[Store] = []
-        self._lock = threading.Lock()
-
-    def get(self) -> Store:
-        store: Store | None = getattr(self.local, "store", None)
-        if store is None:
-            store = open_store(self.url)
-            if self.lock_timeout_s is not None:
-                store.set_lock_timeout(self.lock_timeout_s)
-            self.local.store = store
-            with self._lock:
-                self.opened.append(store)
-        return store
-
-    def close(self) -> None:
-        with self._lock:
-            for s in self.opened:
-                s.close()
-            self.opened.clear()
-
-
-class Service:
-    def __init__(self, cfg: ServeConfig) -> None:
-        from mlsre.serve.worker import WorkerPool
-
-        self.cfg = cfg
-        self.metrics = ServeMetrics()
-        self.writer: IntakeWriter | None = None
-        self.readers = ThreadPoolExecutor(4, thread_name_prefix="mlsre-read")
-        self.read_stores = _Stores(cfg.store_url, cfg.busy_timeout_s)
-        self.pool = WorkerPool(
-            cfg.store_url,
-            cfg.settings,
-            cfg.rails,
-            cfg.workers,
-            on_done=self._diagnosis_done,
-            on_decision=self._decided,
-        )
-        self.resumed = 0
-
-    def _diagnosis_done(self, job: Any, note: str) -> None:
-        verdict = note if note in ("healthy", "unhealthy", "error", "quit") else "failed"
-        self.metrics.diagnoses.labels(verdict).inc()
-
-    def _decided(self, verdict: Verdict) -> None:
-        self.metrics.auto_actions.labels("allowed" if verdict.allowed else "blocked").inc()
-
-    async def receive(self, note: Notification) -> intake.IntakeResult:
-        assert self.writer is not None, "receive before startup"
-        return await asyncio.wrap_future(self.writer.submit(note))
-
-    async def read(self, fn: Callable[[Store], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.readers, lambda: fn(self.read_stores.get()))
-
-    def startup(self) -> None:
-        self.writer = IntakeWriter(self.cfg.store_url, self.cfg.planner, self.cfg.busy_timeout_s)
-        self.resumed = self.pool.start()
-
-    def shutdown(self) -> None:
-        self.pool.stop(DRAIN_TIMEOUT_S)
-        if self.writer is not None:
-            self.writer.close()
-        self.readers.shutdown(wait=True)
-        self.read_stores.close()
+__all__ = ["ServeConfig", "build_app"]
 
 
 def _error(status: int, message: str, **headers: str) -> JSONResponse:
@@ -132,46 +35,6 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
 def _json(data: Any, status: int = 200) -> Response:
     body = json.dumps(plain(data), ensure_ascii=False, allow_nan=False)
     return Response(body, status_code=status, media_type="application/json")
-
-
-COOKIE = "mlsre_token"
-
-
-def _same(given: str, token: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode())
-
-
-def authorized(request: Request, token: str | None, *, cookie: bool = False) -> bool:
-    """The bearer token (constant-time compare); for reads also the login cookie."""
-    if token is None:
-        return True
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and _same(given.strip(), token):
-        return True
-    kept = request.cookies.get(COOKIE) if cookie else None
-    return kept is not None and _same(kept, token)
-
-
-def _safe_next(target: str) -> str:
-    """Only a path on this server (no open redirect)."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
-
-
-async def read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is larger than ``limit`` (read no further than that)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def build_app(cfg: ServeConfig) -> Starlette:
@@ -263,7 +126,7 @@ def build_app(cfg: ServeConfig) -> Starlette:
 
         if problem is None and authorized(request, cfg.token, cookie=True):
             return None
-        target = _safe_next(next_path or request.url.path)
+        target = safe_next(next_path or request.url.path)
         return HTMLResponse(pages.login(target, problem), status_code=401)
 
     async def login(request: Request) -> Response:
@@ -274,8 +137,8 @@ def build_app(cfg: ServeConfig) -> Starlette:
         body = await read_body(request, 8192)
         form = parse_qs((body or b"").decode("utf-8", "replace"))
         given = (form.get("token") or [""])[0]
-        target = _safe_next((form.get("next") or ["/"])[0])
-        if cfg.token is None or not _same(given, cfg.token):
+        target = safe_next((form.get("next") or ["/"])[0])
+        if cfg.token is None or not same(given, cfg.token):
             denied = _page_denied(request, "wrong token", target)
             assert denied is not None
             return denied
