@@ -113,9 +113,9 @@ def test_sigkill_under_load_loses_no_notification_that_got_a_2xx(serve_ws: Path)
     (serve_ws / "mlsre.yaml").write_text(
         serve_config(serve_ws / "marks", alerts_extra="  workers: 0\n")
     )
-    work = bodies(total=1500, groups=150)
+    work = bodies(total=6000, groups=100)  # more than it can take before the kill
     srv = start(serve_ws)
-    killer = threading.Timer(1.5, lambda: srv.proc.send_signal(signal.SIGKILL))
+    killer = threading.Timer(1.0, lambda: srv.proc.send_signal(signal.SIGKILL))
     killer.start()
     try:
         result = send(srv.port, "t0ken", work, senders=20, stop_after_s=20)
@@ -134,12 +134,12 @@ def test_sigkill_under_load_loses_no_notification_that_got_a_2xx(serve_ws: Path)
     assert set(result.accepted) <= models
     # Alertmanager retries whatever was not acknowledged: after a restart, still one per group
     with serving(serve_ws) as again:
-        retried = send(again.port, "t0ken", work, senders=20)
-    assert retried.statuses == {200: len(work)}
+        retried = send(again.port, "t0ken", work[:100], senders=20)  # one of each group
+    assert retried.statuses == {200: 100}
     store = _store(serve_ws)
     try:
         incidents = store.incidents(IncidentFilter())
-        assert len(incidents) == 150 and len({i.model for i in incidents}) == 150
+        assert len(incidents) == 100 and len({i.model for i in incidents}) == 100
     finally:
         store.close()
 
@@ -233,7 +233,7 @@ def test_fuzzed_payloads_never_get_a_500(serve_ws: Path) -> None:
         c = srv.client()
         seen: set[int] = set()
 
-        @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
         @given(_mutated())
         def check(body: bytes) -> None:
             answer = c.post(body)

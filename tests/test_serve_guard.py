@@ -18,7 +18,7 @@ title: Slow fix
 failure_mode: latency
 inputs:
   model: {description: Model name, required: true}
-  seconds: {description: How long the fix takes, default: "3"}
+  seconds: {description: How long the fix takes, default: "2"}
 steps:
   - id: look
     title: Look
