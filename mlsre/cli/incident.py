@@ -195,13 +195,22 @@ def show(
 
     Example: mlsre incident show INC-7
     """
-    from mlsre.incident.service import show_data
-    from mlsre.timeutil import human_duration, iso
+    from mlsre.timeutil import human_duration, iso, utcnow
 
-    data = show_data(_store(ctx), parse_id(incident), events)
-    state, durations, evs = data["incident"], data["durations"], data["events"]
+    store = _store(ctx)
+    iid = parse_id(incident)
+    state = store.get(iid)
+    evs = store.events(iid, after_seq=max(0, state.last_seq - events))
+    end = state.resolved_at or utcnow()
+    durations = {
+        "impact_s": (end - state.started_at).total_seconds(),
+        "to_detect_s": (state.opened_at - state.started_at).total_seconds(),
+        "to_acknowledge_s": _secs(state.opened_at, state.acknowledged_at),
+        "to_mitigate_s": _secs(state.started_at, state.mitigated_at),
+        "to_resolve_s": _secs(state.started_at, state.resolved_at),
+    }
     if as_json:
-        output.print_json(data)
+        output.print_json({"incident": state, "durations": durations, "events": evs})
         return
     output.line(f"{state.ref} [{state.severity.value}] {state.title}", style="bold")
     pairs = [
@@ -232,6 +241,14 @@ def show(
     output.fields(pairs)
     output.line()
     _render_events(evs, title=f"Latest {len(evs)} of {state.last_seq} events")
+
+
+def _secs(a: object, b: object) -> float | None:
+    from datetime import datetime
+
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return (b - a).total_seconds()
+    return None
 
 
 def _render_events(evs: list[Event], *, title: str | None) -> None:

@@ -62,12 +62,12 @@ class EventKind(StrEnum):
     RUNBOOK_FINISHED = "runbook_finished"
     MODEL_CHANGED = "model_changed"
     ESCALATED = "escalated"
-    POSTMORTEM_PUBLISHED = "postmortem_published"
     # from `mlsre serve`: Alertmanager notifications and guarded automatic actions
     ALERT_FIRING = "alert_firing"
     ALERT_STILL_FIRING = "alert_still_firing"
     ALERT_RESOLVED = "alert_resolved"
     AUTO_ACTION = "auto_action"
+    POSTMORTEM_PUBLISHED = "postmortem_published"
 
 
 @dataclass(frozen=True)

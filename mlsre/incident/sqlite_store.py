@@ -16,19 +16,9 @@ from typing import Any
 
 from mlsre.errors import NotFoundError, StoreError
 from mlsre.incident import lifecycle
+from mlsre.incident import store as serve_types
 from mlsre.incident.model import Event, EventKind, Incident, Severity, Status, apply, format_id
-from mlsre.incident.store import (
-    AlertDecide,
-    AlertGroup,
-    AlertOutcome,
-    Flag,
-    IncidentFilter,
-    IncidentRow,
-    Job,
-    JobState,
-    state_from_json,
-    state_to_json,
-)
+from mlsre.incident.store import IncidentFilter, IncidentRow, state_from_json, state_to_json
 from mlsre.jsonutil import dumps
 
 SCHEMA_VERSION = 1
@@ -333,17 +323,17 @@ class SqliteStore:
         self.db.execute(f"PRAGMA busy_timeout = {max(0, int(seconds * 1000))}")
 
     def record_alert_groups(
-        self, updates: list[tuple[str, AlertDecide]], actor: str, at: datetime
-    ) -> list[AlertOutcome]:
+        self, updates: list[tuple[str, serve_types.AlertDecide]], actor: str, at: datetime
+    ) -> list[serve_types.AlertOutcome]:
         self._serve_schema()
-        out: list[AlertOutcome] = []
+        out: list[serve_types.AlertOutcome] = []
         with self._write():
             for key, decide in updates:
                 group = self._alert_group(key)
                 incident = self._load(group.incident_id) if group else None
                 plan = decide(group, incident)
                 if not plan.touch:
-                    out.append(AlertOutcome(key, incident, False, []))
+                    out.append(serve_types.AlertOutcome(key, incident, False, []))
                     continue
                 events: list[Event] = []
                 if plan.open is not None:
@@ -380,19 +370,19 @@ class SqliteStore:
                             incident.id,
                             job_kind,
                             dumps(payload),
-                            JobState.QUEUED,
+                            serve_types.JobState.QUEUED,
                             at.isoformat(),
                             at.isoformat(),
                         ),
                     )
-                out.append(AlertOutcome(key, incident, plan.open is not None, events))
+                out.append(serve_types.AlertOutcome(key, incident, plan.open is not None, events))
         return out
 
-    def alert_group(self, key: str) -> AlertGroup | None:
+    def alert_group(self, key: str) -> serve_types.AlertGroup | None:
         self._serve_schema()
         return self._alert_group(key)
 
-    def _alert_group(self, key: str) -> AlertGroup | None:
+    def _alert_group(self, key: str) -> serve_types.AlertGroup | None:
         r = self.db.execute(
             "SELECT group_key, incident_id, firing, fingerprints, last_firing_at, updated_at"
             " FROM serve_alert_groups WHERE group_key = ?",
@@ -400,7 +390,7 @@ class SqliteStore:
         ).fetchone()
         if r is None:
             return None
-        return AlertGroup(
+        return serve_types.AlertGroup(
             key=r[0],
             incident_id=r[1],
             firing=bool(r[2]),
@@ -409,18 +399,19 @@ class SqliteStore:
             updated_at=datetime.fromisoformat(r[5]),
         )
 
-    def claim_job(self, worker: str, at: datetime) -> Job | None:
+    def claim_job(self, worker: str, at: datetime) -> serve_types.Job | None:
         self._serve_schema()
         with self._write():
             r = self.db.execute(
-                "SELECT id FROM serve_jobs WHERE state = ? ORDER BY id LIMIT 1", (JobState.QUEUED,)
+                "SELECT id FROM serve_jobs WHERE state = ? ORDER BY id LIMIT 1",
+                (serve_types.JobState.QUEUED,),
             ).fetchone()
             if r is None:
                 return None
             self.db.execute(
                 "UPDATE serve_jobs SET state = ?, worker = ?, attempts = attempts + 1,"
                 " updated_at = ? WHERE id = ?",
-                (JobState.RUNNING, worker, at.isoformat(), r[0]),
+                (serve_types.JobState.RUNNING, worker, at.isoformat(), r[0]),
             )
             return self._jobs("WHERE id = ?", (r[0],))[0]
 
@@ -437,17 +428,17 @@ class SqliteStore:
         with self._write():
             cur = self.db.execute(
                 "UPDATE serve_jobs SET state = ?, worker = NULL, updated_at = ? WHERE state = ?",
-                (JobState.QUEUED, at.isoformat(), JobState.RUNNING),
+                (serve_types.JobState.QUEUED, at.isoformat(), serve_types.JobState.RUNNING),
             )
             return int(cur.rowcount)
 
-    def jobs(self, states: tuple[str, ...] = ()) -> list[Job]:
+    def jobs(self, states: tuple[str, ...] = ()) -> list[serve_types.Job]:
         self._serve_schema()
         if not states:
             return self._jobs("", ())
         return self._jobs(f"WHERE state IN ({','.join('?' * len(states))})", states)
 
-    def _jobs(self, where: str, args: tuple[Any, ...]) -> list[Job]:
+    def _jobs(self, where: str, args: tuple[Any, ...]) -> list[serve_types.Job]:
         rows = self.db.execute(
             "SELECT id, incident_id, kind, payload, state, attempts, created_at FROM serve_jobs "
             + where
@@ -455,7 +446,9 @@ class SqliteStore:
             args,
         ).fetchall()
         return [
-            Job(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], datetime.fromisoformat(r[6]))
+            serve_types.Job(
+                r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], datetime.fromisoformat(r[6])
+            )
             for r in rows
         ]
 
@@ -499,12 +492,12 @@ class SqliteStore:
                 (at.isoformat(), action_id),
             )
 
-    def get_flag(self, name: str) -> Flag | None:
+    def get_flag(self, name: str) -> serve_types.Flag | None:
         self._serve_schema()
         r = self.db.execute(
             "SELECT name, value, actor, at FROM serve_flags WHERE name = ?", (name,)
         ).fetchone()
-        return Flag(r[0], r[1], r[2], datetime.fromisoformat(r[3])) if r else None
+        return serve_types.Flag(r[0], r[1], r[2], datetime.fromisoformat(r[3])) if r else None
 
     def set_flag(self, name: str, value: str | None, actor: str, at: datetime) -> None:
         self._serve_schema()

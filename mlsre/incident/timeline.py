@@ -52,13 +52,6 @@ def describe(ev: Event) -> str:
     if k is EventKind.STEP_RESULT:
         summary = f" — {d['summary']}" if d.get("summary") else ""
         return f"Step {d.get('step')} {d.get('status')}{summary}"
-    if k is EventKind.MODEL_CHANGED:
-        return (
-            f"Model {d.get('model')}: alias {d.get('alias')} moved "
-            f"from version {d.get('from_version')} to {d.get('to_version')}"
-        )
-    if k is EventKind.ESCALATED:
-        return f"Escalated to {d.get('to')}" + (f": {d['reason']}" if d.get("reason") else "")
     if k in (EventKind.ALERT_FIRING, EventKind.ALERT_STILL_FIRING, EventKind.ALERT_RESOLVED):
         verb = {
             EventKind.ALERT_FIRING: "firing",
@@ -72,6 +65,13 @@ def describe(ev: Event) -> str:
     if k is EventKind.AUTO_ACTION:
         verdict = "allowed" if d.get("allowed") else "blocked"
         return f"Automatic {d.get('step')} {verdict}: {d.get('rule')}"
+    if k is EventKind.MODEL_CHANGED:
+        return (
+            f"Model {d.get('model')}: alias {d.get('alias')} moved "
+            f"from version {d.get('from_version')} to {d.get('to_version')}"
+        )
+    if k is EventKind.ESCALATED:
+        return f"Escalated to {d.get('to')}" + (f": {d['reason']}" if d.get("reason") else "")
     if k is EventKind.POSTMORTEM_PUBLISHED:
         return f"Postmortem published: {d.get('path')}"
     return k.value
