@@ -25,6 +25,8 @@ class _Lenient(BaseModel):
 
 
 class Alert(_Lenient):
+    """One alert of a notification (field names are Alertmanager's own)."""
+
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
