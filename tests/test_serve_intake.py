@@ -233,3 +233,16 @@ def test_a_port_in_use_is_a_one_line_error_not_a_crash(serve_ws: Path) -> None:
     assert r.returncode == 1, r.stderr
     assert f"error: cannot listen on 127.0.0.1:{port}: address in use" in r.stderr
     assert "listening on" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_route_that_cannot_work_stops_serve_at_start(serve_ws: Path) -> None:
+
+    broken = '    - {name: broken, match: {alertname: X}, title: "{{ labels.model "}\n'
+    (serve_ws / "mlsre.yaml").write_text(serve_config(serve_ws / "marks", extra_routes=broken))
+    r = run("serve", "--port", "1")
+    assert r.exit_code == 1
+    assert "alerts.routes[0] (broken).title: template syntax error" in r.stderr
+    unknown = "    - {name: typo, match: {alertname: X}, runbook: no-such-runbook}\n"
+    (serve_ws / "mlsre.yaml").write_text(serve_config(serve_ws / "marks", extra_routes=unknown))
+    r = run("serve", "--port", "1")
+    assert r.exit_code == 1 and "alerts.routes[0] (typo): no runbook 'no-such-runbook'" in r.stderr

@@ -58,6 +58,24 @@ def trigger_map(settings: Any) -> dict[str, str]:
     return out
 
 
+def _check_templates(index: int, route: Any) -> None:
+    """A template that can never render is a config error at start, not a surprise at 03:00."""
+    from jinja2 import TemplateSyntaxError
+
+    from mlsre.runbook.sandbox import environment
+
+    fields = {"title": route.title, **{f"inputs.{k}": v for k, v in route.inputs.items()}}
+    for name, text in fields.items():
+        try:
+            environment().from_string(text)
+        except TemplateSyntaxError as exc:
+            raise ConfigError(
+                f"alerts.routes[{index}] ({route.label(index)}).{name}: template syntax error:"
+                f" {exc.message}",
+                hint="templates see labels, annotations, group_labels and count",
+            ) from None
+
+
 def build(settings: Any, opts: ServeOptions) -> Any:
     """The ASGI app for these settings (checks the bind address and routes first)."""
     from mlsre.serve.app import ServeConfig, build_app
@@ -79,6 +97,7 @@ def build(settings: Any, opts: ServeOptions) -> Any:
                 f"alerts.routes[{i}] ({route.label(i)}): no runbook '{route.runbook}'",
                 hint="see `mlsre runbook list`",
             )
+        _check_templates(i, route)
     planner = Planner(Router(alerts, triggers), parse_duration(alerts.still_firing_every))
     rails = Rails(
         dry_run=opts.dry_run,
