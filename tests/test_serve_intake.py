@@ -120,6 +120,10 @@ def test_routing_falls_back_to_runbook_triggers_and_severity_label(serve_ws: Pat
         c = srv.client()
         assert c.post(body).status == 200
         assert c.post(unrouted).status == 200
+        stray = c.post(notification([alert("NeverSeen", status="resolved", model="m3")]))
+        assert stray.status == 200
+        assert stray.body["groups"][0]["incident"] is None
+        assert stray.body["groups"][0]["note"] == "resolved alerts of a group with no incident"
         assert wait_for(lambda: _finished(serve_ws, "INC-1"))
     rows = {r["ref"]: r for r in ok_json("incident", "list")}
     assert rows["INC-1"]["severity"] == "SEV1" and rows["INC-1"]["title"] == "EchoFallback on m3"

@@ -222,6 +222,7 @@ def summary(result: IntakeResult) -> list[dict[str, Any]]:
             "incident": format_id(o.incident.id) if o.incident else None,
             "opened": o.opened,
             "events": [e.kind.value for e in o.events],
+            **({} if o.incident else {"note": "resolved alerts of a group with no incident"}),
         }
         for o in result.outcomes
     ]
