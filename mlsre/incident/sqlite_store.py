@@ -401,6 +401,11 @@ class SqliteStore:
 
     def claim_job(self, worker: str, at: datetime) -> serve_types.Job | None:
         self._serve_schema()
+        queued = (serve_types.JobState.QUEUED,)
+        if not self.db.execute(
+            "SELECT 1 FROM serve_jobs WHERE state = ? LIMIT 1", queued
+        ).fetchone():
+            return None  # idle polls never take the write lock
         with self._write():
             r = self.db.execute(
                 "SELECT id FROM serve_jobs WHERE state = ? ORDER BY id LIMIT 1",
