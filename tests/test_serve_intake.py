@@ -239,7 +239,7 @@ def test_a_port_in_use_is_a_one_line_error_not_a_crash(serve_ws: Path) -> None:
     assert "listening on" not in r.stderr and "Traceback" not in r.stderr
 
 
-def test_a_route_that_cannot_work_stops_serve_at_start(serve_ws: Path) -> None:
+def test_a_route_or_store_that_cannot_work_stops_serve_at_start(serve_ws: Path) -> None:
 
     broken = '    - {name: broken, match: {alertname: X}, title: "{{ labels.model "}\n'
     (serve_ws / "mlsre.yaml").write_text(serve_config(serve_ws / "marks", extra_routes=broken))
@@ -250,3 +250,6 @@ def test_a_route_that_cannot_work_stops_serve_at_start(serve_ws: Path) -> None:
     (serve_ws / "mlsre.yaml").write_text(serve_config(serve_ws / "marks", extra_routes=unknown))
     r = run("serve", "--port", "1")
     assert r.exit_code == 1 and "alerts.routes[0] (typo): no runbook 'no-such-runbook'" in r.stderr
+    (serve_ws / "not-a-dir").write_text("a file")
+    r = run("--store", f"sqlite:///{serve_ws / 'not-a-dir' / 'db'}", "serve", "--port", "1")
+    assert r.exit_code == 1 and r.stderr.startswith("error: cannot create incident store folder")

@@ -58,6 +58,17 @@ def trigger_map(settings: Any) -> dict[str, str]:
     return out
 
 
+def _check_store(url: str) -> None:
+    """Fail at start, in one line, when the store cannot be opened or lacks serve's tables."""
+    from mlsre.incident.store import open_store
+
+    store = open_store(url)
+    try:
+        store.jobs(("running",))
+    finally:
+        store.close()
+
+
 def _check_templates(index: int, route: Any) -> None:
     """A template that can never render is a config error at start, not a surprise at 03:00."""
     from jinja2 import TemplateSyntaxError
@@ -98,6 +109,7 @@ def build(settings: Any, opts: ServeOptions) -> Any:
                 hint="see `mlsre runbook list`",
             )
         _check_templates(i, route)
+    _check_store(settings.store.url)
     planner = Planner(Router(alerts, triggers), parse_duration(alerts.still_firing_every))
     rails = Rails(
         dry_run=opts.dry_run,
