@@ -250,6 +250,7 @@ def test_a_route_or_store_that_cannot_work_stops_serve_at_start(serve_ws: Path) 
     (serve_ws / "mlsre.yaml").write_text(serve_config(serve_ws / "marks", extra_routes=unknown))
     r = run("serve", "--port", "1")
     assert r.exit_code == 1 and "alerts.routes[0] (typo): no runbook 'no-such-runbook'" in r.stderr
+    (serve_ws / "mlsre.yaml").write_text(serve_config(serve_ws / "marks"))
     (serve_ws / "not-a-dir").write_text("a file")
     r = run("--store", f"sqlite:///{serve_ws / 'not-a-dir' / 'db'}", "serve", "--port", "1")
     assert r.exit_code == 1 and r.stderr.startswith("error: cannot create incident store folder")
