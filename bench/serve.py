@@ -193,7 +193,7 @@ alerts:
     if to_verdict:
         print(
             f"  injection -> Alertmanager's POST    median {statistics.median(to_open):6.2f} s"
-            " (group_wait 1s)"
+            " (group_wait 1s is skipped for alerts that started long ago, as these did)"
         )
         print(
             f"  Alertmanager's POST -> first verdict median {statistics.median(to_verdict) * 1000:6.0f} ms"
