@@ -21,7 +21,7 @@ EVIL = '<script>window.pwned = 1</script><b id="evil">bold</b>'
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def browser(tmp_path: Path) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         missing("chromium")
     try:
@@ -29,7 +29,14 @@ def browser() -> Iterator[Any]:
     except ImportError:
         missing("playwright (pip)")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        own = tmp_path / "chromium-home"  # Chromium's caches and config stay out of $HOME
+        env: dict[str, str | float | bool] = {
+            **os.environ,
+            "HOME": str(own),
+            "XDG_CACHE_HOME": str(own / "cache"),
+            "XDG_CONFIG_HOME": str(own / "config"),
+        }
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], env=env)
         try:
             yield b
         finally:
