@@ -191,7 +191,14 @@ def test_json_api_matches_cli_json_and_health_ready_metrics(serve_ws: Path) -> N
         assert c.get("/healthz").body == {"status": "ok"}
         ready = c.get("/readyz")
         assert ready.status == 200 and ready.body["automation"] == "dry-run"
-        text = c.get("/metrics").body
+
+        # the job is marked done just after its last event: wait until the counters say so
+        def counted() -> str | None:
+            body: str = c.get("/metrics").body
+            return body if 'mlsre_serve_diagnoses_total{verdict="healthy"} 2.0' in body else None
+
+        text = wait_for(counted)
+        assert text, "two diagnoses never counted"
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for fam in text_string_to_metric_families(text)
@@ -208,7 +215,8 @@ def test_json_api_matches_cli_json_and_health_ready_metrics(serve_ws: Path) -> N
         (("method", "POST"), ("route", "/api/v1/alerts/alertmanager")),
     )
     assert samples[key] == 4
-    assert samples[("mlsre_serve_diagnosis_queue", (("state", "done"),))] == 2
+    assert samples[("mlsre_serve_diagnosis_queue", (("state", "queued"),))] == 0
+    assert samples[("mlsre_serve_diagnosis_queue", (("state", "running"),))] == 0
     store = open_store(f"sqlite:///{serve_ws / '.mlsre' / 'mlsre.db'}")
     try:
         assert [j.state for j in store.jobs()] == ["done", "done"]

@@ -96,11 +96,10 @@ def build_app(cfg: ServeConfig) -> Starlette:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         def counts(s: Store) -> tuple[dict[str, int], bool]:
-            out = dict.fromkeys(
-                (JobState.QUEUED, JobState.RUNNING, JobState.DONE, JobState.FAILED), 0
-            )
-            for j in s.jobs():
-                out[j.state] = out.get(j.state, 0) + 1
+            # only what is pending: finished diagnoses are counted by mlsre_serve_diagnoses
+            out = dict.fromkeys((JobState.QUEUED, JobState.RUNNING), 0)
+            for j in s.jobs((JobState.QUEUED, JobState.RUNNING)):
+                out[j.state] += 1
             return out, paused(s) is not None
 
         try:

@@ -49,7 +49,10 @@ class ServeMetrics:
             registry=r,
         )
         self.queue = Gauge(
-            "mlsre_serve_diagnosis_queue", "Diagnosis jobs by state", ["state"], registry=r
+            "mlsre_serve_diagnosis_queue",
+            "Diagnosis jobs waiting or running, by state (queued, running)",
+            ["state"],
+            registry=r,
         )
         self.paused = Gauge(
             "mlsre_serve_automation_paused", "1 while the kill switch is on", registry=r
