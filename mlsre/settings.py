@@ -14,6 +14,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mlsre.config import SECRET_ENV, RawConfig, default_store_url, read_raw, resolve_sqlite_url
 from mlsre.errors import ConfigError
+from mlsre.serve.config import AlertsSettings
 
 
 class _Section(BaseModel):
@@ -133,6 +134,7 @@ class Settings(_Section):
     readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
     runbook_paths: list[str] = Field(default_factory=lambda: ["./runbooks"])
     slo_paths: list[str] = Field(default_factory=lambda: ["./slos"])
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)  # mlsre serve's routing
     config_path: str | None = Field(None, exclude=True)
     base_dir: str = Field(".", exclude=True)
 

@@ -17,6 +17,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures_canary",
     "tests.scenario_service",
     "tests.fixtures_postgres",
+    "tests.fixtures_serve",
 ]
 
 

@@ -106,6 +106,11 @@ HEAVY = {
     "pandas",
     "mlflow",
     "scipy",
+    "starlette",
+    "uvicorn",
+    "prometheus_client",
+    "anyio",
+    "playwright",
 }
 
 

@@ -209,6 +209,8 @@ def test_every_json_output_and_export_is_strict(
     j("incident", "escalate", "INC-2")
     j("incident", "drill", "INC-2", "--reason", "a paging test")
     j("notify", "list")
+    j("serve", "pause")
+    j("serve", "resume")
     j("chaos", "faults")
     j("chaos", "corrupt", str(CURRENT), str(tmp_path / "corrupt.csv"), "--fault", "missing:column=amount,share=0.3", "--seed", "1")  # fmt: skip
     j("chaos", "matrix", str(REFERENCE), "--faults", "duplicates", "--severities", "0.2", codes=(0, 1))  # fmt: skip

@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Production-readiness scorecard per model, measured live.",
     ),
     "demo": ("mlsre.cli.demo", "The whole incident story on this machine, no servers needed."),
+    "serve": ("mlsre.cli.serve", "Alertmanager receiver: alerts in, incidents out; incident page."),
 }
 
 

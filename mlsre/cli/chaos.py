@@ -22,15 +22,6 @@ app = typer.Typer(
 )
 
 
-def as_text(text: str) -> str:
-    """User data in a table cell: never read as rich markup at a terminal."""
-    if not output.is_terminal():
-        return text
-    from rich.markup import escape
-
-    return escape(text)
-
-
 @app.callback()
 def _group() -> None:
     """Corrupt data on purpose; find out which checks would notice.
@@ -98,17 +89,17 @@ def corrupt(
 def _render_corruption(report: CorruptionReport) -> None:
     rows = [
         [
-            as_text(f.fault),
-            as_text(", ".join(f.columns) or "(rows)"),
+            (f.fault),
+            (", ".join(f.columns) or "(rows)"),
             str(f.rows_touched),
             str(f.rows_added),
             str(f.rows_removed),
-            as_text(f.detail),
+            (f.detail),
         ]
         for f in report.faults
     ]
     output.table(
-        as_text(f"corrupted {report.input} -> {report.output} (seed {report.seed})"),
+        (f"corrupted {report.input} -> {report.output} (seed {report.seed})"),
         ["fault", "columns", "rows touched", "added", "removed", "detail"],
         rows,
     )
@@ -193,9 +184,9 @@ def _render_matrix(report: MatrixReport) -> None:
     for s in report.summary:
         smallest = f"{s.smallest_detected:g}" if s.smallest_detected is not None else "never"
         name = s.fault + (f" ({', '.join(s.columns)})" if s.columns else "")
-        rows.append([as_text(name), *by_fault.get(s.fault, []), smallest])
+        rows.append([(name), *by_fault.get(s.fault, []), smallest])
     output.table(
-        as_text(
+        (
             f"would we notice? {report.reference}"
             + (f" (faults applied to {report.current})" if report.current else "")
         ),

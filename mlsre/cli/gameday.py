@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mlsre.cli import output
-from mlsre.cli.chaos import as_text as _cell
 from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
 from mlsre.errors import CheckFailed
 
@@ -89,11 +88,11 @@ def run(
 
 def _render(report: GameDayReport) -> None:
     rows = [
-        [a.phase, a.type, _cell(a.name), output.styled(a.status), _cell(a.summary[:100])]
+        [a.phase, a.type, (a.name), output.styled(a.status), (a.summary[:100])]
         for a in report.activities
     ]
     output.table(
-        _cell(f"{report.incident} game day: {report.title} ({report.status})"),
+        (f"{report.incident} game day: {report.title} ({report.status})"),
         ["phase", "type", "activity", "status", "result"],
         rows,
     )

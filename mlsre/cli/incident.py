@@ -218,17 +218,15 @@ def show(
 
     Example: mlsre incident show INC-7
     """
-    from mlsre.timeutil import human_duration, iso, utcnow
+    from mlsre.incident.service import show_data
+    from mlsre.timeutil import human_duration, iso
 
     store = _store(ctx)
     iid = parse_id(incident)
-    state = store.get(iid)
-    evs = store.events(iid, after_seq=max(0, state.last_seq - events))
-    from mlsre.incident.durations import durations
-
-    d = durations(state, utcnow())
+    data = show_data(store, iid, events)  # the same JSON serve's incident API answers
+    state, d, evs = data["incident"], data["durations"], data["events"]
     if as_json:
-        output.print_json({"incident": state, "durations": d, "events": evs})
+        output.print_json(data)
         return
     output.line(f"{state.ref} [{state.severity.value}] {state.title}", style="bold")
     pairs = [

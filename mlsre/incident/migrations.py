@@ -28,6 +28,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "the team's change log"),
     Migration(3, "escalation state and the notification outbox"),
     Migration(4, "migration history; index on opened_at for --since"),
+    Migration(5, "serve: alert groups, diagnosis queue, automatic actions, flags"),
 )
 HISTORY_FROM = 4  # the version that added schema_migrations; earlier ones are back-filled
 LATEST = MIGRATIONS[-1].version

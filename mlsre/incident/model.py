@@ -62,6 +62,11 @@ class EventKind(StrEnum):
     RUNBOOK_FINISHED = "runbook_finished"
     MODEL_CHANGED = "model_changed"
     ESCALATED = "escalated"
+    # from `mlsre serve`: Alertmanager notifications and guarded automatic actions
+    ALERT_FIRING = "alert_firing"
+    ALERT_STILL_FIRING = "alert_still_firing"
+    ALERT_RESOLVED = "alert_resolved"
+    AUTO_ACTION = "auto_action"
     POSTMORTEM_PUBLISHED = "postmortem_published"
     CHANGES_FOUND = "changes_found"  # `incident changes`: what changed before, ranked
     DRILL_MARKED = "drill_marked"  # a test or game day: kept out of `incident stats`

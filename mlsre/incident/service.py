@@ -81,3 +81,12 @@ def add_action(
     data = {"title": title, "type": type.value, "owner": owner, "due": due, "link": link}
     state, _ = record(store, incident_id, EventKind.ACTION_ADDED, actor, data)
     return state
+
+
+def show_data(store: Store, incident_id: int, last_events: int) -> dict[str, Any]:
+    """What ``incident show --json`` prints (and serve's incident API answers)."""
+    state = store.get(incident_id)
+    evs = store.events(incident_id, after_seq=max(0, state.last_seq - last_events))
+    from mlsre.incident.durations import durations
+
+    return {"incident": state, "durations": durations(state, utcnow()), "events": evs}

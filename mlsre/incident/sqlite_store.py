@@ -116,6 +116,44 @@ CREATE TABLE schema_migrations (
 );
 CREATE INDEX incidents_opened ON incidents (opened_at);
 """,
+    5: """
+CREATE TABLE IF NOT EXISTS serve_alert_groups (
+    group_key TEXT PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    firing INTEGER NOT NULL,
+    fingerprints TEXT NOT NULL,
+    last_firing_at TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS serve_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    worker TEXT,
+    note TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS serve_jobs_state ON serve_jobs (state, id);
+CREATE TABLE IF NOT EXISTS serve_auto_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model TEXT NOT NULL,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    step TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS serve_auto_actions_model ON serve_auto_actions (model, started_at);
+CREATE TABLE IF NOT EXISTS serve_flags (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+""",
 }
 
 
@@ -185,6 +223,12 @@ class SqliteStore(EventStore):
             return self.db.execute(query, values).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"incident store error: {exc}") from None
+
+    def _serialize(self, key: str) -> None:
+        return None  # BEGIN IMMEDIATE already lets one writer through at a time
+
+    def set_lock_timeout(self, seconds: float) -> None:
+        self.db.execute(f"PRAGMA busy_timeout = {max(0, int(seconds * 1000))}")
 
     # ---- the backend's part of the rules -----------------------------------------------------
 

@@ -22,7 +22,7 @@ from mlsre.errors import NotFoundError
 from mlsre.incident import lifecycle, migrations
 from mlsre.incident.model import Event, EventKind, Incident, apply, format_id
 from mlsre.incident.store import IncidentFilter, IncidentRow
-from mlsre.incident.store_outbox import OutboxTables
+from mlsre.incident.store_serve import ServeTables
 
 
 @dataclass(frozen=True)
@@ -130,9 +130,10 @@ class StoreStatus:
         return self.schema_version == self.latest_version
 
 
-class EventStore(OutboxTables):
-    """The rules every backend shares; escalation, outbox and change log: :class:`OutboxTables`
-    (``_after_insert`` writes what an event causes, in the event's transaction)."""
+class EventStore(ServeTables):
+    """The rules every backend shares. Escalation, outbox and change log:
+    :class:`~mlsre.incident.store_outbox.OutboxTables` (``_after_insert`` writes what an event
+    causes, in the event's transaction); serve's tables: :class:`ServeTables`."""
 
     backend: ClassVar[str]
     where: str  # the store's location for messages: a path, or a URL without its password
@@ -234,10 +235,15 @@ class EventStore(OutboxTables):
         self, data: dict[str, Any], actor: str, at: datetime, escalation: Any = None
     ) -> tuple[Incident, Event]:
         with self._write():
-            ev = Event(self._next_id(), 1, at, actor, EventKind.OPENED, data)
-            state = apply(None, ev)
-            self._insert(ev, state, new=True)
-            self._after_insert(ev, state, escalation)
+            return self._open_in_transaction(data, actor, at, escalation)
+
+    def _open_in_transaction(
+        self, data: dict[str, Any], actor: str, at: datetime, escalation: Any = None
+    ) -> tuple[Incident, Event]:
+        ev = Event(self._next_id(), 1, at, actor, EventKind.OPENED, data)
+        state = apply(None, ev)
+        self._insert(ev, state, new=True)
+        self._after_insert(ev, state, escalation)
         return state, ev
 
     def append(

@@ -59,6 +59,19 @@ def describe(ev: Event) -> str:
         changes = d.get("changes") or {}
         shown = ", ".join(f"{n}: {c.get('old')!r} -> {c.get('new')!r}" for n, c in changes.items())
         return f"Runbook {d.get('runbook')} inputs changed before {d.get('step')}: {shown}"
+    if k in (EventKind.ALERT_FIRING, EventKind.ALERT_STILL_FIRING, EventKind.ALERT_RESOLVED):
+        verb = {
+            EventKind.ALERT_FIRING: "firing",
+            EventKind.ALERT_STILL_FIRING: "still firing",
+            EventKind.ALERT_RESOLVED: "resolved",
+        }[k]
+        names = ", ".join(d.get("alertnames") or []) or "alert"
+        return f"Alert {verb}: {names} ({d.get('count', 0)} alert(s))" + (
+            f" — {d['summary']}" if d.get("summary") else ""
+        )
+    if k is EventKind.AUTO_ACTION:
+        verdict = "allowed" if d.get("allowed") else "blocked"
+        return f"Automatic {d.get('step')} {verdict}: {d.get('rule')}"
     if k is EventKind.MODEL_CHANGED:
         return (
             f"Model {d.get('model')}: alias {d.get('alias')} moved "
