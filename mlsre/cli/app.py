@@ -74,6 +74,12 @@ class _Root(TyperGroup):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from mlsre.redaction import redacted_streams
+
+        with redacted_streams():  # everything printed, by us or a library, loses its secrets
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except MlsreError as exc:
@@ -108,7 +114,7 @@ def _report(ctx: click.Context, exc: MlsreError) -> None:
         import traceback
 
         traceback.print_exc()
-    from mlsre.config import redact
+    from mlsre.redaction import redact
 
     sys.stderr.write(f"error: {redact(exc.message)}\n")
     if exc.hint:

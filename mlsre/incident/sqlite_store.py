@@ -19,6 +19,7 @@ from mlsre.incident import lifecycle
 from mlsre.incident.model import Event, EventKind, Incident, Severity, Status, apply, format_id
 from mlsre.incident.store import IncidentFilter, IncidentRow, state_from_json, state_to_json
 from mlsre.jsonutil import dumps
+from mlsre.redaction import redact_data
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -104,6 +105,7 @@ class SqliteStore:
     def open_incident(
         self, data: dict[str, Any], actor: str, at: datetime
     ) -> tuple[Incident, Event]:
+        data = redact_data(data)
         with self._write():
             cur = self.db.execute(
                 "INSERT INTO incidents (title, severity, status, model, service, opened_at, updated_at,"
@@ -126,6 +128,7 @@ class SqliteStore:
     def append(
         self, incident_id: int, kind: EventKind, data: dict[str, Any], actor: str, at: datetime
     ) -> tuple[Incident, Event]:
+        data = redact_data(data)  # events outlive the terminal: no secret is ever stored
         with self._write():
             state = self._load(incident_id)
             lifecycle.check(state, kind, data)

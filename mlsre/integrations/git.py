@@ -135,8 +135,10 @@ def commit_paths(
         repo.index.remove(removed, working_tree=True)
     if has_commits(repo) and not repo.index.diff("HEAD"):
         return None
+    from mlsre.redaction import redact
+
     person = git.Actor(who.name, who.email)
-    commit = repo.index.commit(message, author=person, committer=person)
+    commit = repo.index.commit(redact(message), author=person, committer=person)
     return str(commit.hexsha)
 
 
@@ -169,6 +171,6 @@ def _stderr(exc: Any) -> str:
     lines = [ln.strip().strip("'\"").strip() for ln in text.splitlines()]
     lines = [ln.removeprefix("stderr:").strip().strip("'").strip() for ln in lines]
     useful = [ln for ln in lines if ln and not ln.startswith(("hint:", "To ", "cmdline:"))]
-    from mlsre.config import redact
+    from mlsre.redaction import redact
 
     return redact("; ".join(useful[-3:])) or "unknown git error"

@@ -1,8 +1,9 @@
 """The one HTTP layer under the Prometheus and MLflow clients.
 
 A :class:`Transport` turns a :class:`Request` into a :class:`Response`. :class:`LiveTransport`
-talks to the network (``requests``, imported lazily) with a per-request timeout and bounded,
-backed-off retries; :mod:`mlsre.integrations.recording` wraps it to keep every exchange as
+talks to the network (``requests``, imported lazily) with a total deadline per attempt (a server
+that drips one byte a second still ends at ``timeout_s``), a cap on the body's size, and
+bounded, backed-off retries; :mod:`mlsre.integrations.recording` wraps it to keep every exchange as
 evidence, or replaces it to replay a run with no server. Failures become one-line
 :class:`HttpFailure` errors that say what happened (unreachable, timeout, HTML page, bad JSON).
 """
@@ -21,6 +22,8 @@ from mlsre.errors import IntegrationError
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 10.0
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+_CHUNK = 64 * 1024
 
 
 class FailureKind(StrEnum):
@@ -32,6 +35,9 @@ class FailureKind(StrEnum):
     HTML = "html"  # an HTML page where JSON was expected (wrong URL, proxy, login page)
     BAD_JSON = "bad_json"  # truncated or invalid JSON
     REPLAY = "replay"  # no recorded response to replay
+    TOO_LARGE = "too_large"  # a body over the configured cap
+    REDIRECT = "redirect"  # a redirect loop or too many redirects
+    BAD_URL = "bad_url"  # a URL or header the HTTP library refuses before sending
 
 
 class HttpFailure(IntegrationError):
@@ -68,6 +74,7 @@ class Request:
     backoff_s: float = 0.5
     verify: bool | str = True  # False, True, or a CA bundle path
     service: str = "server"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @property
     def path(self) -> str:
@@ -146,8 +153,25 @@ def backoff_delay(request: Request, attempt: int, response: Response | None) -> 
     return min(delay, MAX_BACKOFF_S)
 
 
+class _TooLarge(Exception):
+    def __init__(self, size: int, declared: bool) -> None:
+        super().__init__(size)
+        self.size = size
+        self.declared = declared
+
+
+class _Deadline(Exception):
+    pass
+
+
 class LiveTransport:
-    """Real HTTP through ``requests``, one session per thread (steps run in parallel)."""
+    """Real HTTP through ``requests``, one session per calling thread (steps run in parallel).
+
+    Each attempt runs on a daemon thread that the caller waits for until the attempt's total
+    deadline: a server that trickles its answer cannot hold us past ``timeout_s``, and a Ctrl-C
+    interrupts the wait at once. An attempt given up on has its socket shut down and its
+    session dropped, so the abandoned thread ends and never shares a connection.
+    """
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -162,43 +186,83 @@ class LiveTransport:
             self._local.session = session
         return session
 
+    def _attempt(self, request: Request) -> tuple[int, dict[str, str], bytes]:
+        """One exchange within the total deadline; raises what ``requests`` raised."""
+        session = self._session()
+        box: dict[str, Any] = {}
+        done = threading.Event()
+        given_up = threading.Event()
+
+        def work() -> None:
+            try:
+                box["value"] = _download(session, request, box, given_up)
+            except BaseException as exc:  # handed to the waiting caller
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="http", daemon=True).start()
+        if not done.wait(request.timeout_s):
+            given_up.set()
+            self._local.session = None  # the abandoned thread keeps its session to itself
+            _shut(box.get("response"))
+            raise _Deadline()
+        if "error" in box:
+            raise box["error"]
+        value: tuple[int, dict[str, str], bytes] = box["value"]
+        return value
+
     def send(self, request: Request) -> Response:
         import requests
 
-        session = self._session()
         started = time.monotonic()
         attempt = 0
+        where = f"{request.service} at {request.display_url()}"
         while True:
             attempt += 1
             try:
-                raw = session.request(
-                    request.method,
-                    request.url,
-                    params=list(request.params) or None,
-                    json=request.json_body,
-                    headers=request.headers,
-                    timeout=request.timeout_s,
-                    verify=request.verify,
-                    allow_redirects=True,
-                )
-                body = raw.content
+                status, headers, body = self._attempt(request)
+            except _Deadline:
+                # A hung server is not retried: each retry would cost another full deadline.
+                raise HttpFailure(
+                    f"{where} did not answer within {request.timeout_s:g}s (total deadline)",
+                    kind=FailureKind.TIMEOUT,
+                    attempts=attempt,
+                    hint="the server is overloaded, hung or trickling its answer; raise "
+                    "timeout_s if it is just slow",
+                ) from None
+            except _TooLarge as exc:
+                said = "announced" if exc.declared else "sent more than"
+                raise HttpFailure(
+                    f"{where} {said} a {_size(exc.size)} body; the limit is "
+                    f"{_size(request.max_body_bytes)} (max_body_mb)",
+                    kind=FailureKind.TOO_LARGE,
+                    attempts=attempt,
+                    hint="narrow the request, or raise max_body_mb in mlsre.yaml if the answer "
+                    "really is that big",
+                ) from None
             except requests.exceptions.SSLError as exc:
                 raise HttpFailure(
-                    f"TLS error talking to {request.service} at {request.display_url()}: "
-                    f"{_reason(exc)}",
+                    f"TLS error talking to {where}: {_reason(exc)}",
                     kind=FailureKind.TLS,
                     attempts=attempt,
                     hint="check the URL scheme, verify_tls and ca_bundle in mlsre.yaml",
                 ) from None
             except requests.exceptions.Timeout as exc:
-                # A hung server is not retried: each retry would cost another full timeout.
                 what = "connect" if isinstance(exc, requests.exceptions.ConnectTimeout) else "read"
                 raise HttpFailure(
-                    f"{request.service} at {request.display_url()} did not answer within "
-                    f"{request.timeout_s:g}s ({what} timeout)",
+                    f"{where} did not answer within {request.timeout_s:g}s ({what} timeout)",
                     kind=FailureKind.TIMEOUT,
                     attempts=attempt,
                     hint="the server is overloaded or hung; raise timeout_s if it is just slow",
+                ) from None
+            except requests.exceptions.TooManyRedirects:
+                raise HttpFailure(
+                    f"{where} redirected too many times (a redirect loop)",
+                    kind=FailureKind.REDIRECT,
+                    attempts=attempt,
+                    hint="check the URL in mlsre.yaml: a proxy or login page may be bouncing "
+                    "requests; use the server's final address",
                 ) from None
             except (
                 requests.exceptions.ChunkedEncodingError,
@@ -210,7 +274,7 @@ class LiveTransport:
                     time.sleep(backoff_delay(request, attempt, None))
                     continue
                 raise HttpFailure(
-                    f"{request.service} at {request.display_url()} cut its response short "
+                    f"{where} cut its response short "
                     f"({_reason(exc)}) after {attempt} attempt{'s' if attempt > 1 else ''}",
                     kind=FailureKind.BAD_JSON,
                     attempts=attempt,
@@ -221,15 +285,25 @@ class LiveTransport:
                     time.sleep(backoff_delay(request, attempt, None))
                     continue
                 raise HttpFailure(
-                    f"cannot reach {request.service} at {request.display_url()} ({_reason(exc)}) "
+                    f"cannot reach {where} ({_reason(exc)}) "
                     f"after {attempt} attempt{'s' if attempt > 1 else ''}",
                     kind=FailureKind.UNREACHABLE,
                     attempts=attempt,
                     hint=f"is {request.service} running and is the URL in mlsre.yaml right?",
                 ) from None
+            except (requests.exceptions.RequestException, ValueError, UnicodeError) as exc:
+                # Refused before anything was sent: a URL requests cannot use, a header with a
+                # line break in it, a scheme it has no adapter for (file://).
+                raise HttpFailure(
+                    f"cannot send a request to {request.service}: {_reason(exc)}",
+                    kind=FailureKind.BAD_URL,
+                    attempts=attempt,
+                    hint=f"check the {request.service} url and headers in mlsre.yaml and the "
+                    "MLSRE_* variables: an http(s) URL, header values on one line",
+                ) from None
             response = Response(
-                status=raw.status_code,
-                headers=dict(raw.headers),
+                status=status,
+                headers=headers,
                 body=body,
                 url=request.display_url(),
                 attempts=attempt,
@@ -239,6 +313,63 @@ class LiveTransport:
                 time.sleep(backoff_delay(request, attempt, response))
                 continue
             return response
+
+
+def _download(
+    session: Any, request: Request, box: dict[str, Any], given_up: threading.Event
+) -> tuple[int, dict[str, str], bytes]:
+    """Send and read the body in chunks, refusing a body over the cap before holding it."""
+    raw = session.request(
+        request.method,
+        request.url,
+        params=list(request.params) or None,
+        json=request.json_body,
+        headers=request.headers,
+        timeout=request.timeout_s,
+        verify=request.verify,
+        allow_redirects=True,
+        stream=True,
+    )
+    box["response"] = raw
+    try:
+        cap = request.max_body_bytes
+        declared = str(raw.headers.get("Content-Length") or "").strip()
+        if declared.isdigit() and int(declared) > cap:
+            raise _TooLarge(int(declared), declared=True)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in raw.iter_content(_CHUNK):
+            if given_up.is_set():
+                break
+            size += len(chunk)
+            if size > cap:
+                raise _TooLarge(size, declared=False)
+            chunks.append(chunk)
+        return raw.status_code, dict(raw.headers), b"".join(chunks)
+    finally:
+        raw.close()
+
+
+def _shut(raw: Any) -> None:
+    """Unblock a thread stuck reading ``raw`` (a requests Response) by closing its socket."""
+    if raw is None:
+        return
+    inner = getattr(raw, "raw", None)
+    shutdown = getattr(inner, "shutdown", None)
+    try:
+        if callable(shutdown):
+            shutdown()
+        else:
+            raw.close()
+    except Exception:  # noqa: BLE001 - best effort on a connection we are abandoning anyway
+        pass
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def _reason(exc: BaseException) -> str:
@@ -274,6 +405,8 @@ def decode_json(response: Response, request: Request) -> Any:
             hint="check the URL in mlsre.yaml: it may point at a web UI, a proxy or a login page",
         )
     if not response.body.strip():
+        if response.status >= 400:
+            raise status_failure(response, request)
         raise HttpFailure(
             f"{where} answered HTTP {response.status} with an empty body where JSON was expected",
             kind=FailureKind.BAD_JSON,
@@ -283,6 +416,8 @@ def decode_json(response: Response, request: Request) -> Any:
     try:
         return json.loads(response.body)
     except (ValueError, UnicodeDecodeError):
+        if response.status >= 400:  # an error status with a text body: the status says more
+            raise status_failure(response, request) from None
         truncated = _unfinished(response.body)
         what = "truncated JSON" if truncated else "invalid JSON"
         raise HttpFailure(
@@ -291,7 +426,9 @@ def decode_json(response: Response, request: Request) -> Any:
             kind=FailureKind.BAD_JSON,
             attempts=response.attempts,
             status=response.status,
-            hint="the server or a proxy cut the response short; retry, or check the proxy",
+            hint="the server or a proxy cut the response short; retry, or check the proxy"
+            if truncated
+            else "check the URL in mlsre.yaml: the server there does not speak this JSON API",
         ) from None
 
 
@@ -326,8 +463,11 @@ def status_failure(
 
 def _unfinished(body: bytes) -> bool:
     """True when the text is JSON cut short: an open string, object or array at the end."""
+    text = body.decode("utf-8", errors="replace").lstrip()
+    if not text.startswith(("{", "[")):
+        return False  # plain text is invalid JSON, not JSON cut short
     depth, in_string, escaped = 0, False, False
-    for ch in body.decode("utf-8", errors="replace"):
+    for ch in text:
         if in_string:
             if escaped:
                 escaped = False
@@ -342,6 +482,32 @@ def _unfinished(body: bytes) -> bool:
         elif ch in "}]":
             depth -= 1
     return in_string or depth > 0
+
+
+class unexpected_shape:  # noqa: N801 - a context manager, named for what it catches
+    """JSON of the wrong shape (a list where an object was due, a word where a number was) is
+    the server's fault, said in one line, never a crash of ours."""
+
+    def __init__(self, service: str, url: str, status: int = 200, attempts: int = 1) -> None:
+        self.where = f"{service} at {url}"
+        self.status = status
+        self.attempts = attempts
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, et: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if et is not None and issubclass(
+            et, (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
+        ):
+            raise HttpFailure(
+                f"{self.where} answered JSON of an unexpected shape ({type(exc).__name__}: "
+                f"{str(exc)[:80]})",
+                kind=FailureKind.BAD_JSON,
+                attempts=self.attempts,
+                status=self.status,
+                hint="check the URL in mlsre.yaml points at the right kind of server",
+            ) from None
 
 
 class ApiClient:
@@ -390,6 +556,7 @@ class ApiClient:
             backoff_s=self.backoff_s,
             verify=verify,
             service=self.service,
+            max_body_bytes=int(getattr(self.settings, "max_body_mb", 64) * 1024 * 1024),
         )
 
     def exchange(self, request: Request) -> tuple[Any, Response]:

@@ -23,6 +23,7 @@ from mlsre.incident.store import Store
 from mlsre.postmortem import build
 from mlsre.postmortem.lint import LintReport, lint_text
 from mlsre.postmortem.render import TODO, template_dirs
+from mlsre.redaction import redact
 from mlsre.timeutil import utcnow
 
 ASSETS = "assets"
@@ -115,10 +116,10 @@ def publish(
         merged = merge(md.read_text(encoding="utf-8"), out.markdown)
         text, dropped = merged.text, merged.dropped
     md.parent.mkdir(parents=True, exist_ok=True)
-    md.write_text(text, encoding="utf-8")
+    md.write_text(redact(text), encoding="utf-8")  # events recorded before a secret was set
     evidence = asset_dir / build.EVIDENCE_FILE
     asset_dir.mkdir(parents=True, exist_ok=True)
-    evidence.write_text(build.evidence_json(incident, events), encoding="utf-8")
+    evidence.write_text(redact(build.evidence_json(incident, events)), encoding="utf-8")
 
     written = [md, evidence, *out.charts]
     stale = sorted(p for p in old_assets if p not in set(out.charts) and _tracked(r, root, p))
