@@ -88,6 +88,9 @@ class _Root(TyperGroup):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
+            from mlsre import interrupts
+
+            interrupts.record()  # "interrupted" on the incident a run was working on
             sys.stderr.write("interrupted\n")
             raise SystemExit(int(ExitCode.INTERRUPTED)) from None
         except BrokenPipeError:
@@ -166,8 +169,18 @@ def root(
 
 
 def main() -> None:
+    from mlsre import interrupts
+
+    interrupts.install()
+    code: int | str | None = 0
     try:
         app()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+        code = int(ExitCode.INTERRUPTED)
+    except SystemExit as exc:
+        code = exc.code
+    # A step worker still stuck on a server must not hold the finished command open.
+    if code == int(ExitCode.INTERRUPTED) or interrupts.stuck_threads():
+        interrupts.exit_now(code if isinstance(code, int) else 1)
+    raise SystemExit(code)

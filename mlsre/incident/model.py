@@ -63,6 +63,7 @@ class EventKind(StrEnum):
     MODEL_CHANGED = "model_changed"
     ESCALATED = "escalated"
     POSTMORTEM_PUBLISHED = "postmortem_published"
+    INTERRUPTED = "interrupted"  # a run stopped by Ctrl-C (its last step may have no result)
 
 
 @dataclass(frozen=True)

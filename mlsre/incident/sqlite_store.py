@@ -264,4 +264,12 @@ class SqliteStore:
 
 
 def _event(r: tuple[Any, ...]) -> Event:
-    return Event(r[0], r[1], datetime.fromisoformat(r[2]), r[3], EventKind(r[4]), json.loads(r[5]))
+    try:
+        kind = EventKind(r[4])
+    except ValueError:
+        raise StoreError(
+            f"{format_id(r[0])} has an event of kind {r[4]!r}, which this mlsre does not know "
+            "(written by a newer mlsre?)",
+            hint="upgrade mlsre to read this incident",
+        ) from None
+    return Event(r[0], r[1], datetime.fromisoformat(r[2]), r[3], kind, json.loads(r[5]))

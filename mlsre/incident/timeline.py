@@ -59,6 +59,10 @@ def describe(ev: Event) -> str:
         )
     if k is EventKind.ESCALATED:
         return f"Escalated to {d.get('to')}" + (f": {d['reason']}" if d.get("reason") else "")
+    if k is EventKind.INTERRUPTED:
+        return f"Runbook {d.get('runbook')} interrupted (Ctrl-C)" + (
+            f" during step {d['step']}" if d.get("step") else ""
+        )
     if k is EventKind.POSTMORTEM_PUBLISHED:
         return f"Postmortem published: {d.get('path')}"
     return k.value

@@ -69,6 +69,7 @@ class Engine:
         self._workers: ThreadPoolExecutor | None = (
             None  # steps finish on several threads; one writer at a time
         )
+        self._running: list[str] = []  # step ids between STEP_STARTED and their result
 
     # ---- public entry points ----------------------------------------------------------------
 
@@ -96,14 +97,15 @@ class Engine:
                     "phase": options.phase.value if options.phase else None,
                 },
             )
-        return self._walk(
-            runbook,
-            options,
-            incident,
-            run_id,
-            inputs,
-            journal.RunRecord(run_id, runbook.id, inputs, None, None),
-        )
+        with self._interruptible(incident, run_id, runbook.id, options):
+            return self._walk(
+                runbook,
+                options,
+                incident,
+                run_id,
+                inputs,
+                journal.RunRecord(run_id, runbook.id, inputs, None, None),
+            )
 
     def resume(
         self,
@@ -116,7 +118,38 @@ class Engine:
     ) -> RunReport:
         self.actor = actor
         options.phase = Phase(record.phase) if record.phase else options.phase
-        return self._walk(runbook, options, incident, record.run_id, dict(record.inputs), record)
+        with self._interruptible(incident, record.run_id, runbook.id, options):
+            return self._walk(
+                runbook, options, incident, record.run_id, dict(record.inputs), record
+            )
+
+    def _interruptible(
+        self, incident: Incident | None, run_id: str, runbook_id: str, options: RunOptions
+    ) -> Any:
+        """On Ctrl-C, an "interrupted" event names the run and the steps still running."""
+        from contextlib import nullcontext
+
+        from mlsre import interrupts
+
+        if incident is None or options.dry_run or self.store is None:
+            return nullcontext()
+        store, actor, incident_id = self.store, self.actor, incident.id
+
+        def record() -> None:
+            got = self._lock.acquire(timeout=1.0)  # a worker may hold it mid-write; never hang
+            try:
+                store.append(
+                    incident_id,
+                    EventKind.INTERRUPTED,
+                    {"run": run_id, "runbook": runbook_id, "step": ", ".join(self._running)},
+                    actor,
+                    utcnow(),
+                )
+            finally:
+                if got:
+                    self._lock.release()
+
+        return interrupts.recording(record)
 
     # ---- the walk ---------------------------------------------------------------------------
 
@@ -449,7 +482,8 @@ class Engine:
                 prepared.append(self._error(step, view, view.problem, incident, run_id))
             else:
                 prepared.append((step, view, kind, params))
-        with ThreadPoolExecutor(max_workers=min(options.max_parallel, len(batch))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(options.max_parallel, len(batch)))
+        try:
             futures = {
                 id(p): pool.submit(
                     self._execute, p[0], p[1], p[2], p[3], ctx, options, incident, run_id
@@ -458,6 +492,9 @@ class Engine:
                 if isinstance(p, tuple)
             }
             return [p if isinstance(p, StepOutcome) else futures[id(p)].result() for p in prepared]
+        finally:
+            # Not `with`: on Ctrl-C its exit would wait for every step still talking to a server.
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _execute(
         self,
@@ -487,6 +524,7 @@ class Engine:
         attempts = 0
         result = StepResult(StepStatus.ERROR, "not run")
         evidence_log: list[dict[str, Any]] = []
+        self._running.append(step.id)
         with self.operator.running(view):
             for attempt in range(step.retries + 1):
                 attempts = attempt + 1
@@ -496,6 +534,7 @@ class Engine:
                 evidence_log.extend(exchanges)
                 if result.status is not StepStatus.ERROR:
                     break
+        self._running.remove(step.id)
         result = self._judge(step, result, ctx)
         if evidence_log:
             result.evidence = {**result.evidence, "exchanges": evidence_log}
