@@ -332,6 +332,9 @@ class Engine:
                 None,
                 None,
             )
+        refused = _code_injection(step)
+        if refused:
+            return StepView(step, index, total, step.uses, None, True, problem=refused), cls, None
         try:
             rendered = render_value(step.with_, ctx)
             params = cls.Params.model_validate(rendered)
@@ -717,6 +720,16 @@ class Engine:
 
         with self._lock:
             self.store.append(incident_id, kind, plain(data), self.actor, utcnow())
+
+
+def _code_injection(step: Step) -> str | None:
+    """A shell step templating into an interpreter's code (``sh -c``) is never run."""
+    from mlsre.runbook.injection import script_argument_problem
+
+    if step.uses != "shell" or not isinstance(step.with_, dict):
+        return None
+    found = script_argument_problem(step.with_.get("argv"))
+    return f"refused: {found[1]}" if found else None
 
 
 def _default_timeout(kind: Any, params: Any) -> float:
