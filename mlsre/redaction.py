@@ -130,7 +130,8 @@ def redact_data(obj: Any, secrets: list[str] | tuple[str, ...] | None = None) ->
 
 
 class RedactingStream(io.TextIOBase):
-    """A text stream that redacts what passes through, a line at a time.
+    """A text stream that redacts what passes through, a line at a time, and shows control
+    characters from data as visible symbols (:mod:`mlsre.textsafe`).
 
     Whole lines are redacted before they reach the real stream, so a secret split across two
     ``write`` calls is still caught; a partial line waits for its newline or a ``flush`` (a
@@ -138,22 +139,32 @@ class RedactingStream(io.TextIOBase):
     """
 
     def __init__(self, inner: TextIO) -> None:
+        from mlsre import textsafe
+
         super().__init__()
         self.inner = inner
         self._pending = ""
+        try:
+            tty = bool(inner.isatty()) or bool(os.environ.get("MLSRE_FORCE_TERMINAL"))
+        except (AttributeError, ValueError):
+            tty = False
+        self._visible = textsafe.visible_on_terminal if tty else textsafe.visible
+
+    def _emit(self, text: str) -> None:
+        self.inner.write(self._visible(redact(text)))
 
     def write(self, s: str) -> int:
         self._pending += s
         cut = self._pending.rfind("\n")
         if cut >= 0:
             done, self._pending = self._pending[: cut + 1], self._pending[cut + 1 :]
-            self.inner.write(redact(done))
+            self._emit(done)
         return len(s)
 
     def flush(self) -> None:
         if self._pending:
             text, self._pending = self._pending, ""
-            self.inner.write(redact(text))
+            self._emit(text)
         self.inner.flush()
 
     def isatty(self) -> bool:

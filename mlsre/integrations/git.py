@@ -136,9 +136,10 @@ def commit_paths(
     if has_commits(repo) and not repo.index.diff("HEAD"):
         return None
     from mlsre.redaction import redact
+    from mlsre.textsafe import visible
 
-    person = git.Actor(who.name, who.email)
-    commit = repo.index.commit(redact(message), author=person, committer=person)
+    person = git.Actor(visible(who.name), who.email)
+    commit = repo.index.commit(visible(redact(message)), author=person, committer=person)
     return str(commit.hexsha)
 
 

@@ -24,6 +24,7 @@ from mlsre.postmortem import build
 from mlsre.postmortem.lint import LintReport, lint_text
 from mlsre.postmortem.render import TODO, template_dirs
 from mlsre.redaction import redact
+from mlsre.textsafe import visible
 from mlsre.timeutil import utcnow
 
 ASSETS = "assets"
@@ -116,7 +117,7 @@ def publish(
         merged = merge(md.read_text(encoding="utf-8"), out.markdown)
         text, dropped = merged.text, merged.dropped
     md.parent.mkdir(parents=True, exist_ok=True)
-    md.write_text(redact(text), encoding="utf-8")  # events recorded before a secret was set
+    md.write_text(visible(redact(text)), encoding="utf-8")  # no secret, no terminal escape
     evidence = asset_dir / build.EVIDENCE_FILE
     asset_dir.mkdir(parents=True, exist_ok=True)
     evidence.write_text(redact(build.evidence_json(incident, events)), encoding="utf-8")
