@@ -118,7 +118,7 @@ def format_id(n: int) -> str:
     return f"INC-{n}"
 
 
-_ID = re.compile(r"^(?:inc-?)?(\d+)$", re.IGNORECASE)
+_ID = re.compile(r"^(?:inc-?)?([0-9]{1,15})$", re.IGNORECASE | re.ASCII)  # ASCII digits only
 
 
 def parse_id(text: str) -> int:
