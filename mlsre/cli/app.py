@@ -95,6 +95,9 @@ class _Root(TyperGroup):
             raise SystemExit(int(ExitCode.INTERRUPTED)) from None
         except BrokenPipeError:
             raise SystemExit(int(ExitCode.OK)) from None
+        except OSError as exc:  # a path that is a directory, read-only, missing: not our bug
+            _report(ctx, MlsreError(_os_error(exc), hint="check the path and its permissions"))
+            raise SystemExit(int(ExitCode.FAILED)) from None
         except Exception as exc:  # a bug in mlsre: say so, never dump a stack unasked
             if _want_traceback(ctx):
                 import traceback
@@ -103,6 +106,13 @@ class _Root(TyperGroup):
             sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n")
             sys.stderr.write("hint: this is a bug in mlsre; rerun with --traceback and report it\n")
             raise SystemExit(int(ExitCode.INTERNAL)) from None
+
+
+def _os_error(exc: OSError) -> str:
+    """``cannot use '.': Is a directory`` from an OSError, in one line."""
+    what = exc.strerror or type(exc).__name__
+    name = exc.filename if exc.filename is not None else ""
+    return f"cannot use '{name}': {what}" if name != "" else f"file system error: {what}"
 
 
 def _want_traceback(ctx: click.Context) -> bool:
