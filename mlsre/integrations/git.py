@@ -19,6 +19,10 @@ class PushFailed(IntegrationError):
     """The commit is made locally; sending it to the remote did not work."""
 
 
+class CommitFailed(IntegrationError):
+    """Staging or committing did not work (a hook refused, the repository is read-only)."""
+
+
 @dataclass(frozen=True)
 class Identity:
     name: str
@@ -129,17 +133,30 @@ def commit_paths(
     """Stage ``paths`` (and the removal of ``removed``), commit them; None when nothing changed."""
     import git
 
-    if paths:
-        repo.index.add(paths)
-    if removed:
-        repo.index.remove(removed, working_tree=True)
-    if has_commits(repo) and not repo.index.diff("HEAD"):
-        return None
     from mlsre.redaction import redact
     from mlsre.textsafe import visible
 
-    person = git.Actor(visible(who.name), who.email)
-    commit = repo.index.commit(visible(redact(message)), author=person, committer=person)
+    where = repo.working_tree_dir
+    try:
+        if paths:
+            repo.index.add(paths)
+        if removed:
+            repo.index.remove(removed, working_tree=True)
+        if has_commits(repo) and not repo.index.diff("HEAD"):
+            return None
+        person = git.Actor(visible(who.name), who.email)
+        commit = repo.index.commit(visible(redact(message)), author=person, committer=person)
+    except git.exc.HookExecutionError as exc:
+        raise CommitFailed(
+            f"a git hook in {where} refused the commit: {_stderr(exc)}",
+            hint="fix what the hook reports (or the hook itself), then publish again",
+        ) from None
+    except (git.GitCommandError, OSError) as exc:
+        why = _stderr(exc) if isinstance(exc, git.GitCommandError) else (exc.strerror or str(exc))
+        raise CommitFailed(
+            f"cannot commit in {where}: {why}",
+            hint="check that the repository is writable and not locked by another git",
+        ) from None
     return str(commit.hexsha)
 
 

@@ -20,7 +20,9 @@ def lint_target(target: str, settings: Any, store: Store) -> LintReport:
     allow = settings.postmortems.lint_allowlist
     path = Path(target)
     if path.is_file():
-        text = path.read_text(encoding="utf-8")
+        from mlsre.yamlfile import read_text  # refuses binary, undecodable or huge files
+
+        text = read_text(path)
         return lint_text(text, names=_names_in(text, store), allowlist=allow, source=str(path))
     if path.suffix or "/" in target:
         raise NotFoundError(f"no file {target}", hint="give a markdown file or an incident id")
