@@ -156,3 +156,18 @@ def test_postmortem_lint_of_a_binary_file(tmp_path: Path) -> None:
     binary.write_bytes(bytes(range(256)))
     r = run("postmortem", "lint", str(binary))
     one_line_error(r, "not UTF-8 text")
+
+
+def test_drift_counts_infinities(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    ref = rng.normal(10, 1, 2000)
+    cur = rng.normal(10, 1, 2000)
+    cur[::2] = np.inf  # half the column is +inf
+    (tmp_path / "ref.csv").write_text("amount\n" + "\n".join(f"{v:.6f}" for v in ref) + "\n")
+    (tmp_path / "cur.csv").write_text("amount\n" + "\n".join(str(v) for v in cur) + "\n")
+    r = run("drift", "compare", str(tmp_path / "ref.csv"), str(tmp_path / "cur.csv"), "--json")
+    assert r.exit_code in (0, 1), r.stderr
+    column = json.loads(r.stdout)["columns"][0]
+    assert column["status"] == "drift" and "infinite share 0.0% -> 50.0%" in column["note"]
