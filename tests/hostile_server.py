@@ -141,6 +141,21 @@ def _make_handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                     else:
                         v = {"name": "m", "version": "1"}
                         self._send(200, {"model_versions": [v], "next_page_token": "again"})
+                elif mode in ("rollback-hang", "rollback-mismatch"):  # the alias never moves
+                    if self.command == "POST":
+                        if mode == "rollback-hang":
+                            server.stopping.wait(30)
+                        self._send(200, {})
+                    elif api.endswith("registered-models/get"):
+                        aliases = [{"alias": "champion", "version": "4"}]
+                        aliases.append({"alias": "previous", "version": "3"})
+                        self._send(200, {"registered_model": {"name": "m", "aliases": aliases}})
+                    elif api.endswith("registered-models/alias"):
+                        v = {"name": "m", "version": "4", "status": "READY"}
+                        self._send(200, {"model_version": v})
+                    else:
+                        v = {"name": "m", "version": "3", "status": "READY"}
+                        self._send(200, {"model_version": v})
                 elif mode == "notmlflow":  # some other JSON API: answers 200 to everything
                     if api == "/version":
                         self._send(200, {"ok": True, "service": "something else"})

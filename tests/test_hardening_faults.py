@@ -171,3 +171,28 @@ def test_drift_counts_infinities(tmp_path: Path) -> None:
     assert r.exit_code in (0, 1), r.stderr
     column = json.loads(r.stdout)["columns"][0]
     assert column["status"] == "drift" and "infinite share 0.0% -> 50.0%" in column["note"]
+
+
+@pytest.mark.parametrize(
+    "mode,outcome", [("rollback-hang", "unknown"), ("rollback-mismatch", "mismatch")]
+)
+def test_a_rollback_that_did_not_verify_is_recorded(
+    mode: str,
+    outcome: str,
+    hostile: HostileServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ws = workspace(tmp_path, f"{hostile.url}/{mode}", monkeypatch)
+    (ws / "mlsre.yaml").write_text(
+        f"registry: {{url: '{hostile.url}/{mode}', retries: 0, timeout_s: 1}}\n"
+    )
+    assert run("incident", "open", "x").exit_code == 0
+    r = run("model", "rollback", "m", "--incident", "1", "--yes")
+    one_line_error(r, "m@champion", "to 3")
+    events = json.loads(run("incident", "export", "1").stdout)["events"]
+    changed = [e["data"] for e in events if e["kind"] == "model_changed"]
+    assert len(changed) == 1 and changed[0]["outcome"] == outcome
+    assert changed[0]["from_version"] == "4" and changed[0]["to_version"] == "3"
+    timeline = run("incident", "timeline", "1").stdout
+    assert f"moving alias champion from version 4 to 3 {outcome}" in timeline

@@ -52,6 +52,13 @@ def describe(ev: Event) -> str:
     if k is EventKind.STEP_RESULT:
         summary = f" — {d['summary']}" if d.get("summary") else ""
         return f"Step {d.get('step')} {d.get('status')}{summary}"
+    if k is EventKind.MODEL_CHANGED and d.get("outcome"):  # an attempt that did not verify
+        return (
+            f"Model {d.get('model')}: moving alias {d.get('alias')} from version "
+            f"{d.get('from_version')} to {d.get('to_version')} {d.get('outcome')}"
+            + (f": {d['error']}" if d.get("error") else "")
+            + (f" (reads back {d['read_back']})" if d.get("read_back") else "")
+        )
     if k is EventKind.MODEL_CHANGED:
         return (
             f"Model {d.get('model')}: alias {d.get('alias')} moved "
