@@ -15,7 +15,11 @@ from typing import Any
 from mlsre import paths
 from mlsre.errors import ConfigError
 
-from mlsre.redaction import REDACTED, SECRET_ENV, redact, secret_values  # noqa: F401 - re-exported
+# Secrets and their redaction live in mlsre.redaction; re-exported for older imports.
+from mlsre.redaction import REDACTED as REDACTED
+from mlsre.redaction import SECRET_ENV as SECRET_ENV
+from mlsre.redaction import redact as redact
+from mlsre.redaction import secret_values as secret_values
 
 
 @dataclass
@@ -144,8 +148,10 @@ def check_store_url(url: str) -> str:
     """Refuse a store URL that would keep nothing (in memory, or no file named)."""
     prefix = "sqlite:///"
     path = url[len(prefix) :] if url.startswith(prefix) else None
-    if url in (":memory:", "sqlite://", "sqlite:") or path in ("", ":memory:") or (
-        path is not None and (path.endswith("/") or Path(path).is_dir())
+    if (
+        url in (":memory:", "sqlite://", "sqlite:")
+        or path in ("", ":memory:")
+        or (path is not None and (path.endswith("/") or Path(path).is_dir()))
     ):
         raise ConfigError(
             f"store URL {url!r} keeps nothing: incidents written there are lost when mlsre exits",

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 EXIT_CODE = 130
@@ -68,7 +68,7 @@ def record() -> int:
 def _call(fn: Callable[[], None]) -> bool:
     try:
         fn()
-    except Exception:  # noqa: BLE001 - an interrupt must still exit; the record is a bonus
+    except Exception:
         return False
     return True
 
@@ -85,8 +85,6 @@ def stuck_threads() -> list[threading.Thread]:
 def exit_now(code: int) -> None:
     """Flush what we printed and exit without joining threads stuck on a server."""
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
     os._exit(code)

@@ -12,6 +12,7 @@ their value: credentials embedded in a URL and the value of an ``Authorization``
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -85,7 +86,9 @@ def secret_forms() -> tuple[str, ...]:
 
 def secret_values() -> list[str]:
     """The raw secrets set in the environment (for callers that must know whether any are)."""
-    return [v for name in SECRET_ENV if (v := os.environ.get(name)) and name not in _NOT_SECRET_ALONE]
+    return [
+        v for name in SECRET_ENV if (v := os.environ.get(name)) and name not in _NOT_SECRET_ALONE
+    ]
 
 
 def redact(text: str, secrets: list[str] | tuple[str, ...] | None = None) -> str:
@@ -188,7 +191,7 @@ class RedactingStream(io.TextIOBase):
         return getattr(self.inner, name)
 
 
-class redacted_streams:  # noqa: N801 - used as a context manager, like contextlib's helpers
+class redacted_streams:
     """Within the block, ``sys.stdout`` and ``sys.stderr`` redact everything written to them."""
 
     def __enter__(self) -> None:
@@ -205,8 +208,6 @@ class redacted_streams:  # noqa: N801 - used as a context manager, like contextl
 
         for stream in (sys.stdout, sys.stderr):
             if isinstance(stream, RedactingStream):
-                try:
+                with contextlib.suppress(OSError, ValueError):
                     stream.flush()
-                except (OSError, ValueError):
-                    pass
         sys.stdout, sys.stderr = self._saved

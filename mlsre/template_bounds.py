@@ -17,7 +17,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 MAX_CHARS = 2_000_000  # any one value, and a whole rendered template
 MAX_NUMBER_ARG = 100_000  # a width, count or size passed to a call or filter
@@ -42,7 +43,9 @@ def _check_numbers(what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
 
 def _checked_result(what: str, value: Any) -> Any:
     if _size(value) > MAX_CHARS:
-        raise SecurityError(f"{what} would make a value of {_size(value)} items (limit {MAX_CHARS})")
+        raise SecurityError(
+            f"{what} would make a value of {_size(value)} items (limit {MAX_CHARS})"
+        )
     return value
 
 
@@ -86,10 +89,14 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                     raise SecurityError(
                         f"repeating a value {n} times is refused (over {MAX_CHARS} items)"
                     )
-        elif operator == "**":
-            if isinstance(left, int) and isinstance(right, int) and abs(left) > 1:
-                if right * max(abs(left).bit_length(), 1) > MAX_POWER_BITS:
-                    raise SecurityError(f"{left} ** {right} is too large a number")
+        elif (
+            operator == "**"
+            and isinstance(left, int)
+            and isinstance(right, int)
+            and abs(left) > 1
+            and right * abs(left).bit_length() > MAX_POWER_BITS
+        ):
+            raise SecurityError(f"{left} ** {right} is too large a number")
         elif operator == "%" and isinstance(left, str):
             _check_numbers("% formatting", (left,), {})
             if "*" in left:  # '%*d' % (10**9, 1): the width comes from the arguments
@@ -97,7 +104,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         result = super().call_binop(context, operator, left, right)
         return _checked_result(f"the {operator} operator", result)
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         name = getattr(__obj, "__name__", "a call")
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str | bytes | list | tuple):  # 'a'.ljust(10**9), 'x'.zfill(...)

@@ -377,7 +377,9 @@ class _Builder:
             # PyYAML would expand merge keys and !!omap pairs without any limit: count first.
             size = expanded_size(node, max(self.budget[0], 0) + 1)
             if size is None:
-                self._problem(node.start_mark, "an alias refers to the collection it is inside", loc)
+                self._problem(
+                    node.start_mark, "an alias refers to the collection it is inside", loc
+                )
                 return None
             if not self._spend(size - 1, node):
                 return None

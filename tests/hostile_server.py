@@ -64,7 +64,7 @@ def _make_handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def _handle(self) -> None:  # noqa: C901 - one branch per hostile behaviour
+        def _handle(self) -> None:
             mode, _, rest = self.path.lstrip("/").partition("/")
             api = "/" + rest.split("?", 1)[0]
             server.count(mode)
@@ -169,7 +169,10 @@ def _make_handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                     if mlflow:
                         self._send(200, {"registered_model": {"name": "m", "aliases": [1, 2]}})
                     else:
-                        body = {"status": "success", "data": {"resultType": "vector", "result": [1]}}
+                        body = {
+                            "status": "success",
+                            "data": {"resultType": "vector", "result": [1]},
+                        }
                         self._send(200, body)
                 elif mode == "escapes":  # terminal escape sequences in every string
                     if api == "/version":

@@ -82,7 +82,9 @@ def test_label_values_and_descriptions_from_servers(
     assert json.loads(as_json.stdout)["versions"][0]["description"] == ESC_TITLE + ESC_CLEAR
 
 
-def test_postmortem_markdown_and_commit_subject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_postmortem_markdown_and_commit_subject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ws = tmp_path / "ws"
     assert run("init", str(ws)).exit_code == 0
     monkeypatch.chdir(ws)
@@ -95,6 +97,8 @@ def test_postmortem_markdown_and_commit_subject(tmp_path: Path, monkeypatch: pyt
     assert files and all(raw_controls(p.read_text(encoding="utf-8")) == [] for p in files)
     log = subprocess.run(
         ["git", "-C", str(repo), "log", "--format=%s%n%b%n%an"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert raw_controls(log) == [] and "\u241b" in log

@@ -165,7 +165,8 @@ ENV_JUNK = {
     "name,value", [(k, v) for k, vs in ENV_JUNK.items() for v in vs], ids=lambda x: repr(x)[:30]
 )
 @pytest.mark.parametrize(
-    "args", [["doctor"], ["incident", "list"]]  # doctor reads every setting; list, the store
+    "args",
+    [["doctor"], ["incident", "list"]],  # doctor reads every setting; list, the store
 )
 def test_junk_environment_is_one_clear_line(
     name: str, value: str, args: list[str], workspace: Path

@@ -106,7 +106,9 @@ def test_a_store_that_keeps_nothing_is_refused(url: str) -> None:
     one_line_error(r, "keeps nothing")
 
 
-def test_an_event_from_a_newer_mlsre_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_event_from_a_newer_mlsre_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ws = tmp_path / "ws"
     assert run("init", str(ws)).exit_code == 0
     monkeypatch.chdir(ws)

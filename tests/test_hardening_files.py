@@ -60,7 +60,9 @@ def test_a_bomb_in_runbooks_does_not_stop_the_others(
     dry = run("runbook", "run", "latency-regression", "--dry-run", "-i", "model=m")
     assert time.monotonic() - started < 30
     assert listed.exit_code != 3 and "latency-regression" in listed.stdout, listed.stderr
-    assert validated.exit_code == 1 and "expands to more than" in validated.stdout + validated.stderr
+    assert (
+        validated.exit_code == 1 and "expands to more than" in validated.stdout + validated.stderr
+    )
     assert dry.exit_code != 3, dry.stderr
 
 

@@ -82,8 +82,16 @@ def test_run_never_executes_the_input(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(ws)
     target = tmp_path / "PWNED"
     r = run("runbook", "run", "greet", "--dry-run", "-i", f"model=x; touch {target}")
-    r2 = run("runbook", "run", "greet", "--open", "--non-interactive", "--yes",
-             "-i", f"model=x; touch {target}")
+    r2 = run(
+        "runbook",
+        "run",
+        "greet",
+        "--open",
+        "--non-interactive",
+        "--yes",
+        "-i",
+        f"model=x; touch {target}",
+    )
     assert not target.exists()
     assert r.exit_code != 3 and r2.exit_code not in (0, 3), r2.stderr
 

@@ -165,7 +165,9 @@ def test_wait_gives_up_after_errors_in_a_row(tmp_path: Path) -> None:
     (ws / "runbooks" / "wait-probe.yaml").write_text(WAIT_RUNBOOK)
     ref = _open_incident(ws)
     started = time.monotonic()
-    p = mlsre("runbook", "run", "wait-probe", "--incident", ref, "--non-interactive", "--json", cwd=ws)
+    p = mlsre(
+        "runbook", "run", "wait-probe", "--incident", ref, "--non-interactive", "--json", cwd=ws
+    )
     out, err = p.communicate(timeout=120)
     took = time.monotonic() - started
     assert p.returncode == 4, err  # could not run: health unknown

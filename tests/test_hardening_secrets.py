@@ -22,7 +22,7 @@ from tests.helpers import run
 from tests.hostile_server import HostileServer
 
 TOKEN = "tok-Zq81/x+y=secret"  # characters that URL-encoding and JSON change
-USER, PASSWORD = "alice", "p@ss:w0rd/\"quoted\""
+USER, PASSWORD = "alice", 'p@ss:w0rd/"quoted"'
 MLFLOW_TOKEN = "mlf-9137-token-xyz"
 
 
@@ -177,7 +177,9 @@ def test_no_channel_leaks_any_form(
     assert "***" in seen[f"incident export {ref}"]
 
 
-def test_config_show_hides_a_password_in_a_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_show_hides_a_password_in_a_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MLSRE_PROMETHEUS_URL", "https://ops:Hunter2-pw@prom.example:9090")
     r = run("config", "show")
     assert r.exit_code == 0, r.stderr

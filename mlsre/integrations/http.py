@@ -361,7 +361,7 @@ def _shut(raw: Any) -> None:
             shutdown()
         else:
             raw.close()
-    except Exception:  # noqa: BLE001 - best effort on a connection we are abandoning anyway
+    except Exception:
         pass
 
 
@@ -484,7 +484,7 @@ def _unfinished(body: bytes) -> bool:
     return in_string or depth > 0
 
 
-class unexpected_shape:  # noqa: N801 - a context manager, named for what it catches
+class unexpected_shape:
     """JSON of the wrong shape (a list where an object was due, a word where a number was) is
     the server's fault, said in one line, never a crash of ours."""
 

@@ -22,9 +22,9 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
-from mlsre.config import redact
 from mlsre.errors import ValidationError
 from mlsre.integrations.http import FailureKind, HttpFailure, Request, Response, Transport
+from mlsre.redaction import redact
 
 MAX_RECORDED_BODY = 1_000_000
 

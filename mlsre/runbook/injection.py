@@ -74,7 +74,7 @@ def _message(prog: str, shown: str) -> str:
         how = (
             f"keep the script fixed and pass the value as an argument, e.g. "
             f"argv: [{shown}, -c, 'echo \"$1\"', {prog}, '{{{{ inputs.model }}}}'], or in `env:` "
-            "and read \"$NAME\""
+            'and read "$NAME"'
         )
     else:
         how = "keep the code fixed and pass the value as an argument (sys.argv) or in `env:`"
