@@ -185,3 +185,29 @@ def hostile_wait(server: HostileServer, mode: str, timeout_s: float = 20.0) -> b
             return True
         time.sleep(0.05)
     return False
+
+
+ABANDON_RUNBOOK = """\
+apiVersion: mlsre/v1
+kind: Runbook
+id: abandon
+title: Abandon
+failure_mode: latency
+steps:
+  - {id: a, title: a, uses: prometheus.query, with: {query: up}, timeout: 1s}
+"""
+
+
+def test_the_report_is_not_held_open_by_an_abandoned_step(
+    hostile: HostileServer, tmp_path: Path
+) -> None:
+    ws = workspace(tmp_path / "ws", hostile.url + "/drip", timeout_s=60)
+    (ws / "runbooks" / "abandon.yaml").write_text(ABANDON_RUNBOOK)
+    ref = _open_incident(ws)
+    started = time.monotonic()
+    p = mlsre("runbook", "run", "abandon", "--incident", ref, "--non-interactive", cwd=ws)
+    out, err = p.communicate(timeout=90)
+    took = time.monotonic() - started
+    assert p.returncode == 4, err
+    assert "timed out after 1s" in out + err
+    assert took < 20, took  # the step's worker still waits on the server (60 s): not joined
