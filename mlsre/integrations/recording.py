@@ -76,7 +76,7 @@ class RecordingTransport:
     """Wraps another transport and keeps every exchange (thread-safe)."""
 
     def __init__(self, inner: Transport | None = None) -> None:
-        from mlsre.integrations.http import LiveTransport
+        from mlsre.integrations.http_live import LiveTransport
 
         self.inner: Transport = inner or LiveTransport()
         self._lock = threading.Lock()

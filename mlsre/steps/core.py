@@ -193,7 +193,8 @@ class Http:
     def run(self, params: HttpParams, ctx: StepContext) -> StepResult:
         import json
 
-        from mlsre.integrations.http import LiveTransport, Request
+        from mlsre.integrations.http import Request
+        from mlsre.integrations.http_live import LiveTransport
 
         transport = LiveTransport()
         request = Request(
