@@ -8,6 +8,7 @@ that talks to one fails fast with its own one-line reason.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -128,9 +129,9 @@ def _check(args: list[str], result: Any) -> None:
 
 @pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
 @settings(
-    max_examples=5,
+    max_examples=int(os.environ.get("MLSRE_SWEEP_EXAMPLES", "5")),  # more for a deeper sweep
     deadline=None,
-    derandomize=True,
+    derandomize="MLSRE_SWEEP_EXAMPLES" not in os.environ,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())

@@ -98,14 +98,22 @@ class _Root(TyperGroup):
         except OSError as exc:  # a path that is a directory, read-only, missing: not our bug
             _report(ctx, MlsreError(_os_error(exc), hint="check the path and its permissions"))
             raise SystemExit(int(ExitCode.FAILED)) from None
+        except ValueError as exc:
+            if "null byte" not in str(exc):  # os.* refuses a path with NUL in it
+                return self._internal(ctx, exc)
+            _report(ctx, MlsreError("an argument contains a NUL byte (\\x00)"))
+            raise SystemExit(int(ExitCode.USAGE)) from None
         except Exception as exc:  # a bug in mlsre: say so, never dump a stack unasked
-            if _want_traceback(ctx):
-                import traceback
+            return self._internal(ctx, exc)
 
-                traceback.print_exc()
-            sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n")
-            sys.stderr.write("hint: this is a bug in mlsre; rerun with --traceback and report it\n")
-            raise SystemExit(int(ExitCode.INTERNAL)) from None
+    def _internal(self, ctx: click.Context, exc: Exception) -> Any:
+        if _want_traceback(ctx):
+            import traceback
+
+            traceback.print_exception(exc)
+        sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n")
+        sys.stderr.write("hint: this is a bug in mlsre; rerun with --traceback and report it\n")
+        raise SystemExit(int(ExitCode.INTERNAL)) from None
 
 
 def _os_error(exc: OSError) -> str:
