@@ -57,6 +57,7 @@ class Attempt:
     wrong_if: str | None = None  # the attempt is "wrong" when this appears in stdout+stderr
     wrong_unless: str | None = None  # ... or when this does not
     lost_if_ok: bool = False  # exit 0 means incidents were silently lost
+    wrong_if_ok: bool = False  # exit 0 means a problem went unnoticed
     fault: str = ""  # for the give-up table
     setup: str = ""  # "incident" | "event" | "hook"
 
@@ -99,7 +100,11 @@ title: Greet
 failure_mode: latency
 inputs: {model: {required: true}}
 steps:
-  - {id: hello, title: hello, uses: shell, with: {argv: ["/bin/sh", "-c", "echo hi {{ inputs.model }}"], safe: true}}
+  - id: hello
+    title: hello
+    guidance: Says hello.
+    uses: shell
+    with: {argv: ["/bin/sh", "-c", "echo hi {{ inputs.model }}"], safe: true}
 """
 TEMPLATE_RUNBOOK = """\
 apiVersion: mlsre/v1
@@ -215,7 +220,7 @@ def attempts() -> list[Attempt]:
                 args,
                 config("drip"),
                 files={"slos/slo.yaml": SLO, "runbooks/q.yaml": QUERY_RUNBOOK},
-                interrupt_after=2.0,
+                interrupt_after=4.0,
                 fault="ctrl-c",
                 setup="incident",
             )
@@ -245,7 +250,7 @@ def attempts() -> list[Attempt]:
             "injection: sh -c validate --strict",
             ["runbook", "validate", "--strict", "runbooks/greet.yaml"],
             files={"runbooks/greet.yaml": SHELL_RUNBOOK},
-            wrong_unless="sh",
+            wrong_if_ok=True,
         )
     )
     out.append(
@@ -425,9 +430,12 @@ def attempt(att: Attempt, hostile: HostileServer, code: Path | None, cap: float)
             if path.is_file() and ".git" not in path.parts:
                 files_text += path.read_text(errors="replace")
         db = ws / ".mlsre" / "mlsre.db"
+        kinds: set[str] = set()
         if db.exists():
             con = sqlite3.connect(db)
-            files_text += " ".join(r[0] for r in con.execute("SELECT data FROM events"))
+            for data, kind in con.execute("SELECT data, kind FROM events"):
+                files_text += " " + data
+                kinds.add(kind)
             con.close()
         code_ = None if hung else proc.returncode
         first = next((ln for ln in err.splitlines() if ln.strip()), "")[:160]
@@ -443,8 +451,14 @@ def attempt(att: Attempt, hostile: HostileServer, code: Path | None, cap: float)
             att.wrong_unless and att.wrong_unless not in text
         ):
             verdict = "wrong"
-        elif att.interrupt_after is not None and (code_ != 130 or seconds > 1.5):
+        elif att.interrupt_after is not None and seconds > 1.5:
             verdict = "hang"
+        elif att.interrupt_after is not None and (
+            code_ != 130 or (att.args[0] == "runbook" and "interrupted" not in kinds)
+        ):
+            verdict = "wrong"  # not 130, or a run that left no "interrupted" on the incident
+        elif att.wrong_if_ok and code_ == 0:
+            verdict = "wrong"
         elif code_ == 0:
             verdict = "ok"
         else:
