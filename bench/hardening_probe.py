@@ -397,6 +397,18 @@ def prepare(att: Attempt, work: Path, hostile: HostileServer, code: Path | None)
     return env
 
 
+def wait_for_event(db: Path, kind: str, cap: float) -> None:
+    deadline = time.monotonic() + cap
+    while time.monotonic() < deadline:
+        con = sqlite3.connect(db, timeout=5)
+        try:
+            if con.execute("SELECT 1 FROM events WHERE kind = ?", (kind,)).fetchone():
+                return
+        finally:
+            con.close()
+        time.sleep(0.2)
+
+
 def attempt(att: Attempt, hostile: HostileServer, code: Path | None, cap: float) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="mlsre-probe-") as tmp:
         work = Path(tmp)
@@ -413,6 +425,8 @@ def attempt(att: Attempt, hostile: HostileServer, code: Path | None, cap: float)
             errors="replace",
         )
         if att.interrupt_after is not None:
+            if att.args[0] == "runbook":  # a run: once a step is under way, not during start-up
+                wait_for_event(ws / ".mlsre" / "mlsre.db", "step_started", cap)
             time.sleep(att.interrupt_after)
             proc.send_signal(signal.SIGINT)
             started = time.monotonic()  # for ctrl-c the figure is the time to exit after it
@@ -496,13 +510,14 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=60.0, help="seconds before a hang")
     parser.add_argument("--jobs", type=int, default=6)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", default="", help="run only attempts whose name has this text")
     args = parser.parse_args()
     # Huge bodies in the parallel attempts stay at 256 MB (several at once, on a shared
     # machine); the peak-memory figure runs alone against 2 GB.
     hostile = HostileServer(drip_s=0.5, huge_bytes=256 * 1024**2)
     huge = HostileServer(huge_bytes=2 * 1024**3)
     try:
-        todo = attempts()
+        todo = [a for a in attempts() if args.only in a.name]
         with ThreadPoolExecutor(args.jobs) as pool:
             results = list(pool.map(lambda a: attempt(a, hostile, args.code, args.cap), todo))
         rss, rss_line = peak_rss_mb(huge, args.code, args.cap)
