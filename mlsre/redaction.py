@@ -39,7 +39,7 @@ BASIC_PAIRS = (
 # A username alone is not secret; every other variable is, whatever its length.
 _NOT_SECRET_ALONE = frozenset(user for user, _ in BASIC_PAIRS)
 REDACTED = "***"
-MIN_SECRET_CHARS = 3  # shorter values would blank out ordinary words; their derived forms do not
+MIN_SECRET_CHARS = 4  # shorter values would blank out ordinary words; their derived forms do not
 
 # user:password@ in any scheme://; the user is kept, the password is not.
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:'\"]*):([^/@\s'\"]+)@")
@@ -119,14 +119,11 @@ def _auth_value(m: re.Match[str]) -> str:
 
 
 def redact_data(obj: Any, secrets: list[str] | tuple[str, ...] | None = None) -> Any:
-    """Every string inside ``obj`` (keys included) redacted; other values kept as they are."""
+    """Every string value inside ``obj`` redacted (keys are our schema, kept as they are)."""
     if isinstance(obj, str):
         return redact(obj, secrets)
     if isinstance(obj, dict):
-        return {
-            (redact(k, secrets) if isinstance(k, str) else k): redact_data(v, secrets)
-            for k, v in obj.items()
-        }
+        return {k: redact_data(v, secrets) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [redact_data(v, secrets) for v in obj]
     return obj
