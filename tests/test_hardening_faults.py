@@ -63,8 +63,8 @@ CASES = [
     ("forbidden-json", ("slo", "status"), "refused access: HTTP 403"),
     ("notmlflow", ("model", "versions", "m"), "not an MLflow registry answer"),
     ("pages", ("model", "versions", "m"), "same next_page_token twice"),
-    ("huge", ("model", "versions", "m"), "the limit is 1.0 MB"),
-    ("huge-chunked", ("slo", "status"), "the limit is 1.0 MB"),
+    ("huge", ("model", "versions", "m"), "answers over 1.0 MB are refused"),
+    ("huge-chunked", ("slo", "status"), "answers over 1.0 MB are refused"),
 ]
 
 

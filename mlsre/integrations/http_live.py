@@ -111,10 +111,10 @@ class LiveTransport:
                     "timeout_s if it is just slow",
                 ) from None
             except _TooLarge as exc:
-                said = "announced" if exc.declared else "sent more than"
+                limit = _size(request.max_body_bytes)
+                what = f"announced a {_size(exc.size)} body" if exc.declared else "kept sending"
                 raise HttpFailure(
-                    f"{where} {said} a {_size(exc.size)} body; the limit is "
-                    f"{_size(request.max_body_bytes)} (max_body_mb)",
+                    f"{where} {what}; answers over {limit} are refused (max_body_mb)",
                     kind=FailureKind.TOO_LARGE,
                     attempts=attempt,
                     hint="narrow the request, or raise max_body_mb in mlsre.yaml if the answer "
