@@ -15,19 +15,11 @@ from typing import Any
 from mlsre import paths
 from mlsre.errors import ConfigError
 
-# Secrets never live in the file: each comes from one environment variable.
-SECRET_ENV = (
-    "MLSRE_PROMETHEUS_TOKEN",
-    "MLSRE_PROMETHEUS_USERNAME",
-    "MLSRE_PROMETHEUS_PASSWORD",
-    "MLFLOW_TRACKING_TOKEN",
-    "MLFLOW_TRACKING_USERNAME",
-    "MLFLOW_TRACKING_PASSWORD",
-    "MLSRE_PAGERDUTY_ROUTING_KEY",
-    "MLSRE_SLACK_WEBHOOK_URL",
-    "PGPASSWORD",  # the PostgreSQL store's password (libpq's variable)
-)
-REDACTED = "***"
+# Secrets and their redaction live in mlsre.redaction; re-exported for older imports.
+from mlsre.redaction import REDACTED as REDACTED
+from mlsre.redaction import SECRET_ENV as SECRET_ENV
+from mlsre.redaction import redact as redact
+from mlsre.redaction import secret_values as secret_values
 
 
 @dataclass
@@ -76,10 +68,10 @@ def default_store_url(raw: RawConfig) -> str:
 def store_url(flag: str | None = None, config_path: Path | None = None) -> str:
     """The store URL without full validation (hot path of every incident command)."""
     if flag:
-        return flag
+        return check_store_url(flag)
     env = os.environ.get("MLSRE_STORE_URL")
     if env:
-        return env
+        return check_store_url(env)
     path = config_path or paths.find_config()
     cached = _cached_store_url(path) if path is not None else None
     if cached:
@@ -93,7 +85,7 @@ def store_url(flag: str | None = None, config_path: Path | None = None) -> str:
         if not isinstance(given, str) or not given:
             where = _where(raw, ("store", "url") if isinstance(store, dict) else ("store",))
             raise ConfigError(f"{where}: store.url must be a URL such as sqlite:///.mlsre/mlsre.db")
-        url = resolve_sqlite_url(given, raw.base_dir)
+        url = check_store_url(resolve_sqlite_url(given, raw.base_dir))
     if raw.path is not None:
         _remember_store_url(raw.path, url)
     return url
@@ -152,6 +144,22 @@ def resolve_sqlite_url(url: str, base: Path) -> str:
     return url
 
 
+def check_store_url(url: str) -> str:
+    """Refuse a store URL that would keep nothing (in memory, or no file named)."""
+    prefix = "sqlite:///"
+    path = url[len(prefix) :] if url.startswith(prefix) else None
+    if (
+        url in (":memory:", "sqlite://", "sqlite:")
+        or path in ("", ":memory:")
+        or (path is not None and (path.endswith("/") or Path(path).is_dir()))
+    ):
+        raise ConfigError(
+            f"store URL {url!r} keeps nothing: incidents written there are lost when mlsre exits",
+            hint="name a database file, e.g. sqlite:///.mlsre/mlsre.db (or leave store.url unset)",
+        )
+    return url
+
+
 def _where(raw: RawConfig, loc: tuple[str, ...]) -> str:
     if raw.doc is None:
         return str(raw.path or "config")
@@ -162,15 +170,3 @@ def _where(raw: RawConfig, loc: tuple[str, ...]) -> str:
 def secret(name: str) -> str | None:
     value = os.environ.get(name)
     return value or None
-
-
-def secret_values() -> list[str]:
-    """The secrets set in the environment (long enough to be worth hiding)."""
-    return [v for name in SECRET_ENV if (v := os.environ.get(name)) and len(v) >= 4]
-
-
-def redact(text: str, secrets: list[str] | None = None) -> str:
-    """Remove every secret known from the environment from ``text``."""
-    for value in secret_values() if secrets is None else secrets:
-        text = text.replace(value, REDACTED)
-    return text

@@ -9,10 +9,17 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from mlsre.config import SECRET_ENV, RawConfig, default_store_url, read_raw, resolve_sqlite_url
+from mlsre.config import (
+    SECRET_ENV,
+    RawConfig,
+    check_store_url,
+    default_store_url,
+    read_raw,
+    resolve_sqlite_url,
+)
 from mlsre.errors import ConfigError
 from mlsre.serve.config import AlertsSettings
 
@@ -21,26 +28,65 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PrometheusSettings(_Section):
-    url: str = "http://127.0.0.1:9090"
-    timeout_s: float = Field(10.0, gt=0)
+class _HttpSection(_Section):
+    """What every HTTP service shares; checked here so a bad value is a config error, named."""
+
+    timeout_s: float = Field(10.0, gt=0, le=3600, allow_inf_nan=False)  # total, per attempt
     retries: int = Field(3, ge=0, le=10)
-    backoff_s: float = Field(0.5, ge=0, le=10)  # first retry delay; doubles each retry
+    backoff_s: float = Field(0.5, ge=0, le=10, allow_inf_nan=False)  # doubles each retry
+    max_body_mb: float = Field(64.0, gt=0, le=4096, allow_inf_nan=False)  # larger is refused
     headers: dict[str, str] = Field(default_factory=dict)
     verify_tls: bool = True
     ca_bundle: str | None = None
 
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return check_http_url(value)
 
-class RegistrySettings(_Section):
+    @field_validator("headers")
+    @classmethod
+    def _one_line_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not name or any(c in name for c in " :\t") or _has_control(name + text):
+                raise ValueError(
+                    f"header {name!r} must be a token name and a one-line value "
+                    "(no line breaks or control characters)"
+                )
+        return value
+
+
+class PrometheusSettings(_HttpSection):
+    url: str = "http://127.0.0.1:9090"
+
+
+class RegistrySettings(_HttpSection):
     kind: Literal["mlflow"] = "mlflow"
     url: str = "http://127.0.0.1:5000"
-    timeout_s: float = Field(10.0, gt=0)
-    retries: int = Field(3, ge=0, le=10)
-    backoff_s: float = Field(0.5, ge=0, le=10)
-    headers: dict[str, str] = Field(default_factory=dict)
-    verify_tls: bool = True
-    ca_bundle: str | None = None
     fallback_alias: str = Field("fallback", min_length=1)  # names a model's fallback version
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def check_http_url(value: str) -> str:
+    """An http(s) URL with a host, or a ValueError saying what is wrong with it."""
+    from urllib.parse import urlsplit
+
+    if _has_control(value) or " " in value.strip():
+        raise ValueError("a URL cannot contain spaces, line breaks or control characters")
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port  # raises on a port that is not a number in range
+    except ValueError as exc:
+        raise ValueError(f"not a usable URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"must be an http:// or https:// URL, not {value!r}")
+    if not parts.hostname:
+        raise ValueError(f"has no host: {value!r}")
+    del port
+    return value.strip()
 
 
 class StoreSettings(_Section):
@@ -139,6 +185,16 @@ class Settings(_Section):
     base_dir: str = Field(".", exclude=True)
 
     @model_validator(mode="after")
+    def _channel_secrets_are_secrets(self) -> Settings:
+        from mlsre.redaction import register_secret_env
+
+        for ch in self.notify.channels.values():
+            register_secret_env(
+                *(n for n in (ch.routing_key_env, ch.webhook_url_env, ch.secret_env) if n)
+            )
+        return self
+
+    @model_validator(mode="after")
     def _policies_name_channels(self) -> Settings:
         known = set(self.notify.channels)
         for i, policy in enumerate(self.escalation.policies):
@@ -170,15 +226,49 @@ _SECTIONS: dict[str, type[_Section]] = {
 }
 
 
-def _env_overrides() -> dict[tuple[str, str], str]:
-    out: dict[tuple[str, str], str] = {}
+def _env_overrides() -> dict[tuple[str, str], Any]:
+    out: dict[tuple[str, str], Any] = {}
     for section, model in _SECTIONS.items():
         for name, info in model.model_fields.items():
+            var = f"MLSRE_{section.upper()}_{name.upper()}"
+            value = os.environ.get(var)
+            if value is None:
+                continue
             if info.annotation in (str, float, int, bool, str | None):
-                value = os.environ.get(f"MLSRE_{section.upper()}_{name.upper()}")
-                if value is not None:
-                    out[(section, name)] = value
+                out[(section, name)] = value
+            elif name == "headers":
+                out[(section, name)] = _env_headers(var, value)
     return out
+
+
+def _env_headers(var: str, value: str) -> dict[str, str]:
+    """``{"X-Scope-OrgID": "a"}`` (JSON) or ``X-Scope-OrgID: a`` lines (one header a line)."""
+    import json
+
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
+            return {str(k): v for k, v in data.items()}
+        raise ConfigError(
+            f"{var} is not a JSON object of header names to string values",
+            hint=f'e.g. {var}=\'{{"X-Scope-OrgID": "team-a"}}\'',
+        )
+    headers: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, sep, val = line.partition(":")
+        if not sep or not name.strip():
+            raise ConfigError(
+                f"{var}: {line.strip()!r} is not a 'Name: value' header",
+                hint=f"one 'Name: value' a line, or a JSON object, e.g. {var}='X-Scope-OrgID: a'",
+            )
+        headers[name.strip()] = val.strip()
+    return headers
 
 
 def load_settings(
@@ -203,14 +293,14 @@ def load_settings(
         settings = Settings.model_validate(data)
     except PydanticValidationError as exc:
         raise ConfigError(
-            _describe(raw, exc), hint="fix mlsre.yaml or the MLSRE_* variable named"
+            _describe(raw, exc, sources), hint="fix mlsre.yaml or the MLSRE_* variable named"
         ) from None
     settings.config_path = str(raw.path) if raw.path else None
     settings.base_dir = str(raw.base_dir)
     if not settings.store.url:
         settings.store.url = default_store_url(raw)
     else:
-        settings.store.url = resolve_sqlite_url(settings.store.url, raw.base_dir)
+        settings.store.url = check_store_url(resolve_sqlite_url(settings.store.url, raw.base_dir))
     return settings, sources
 
 
@@ -227,13 +317,17 @@ def _note_file_sources(raw: RawConfig, data: dict[str, Any], sources: dict[str, 
             sources[key] = f"{raw.path}:{m.line}" if m else str(raw.path)
 
 
-def _describe(raw: RawConfig, exc: PydanticValidationError) -> str:
+def _describe(raw: RawConfig, exc: PydanticValidationError, sources: dict[str, str]) -> str:
     lines = []
     for err in exc.errors(include_url=False):
         loc = tuple(str(p) for p in err["loc"])
         dotted = ".".join(loc)
         msg = "unknown setting" if err["type"] == "extra_forbidden" else str(err["msg"])
-        if raw.doc is not None and loc and loc[0] in raw.data:
+        msg = msg.removeprefix("Value error, ")
+        source = sources.get(".".join(loc[:2]), "")
+        if source.startswith(("env ", "flag")):  # not the file's fault: name where it came from
+            lines.append(f"{dotted} (from {source.removeprefix('env ')}): {msg}")
+        elif raw.doc is not None and loc and loc[0] in raw.data:
             m = raw.doc.mark(loc)
             lines.append(f"{raw.path}:{m.line}:{m.column}: {dotted}: {msg}")
         else:

@@ -8,7 +8,16 @@ from datetime import UTC, datetime, timedelta
 from mlsre.errors import UsageError
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w|y)", re.ASCII)
+# Times an incident can plausibly involve: a year-1 or year-9999 time is a typo, and one such
+# value poisons every statistic computed over incidents.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_DURATION_S = 100 * 365 * 86400.0
+_TIME_HINT = (
+    "use now, a relative time like -45m, unix seconds, or ISO 8601 like 2026-11-28T03:10:00Z "
+    f"(between {EARLIEST.year} and {LATEST.year})"
+)
 
 
 def utcnow() -> datetime:
@@ -26,6 +35,8 @@ def parse_duration(text: str) -> timedelta:
         pos = m.end()
     if pos != len(s) or not s:
         raise UsageError(f"'{text}' is not a duration", hint="use e.g. 30s, 5m, 1h30m, 7d")
+    if total > MAX_DURATION_S:
+        raise UsageError(f"'{text}' is longer than 100 years", hint="use e.g. 30s, 5m, 1h30m, 7d")
     return timedelta(seconds=total)
 
 
@@ -36,20 +47,29 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
     if s == "now":
         return ref
     if s.startswith("-") and s[1:2].isdigit() and not _looks_numeric(s):
-        return ref - parse_duration(s[1:])
+        return plausible(ref - parse_duration(s[1:]), text)
     if _looks_numeric(s):
-        return datetime.fromtimestamp(float(s), UTC)
+        seconds = float(s)
+        if not EARLIEST.timestamp() <= seconds < LATEST.timestamp():  # also NaN and infinities
+            raise UsageError(f"'{text}' is not a plausible time", hint=_TIME_HINT)
+        return datetime.fromtimestamp(seconds, UTC)
     try:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(
-            f"'{text}' is not a time",
-            hint="use now, a relative time like -45m, unix seconds, or ISO 8601 like 2026-11-28T03:10:00Z",
-        ) from None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        raise UsageError(f"'{text}' is not a time", hint=_TIME_HINT) from None
+    return plausible(dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC), text)
+
+
+def plausible(dt: datetime, text: str) -> datetime:
+    """``dt`` when it is between :data:`EARLIEST` and :data:`LATEST`, else a usage error."""
+    if not EARLIEST <= dt < LATEST:
+        raise UsageError(f"'{text}' is not a plausible time ({dt.year:04d})", hint=_TIME_HINT)
+    return dt
 
 
 def _looks_numeric(s: str) -> bool:
+    if not s.isascii():  # float() reads other scripts' digits; people type ASCII ones
+        return False
     try:
         float(s)
     except ValueError:

@@ -343,9 +343,59 @@ class _Builder:
                     return None
             self.active.discard(id(node))
         else:  # tagged collections (!!set, !!omap) and merge keys: PyYAML's own rules
+            # PyYAML would expand merge keys and !!omap pairs without any limit: count first.
+            size = expanded_size(node, max(self.budget[0], 0) + 1)
+            if size is None:
+                self._problem(
+                    node.start_mark, "an alias refers to the collection it is inside", loc
+                )
+                return None
+            if not self._spend(size - 1, node):
+                return None
             data = self._fallback(node)
         self.built[id(node)] = (data, 1 + start - self.budget[0])
         return data
+
+
+def expanded_size(root: Any, limit: int) -> int | None:
+    """How many values ``root`` stands for once every alias and merge key is expanded, counted
+    on the node graph (each node once, so the count costs the graph's size, not the
+    expansion's); stops counting past ``limit``. None for a node that contains itself."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if children_done:
+            active.discard(key)
+            total = 1
+            for child in children:
+                total += sizes[id(child)]
+                if total > limit:
+                    total = limit + 1
+                    break
+            sizes[key] = total
+            continue
+        if key in active:
+            return None
+        active.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: Any) -> list[Any]:
+    value = node.value
+    if isinstance(value, list):  # sequence items, or mapping (key, value) pairs
+        out: list[Any] = []
+        for item in value:
+            out.extend(item if isinstance(item, tuple) else (item,))
+        return out
+    return []
 
 
 def pydantic_problems(doc: YamlDocument, exc: Any, prefix: Loc = ()) -> list[Problem]:

@@ -20,7 +20,7 @@ steps:
     uses: prometheus.query
     with:
       query: >-
-        histogram_quantile(0.99, sum by (le) (rate(x_bucket{model="{{ inputs.model }}"}[5m])))
+        histogram_quantile(0.99, sum by (le) (rate(x_bucket{model="{{ inputs.model | promql_escape }}"}[5m])))
     expect: value < 0.3
     guidance: Latency of the model.
 """

@@ -48,7 +48,7 @@ def test_refused_is_unreachable_after_bounded_retries() -> None:
 def test_hang_past_the_timeout_is_a_timeout_not_retried(faulty: FaultyServer) -> None:
     err = failure(prom(faulty.url + "/hang", timeout_s=0.3).query, "up", AT)
     assert err.kind is FailureKind.TIMEOUT and err.attempts == 1
-    assert str(err).endswith("did not answer within 0.3s (read timeout)")
+    assert str(err).endswith("did not answer within 0.3s (total deadline)")
     assert faulty.hits["hang"] == 1
 
 

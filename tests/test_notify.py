@@ -298,3 +298,14 @@ def test_doctor_names_a_missing_secret_and_config_show_hides_a_slack_url(
     (isolated / "mlsre.yaml").write_text(text)
     shown = ok("config", "show").stdout
     assert "S3CR3T" not in shown and "notify.channels" in shown
+
+
+def test_a_channel_secret_named_in_the_config_is_redacted_everywhere(
+    ws: Path, receiver: Receiver
+) -> None:
+    receiver.script["/pagerduty"] = [(500, None)] * 2
+    r = run("incident", "open", f"key {PD_KEY} pasted into a title", "-s", "SEV1")
+    assert r.exit_code == 0, r.output
+    shown = ok("incident", "show", "INC-1", "--json").stdout + r.stdout + r.stderr
+    assert PD_KEY not in shown and "***" in shown
+    assert PD_KEY not in json.dumps(ok_json("notify", "list"))

@@ -57,6 +57,8 @@ def test_fraud_layout_works_once_a_fallback_is_designated(
     assert code == 1
     broken = {r["id"] for r in report["runbooks"] if not r["works"]}
     assert broken == {"serving-fallback"}
+    canary = next(r for r in report["runbooks"] if r["id"] == "canary-rollout")
+    assert canary["status"] == "not_run" and "needs canary, baseline" in canary["problem"]
     fb = steps(report, "serving-fallback")["fallback"]
     assert fb["status"] == "registry_missing"
     assert "no fallback designated" in fb["summary"] and "--designate VERSION" in fb["summary"]

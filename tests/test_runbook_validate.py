@@ -145,7 +145,7 @@ def test_dashed_step_id_needs_brackets() -> None:
 
 def test_promql_brace_next_to_template_gets_a_hint() -> None:
     text = minimal_runbook().replace(
-        'x_bucket{model="{{ inputs.model }}"}', "x_bucket{{{ inputs.model }}}"
+        'x_bucket{model="{{ inputs.model | promql_escape }}"}', "x_bucket{{{ inputs.model }}}"
     )
     problems = [str(p) for p in validate_text(text, "x.yaml").problems]
     assert any("write '{ {{ ... }}'" in p for p in problems), problems

@@ -93,6 +93,12 @@ class _Root(TyperGroup):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from mlsre.redaction import redacted_streams
+
+        with redacted_streams():  # everything printed, by us or a library, loses its secrets
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except MlsreError as exc:
@@ -101,18 +107,39 @@ class _Root(TyperGroup):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
+            from mlsre import interrupts
+
+            interrupts.record()  # "interrupted" on the incident a run was working on
             sys.stderr.write("interrupted\n")
             raise SystemExit(int(ExitCode.INTERRUPTED)) from None
         except BrokenPipeError:
             raise SystemExit(int(ExitCode.OK)) from None
+        except OSError as exc:  # a path that is a directory, read-only, missing: not our bug
+            _report(ctx, MlsreError(_os_error(exc), hint="check the path and its permissions"))
+            raise SystemExit(int(ExitCode.FAILED)) from None
+        except ValueError as exc:
+            if "null byte" not in str(exc):  # os.* refuses a path with NUL in it
+                return self._internal(ctx, exc)
+            _report(ctx, MlsreError("an argument contains a NUL byte (\\x00)"))
+            raise SystemExit(int(ExitCode.USAGE)) from None
         except Exception as exc:  # a bug in mlsre: say so, never dump a stack unasked
-            if _want_traceback(ctx):
-                import traceback
+            return self._internal(ctx, exc)
 
-                traceback.print_exc()
-            sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n")
-            sys.stderr.write("hint: this is a bug in mlsre; rerun with --traceback and report it\n")
-            raise SystemExit(int(ExitCode.INTERNAL)) from None
+    def _internal(self, ctx: click.Context, exc: Exception) -> Any:
+        if _want_traceback(ctx):
+            import traceback
+
+            traceback.print_exception(exc)
+        sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n")
+        sys.stderr.write("hint: this is a bug in mlsre; rerun with --traceback and report it\n")
+        raise SystemExit(int(ExitCode.INTERNAL)) from None
+
+
+def _os_error(exc: OSError) -> str:
+    """``cannot use '.': Is a directory`` from an OSError, in one line."""
+    what = exc.strerror or type(exc).__name__
+    name = exc.filename if exc.filename is not None else ""
+    return f"cannot use '{name}': {what}" if name != "" else f"file system error: {what}"
 
 
 def _want_traceback(ctx: click.Context) -> bool:
@@ -127,7 +154,7 @@ def _report(ctx: click.Context, exc: MlsreError) -> None:
         import traceback
 
         traceback.print_exc()
-    from mlsre.config import redact
+    from mlsre.redaction import redact
 
     sys.stderr.write(f"error: {redact(exc.message)}\n")
     if exc.hint:
@@ -179,8 +206,18 @@ def root(
 
 
 def main() -> None:
+    from mlsre import interrupts
+
+    interrupts.install()
+    code: int | str | None = 0
     try:
         app()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+        code = int(ExitCode.INTERRUPTED)
+    except SystemExit as exc:
+        code = exc.code
+    # A step worker still stuck on a server must not hold the finished command open.
+    if code == int(ExitCode.INTERRUPTED) or interrupts.stuck_threads():
+        interrupts.exit_now(code if isinstance(code, int) else 1)
+    raise SystemExit(code)

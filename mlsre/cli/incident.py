@@ -158,7 +158,10 @@ def list_(
     all_: Annotated[
         bool, typer.Option("--all", "-a", help="Include resolved and closed incidents.")
     ] = False,
-    limit: Annotated[int | None, typer.Option(help="At most this many (newest first).")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=1, max=1_000_000, help="At most this many (newest first)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List incidents, newest first (open ones only unless --all or --status).
@@ -210,7 +213,8 @@ def show(
     ctx: typer.Context,
     incident: IncidentArg,
     events: Annotated[
-        int, typer.Option(help="How many of the latest timeline entries to show.")
+        int,
+        typer.Option(min=0, max=100_000, help="How many of the latest timeline entries to show."),
     ] = 10,
     as_json: JsonOpt = False,
 ) -> None:

@@ -108,9 +108,18 @@ def rollback(
             raise UsageError(f"{question} Needs confirmation", hint="rerun with --yes to confirm")
         if not typer.confirm(question, default=False):
             raise typer.Exit(1)
-    move = (
-        plan if dry_run or not plan.dry_run else do_rollback(mc, name, alias, to, incident=incident)
-    )
+    from mlsre.steps.registry_moves import MoveFailed
+
+    try:
+        move = (
+            plan
+            if dry_run or not plan.dry_run
+            else do_rollback(mc, name, alias, to, incident=incident)
+        )
+    except MoveFailed as exc:
+        if incident_id is not None:  # the attempt and how it ended go on the timeline
+            _record_attempt(ctx, incident_id, exc.attempt, as_)
+        raise
     event: Any = None
     if move.changed and incident_id is not None:
         event = _record(ctx, incident_id, move, as_)
@@ -329,6 +338,23 @@ def _record_promotion(ctx: typer.Context, incident_id: int, result: Any, as_: st
     finally:
         store.close()
     return event
+
+
+def _record_attempt(
+    ctx: typer.Context, incident_id: int, attempt: dict[str, Any], as_: str | None
+) -> None:
+    from mlsre.actor import resolve_actor
+    from mlsre.config import store_url
+    from mlsre.incident.model import EventKind
+    from mlsre.incident.service import record
+    from mlsre.incident.store import open_store
+
+    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    try:
+        data = {**attempt, "via": "mlsre model rollback"}
+        record(store, incident_id, EventKind.MODEL_CHANGED, resolve_actor(as_), data)
+    finally:
+        store.close()
 
 
 from mlsre.cli import model_fallback  # noqa: E402  (fallback, restore: issue 15)

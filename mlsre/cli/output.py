@@ -26,7 +26,10 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False) + "\n")
+    from mlsre.textsafe import json_escaped
+
+    text = json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False)
+    sys.stdout.write(json_escaped(text) + "\n")  # data's control characters stay escaped
 
 
 def console(stderr: bool = False) -> Any:

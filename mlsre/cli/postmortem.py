@@ -72,13 +72,27 @@ def render(
     inc, events = build.load(store, parse_id(incident))
     pm = build.make_context(inc, events, settings=settings, slo=not no_slo)
     dirs = template_dirs(Path(settings.base_dir))
+    if out is not None and out.is_dir():
+        from mlsre.errors import UsageError
+
+        raise UsageError(
+            f"-o {out} is a directory", hint=f"give a file name, e.g. -o {out / (pm.ref + '.md')}"
+        )
     if out is None:
         done = build.render(pm, dirs, template)
     else:
         assets = out.parent / "assets" / out.stem
         done = build.render(pm, dirs, template, chart_dir=assets, link_prefix=f"assets/{out.stem}/")
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(done.markdown, encoding="utf-8")
+        from mlsre.redaction import redact
+        from mlsre.textsafe import visible
+
+        try:
+            out.write_text(visible(redact(done.markdown)), encoding="utf-8")
+        except OSError as exc:
+            from mlsre.errors import MlsreError
+
+            raise MlsreError(f"cannot write {out}: {exc.strerror or exc}") from None
     if as_json:
         output.print_json(
             {

@@ -66,27 +66,18 @@ def readiness(
     raise typer.Exit(int(report.exit_code))
 
 
-def _cell(text: str) -> str:
-    """Server and config text shown literally in a rich table (a '[' is not markup)."""
-    if not output.is_terminal():
-        return text
-    from rich.markup import escape
-
-    return escape(text)
-
-
 def _render(report: Any) -> None:
     for card in report.scorecards:
         rows = [
             [
                 i.id,
                 output.styled(i.status.value, _STYLE[i.status.value]),
-                _cell(i.reason),
-                _cell(i.fix or ""),
+                (i.reason),
+                (i.fix or ""),
             ]
             for i in card.items
         ]
-        output.table(_cell(card.model), ["item", "status", "reason", "fix"], rows)
+        output.table((card.model), ["item", "status", "reason", "fix"], rows)
         met = card.score >= report.min_score
         verdict = f"{'meets' if met else 'below'} the minimum score {report.min_score:g}"
         counts = card.counts()

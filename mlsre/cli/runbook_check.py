@@ -99,6 +99,8 @@ def _render(report: Any) -> None:
             if not r.works
             else "UNKNOWN: some steps could not be checked"
             if r.status.value == "unreachable"
+            else "NOT CHECKED"
+            if r.status.value == "not_run"
             else "works"
         )
         ok = sum(1 for s in r.steps if s.status.value == "ok")

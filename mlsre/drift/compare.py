@@ -330,6 +330,14 @@ def _decide(results: list[ColumnDrift], opts: CompareOptions) -> None:
             is_drift = True
             burst = f"null share {r.ref_null_share:.1%} -> {r.cur_null_share:.1%}"
             r.note = f"{r.note}; {burst}" if r.note else burst
+        # Infinities are left out of the statistics, so a column half +inf would look calm:
+        # more of them than the reference had is drift in itself, like a burst of nulls.
+        ref_inf = r.ref_inf / max(r.ref_values + r.ref_inf, 1)
+        cur_inf = r.cur_inf / max(r.cur_values + r.cur_inf, 1)
+        if cur_inf - ref_inf >= opts.null_threshold:
+            is_drift = True
+            burst = f"infinite share {ref_inf:.1%} -> {cur_inf:.1%}"
+            r.note = f"{r.note}; {burst}" if r.note else burst
         r.status = ColumnStatus.DRIFT if is_drift else ColumnStatus.OK
 
 

@@ -71,6 +71,7 @@ class EventKind(StrEnum):
     CHANGES_FOUND = "changes_found"  # `incident changes`: what changed before, ranked
     DRILL_MARKED = "drill_marked"  # a test or game day: kept out of `incident stats`
     INPUTS_CHANGED = "inputs_changed"  # runbook inputs edited mid-run (old and new values)
+    INTERRUPTED = "interrupted"  # a run stopped by Ctrl-C (its last step may have no result)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def format_id(n: int) -> str:
     return f"INC-{n}"
 
 
-_ID = re.compile(r"^(?:inc-?)?(\d+)$", re.IGNORECASE)
+_ID = re.compile(r"^(?:inc-?)?([0-9]{1,15})$", re.IGNORECASE | re.ASCII)  # ASCII digits only
 
 
 def parse_id(text: str) -> int:

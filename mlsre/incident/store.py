@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mlsre.changes.model import RecordedChange
 from mlsre.errors import StoreError
-from mlsre.incident.model import Event, EventKind, Incident, Severity, Status
+from mlsre.incident.model import Event, EventKind, Incident, Severity, Status, format_id
 
 if TYPE_CHECKING:
     from mlsre.incident.store_base import EventStore
@@ -332,4 +332,12 @@ def state_from_json(text: str) -> Incident:
 def event_from_row(
     incident_id: int, seq: int, at: datetime, actor: str, kind: str, data: str
 ) -> Event:
-    return Event(incident_id, seq, at, actor, EventKind(kind), json.loads(data))
+    try:
+        known = EventKind(kind)
+    except ValueError:
+        raise StoreError(
+            f"{format_id(incident_id)} has an event of kind {kind!r}, which this mlsre does not"
+            " know (written by a newer mlsre?)",
+            hint="upgrade mlsre to read this incident",
+        ) from None
+    return Event(incident_id, seq, at, actor, known, json.loads(data))

@@ -23,6 +23,7 @@ from mlsre.incident import lifecycle, migrations
 from mlsre.incident.model import Event, EventKind, Incident, apply, format_id
 from mlsre.incident.store import IncidentFilter, IncidentRow
 from mlsre.incident.store_serve import ServeTables
+from mlsre.redaction import redact_data
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ class EventStore(ServeTables):
     def open_incident(
         self, data: dict[str, Any], actor: str, at: datetime, escalation: Any = None
     ) -> tuple[Incident, Event]:
+        data = redact_data(data)  # events outlive the terminal: no secret is ever stored
         with self._write():
             return self._open_in_transaction(data, actor, at, escalation)
 
@@ -249,6 +251,7 @@ class EventStore(ServeTables):
     def append(
         self, incident_id: int, kind: EventKind, data: dict[str, Any], actor: str, at: datetime
     ) -> tuple[Incident, Event]:
+        data = redact_data(data)
         with self._write():
             state = self._require(self._load(incident_id, for_update=True), incident_id)
             lifecycle.check(state, kind, data)

@@ -52,6 +52,13 @@ def describe(ev: Event) -> str:
     if k is EventKind.STEP_RESULT:
         summary = f" — {d['summary']}" if d.get("summary") else ""
         return f"Step {d.get('step')} {d.get('status')}{summary}"
+    if k is EventKind.MODEL_CHANGED and d.get("outcome"):  # an attempt that did not verify
+        return (
+            f"Model {d.get('model')}: moving alias {d.get('alias')} from version "
+            f"{d.get('from_version')} to {d.get('to_version')} {d.get('outcome')}"
+            + (f": {d['error']}" if d.get("error") else "")
+            + (f" (reads back {d['read_back']})" if d.get("read_back") else "")
+        )
     if k is EventKind.DRILL_MARKED:
         what = "Marked as a drill" if d.get("drill", True) else "No longer a drill"
         return what + (f": {d['reason']}" if d.get("reason") else "")
@@ -87,6 +94,10 @@ def describe(ev: Event) -> str:
         if not top:
             return "What changed: nothing in the window"
         return f"What changed: most likely {top.get('summary')} (score {top.get('score')})"
+    if k is EventKind.INTERRUPTED:
+        return f"Runbook {d.get('runbook')} interrupted (Ctrl-C)" + (
+            f" during step {d['step']}" if d.get("step") else ""
+        )
     if k is EventKind.POSTMORTEM_PUBLISHED:
         return f"Postmortem published: {d.get('path')}"
     return k.value

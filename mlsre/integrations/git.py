@@ -20,6 +20,10 @@ class PushFailed(IntegrationError):
     """The commit is made locally; sending it to the remote did not work."""
 
 
+class CommitFailed(IntegrationError):
+    """Staging or committing did not work (a hook refused, the repository is read-only)."""
+
+
 @dataclass(frozen=True)
 class Identity:
     name: str
@@ -169,6 +173,9 @@ def commit_paths(
     """
     import git
 
+    from mlsre.redaction import redact
+    from mlsre.textsafe import visible
+
     try:
         if paths:
             repo.git.add("-f", "--", *paths)  # ours even where .gitignore says otherwise
@@ -177,15 +184,20 @@ def commit_paths(
         if has_commits(repo) and not repo.git.diff("--cached", "--name-only", "HEAD").strip():
             return None
         env = {
-            "GIT_AUTHOR_NAME": who.name,
+            "GIT_AUTHOR_NAME": visible(who.name),
             "GIT_AUTHOR_EMAIL": who.email,
-            "GIT_COMMITTER_NAME": who.name,
+            "GIT_COMMITTER_NAME": visible(who.name),
             "GIT_COMMITTER_EMAIL": who.email,
         }
         with repo.git.custom_environment(**env):
-            repo.git.commit("-q", "-m", message)
-    except git.GitCommandError as exc:
-        raise IntegrationError(
+            repo.git.commit("-q", "-m", visible(redact(message)))
+    except (git.GitCommandError, OSError) as exc:
+        if isinstance(exc, OSError):
+            raise CommitFailed(
+                f"cannot commit in {repo.working_tree_dir}: {exc.strerror or exc}",
+                hint="check that the repository is writable and not locked by another git",
+            ) from None
+        raise CommitFailed(
             f"git commit in {repo.working_tree_dir} failed: {_stderr(exc, verdict_first=True)}",
             hint="nothing was committed and mlsre's files were put back; fix the cause"
             " (a hook, permissions on .git) and publish again",
@@ -224,7 +236,7 @@ def _stderr(exc: Any, verdict_first: bool = False) -> str:
     useful = [ln for ln in lines if ln and not ln.startswith(("hint:", "To ", "cmdline:"))]
     if verdict_first:  # git's own verdict; the advice after it says less (index.lock...)
         useful = [ln for ln in useful if ln.startswith(("fatal:", "error:"))] or useful
-    from mlsre.config import redact
+    from mlsre.redaction import redact
 
     return redact("; ".join(useful[-3:])) or "unknown git error"
 

@@ -1,8 +1,9 @@
 """The one HTTP layer under the Prometheus and MLflow clients.
 
 A :class:`Transport` turns a :class:`Request` into a :class:`Response`. :class:`LiveTransport`
-talks to the network (``requests``, imported lazily) with a per-request timeout and bounded,
-backed-off retries; :mod:`mlsre.integrations.recording` wraps it to keep every exchange as
+talks to the network (``requests``, imported lazily) with a total deadline per attempt (a server
+that drips one byte a second still ends at ``timeout_s``), a cap on the body's size, and
+bounded, backed-off retries; :mod:`mlsre.integrations.recording` wraps it to keep every exchange as
 evidence, or replaces it to replay a run with no server. Failures become one-line
 :class:`HttpFailure` errors that say what happened (unreachable, timeout, HTML page, bad JSON).
 """
@@ -10,8 +11,6 @@ evidence, or replaces it to replay a run with no server. Failures become one-lin
 from __future__ import annotations
 
 import json
-import threading
-import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -19,8 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from mlsre.errors import IntegrationError
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-MAX_BACKOFF_S = 10.0
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 class FailureKind(StrEnum):
@@ -32,6 +30,9 @@ class FailureKind(StrEnum):
     HTML = "html"  # an HTML page where JSON was expected (wrong URL, proxy, login page)
     BAD_JSON = "bad_json"  # truncated or invalid JSON
     REPLAY = "replay"  # no recorded response to replay
+    TOO_LARGE = "too_large"  # a body over the configured cap
+    REDIRECT = "redirect"  # a redirect loop or too many redirects
+    BAD_URL = "bad_url"  # a URL or header the HTTP library refuses before sending
 
 
 class HttpFailure(IntegrationError):
@@ -68,6 +69,7 @@ class Request:
     backoff_s: float = 0.5
     verify: bool | str = True  # False, True, or a CA bundle path
     service: str = "server"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @property
     def path(self) -> str:
@@ -134,132 +136,13 @@ class Transport(Protocol):
         """The final response (after retries), or raise :class:`HttpFailure`."""
 
 
-def backoff_delay(request: Request, attempt: int, response: Response | None) -> float:
-    """Exponential backoff from ``backoff_s``, honouring Retry-After (0 disables both)."""
-    delay: float = request.backoff_s * 2.0 ** (attempt - 1)
-    if response is not None and request.backoff_s > 0:
-        retry_after = next(
-            (v for k, v in response.headers.items() if k.lower() == "retry-after"), None
-        )
-        if retry_after and retry_after.strip().isdigit():
-            delay = max(delay, float(retry_after))
-    return min(delay, MAX_BACKOFF_S)
+def __getattr__(name: str) -> Any:
+    """``LiveTransport`` lives in :mod:`mlsre.integrations.http_live` (imported on first use)."""
+    if name == "LiveTransport":
+        from mlsre.integrations.http_live import LiveTransport
 
-
-class LiveTransport:
-    """Real HTTP through ``requests``, one session per thread (steps run in parallel)."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def _session(self) -> Any:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            import requests
-
-            session = requests.Session()
-            session.trust_env = False  # proxies from the environment must not reroute 127.0.0.1
-            self._local.session = session
-        return session
-
-    def send(self, request: Request) -> Response:
-        import requests
-
-        session = self._session()
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                raw = session.request(
-                    request.method,
-                    request.url,
-                    params=list(request.params) or None,
-                    json=request.json_body,
-                    headers=request.headers,
-                    timeout=request.timeout_s,
-                    verify=request.verify,
-                    allow_redirects=True,
-                )
-                body = raw.content
-            except requests.exceptions.SSLError as exc:
-                raise HttpFailure(
-                    f"TLS error talking to {request.service} at {request.display_url()}: "
-                    f"{_reason(exc)}",
-                    kind=FailureKind.TLS,
-                    attempts=attempt,
-                    hint="check the URL scheme, verify_tls and ca_bundle in mlsre.yaml",
-                ) from None
-            except requests.exceptions.Timeout as exc:
-                # A hung server is not retried: each retry would cost another full timeout.
-                what = "connect" if isinstance(exc, requests.exceptions.ConnectTimeout) else "read"
-                raise HttpFailure(
-                    f"{request.service} at {request.display_url()} did not answer within "
-                    f"{request.timeout_s:g}s ({what} timeout)",
-                    kind=FailureKind.TIMEOUT,
-                    attempts=attempt,
-                    hint="the server is overloaded or hung; raise timeout_s if it is just slow",
-                ) from None
-            except (
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-            ) as exc:
-                # The server answered but the body broke off: transient, so retried like a
-                # refused connection, but named for what it is.
-                if attempt <= request.retries:
-                    time.sleep(backoff_delay(request, attempt, None))
-                    continue
-                raise HttpFailure(
-                    f"{request.service} at {request.display_url()} cut its response short "
-                    f"({_reason(exc)}) after {attempt} attempt{'s' if attempt > 1 else ''}",
-                    kind=FailureKind.BAD_JSON,
-                    attempts=attempt,
-                    hint="the server or a proxy in between dropped the connection mid-answer",
-                ) from None
-            except requests.exceptions.ConnectionError as exc:
-                if attempt <= request.retries:
-                    time.sleep(backoff_delay(request, attempt, None))
-                    continue
-                raise HttpFailure(
-                    f"cannot reach {request.service} at {request.display_url()} ({_reason(exc)}) "
-                    f"after {attempt} attempt{'s' if attempt > 1 else ''}",
-                    kind=FailureKind.UNREACHABLE,
-                    attempts=attempt,
-                    hint=f"is {request.service} running and is the URL in mlsre.yaml right?",
-                ) from None
-            response = Response(
-                status=raw.status_code,
-                headers=dict(raw.headers),
-                body=body,
-                url=request.display_url(),
-                attempts=attempt,
-                elapsed_s=time.monotonic() - started,
-            )
-            if response.status in RETRY_STATUSES and attempt <= request.retries:
-                time.sleep(backoff_delay(request, attempt, response))
-                continue
-            return response
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost cause, in a few words: 'connection refused', 'name not resolved', ..."""
-    text = str(exc)
-    low = text.lower()
-    for needle, short in (
-        ("connection refused", "connection refused"),
-        ("name or service not known", "host name not resolved"),
-        ("nodename nor servname", "host name not resolved"),
-        ("temporary failure in name resolution", "host name not resolved"),
-        ("connection reset", "connection reset"),
-        ("remotedisconnected", "server closed the connection"),
-        ("connection aborted", "server closed the connection"),
-        ("certificate verify failed", "certificate verify failed"),
-        ("wrong version number", "not a TLS server (try http://)"),
-        ("incompleteread", "response cut off"),
-    ):
-        if needle in low:
-            return short
-    return text.splitlines()[0][:120] if text else type(exc).__name__
+        return LiveTransport
+    raise AttributeError(name)
 
 
 def decode_json(response: Response, request: Request) -> Any:
@@ -274,6 +157,8 @@ def decode_json(response: Response, request: Request) -> Any:
             hint="check the URL in mlsre.yaml: it may point at a web UI, a proxy or a login page",
         )
     if not response.body.strip():
+        if response.status >= 400:
+            raise status_failure(response, request)
         raise HttpFailure(
             f"{where} answered HTTP {response.status} with an empty body where JSON was expected",
             kind=FailureKind.BAD_JSON,
@@ -283,6 +168,8 @@ def decode_json(response: Response, request: Request) -> Any:
     try:
         return json.loads(response.body)
     except (ValueError, UnicodeDecodeError):
+        if response.status >= 400:  # an error status with a text body: the status says more
+            raise status_failure(response, request) from None
         truncated = _unfinished(response.body)
         what = "truncated JSON" if truncated else "invalid JSON"
         raise HttpFailure(
@@ -291,7 +178,9 @@ def decode_json(response: Response, request: Request) -> Any:
             kind=FailureKind.BAD_JSON,
             attempts=response.attempts,
             status=response.status,
-            hint="the server or a proxy cut the response short; retry, or check the proxy",
+            hint="the server or a proxy cut the response short; retry, or check the proxy"
+            if truncated
+            else "check the URL in mlsre.yaml: the server there does not speak this JSON API",
         ) from None
 
 
@@ -326,8 +215,11 @@ def status_failure(
 
 def _unfinished(body: bytes) -> bool:
     """True when the text is JSON cut short: an open string, object or array at the end."""
+    text = body.decode("utf-8", errors="replace").lstrip()
+    if not text.startswith(("{", "[")):
+        return False  # plain text is invalid JSON, not JSON cut short
     depth, in_string, escaped = 0, False, False
-    for ch in body.decode("utf-8", errors="replace"):
+    for ch in text:
         if in_string:
             if escaped:
                 escaped = False
@@ -342,6 +234,32 @@ def _unfinished(body: bytes) -> bool:
         elif ch in "}]":
             depth -= 1
     return in_string or depth > 0
+
+
+class unexpected_shape:
+    """JSON of the wrong shape (a list where an object was due, a word where a number was) is
+    the server's fault, said in one line, never a crash of ours."""
+
+    def __init__(self, service: str, url: str, status: int = 200, attempts: int = 1) -> None:
+        self.where = f"{service} at {url}"
+        self.status = status
+        self.attempts = attempts
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, et: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if et is not None and issubclass(
+            et, (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
+        ):
+            raise HttpFailure(
+                f"{self.where} answered JSON of an unexpected shape ({type(exc).__name__}: "
+                f"{str(exc)[:80]})",
+                kind=FailureKind.BAD_JSON,
+                attempts=self.attempts,
+                status=self.status,
+                hint="check the URL in mlsre.yaml points at the right kind of server",
+            ) from None
 
 
 class ApiClient:
@@ -360,7 +278,11 @@ class ApiClient:
     ) -> None:
         self.settings = settings
         self.base = str(settings.url).rstrip("/")
-        self.transport: Transport = transport or LiveTransport()
+        if transport is None:
+            from mlsre.integrations.http_live import LiveTransport
+
+            transport = LiveTransport()
+        self.transport: Transport = transport
         self.backoff_s = backoff_s if backoff_s is not None else float(settings.backoff_s)
 
     def request(
@@ -390,6 +312,7 @@ class ApiClient:
             backoff_s=self.backoff_s,
             verify=verify,
             service=self.service,
+            max_body_bytes=int(getattr(self.settings, "max_body_mb", 64) * 1024 * 1024),
         )
 
     def exchange(self, request: Request) -> tuple[Any, Response]:

@@ -7,6 +7,7 @@ them newest-updated first and without aliases). A missing alias (MLflow answers 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +17,28 @@ from mlsre.integrations.http import (
     FailureKind,
     HttpFailure,
     status_failure,
+    unexpected_shape,
 )
 
 if TYPE_CHECKING:
     pass
 
 API = "/api/2.0/mlflow/"
+MAX_PAGES = 200  # 200 pages of 1000 versions: far beyond any real model, short of forever
+# Every top-level key an MLflow registry answer can have; JSON with none of them is not MLflow.
+_MLFLOW_KEYS = frozenset(
+    {
+        "registered_model",
+        "registered_models",
+        "model_version",
+        "model_versions",
+        "next_page_token",
+        "run",
+        "error_code",
+        "message",
+        "details",
+    }
+)
 
 
 @dataclass
@@ -107,12 +124,17 @@ class MlflowClient(ApiClient):
         """One REST call; MLflow's ``{error_code, message}`` becomes a one-line error."""
         request = self.request(method, API + endpoint, params, body)
         data, response = self.exchange(request)
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or (data and not _MLFLOW_KEYS & set(data)):
+            if response.status >= 400:
+                raise status_failure(response, request)
             raise HttpFailure(
-                f"MLflow at {request.display_url()} answered JSON of an unexpected shape",
+                f"{request.display_url()} answered JSON that is not an MLflow registry answer "
+                f"(HTTP {response.status}: {response.snippet(60)!r})",
                 kind=FailureKind.BAD_JSON,
                 attempts=response.attempts,
                 status=response.status,
+                hint="check registry.url in mlsre.yaml: it should be the MLflow tracking server's "
+                "root, e.g. http://host:5000",
             )
         if response.status >= 400:
             code = str(data.get("error_code") or "")
@@ -133,15 +155,16 @@ class MlflowClient(ApiClient):
                 f"registered model {name!r} does not exist in the MLflow registry at {self.base}",
                 hint="check the name (`mlsre model versions NAME`) and registry.url in mlsre.yaml",
             ) from None
-        rm = data.get("registered_model") or {}
-        return RegisteredModel(
-            name=str(rm.get("name", name)),
-            description=str(rm.get("description") or ""),
-            created_ms=int(rm.get("creation_timestamp") or 0),
-            updated_ms=int(rm.get("last_updated_timestamp") or 0),
-            tags=_kv(rm.get("tags")),
-            aliases={str(a["alias"]): str(a["version"]) for a in rm.get("aliases") or []},
-        )
+        rm = self._expect(data, "registered_model")
+        with unexpected_shape("MLflow", self.base):
+            return RegisteredModel(
+                name=str(rm.get("name", name)),
+                description=str(rm.get("description") or ""),
+                created_ms=int(rm.get("creation_timestamp") or 0),
+                updated_ms=int(rm.get("last_updated_timestamp") or 0),
+                tags=_kv(rm.get("tags")),
+                aliases={str(a["alias"]): str(a["version"]) for a in rm.get("aliases") or []},
+            )
 
     def versions(self, name: str) -> list[ModelVersion]:
         """Every version, oldest first by number, with aliases from the registered model."""
@@ -149,15 +172,32 @@ class MlflowClient(ApiClient):
         quoted = name.replace("'", "\\'")
         found: list[ModelVersion] = []
         token = ""
-        while True:
+        seen: set[str] = set()
+        for _page in range(MAX_PAGES):
             params = [("filter", f"name='{quoted}'"), ("max_results", "1000")]
             if token:
                 params.append(("page_token", token))
             data = self.call("GET", "model-versions/search", params)
-            found.extend(_version(v) for v in data.get("model_versions") or [])
+            with unexpected_shape("MLflow", self.base):
+                found.extend(_version(v) for v in data.get("model_versions") or [])
             token = str(data.get("next_page_token") or "")
             if not token:
                 break
+            if token in seen:
+                raise HttpFailure(
+                    f"MLflow at {self.base} sent the same next_page_token twice while listing "
+                    f"{name}'s versions (a pagination loop)",
+                    kind=FailureKind.BAD_JSON,
+                    hint="the server (or a proxy caching its answers) is misbehaving",
+                )
+            seen.add(token)
+        else:
+            raise HttpFailure(
+                f"MLflow at {self.base} kept sending more pages of {name}'s versions "
+                f"(stopped after {MAX_PAGES})",
+                kind=FailureKind.BAD_JSON,
+                hint="the server is misbehaving, or the model has more versions than mlsre lists",
+            )
         by_version: dict[str, list[str]] = {}
         for alias, version in model.aliases.items():
             by_version.setdefault(version, []).append(alias)
@@ -189,7 +229,8 @@ class MlflowClient(ApiClient):
                 f"{name} has no version {version}",
                 hint=f"see `mlsre model versions {name}`",
             ) from None
-        return _version(data.get("model_version") or {})
+        with unexpected_shape("MLflow", self.base):
+            return _version(self._expect(data, "model_version"))
 
     def version_by_alias(self, name: str, alias: str) -> ModelVersion:
         try:
@@ -206,11 +247,24 @@ class MlflowClient(ApiClient):
                 f"{name} has no alias {alias!r} (aliases: {have})",
                 hint=f"set it with `mlsre model rollback {name} --to VERSION` or in the MLflow UI",
             ) from None
-        return _version(data.get("model_version") or {})
+        with unexpected_shape("MLflow", self.base):
+            return _version(self._expect(data, "model_version"))
 
     def resolve(self, name: str, ref: str) -> ModelVersion:
         """A version number or an alias."""
         return self.get_version(name, ref) if ref.isdigit() else self.version_by_alias(name, ref)
+
+    def _expect(self, data: dict[str, Any], key: str) -> dict[str, Any]:
+        """The object under ``key``; a 200 without it is not an MLflow answer."""
+        value = data.get(key)
+        if not isinstance(value, dict):
+            raise HttpFailure(
+                f"MLflow at {self.base} answered without {key!r}: not an MLflow registry answer",
+                kind=FailureKind.BAD_JSON,
+                hint="check registry.url in mlsre.yaml: it should be the MLflow tracking server's "
+                "root, e.g. http://host:5000",
+            )
+        return value
 
     def run(self, run_id: str) -> RunData:
         data = self.call("GET", "runs/get", [("run_id", run_id)])
@@ -257,4 +311,15 @@ class MlflowClient(ApiClient):
         response = self.transport.send(request)
         if response.status >= 400:
             raise status_failure(response, request)
-        return response.text().strip()[:40]
+        text = response.text().strip()
+        if not re.fullmatch(r"\d+\.\d+[\w.+-]*", text):
+            raise HttpFailure(
+                f"{request.display_url()} is not an MLflow server: /version answered "
+                f"{response.snippet(40)!r} (HTTP {response.status})",
+                kind=FailureKind.HTML if response.looks_html() else FailureKind.BAD_JSON,
+                attempts=response.attempts,
+                status=response.status,
+                hint="check registry.url in mlsre.yaml: it should be the MLflow tracking server's "
+                "root, e.g. http://host:5000",
+            )
+        return text[:40]

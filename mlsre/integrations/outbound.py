@@ -8,7 +8,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from mlsre.integrations.http import FailureKind, HttpFailure, _reason
+from mlsre.integrations.http import FailureKind, HttpFailure
+from mlsre.integrations.http_live import _reason
 
 
 @dataclass(frozen=True)

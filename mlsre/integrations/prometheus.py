@@ -21,6 +21,8 @@ from mlsre.integrations.http import (
     HttpFailure,
     Request,
     Response,
+    status_failure,
+    unexpected_shape,
 )
 
 if TYPE_CHECKING:
@@ -94,6 +96,8 @@ class PrometheusClient(ApiClient):
     def _call(self, request: Request, query: str | None) -> tuple[Any, Response]:
         body, response = self.exchange(request)
         if not isinstance(body, dict) or "status" not in body:
+            if response.status >= 400:  # a 403 from a proxy says more than its JSON body
+                raise status_failure(response, request)
             raise HttpFailure(
                 f"Prometheus at {request.display_url()} answered JSON that is not a Prometheus "
                 f"API response (HTTP {response.status})",
@@ -238,6 +242,11 @@ def _api_error(
 
 
 def _parse(query: str, data: Any, response: Response) -> QueryResult:
+    with unexpected_shape("Prometheus", response.url, response.status, response.attempts):
+        return _parse_data(query, data, response)
+
+
+def _parse_data(query: str, data: Any, response: Response) -> QueryResult:
     if not isinstance(data, dict):
         data = {}
     rtype = str(data.get("resultType") or "vector")

@@ -22,9 +22,9 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
-from mlsre.config import redact
 from mlsre.errors import ValidationError
 from mlsre.integrations.http import FailureKind, HttpFailure, Request, Response, Transport
+from mlsre.redaction import redact
 
 MAX_RECORDED_BODY = 1_000_000
 
@@ -76,7 +76,7 @@ class RecordingTransport:
     """Wraps another transport and keeps every exchange (thread-safe)."""
 
     def __init__(self, inner: Transport | None = None) -> None:
-        from mlsre.integrations.http import LiveTransport
+        from mlsre.integrations.http_live import LiveTransport
 
         self.inner: Transport = inner or LiveTransport()
         self._lock = threading.Lock()

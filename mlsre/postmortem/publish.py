@@ -23,6 +23,8 @@ from mlsre.incident.store import Store
 from mlsre.postmortem import build
 from mlsre.postmortem.lint import LintReport, lint_text
 from mlsre.postmortem.render import TODO, template_dirs
+from mlsre.redaction import redact
+from mlsre.textsafe import visible
 from mlsre.timeutil import utcnow
 
 ASSETS = "assets"
@@ -140,9 +142,9 @@ def publish(
     )
     try:
         md.parent.mkdir(parents=True, exist_ok=True)
-        md.write_text(text, encoding="utf-8")
+        md.write_text(visible(redact(text)), encoding="utf-8")  # no secret, no terminal escape
         asset_dir.mkdir(parents=True, exist_ok=True)
-        evidence.write_text(build.evidence_json(incident, events), encoding="utf-8")
+        evidence.write_text(redact(build.evidence_json(incident, events)), encoding="utf-8")
         commit = g.commit_paths(
             r, [_rel(root, p) for p in written], [_rel(root, p) for p in stale], message, who
         )

@@ -45,8 +45,10 @@ def render_markdown(ctx: PostmortemContext, dirs: list[Path], template: str | No
 
     env, name = _environment(dirs, template)
     try:
+        from mlsre.template_bounds import render_bounded
+
         tpl = env.get_template(name)
-        text = tpl.render(**_namespace(ctx))
+        text = render_bounded(tpl, _namespace(ctx))
     except TemplateNotFound:
         raise NotFoundError(
             f"postmortem template '{template or DEFAULT_TEMPLATE}' not found",
@@ -63,7 +65,8 @@ def render_markdown(ctx: PostmortemContext, dirs: list[Path], template: str | No
 
 def _environment(dirs: list[Path], template: str | None) -> tuple[Any, str]:
     from jinja2 import FileSystemLoader, StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from mlsre.template_bounds import bound_filters, bounded_sandbox
 
     search = [str(d) for d in dirs if d.is_dir()]
     name = DEFAULT_TEMPLATE
@@ -74,7 +77,7 @@ def _environment(dirs: list[Path], template: str | None) -> tuple[Any, str]:
             name = as_path.name
         else:
             name = template if template.endswith(SUFFIX) else template + SUFFIX
-    env = ImmutableSandboxedEnvironment(
+    env = bounded_sandbox(  # templates may come from a workspace: bounded, like runbooks'
         loader=FileSystemLoader(search),
         undefined=StrictUndefined,
         autoescape=False,
@@ -86,6 +89,7 @@ def _environment(dirs: list[Path], template: str | None) -> tuple[Any, str]:
         {"cell": cell, "utc": utc, "dur": human_duration, "pct": pct, "num": num, "title": _title}
     )
     env.globals.update({"begin": begin, "end": end, "TODO": TODO})
+    bound_filters(env)
     return env, name
 
 

@@ -23,7 +23,9 @@ def lint_target(
     path = Path(target)
     extra = extra_names or []
     if path.is_file():
-        text = path.read_text(encoding="utf-8")
+        from mlsre.yamlfile import read_text  # refuses binary, undecodable or huge files
+
+        text = read_text(path)
         names = [*_names_in(text, store), *extra]
         return lint_text(text, names=names, allowlist=allow, source=str(path))
     if path.suffix or "/" in target:

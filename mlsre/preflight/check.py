@@ -110,6 +110,15 @@ def check_runbook(
     started = time.monotonic()
     mine = {k: v for k, v in given.items() if k in runbook.input_specs()}
     out = RunbookCheck(runbook.id, runbook.title, CheckStatus.OK)
+    needed = [
+        name
+        for name, spec in runbook.input_specs().items()
+        if spec.required and spec.default is None and name not in mine
+    ]
+    if needed:  # a runbook for a given occasion (a canary's versions): checked when given them
+        flags = " ".join(f"--input {n}=..." for n in needed)
+        out.status, out.problem = CheckStatus.NOT_RUN, f"needs {', '.join(needed)} ({flags})"
+        return out
     try:
         out.inputs = parse_inputs(runbook, mine)
     except MlsreError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mlsre.runbook import flow, refs
+from mlsre.runbook import flow, injection, refs
 from mlsre.runbook.messages import did_you_mean, pydantic_errors
 from mlsre.runbook.model import ENGINE_FILTERS, EXPECT_NAMES, STEP_RESULT_FIELDS, TEMPLATE_GLOBALS
 from mlsre.steps.registry import KindRegistry, is_mutating, unknown_kind_message
@@ -110,6 +110,8 @@ def _check_kind(ctx: Ctx, i: int, step: dict[str, Any], phase: str) -> None:
         return
     raw = step.get("with", {})
     params = validate_params(ctx, ("steps", i, "with"), cls, raw) if isinstance(raw, dict) else None
+    if isinstance(raw, dict):
+        _check_injection(ctx, i, uses, raw)
     confirm = step.get("confirm")
     if confirm:
         return
@@ -124,6 +126,22 @@ def _check_kind(ctx: Ctx, i: int, step: dict[str, Any], phase: str) -> None:
             ("steps", i),
             "mitigation step has no `confirm`: add a question the person must answer yes to",
         )
+
+
+def _check_injection(ctx: Ctx, i: int, uses: str, raw: dict[str, Any]) -> None:
+    """A template run as code is refused; one unescaped inside a PromQL matcher is warned of."""
+    if uses == "shell":
+        found = injection.script_argument_problem(raw.get("argv"))
+        if found is not None:
+            ctx.add(("steps", i, "with", "argv", found[0]), found[1])
+    for key, value in raw.items():
+        if isinstance(value, str) and "query" in str(key) and refs.is_template(value):
+            for expr in injection.unescaped_matchers(value):
+                ctx.warn(
+                    ("steps", i, "with", str(key)),
+                    f"`{{{{ {expr} }}}}` lands inside a PromQL label matcher unescaped: a value "
+                    f'with a quote (a",x!=") changes the query; write {{{{ {expr} | promql_escape }}}}',
+                )
 
 
 def validate_params(ctx: Ctx, loc: Loc, cls: type, raw: dict[str, Any]) -> Any:

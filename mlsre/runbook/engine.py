@@ -74,6 +74,7 @@ class Engine:
         self._workers: ThreadPoolExecutor | None = (
             None  # steps finish on several threads; one writer at a time
         )
+        self._running: list[str] = []  # step ids between STEP_STARTED and their result
 
     # ---- public entry points ----------------------------------------------------------------
 
@@ -101,14 +102,15 @@ class Engine:
                     "phase": options.phase.value if options.phase else None,
                 },
             )
-        return self._walk(
-            runbook,
-            options,
-            incident,
-            run_id,
-            inputs,
-            journal.RunRecord(run_id, runbook.id, inputs, None, None),
-        )
+        with self._interruptible(incident, run_id, runbook.id, options):
+            return self._walk(
+                runbook,
+                options,
+                incident,
+                run_id,
+                inputs,
+                journal.RunRecord(run_id, runbook.id, inputs, None, None),
+            )
 
     def resume(
         self,
@@ -121,7 +123,38 @@ class Engine:
     ) -> RunReport:
         self.actor = actor
         options.phase = Phase(record.phase) if record.phase else options.phase
-        return self._walk(runbook, options, incident, record.run_id, dict(record.inputs), record)
+        with self._interruptible(incident, record.run_id, runbook.id, options):
+            return self._walk(
+                runbook, options, incident, record.run_id, dict(record.inputs), record
+            )
+
+    def _interruptible(
+        self, incident: Incident | None, run_id: str, runbook_id: str, options: RunOptions
+    ) -> Any:
+        """On Ctrl-C, an "interrupted" event names the run and the steps still running."""
+        from contextlib import nullcontext
+
+        from mlsre import interrupts
+
+        if incident is None or options.dry_run or self.store is None:
+            return nullcontext()
+        store, actor, incident_id = self.store, self.actor, incident.id
+
+        def record() -> None:
+            got = self._lock.acquire(timeout=1.0)  # a worker may hold it mid-write; never hang
+            try:
+                store.append(
+                    incident_id,
+                    EventKind.INTERRUPTED,
+                    {"run": run_id, "runbook": runbook_id, "step": ", ".join(self._running)},
+                    actor,
+                    utcnow(),
+                )
+            finally:
+                if got:
+                    self._lock.release()
+
+        return interrupts.recording(record)
 
     # ---- the walk ---------------------------------------------------------------------------
 
@@ -303,6 +336,9 @@ class Engine:
                 None,
                 None,
             )
+        refused = _code_injection(step)
+        if refused:
+            return StepView(step, index, total, step.uses, None, True, problem=refused), cls, None
         try:
             rendered = render_value(step.with_, ctx)
             params = cls.Params.model_validate(rendered)
@@ -489,7 +525,8 @@ class Engine:
                 prepared.append(self._error(step, view, view.problem, incident, run_id))
             else:
                 prepared.append((step, view, kind, params))
-        with ThreadPoolExecutor(max_workers=min(options.max_parallel, len(batch))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(options.max_parallel, len(batch)))
+        try:
             futures = {
                 id(p): pool.submit(
                     self._execute, p[0], p[1], p[2], p[3], ctx, options, incident, run_id
@@ -498,6 +535,9 @@ class Engine:
                 if isinstance(p, tuple)
             }
             return [p if isinstance(p, StepOutcome) else futures[id(p)].result() for p in prepared]
+        finally:
+            # Not `with`: on Ctrl-C its exit would wait for every step still talking to a server.
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _execute(
         self,
@@ -527,6 +567,7 @@ class Engine:
         attempts = 0
         result = StepResult(StepStatus.ERROR, "not run")
         evidence_log: list[dict[str, Any]] = []
+        self._running.append(step.id)
         with self.operator.running(view):
             for attempt in range(step.retries + 1):
                 attempts = attempt + 1
@@ -536,6 +577,7 @@ class Engine:
                 evidence_log.extend(exchanges)
                 if result.status is not StepStatus.ERROR:
                     break
+        self._running.remove(step.id)
         result = judge(step, result, ctx)
         if evidence_log:
             result.evidence = {**result.evidence, "exchanges": evidence_log}
@@ -674,6 +716,16 @@ class Engine:
 
         with self._lock:
             self.store.append(incident_id, kind, plain(data), self.actor, utcnow())
+
+
+def _code_injection(step: Step) -> str | None:
+    """A shell step templating into an interpreter's code (``sh -c``) is never run."""
+    from mlsre.runbook.injection import script_argument_problem
+
+    if step.uses != "shell" or not isinstance(step.with_, dict):
+        return None
+    found = script_argument_problem(step.with_.get("argv"))
+    return f"refused: {found[1]}" if found else None
 
 
 def _default_timeout(kind: Any, params: Any) -> float:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlsre.config import redact, secret_values
+from mlsre import redaction
 from mlsre.incident.model import Event, EventKind
 from mlsre.steps.base import StepStatus
 
@@ -14,18 +14,8 @@ MAX_EVENT_CHARS = 256_000
 
 
 def redact_data(obj: Any, secrets: list[str] | None = None) -> Any:
-    """Every string inside ``obj`` with known secrets removed."""
-    if secrets is None:
-        secrets = secret_values()
-        if not secrets:
-            return obj
-    if isinstance(obj, str):
-        return redact(obj, secrets)
-    if isinstance(obj, dict):
-        return {k: redact_data(v, secrets) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [redact_data(v, secrets) for v in obj]
-    return obj
+    """Every string inside ``obj`` with known secrets removed (see :mod:`mlsre.redaction`)."""
+    return redaction.redact_data(obj, secrets)
 
 
 def bounded_evidence(evidence: dict[str, Any]) -> dict[str, Any]:

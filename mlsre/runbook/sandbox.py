@@ -54,11 +54,11 @@ def environment() -> Any:
     global _ENV
     if _ENV is None:
         from jinja2 import StrictUndefined
-        from jinja2.sandbox import ImmutableSandboxedEnvironment
 
         from mlsre.integrations.prometheus import promql_escape
+        from mlsre.template_bounds import bound_filters, bounded_sandbox
 
-        env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+        env = bounded_sandbox(undefined=StrictUndefined, autoescape=False)
         env.filters.update(
             {
                 "duration": _duration,
@@ -67,6 +67,7 @@ def environment() -> Any:
                 "ago": _ago,
             }
         )
+        bound_filters(env)
         _ENV = env
     return _ENV
 
@@ -100,8 +101,10 @@ def _compiled_expression(text: str) -> Any:
 def render(text: str, context: dict[str, Any], *, what: str = "template") -> str:
     if not is_template(text):
         return text
+    from mlsre.template_bounds import render_bounded
+
     try:
-        return str(_compiled(text).render(context))
+        return render_bounded(_compiled(text), context)
     except Exception as exc:  # every Jinja2 failure becomes one located line
         raise _explain(exc, f"{what} '{_short(text)}'") from None
 

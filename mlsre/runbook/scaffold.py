@@ -32,7 +32,7 @@ steps:
     with:
       query: >-
         sum by (version)
-        (rate(model_requests_total{ {{ inputs.model_label }}="{{ inputs.model }}" }[5m]))
+        (rate(model_requests_total{ {{ inputs.model_label }}="{{ inputs.model | promql_escape }}" }[5m]))
     expect: value > 0
     guidance: |
       Which versions serve traffic right now. No result means the model gets no traffic or the
@@ -52,7 +52,7 @@ steps:
     uses: prometheus.query
     with:
       query: >-
-        sum(rate(model_requests_total{ {{ inputs.model_label }}="{{ inputs.model }}" }[5m]))
+        sum(rate(model_requests_total{ {{ inputs.model_label }}="{{ inputs.model | promql_escape }}" }[5m]))
     expect: value > 0
     guidance: |
       The model serves again. If not, escalate to the serving on-call.

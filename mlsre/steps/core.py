@@ -109,6 +109,13 @@ class WaitParams(_Params):
         pattern=r"^(\d+(\.\d+)?(ms|s|m|h))+$",
         description="Give up (failed) after this long.",
     )
+    error_limit: int = Field(
+        4,
+        ge=1,
+        le=100,
+        description="Give up (error) after this many polls in a row where the check could not "
+        "run, e.g. Prometheus down (Argo Rollouts' consecutiveErrorLimit is 4 too).",
+    )
 
 
 class NoteParams(_Params):
@@ -188,7 +195,8 @@ class Http:
     def run(self, params: HttpParams, ctx: StepContext) -> StepResult:
         import json
 
-        from mlsre.integrations.http import LiveTransport, Request
+        from mlsre.integrations.http import Request
+        from mlsre.integrations.http_live import LiveTransport
 
         transport = LiveTransport()
         request = Request(
@@ -296,11 +304,20 @@ class Wait:
         deadline = time.monotonic() + min(
             parse_duration(params.deadline).total_seconds(), ctx.timeout_s
         )
-        polls = 0
+        polls = errors_in_a_row = 0
         namespace = {"inputs": ctx.inputs, "incident": ctx.incident or {}}
         while True:
             polls += 1
             result = cls().run(inner, ctx)
+            errors_in_a_row = errors_in_a_row + 1 if result.status is StepStatus.ERROR else 0
+            if errors_in_a_row >= params.error_limit:  # the check cannot run: waiting is pointless
+                return StepResult(
+                    StepStatus.ERROR,
+                    f"could not check: {errors_in_a_row} polls in a row failed to run "
+                    f"(error_limit {params.error_limit}): {result.summary}",
+                    output=result.output,
+                    samples=result.samples,
+                )
             # Could the check run at all? An error or no data is "unknown", never "unhealthy".
             unknown = result.status in (StepStatus.ERROR, StepStatus.PENDING, StepStatus.SKIPPED)
             if unknown:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlsre.config import redact
 from mlsre.errors import MlsreError
+from mlsre.redaction import redact
 from mlsre.steps.base import StepResult, StepStatus
 
 MAX_EVIDENCE_CHARS = 200_000

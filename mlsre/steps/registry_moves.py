@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlsre.errors import IntegrationError, NotFoundError, ValidationError
+from mlsre.errors import IntegrationError, MlsreError, NotFoundError, ValidationError
 from mlsre.integrations.mlflow import MlflowClient, ModelVersion
 from mlsre.timeutil import iso, utcnow
 
@@ -46,6 +46,60 @@ class AliasMove:
             "verified": self.verified,
             "reason": self.reason,
         }
+
+
+class MoveFailed(IntegrationError):
+    """Moving the alias was attempted and did not verifiably work; ``attempt`` says how far it
+    got, so the incident records the attempt (a timed-out POST may still have been applied)."""
+
+    def __init__(self, message: str, attempt: dict[str, Any], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.attempt = attempt
+
+
+def _move_alias(mc: MlflowClient, model: str, alias: str, before: str | None, to: str) -> None:
+    """Set ``alias`` to ``to`` and read it back; a failure says whether it may have happened."""
+    from mlsre.integrations.http import FailureKind, HttpFailure
+
+    attempt: dict[str, Any] = {
+        "system": "mlflow",
+        "model": model,
+        "alias": alias,
+        "from_version": before,
+        "to_version": to,
+        "verified": False,
+    }
+    try:
+        mc.set_alias(model, alias, to)
+    except MlsreError as exc:
+        # An answer that never came (timeout, cut off) may hide a move that did happen.
+        unknown = isinstance(exc, HttpFailure) and exc.kind in (
+            FailureKind.TIMEOUT,
+            FailureKind.UNREACHABLE,
+            FailureKind.BAD_JSON,
+        )
+        outcome = "unknown" if unknown else "failed"
+        raise MoveFailed(
+            f"moving {model}@{alias} to {to} {'may have failed' if unknown else 'failed'}: "
+            f"{exc.message}",
+            {**attempt, "outcome": outcome, "error": exc.message},
+            hint="check the alias in the registry (`mlsre model versions "
+            f"{model}`) before trying again",
+        ) from None
+    try:
+        check = mc.version_by_alias(model, alias).version
+    except MlsreError as exc:
+        raise MoveFailed(
+            f"moved {model}@{alias} to {to} but could not read it back: {exc.message}",
+            {**attempt, "outcome": "unverified", "error": exc.message},
+            hint=f"check the alias in the registry (`mlsre model versions {model}`)",
+        ) from None
+    if check != to:
+        raise MoveFailed(
+            f"moved {model}@{alias} to {to} but reading it back gives {check}",
+            {**attempt, "outcome": "mismatch", "read_back": check},
+            hint="someone else may be changing the registry; check it in the MLflow UI",
+        )
 
 
 def _marker(value: str | None, current: ModelVersion) -> dict[str, Any] | None:
@@ -109,13 +163,7 @@ def rollback(
         return AliasMove(
             model, alias, current.version, target.version, False, False, reason, dry_run=True
         )
-    mc.set_alias(model, alias, target.version)
-    check = mc.version_by_alias(model, alias)
-    if check.version != target.version:
-        raise IntegrationError(
-            f"moved {model}@{alias} to {target.version} but reading it back gives {check.version}",
-            hint="someone else may be changing the registry; check it in the MLflow UI",
-        )
+    _move_alias(mc, model, alias, current.version, target.version)
     marker = {
         "from": current.version,
         "to": target.version,

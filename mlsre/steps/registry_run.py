@@ -243,7 +243,11 @@ def run_rollback(params: Any, ctx: StepContext) -> StepResult:
             dry_run=ctx.dry_run,
         )
     except MlsreError as exc:
-        return error_result(exc)
+        result = error_result(exc)
+        attempt = getattr(exc, "attempt", None)  # MoveFailed: the attempt goes on the incident
+        if isinstance(attempt, dict):
+            result.changes = [attempt]
+        return result
     return _move_result(move, "rolled back")
 
 
