@@ -97,10 +97,10 @@ def test_a_prepared_model_scores_high_and_says_what_is_unknown(
     assert "to 3" in it["registry.rollback_target"]["reason"]
     assert it["registry.fallback"]["status"] == "pass"
     assert it["postmortems.repo"]["status"] == "pass"
-    for key in ("escalation.policy", "gameday.recent"):
-        assert it[key]["status"] == "unknown"
-        assert it[key]["reason"].startswith("not configured")
-        assert it[key]["fix"]
+    assert it["escalation.policy"]["status"] == "fail"
+    assert "escalation.policies" in it["escalation.policy"]["fix"]
+    assert it["gameday.recent"]["status"] == "fail"
+    assert it["gameday.recent"]["reason"] == f"no game day recorded for {MODEL}"
     passed = sum(1 for i in it.values() if i["status"] == "pass")
     assert report["models"][0]["score"] == round(100 * passed / len(it), 1)
     code, report = readiness("--min-score", "95")
@@ -151,7 +151,7 @@ def test_table_view_and_exit_code(
     assert lines[0] == f"# {MODEL}"
     assert lines[1].split("\t") == ["item", "status", "reason", "fix"]
     rows = {ln.split("\t")[0]: ln.split("\t") for ln in lines[2:] if "\t" in ln}
-    assert rows["gameday.recent"][1] == "unknown"
+    assert rows["gameday.recent"][1] == "fail"
     assert rows["registry.fallback"][1] == "fail"
     assert lines[-1].startswith(f"{MODEL}: score ") and lines[-1].endswith(
         "below the minimum score 50"
@@ -209,3 +209,27 @@ def test_an_input_no_runbook_has_is_a_usage_error(isolated: Path) -> None:
     r = CliRunner().invoke(app, ["readiness", MODEL, "-i", "latency_metirc=x"])
     assert r.exit_code == 2
     assert "error: no runbook has an input latency_metirc" in r.stderr
+
+
+def test_an_escalation_policy_and_a_recent_game_day_pass(
+    isolated: Path, ruled_prometheus: str, registry: MlflowServer
+) -> None:
+    workspace(isolated, ruled_prometheus, registry.url, slos=False)
+    ws = isolated / "ws"
+    with (ws / "mlsre.yaml").open("a", encoding="utf-8") as f:
+        f.write(
+            "notify: {channels: {hook: {type: webhook, url: 'http://127.0.0.1:9/x'}}}\n"
+            "escalation: {policies: [{name: ml-critical, match: {model: [fraud-detector]},"
+            " levels: [{notify: [hook]}]}]}\n"
+        )
+    r = CliRunner().invoke(
+        app, ["gameday", "run", "feature-pipeline-nulls", "--workdir", str(isolated / "gd")]
+    )
+    assert r.exit_code == 0, r.output
+    now = CliRunner().invoke(app, ["readiness", MODEL, "--json", "--at", "now"])
+    it = items(json.loads(now.stdout))
+    assert it["escalation.policy"]["status"] == "pass"
+    assert it["escalation.policy"]["reason"] == "escalation policy ml-critical"
+    assert it["gameday.recent"]["status"] == "pass", it["gameday.recent"]
+    before = items(readiness()[1])  # as of the scenario's time: the game day had not happened
+    assert before["gameday.recent"]["status"] == "fail"

@@ -292,3 +292,20 @@ def _bounded(journal: dict[str, Any]) -> dict[str, Any]:
     from mlsre.runbook.journal import bounded_evidence
 
     return bounded_evidence(json.loads(json.dumps(journal, default=str)))
+
+
+def last_game_day(settings: Any, model: str, before: datetime | None = None) -> datetime | None:
+    """When the newest game day about ``model`` (or about no model in particular) was run, up
+    to ``before`` (a readiness review as of a past time does not see later game days)."""
+    from mlsre.incident.store import IncidentFilter, open_store
+
+    store = open_store(settings.store.url)
+    try:
+        days = [
+            i.opened_at
+            for i in store.incidents(IncidentFilter())
+            if i.game_day and i.model in (model, None) and (before is None or i.opened_at <= before)
+        ]
+    finally:
+        store.close()
+    return max(days, default=None)

@@ -234,3 +234,11 @@ def escalation_data(
         "reason": reason,
         "by_hand": by_hand,
     }
+
+
+def policy_covering(settings: Any, model: str) -> str | None:
+    """The first escalation policy that can page for ``model`` (any severity), by name."""
+    for policy in settings.escalation.policies:
+        if not policy.match.model or model in policy.match.model:
+            return str(policy.name)
+    return None

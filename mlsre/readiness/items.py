@@ -3,18 +3,14 @@
 After Google's ML Test Score monitoring tests (Breck et al.) and SRE production-readiness
 reviews. Metric names and labels are the ones the runbooks use (their input defaults, or the
 ``--input`` overrides), so "ready" means "the runbooks would find what they look for".
-
-Subsystems mlsre does not have yet answer ``unknown: not configured`` with what would fix it.
-They are wired through :func:`hook`: once a module provides the named function (escalation
-policies: ``mlsre.notify.escalation_policy_for(settings, model)``; game days:
-``mlsre.chaos.last_game_day(settings, model)``), the item starts measuring with no change here.
+Escalation policies come from :mod:`mlsre.notify.plan`, game days from the incident store
+(:func:`mlsre.chaos.gameday.last_game_day`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from mlsre.errors import MlsreError
 from mlsre.readiness.alerting import alerts_have_runbooks, slo_rules_loaded, slos_defined
@@ -110,43 +106,32 @@ def postmortem_repo(ctx: Context, model: str) -> tuple[ItemStatus, str, str | No
     return (ItemStatus.PASS if ok else ItemStatus.FAIL), check.detail, check.hint
 
 
-def hook(module: str, function: str) -> Callable[..., Any] | None:
-    """``module.function`` when a subsystem provides it (None: not in this mlsre)."""
-    import importlib
-
-    try:
-        found = getattr(importlib.import_module(module), function, None)
-    except ImportError:
-        return None
-    return found if callable(found) else None
-
-
 def escalation_policy(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    policy_for = hook("mlsre.notify", "escalation_policy_for")
-    if policy_for is None:
-        return (
-            ItemStatus.UNKNOWN,
-            "not configured: this mlsre has no paging or escalation policies yet",
-            f"route {model}'s alerts to an on-call rotation in Alertmanager; an escalation "
-            "policy in mlsre.yaml once paging lands",
-        )
-    policy = policy_for(ctx.settings, model)
+    from mlsre.notify.plan import policy_covering
+
+    policy = policy_covering(ctx.settings, model)
     if policy:
         return ItemStatus.PASS, f"escalation policy {policy}", None
-    return ItemStatus.FAIL, f"no escalation policy covers {model}", "add one in mlsre.yaml"
+    return (
+        ItemStatus.FAIL,
+        f"no escalation policy covers {model}",
+        "add one under escalation.policies in mlsre.yaml (see docs/notify.md)",
+    )
 
 
 def game_day(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    last_game_day = hook("mlsre.chaos", "last_game_day")
-    if last_game_day is None:
-        return (
-            ItemStatus.UNKNOWN,
-            "not configured: this mlsre records no game days yet",
-            f"run a game day for {model} (inject a failure, walk its runbook) and record it",
-        )
-    last = last_game_day(ctx.settings, model)
+    from mlsre.chaos.gameday import last_game_day
+
+    try:
+        last = last_game_day(ctx.settings, model, before=ctx.at)
+    except MlsreError as exc:
+        return ItemStatus.UNKNOWN, f"cannot read the incident store: {exc.message}", None
     if last is None:
-        return ItemStatus.FAIL, f"no game day recorded for {model}", "run one"
+        return (
+            ItemStatus.FAIL,
+            f"no game day recorded for {model}",
+            "run one: mlsre gameday run data-drift (see docs/chaos.md)",
+        )
     age = ctx.at - last
     if age <= GAME_DAY_MAX_AGE:
         return ItemStatus.PASS, f"last game day {age.days} day(s) ago", None
