@@ -38,6 +38,36 @@ def record_change(
     )
 
 
+def change_from_json(body: bytes) -> dict[str, Any]:
+    """The fields of ``POST /api/v1/changes``: ``{"summary", "kind", "model"?, "service"?,
+    "at"?}``; a ValueError or UsageError saying what is wrong."""
+    import json
+
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise ValueError("body is not JSON") from None
+    if not isinstance(doc, dict):
+        raise ValueError("body must be a JSON object")
+    unknown = sorted(set(doc) - {"summary", "kind", "model", "service", "at"})
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+    summary, kind = doc.get("summary"), doc.get("kind")
+    if not isinstance(summary, str) or not summary.strip():
+        raise ValueError("summary: a non-empty string is required")
+    try:
+        change_kind = ChangeKind(str(kind))
+    except ValueError:
+        raise ValueError(f"kind: one of {', '.join(k.value for k in ChangeKind)}") from None
+    out: dict[str, Any] = {"summary": summary[:500], "kind": change_kind}
+    for key in ("model", "service", "at"):
+        value = doc.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{key}: a string")
+        out[key] = value
+    return out
+
+
 def list_changes(
     store: Store, since: str | None = None, model: str | None = None
 ) -> list[RecordedChange]:

@@ -74,6 +74,31 @@ def build_app(cfg: ServeConfig) -> Starlette:
             svc.pool.wake.set()
         return _json({"status": "ok", "groups": intake.summary(result)})
 
+    async def post_change(request: Request) -> Response:
+        """A CI/CD pipeline records a deploy, a data refresh, a config flip (the change log)."""
+        if not authorized(request, cfg.token):
+            return _error(
+                401, "missing or wrong bearer token", **{"WWW-Authenticate": 'Bearer realm="mlsre"'}
+            )
+        body = await read_body(request, 64 * 1024)
+        if body is None:
+            return _error(413, "body larger than 64 KiB")
+        from mlsre.changes.service import change_from_json
+
+        try:
+            fields = change_from_json(body)
+        except (UsageError, ValueError) as exc:
+            return _error(400, str(getattr(exc, "message", exc)))
+        from mlsre.changes.service import record_change
+
+        try:
+            row = await svc.read(lambda s: record_change(s, actor="mlsre serve", **fields))
+        except StoreError as exc:
+            return _error(503, f"incident store busy, retry: {exc.message}", **{"Retry-After": "5"})
+        except UsageError as exc:
+            return _error(400, exc.message)
+        return _json(row, status=201)
+
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok"})
 
@@ -203,6 +228,7 @@ def build_app(cfg: ServeConfig) -> Starlette:
 
     routes: list[Route] = [
         Route("/api/v1/alerts/alertmanager", alertmanager, methods=["POST"]),
+        Route("/api/v1/changes", post_change, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
