@@ -303,3 +303,49 @@ def test_a_run_without_a_git_tag_is_a_note(changes_ws: dict[str, Any]) -> None:
     assert "version 2's run has no mlflow.source.git.commit tag" in " ".join(report["notes"])
     assert "version 1's run has no mlflow.source.git.commit tag" in " ".join(report["notes"])
     assert report["lineage"]["live"]["version"] == "2"
+
+
+RANGE_RUNBOOK = """\
+apiVersion: mlsre/v1
+kind: Runbook
+id: p99-range
+title: p99 over the last hour and a half
+failure_mode: latency
+steps:
+  - id: p99-range
+    title: p99 latency over time
+    uses: prometheus.range
+    with:
+      query: histogram_quantile(0.99, sum by (le) (rate(model_request_duration_seconds_bucket{model="fraud-detector"}[5m])))
+      start: -90m
+      step: 1m
+    expect: value < 0.3
+    guidance: The p99 of the model, as a chart.
+"""
+
+
+def test_the_change_point_anchors_the_ranking_and_is_marked_on_the_chart(
+    changes_ws: dict[str, Any], isolated: Path, tmp_path: Path
+) -> None:
+    from tests.test_postmortem_story_live import png_text
+
+    with (isolated / "mlsre.yaml").open("a", encoding="utf-8") as f:
+        f.write("runbook_paths: [./runbooks]\n")
+    (isolated / "runbooks").mkdir()
+    (isolated / "runbooks" / "p99-range.yaml").write_text(RANGE_RUNBOOK, encoding="utf-8")
+    at = str(T0 + 1800)
+    r = run("runbook", "run", "p99-range", "--incident", "INC-1", "--at", at, "--non-interactive")
+    assert r.exit_code == 1, r.output  # p99 went over 0.3: the step failed, with its series
+    report = ok_json("incident", "changes", "INC-1", "--window", "2h")
+    cp = report["change_point"]
+    assert cp["step"] == "p99-range" and cp["before"] < 0.3 < cp["after"]
+    when = datetime.fromisoformat(cp["at"]).timestamp()
+    assert abs(when - T0) <= 6 * 60, cp  # the deploy, give or take the 5m rate window
+    assert report["anchor_reason"] == "change point of p99-range"
+    assert report["changes"][0]["summary"].startswith("fraud-detector version 4 started serving")
+    out = tmp_path / "pm" / "INC-1.md"
+    ok("postmortem", "render", "INC-1", "--no-slo", "-o", str(out))
+    md = out.read_text()
+    assert "The failing signal shifted: `p99-range` went from" in md
+    png = next((out.parent / "assets" / out.stem).glob("p99-range*.png"))
+    assert "change point" in png_text(png)["mlsre-marks"].split(",")

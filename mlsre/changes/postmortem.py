@@ -31,6 +31,7 @@ class WhatChanged:
     lineage_title: str | None
     change_point: str | None  # "p99-by-version went from 0.09 to 0.62 at ..."
     notes: list[str] = field(default_factory=list)
+    change_point_at: datetime | None = None  # marked on the charts
 
 
 def _time(value: Any) -> datetime | None:
@@ -64,7 +65,7 @@ def what_changed(events: list[Event]) -> WhatChanged | None:
         prev = (lineage.get("previous") or {}).get("version")
         title = f"version {live} against version {prev}"
     cp = report.get("change_point") if isinstance(report.get("change_point"), dict) else None
-    point = None
+    point, at = None, None
     if cp:
         at = _time(cp.get("at"))
         when = at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "?"
@@ -79,4 +80,5 @@ def what_changed(events: list[Event]) -> WhatChanged | None:
         lineage_title=title,
         change_point=point,
         notes=[str(n) for n in report.get("notes") or []],
+        change_point_at=at,
     )

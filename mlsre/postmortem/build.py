@@ -157,6 +157,8 @@ def render(
         from mlsre.postmortem.timeline import Moment
 
         marks = [*ctx.moments, *(Moment(n, at) for n, at in deploy_moments(ctx.story))]
+        if ctx.what_changed is not None and ctx.what_changed.change_point_at is not None:
+            marks.append(Moment("change point", ctx.what_changed.change_point_at))
         drawn = draw_all(ctx.charts, marks, chart_dir)
         for chart in ctx.charts:
             chart.link = f"{link_prefix}{chart.name}.png"

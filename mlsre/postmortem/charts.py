@@ -26,6 +26,7 @@ COLOURS = {
     "acknowledged": "#9467bd",
     "mitigated": "#2ca02c",
     "resolved": "#1f77b4",
+    "change point": "#e377c2",  # where the failing signal shifted (mlsre incident changes)
 }
 DEPLOY_COLOUR = "#000000"  # a version going live, as observed in the data
 
