@@ -327,7 +327,7 @@ steps:
 def test_the_change_point_anchors_the_ranking_and_is_marked_on_the_chart(
     changes_ws: dict[str, Any], isolated: Path, tmp_path: Path
 ) -> None:
-    from tests.test_postmortem_story_live import png_text
+    from mlsre.postmortem.charts import png_text
 
     with (isolated / "mlsre.yaml").open("a", encoding="utf-8") as f:
         f.write("runbook_paths: [./runbooks]\n")
