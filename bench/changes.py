@@ -25,6 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.fixtures_servers import mlflow_running  # noqa: E402  (after the path is set)
+
 NOW = int(time.time())
 
 
@@ -54,42 +56,6 @@ def _repo(path: Path, commits: int) -> None:
         check=True,
     )
     subprocess.run(["git", "checkout", "-q", "main"], cwd=path, check=True)
-
-
-def _mlflow(root: Path) -> tuple[subprocess.Popen[bytes], str]:
-    from tests.faulty_server import free_port
-
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLSRE_"))}
-    env.update(HOME=str(root), MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-    proc = subprocess.Popen(
-        [
-            str(ROOT / ".venv-mlflow" / "bin" / "mlflow"),
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{root / 'mlflow.db'}",
-            "--default-artifact-root",
-            str(root / "art"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(url + "/health", timeout=1).read()
-            return proc, url
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("mlflow did not start")
 
 
 def _call(url: str, method: str, endpoint: str, body: dict[str, Any]) -> Any:
@@ -152,8 +118,9 @@ def main() -> None:
         root = Path(tmp)
         t0 = time.perf_counter()
         _repo(root / "repo", args.commits)
-        proc, url = _mlflow(root / "mlflow")
-        try:
+        (root / "mlflow").mkdir()
+        with mlflow_running(root / "mlflow") as server:
+            url = server.url
             _versions(url, args.versions)
             print(
                 f"setup: {args.commits} commits, {args.versions} versions in {time.perf_counter() - t0:.0f} s"
@@ -211,9 +178,6 @@ def main() -> None:
                 f"  baseline git rev-list --count HEAD (all {args.commits} commits): {full_walk:.2f} s"
             )
             print(f"  notes: {report['notes']}")
-        finally:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ Run: .venv/bin/python bench/preflight.py
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,14 +28,11 @@ from mlsre.runbook.loader import discover
 from mlsre.settings import Settings
 from mlsre.timeutil import parse_time
 from tests import scenario_fraud as scenario
-from tests.faulty_server import free_port, refused_url
+from tests.faulty_server import refused_url
 from tests.fixtures_servers import (
     MLFLOW_BIN,
-    MlflowServer,
     backfilled_prometheus,
-    seed,
-    stop,
-    wait_http,
+    seeded_mlflow,
 )
 
 ROUNDS = 3
@@ -45,47 +40,17 @@ ROUNDS = 3
 
 @contextmanager
 def mlflow(root: Path) -> Iterator[str | None]:
+    """The tests' seeded MLflow, with a fallback designated; None when it is not installed."""
     if not MLFLOW_BIN.exists():
         yield None
         return
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLSRE_"))}
-    env.update(HOME=str(root), MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-    log = root / "mlflow.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(MLFLOW_BIN),
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{root / 'mlflow.db'}",
-                "--default-artifact-root",
-                str(root / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-            cwd=root,
-        )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/health", proc, log, 120)
-        server = MlflowServer(url=f"http://127.0.0.1:{port}")
-        seed(server)
+    with seeded_mlflow(root) as server:
         server.call(
             "POST",
             "registered-models/alias",
             {"name": scenario.MODEL, "alias": "fallback", "version": "2"},
         )
         yield server.url
-    finally:
-        stop(proc)
 
 
 def main() -> None:

@@ -281,8 +281,8 @@ def seed(server: MlflowServer) -> None:
 
 
 @contextmanager
-def seeded_mlflow(root: Path) -> Iterator[MlflowServer]:
-    """A real MLflow tracking server with fraud-detector v1..v4 and churn-model v1..v2."""
+def mlflow_running(root: Path) -> Iterator[MlflowServer]:
+    """A real, empty MLflow tracking server on 127.0.0.1 (tests and bench/ scripts share it)."""
     if not MLFLOW_BIN.exists():
         missing("mlflow (.venv-mlflow)")
     port = free_port()
@@ -313,11 +313,17 @@ def seeded_mlflow(root: Path) -> Iterator[MlflowServer]:
         )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc, log, 120)
-        server = MlflowServer(url=f"http://127.0.0.1:{port}")
-        seed(server)
-        yield server
+        yield MlflowServer(url=f"http://127.0.0.1:{port}")
     finally:
         stop(proc)
+
+
+@contextmanager
+def seeded_mlflow(root: Path) -> Iterator[MlflowServer]:
+    """A real MLflow tracking server with fraud-detector v1..v4 and churn-model v1..v2."""
+    with mlflow_running(root) as server:
+        seed(server)
+        yield server
 
 
 @pytest.fixture(scope="session")
