@@ -136,6 +136,8 @@ def serve_env(token: str | None = None, **extra: str) -> dict[str, str]:
     """The environment of a served process, built from the test's (isolated) environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLSRE_", "MLFLOW_"))}
     env["MLSRE_USER"] = "tester"
+    if os.environ.get("MLSRE_STORE_URL"):  # the test's backend (store_backend: PostgreSQL too)
+        env["MLSRE_STORE_URL"] = os.environ["MLSRE_STORE_URL"]
     if token is not None:
         env["MLSRE_SERVE_TOKEN"] = token
     env.update(extra)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlsre.incident.store import open_store
 from tests.fixtures_serve import serve_config
 from tests.helpers import ok_json, run
 from tests.serve_support import alert, notification, serving, wait_for
+
+pytestmark = pytest.mark.usefixtures("store_backend")  # serve on SQLite and on PostgreSQL
 
 
 def _events(ws: Path, ref: str) -> list[dict[str, Any]]:
@@ -217,7 +221,9 @@ def test_json_api_matches_cli_json_and_health_ready_metrics(serve_ws: Path) -> N
     assert samples[key] == 4
     assert samples[("mlsre_serve_diagnosis_queue", (("state", "queued"),))] == 0
     assert samples[("mlsre_serve_diagnosis_queue", (("state", "running"),))] == 0
-    store = open_store(f"sqlite:///{serve_ws / '.mlsre' / 'mlsre.db'}")
+    store = open_store(
+        os.environ.get("MLSRE_STORE_URL") or f"sqlite:///{serve_ws / '.mlsre' / 'mlsre.db'}"
+    )
     try:
         assert [j.state for j in store.jobs()] == ["done", "done"]
     finally:
