@@ -81,6 +81,11 @@ def check_http_url(value: str) -> str:
         port = parts.port  # raises on a port that is not a number in range
     except ValueError as exc:
         raise ValueError(f"not a usable URL ({exc})") from None
+    if "://" not in value:
+        raise ValueError(
+            f"{value.strip()!r} has no scheme: write it as http://{value.strip()}"
+            f" (or https://{value.strip()})"
+        )
     if parts.scheme not in ("http", "https"):
         raise ValueError(f"must be an http:// or https:// URL, not {value!r}")
     if not parts.hostname:

@@ -77,9 +77,11 @@ def test_url_without_scheme_is_a_failed_check_with_the_fix(isolated: Path) -> No
     assert r.exit_code == 1, r.output  # a problem found, not a bug in mlsre (3)
     assert "internal error" not in r.stderr and "Traceback" not in r.output
     rows = {ln.split("\t")[0]: ln.split("\t") for ln in r.stdout.splitlines()[2:]}
-    assert rows["prometheus"][1:] == [
-        "fail",
-        "prometheus.url '127.0.0.1:9090' has no scheme",
-        "write it as http://127.0.0.1:9090 (or https://127.0.0.1:9090) in mlsre.yaml",
-    ]
-    assert rows["registry"][2] == "registry.url 'ftp://models.example' is not an http(s) URL"
+    # the settings refuse both URLs, each named with its file:line, before any server is asked
+    assert rows["config"][1] == "fail"
+    detail = rows["config"][2]
+    assert (
+        "mlsre.yaml:1:14: prometheus.url: '127.0.0.1:9090' has no scheme: write it as"
+        " http://127.0.0.1:9090 (or https://127.0.0.1:9090)" in detail
+    )
+    assert "mlsre.yaml:2:12: registry.url: must be an http:// or https:// URL" in detail

@@ -237,8 +237,9 @@ def test_a_shared_store_is_migrated_only_when_asked(postgres: PgServer, pg_url: 
     open_incident(store, title="kept", severity=Severity.SEV3, actor="a")
     store.close()
     db = pg_url.rsplit("/", 1)[1]
-    postgres.sql(  # make it look like a version-1 store
-        "DROP TABLE schema_migrations; DROP INDEX incidents_opened;"
+    postgres.sql(  # make it look like a store one version behind (before serve's tables)
+        "DROP TABLE serve_alert_groups, serve_jobs, serve_auto_actions, serve_flags;"
+        f" DELETE FROM schema_migrations WHERE version = {LATEST};"
         f" UPDATE meta SET value = '{LATEST - 1}' WHERE key = 'schema_version'",
         db=db,
     )

@@ -67,6 +67,19 @@ def judge(step: Step, result: StepResult, ctx: dict[str, Any]) -> StepResult:
             result.summary + "; " if result.summary else ""
         ) + "no data: the query returned nothing to check `expect` against"
         return result
+    undefined = sorted(
+        {
+            f
+            for smp in result.samples
+            for f in tested_fields(smp, step.expect)
+            if smp.get(f) is None or (isinstance(smp.get(f), float) and smp[f] != smp[f])
+        }
+    )
+    if undefined:  # a value the check needs is unknown: health unknown, never "failed"
+        result.status = StepStatus.ERROR
+        why = f" ({result.summary})" if result.summary else ""
+        result.summary = f"cannot judge `{step.expect}`: no value for {', '.join(undefined)}{why}"
+        return result
     try:
         broken = [
             sample_text(s, step.expect)
