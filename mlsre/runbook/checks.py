@@ -16,10 +16,13 @@ from pydantic import ValidationError
 from mlsre.runbook import flow, injection, refs
 from mlsre.runbook.messages import did_you_mean, pydantic_errors
 from mlsre.runbook.model import ENGINE_FILTERS, EXPECT_NAMES, STEP_RESULT_FIELDS, TEMPLATE_GLOBALS
-from mlsre.steps.registry import KindRegistry, is_mutating, unknown_kind_message
+from mlsre.steps.registry import (
+    KindRegistry,
+    is_mutating,
+    needs_confirm,
+    unknown_kind_message,
+)
 from mlsre.yamlfile import Loc, Problem, YamlDocument, format_loc
-
-NO_CONFIRM_NEEDED = frozenset({"manual", "note"})  # the person is already in the loop
 
 
 @dataclass
@@ -112,8 +115,7 @@ def _check_kind(ctx: Ctx, i: int, step: dict[str, Any], phase: str) -> None:
     params = validate_params(ctx, ("steps", i, "with"), cls, raw) if isinstance(raw, dict) else None
     if isinstance(raw, dict):
         _check_injection(ctx, i, uses, raw)
-    confirm = step.get("confirm")
-    if confirm:
+    if step.get("confirm") or not needs_confirm(cls, params, phase):
         return
     if is_mutating(cls, params):
         ctx.add(
@@ -121,7 +123,7 @@ def _check_kind(ctx: Ctx, i: int, step: dict[str, Any], phase: str) -> None:
             f"step changes a system ({uses}) but has no `confirm`: add a question "
             "the person must answer yes to",
         )
-    elif phase == "mitigate" and uses not in NO_CONFIRM_NEEDED:
+    else:
         ctx.add(
             ("steps", i),
             "mitigation step has no `confirm`: add a question the person must answer yes to",

@@ -26,7 +26,6 @@ from mlsre.runbook.model import Runbook, Step
 from mlsre.runbook.run_model import (
     DEFAULT_TIMEOUT_S,
     MAX_PARALLEL,
-    PERSON_KINDS,
     Decision,
     Operator,
     RunOptions,
@@ -326,7 +325,7 @@ class Engine:
     def _view(
         self, step: Step, index: int, total: int, ctx: dict[str, Any]
     ) -> tuple[StepView, Any, Any]:
-        from mlsre.steps.registry import is_mutating
+        from mlsre.steps.registry import needs_confirm
 
         try:
             cls: Any = self.registry.get(step.uses)
@@ -372,8 +371,7 @@ class Engine:
             total,
             description,
             rendered,
-            is_mutating(cls, params)
-            or (step.phase == Phase.MITIGATE and step.uses not in PERSON_KINDS),
+            needs_confirm(cls, params, step.phase.value),
         )
         return view, kind, params
 

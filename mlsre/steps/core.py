@@ -241,6 +241,8 @@ class Manual:
     """Ask the person a question (choices, free text, or a checklist) and record the answer."""
 
     name: ClassVar[str] = "manual"
+    # a person is in the loop already (or nothing changes): no `confirm`, even as a mitigation
+    confirm_free: ClassVar[bool] = True
     Params: ClassVar[type[BaseModel]] = ManualParams
     mutating: ClassVar[bool] = False
 
@@ -276,6 +278,8 @@ class Wait:
     """Poll a check until it holds or the deadline passes (verify phases)."""
 
     name: ClassVar[str] = "wait"
+    # a person is in the loop already (or nothing changes): no `confirm`, even as a mitigation
+    confirm_free: ClassVar[bool] = True
     Params: ClassVar[type[BaseModel]] = WaitParams
     mutating: ClassVar[bool] = False
 
@@ -353,6 +357,8 @@ class Note:
     """Record a note on the incident timeline."""
 
     name: ClassVar[str] = "note"
+    # a person is in the loop already (or nothing changes): no `confirm`, even as a mitigation
+    confirm_free: ClassVar[bool] = True
     Params: ClassVar[type[BaseModel]] = NoteParams
     mutating: ClassVar[bool] = False
 

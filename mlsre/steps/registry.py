@@ -89,6 +89,16 @@ def contract_problem(cls: Any) -> str | None:
     return None
 
 
+def needs_confirm(cls: type, params: Any, phase: str) -> bool:
+    """The one rule the validator and the engine share: a step needs a yes from a person (its
+    `confirm`, or `--yes` unattended) when it changes a system, or when it is a mitigation of a
+    kind that does not already have a person in the loop (``confirm_free``: manual, note,
+    wait)."""
+    if is_mutating(cls, params):
+        return True
+    return str(phase) == "mitigate" and not getattr(cls, "confirm_free", False)
+
+
 def is_mutating(cls: type, params: Any) -> bool:
     """Does this step change a system (so needs `confirm`)? Asks the kind when it can tell."""
     mutates = getattr(cls, "mutates", None)
