@@ -76,3 +76,27 @@ def test_ci_runs_exactly_readmes_test_command() -> None:
 def test_readme_first_command_is_the_demo() -> None:
     first = _shell_blocks()[0]
     assert "pip install" in first and first.strip().endswith("mlsre demo")
+
+
+def test_step_kinds_doc_lists_exactly_the_registered_kinds_and_their_modules() -> None:
+    """docs/step-kinds.md is checked against the step-kind registry, so it cannot fall behind."""
+    import re
+
+    from mlsre.steps.registry import default_registry
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "step-kinds.md").read_text()
+    documented: dict[str, str] = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not cells[0].startswith("`") or not cells[1].startswith("`mlsre."):
+            continue
+        names = re.findall(r"`([a-z.]+)`", cells[0])
+        family = ""
+        for name in names:
+            if name.startswith("."):  # `prometheus.query` / `.range`: the family's prefix
+                name = family + name
+            family = name.rsplit(".", 1)[0] if "." in name else name
+            documented[name] = cells[1].strip("`")
+    reg = default_registry()
+    registered = {name: reg.kinds[name].__module__ for name in reg.names()}
+    assert documented == registered
