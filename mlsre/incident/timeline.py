@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from mlsre.incident.model import Event, EventKind
 
 MILESTONES = {
@@ -13,91 +16,105 @@ MILESTONES = {
 }
 
 
-def describe(ev: Event) -> str:
-    d = ev.data
-    k = ev.kind
-    if k is EventKind.OPENED:
-        extra = f" ({d['model']})" if d.get("model") else ""
-        return f"Opened {d.get('severity')}: {d.get('title')}{extra}"
-    if k is EventKind.ACKNOWLEDGED:
-        return "Acknowledged" + (f": {d['note']}" if d.get("note") else "")
-    if k is EventKind.MITIGATED:
-        return "Mitigated" + (f": {d['note']}" if d.get("note") else "")
-    if k is EventKind.RESOLVED:
-        return "Resolved" + (f": {d['resolution']}" if d.get("resolution") else "")
-    if k is EventKind.REOPENED:
-        return "Reopened" + (f": {d['reason']}" if d.get("reason") else "")
-    if k is EventKind.CLOSED:
-        return "Closed" + (f": {d['note']}" if d.get("note") else "")
-    if k is EventKind.SEVERITY_CHANGED:
-        return f"Severity changed to {d.get('severity')}" + (
-            f": {d['reason']}" if d.get("reason") else ""
-        )
-    if k is EventKind.ROLE_ASSIGNED:
-        return f"{d.get('person')} is {d.get('role')}"
-    if k is EventKind.NOTE:
-        return str(d.get("text", ""))
-    if k is EventKind.ACTION_ADDED:
-        return f"Action item ({d.get('type')}): {d.get('title')}" + (
-            f" -> {d['owner']}" if d.get("owner") else ""
-        )
-    if k is EventKind.ACTION_DONE:
-        return f"Action item {d.get('action')} done"
-    if k is EventKind.RUNBOOK_STARTED:
-        return f"Runbook {d.get('runbook')} started"
-    if k is EventKind.RUNBOOK_FINISHED:
-        return f"Runbook {d.get('runbook')} finished: {d.get('outcome', '')}"
-    if k is EventKind.STEP_STARTED:
-        return f"Step {d.get('step')} started"
-    if k is EventKind.STEP_RESULT:
-        summary = f" — {d['summary']}" if d.get("summary") else ""
-        return f"Step {d.get('step')} {d.get('status')}{summary}"
-    if k is EventKind.MODEL_CHANGED and d.get("outcome"):  # an attempt that did not verify
+Data = dict[str, Any]
+
+
+def _with(text: str, d: Data, key: str, sep: str = ": ") -> str:
+    """``text``, then the event's ``key`` when it has one."""
+    return text + (f"{sep}{d[key]}" if d.get(key) else "")
+
+
+def _model_changed(d: Data) -> str:
+    if d.get("outcome"):  # an attempt that did not verify
         return (
             f"Model {d.get('model')}: moving alias {d.get('alias')} from version "
             f"{d.get('from_version')} to {d.get('to_version')} {d.get('outcome')}"
             + (f": {d['error']}" if d.get("error") else "")
             + (f" (reads back {d['read_back']})" if d.get("read_back") else "")
         )
-    if k is EventKind.DRILL_MARKED:
-        what = "Marked as a drill" if d.get("drill", True) else "No longer a drill"
-        return what + (f": {d['reason']}" if d.get("reason") else "")
-    if k is EventKind.INPUTS_CHANGED:
-        changes = d.get("changes") or {}
-        shown = ", ".join(f"{n}: {c.get('old')!r} -> {c.get('new')!r}" for n, c in changes.items())
-        return f"Runbook {d.get('runbook')} inputs changed before {d.get('step')}: {shown}"
-    if k in (EventKind.ALERT_FIRING, EventKind.ALERT_STILL_FIRING, EventKind.ALERT_RESOLVED):
-        verb = {
-            EventKind.ALERT_FIRING: "firing",
-            EventKind.ALERT_STILL_FIRING: "still firing",
-            EventKind.ALERT_RESOLVED: "resolved",
-        }[k]
+    return (
+        f"Model {d.get('model')}: alias {d.get('alias')} moved "
+        f"from version {d.get('from_version')} to {d.get('to_version')}"
+    )
+
+
+def _inputs_changed(d: Data) -> str:
+    changes = d.get("changes") or {}
+    shown = ", ".join(f"{n}: {c.get('old')!r} -> {c.get('new')!r}" for n, c in changes.items())
+    return f"Runbook {d.get('runbook')} inputs changed before {d.get('step')}: {shown}"
+
+
+def _alert(verb: str) -> Callable[[Data], str]:
+    def line(d: Data) -> str:
         names = ", ".join(d.get("alertnames") or []) or "alert"
-        return f"Alert {verb}: {names} ({d.get('count', 0)} alert(s))" + (
-            f" — {d['summary']}" if d.get("summary") else ""
+        return _with(f"Alert {verb}: {names} ({d.get('count', 0)} alert(s))", d, "summary", " — ")
+
+    return line
+
+
+def _changes_found(d: Data) -> str:
+    top = (d.get("changes") or [{}])[0]
+    if not top:
+        return "What changed: nothing in the window"
+    return f"What changed: most likely {top.get('summary')} (score {top.get('score')})"
+
+
+# One describer per event kind: adding a kind is adding a line, not a branch.
+_DESCRIBE: dict[EventKind, Callable[[Data], str]] = {
+    EventKind.OPENED: lambda d: (
+        _with(f"Opened {d.get('severity')}: {d.get('title')}", d, "model", " (")
+        + (")" if d.get("model") else "")
+    ),
+    EventKind.ACKNOWLEDGED: lambda d: _with("Acknowledged", d, "note"),
+    EventKind.MITIGATED: lambda d: _with("Mitigated", d, "note"),
+    EventKind.RESOLVED: lambda d: _with("Resolved", d, "resolution"),
+    EventKind.REOPENED: lambda d: _with("Reopened", d, "reason"),
+    EventKind.CLOSED: lambda d: _with("Closed", d, "note"),
+    EventKind.SEVERITY_CHANGED: lambda d: _with(
+        f"Severity changed to {d.get('severity')}", d, "reason"
+    ),
+    EventKind.ROLE_ASSIGNED: lambda d: f"{d.get('person')} is {d.get('role')}",
+    EventKind.NOTE: lambda d: str(d.get("text", "")),
+    EventKind.ACTION_ADDED: lambda d: _with(
+        f"Action item ({d.get('type')}): {d.get('title')}", d, "owner", " -> "
+    ),
+    EventKind.ACTION_DONE: lambda d: f"Action item {d.get('action')} done",
+    EventKind.RUNBOOK_STARTED: lambda d: f"Runbook {d.get('runbook')} started",
+    EventKind.RUNBOOK_FINISHED: lambda d: (
+        f"Runbook {d.get('runbook')} finished: {d.get('outcome', '')}"
+    ),
+    EventKind.STEP_STARTED: lambda d: f"Step {d.get('step')} started",
+    EventKind.STEP_RESULT: lambda d: _with(
+        f"Step {d.get('step')} {d.get('status')}", d, "summary", " — "
+    ),
+    EventKind.MODEL_CHANGED: _model_changed,
+    EventKind.DRILL_MARKED: lambda d: _with(
+        "Marked as a drill" if d.get("drill", True) else "No longer a drill", d, "reason"
+    ),
+    EventKind.INPUTS_CHANGED: _inputs_changed,
+    EventKind.ALERT_FIRING: _alert("firing"),
+    EventKind.ALERT_STILL_FIRING: _alert("still firing"),
+    EventKind.ALERT_RESOLVED: _alert("resolved"),
+    EventKind.AUTO_ACTION: lambda d: (
+        f"Automatic {d.get('step')} {'allowed' if d.get('allowed') else 'blocked'}: {d.get('rule')}"
+    ),
+    EventKind.ESCALATED: lambda d: (
+        _with(
+            f"Escalated to {'level ' + str(d['level']) + ': ' if d.get('level') else ''}{d.get('to')}",
+            d,
+            "reason",
+            " (",
         )
-    if k is EventKind.AUTO_ACTION:
-        verdict = "allowed" if d.get("allowed") else "blocked"
-        return f"Automatic {d.get('step')} {verdict}: {d.get('rule')}"
-    if k is EventKind.MODEL_CHANGED:
-        return (
-            f"Model {d.get('model')}: alias {d.get('alias')} moved "
-            f"from version {d.get('from_version')} to {d.get('to_version')}"
-        )
-    if k is EventKind.ESCALATED:
-        level = f"level {d['level']}: " if d.get("level") else ""
-        return f"Escalated to {level}{d.get('to')}" + (
-            f" ({d['reason']})" if d.get("reason") else ""
-        )
-    if k is EventKind.CHANGES_FOUND:
-        top = (d.get("changes") or [{}])[0]
-        if not top:
-            return "What changed: nothing in the window"
-        return f"What changed: most likely {top.get('summary')} (score {top.get('score')})"
-    if k is EventKind.INTERRUPTED:
-        return f"Runbook {d.get('runbook')} interrupted (Ctrl-C)" + (
-            f" during step {d['step']}" if d.get("step") else ""
-        )
-    if k is EventKind.POSTMORTEM_PUBLISHED:
-        return f"Postmortem published: {d.get('path')}"
-    return k.value
+        + (")" if d.get("reason") else "")
+    ),
+    EventKind.CHANGES_FOUND: _changes_found,
+    EventKind.INTERRUPTED: lambda d: _with(
+        f"Runbook {d.get('runbook')} interrupted (Ctrl-C)", d, "step", " during step "
+    ),
+    EventKind.POSTMORTEM_PUBLISHED: lambda d: f"Postmortem published: {d.get('path')}",
+}
+
+
+def describe(ev: Event) -> str:
+    line = _DESCRIBE.get(ev.kind)
+    return line(ev.data) if line is not None else ev.kind.value
