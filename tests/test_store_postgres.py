@@ -114,11 +114,13 @@ def test_postgres_restart_mid_stream_commits_or_fails_each_write_in_one_line(
     open_incident(store, title="restart", severity=Severity.SEV2, actor="a")
     store.close()
     follower = subprocess.Popen(
-        [sys.executable, "-m", "mlsre", "--store", pg_url, "incident", "follow", "1", "--json"],
+        # every entry from the first: a follower slow to start must not begin at "the last 10"
+        [sys.executable, "-m", "mlsre", "--store", pg_url, "incident", "follow", "1", "--json",
+         "--last", "100000"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=dict(os.environ),
-    )
+    )  # fmt: skip
     proc = _spawn(STREAM, pg_url, "400")
     assert proc.stdout is not None
     lines: list[str] = []
