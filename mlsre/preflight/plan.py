@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,24 +47,13 @@ class Plan:
     used_inputs: dict[str, set[str]] = field(default_factory=dict)  # copy step id -> inputs
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
-
-
 def _refs(step: Step) -> tuple[set[str], set[str]]:
     """(steps, inputs) whose values the step's ``with`` and ``expect`` read (not ``needs``)."""
-    from mlsre.runbook.refs import analyze_expression, analyze_template
+    from mlsre.runbook.refs import analyze_expression, analyze_template, template_strings
 
     steps: set[str] = set()
     inputs: set[str] = set()
-    for text in _strings(step.with_):
+    for text in template_strings(step.with_):
         a = analyze_template(text)
         steps |= {r.step for r in a.steps}
         inputs |= {name for name, _ in a.inputs}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 from mlsre.runbook import journal
 from mlsre.runbook.model import Step
 from mlsre.runbook.run_model import PERSON_KINDS, RunOptions
@@ -15,7 +12,7 @@ def parallel_batch(
     steps: list[Step], i: int, options: RunOptions, prior: journal.RunRecord
 ) -> list[Step]:
     """Consecutive diagnose steps that depend on no step of the batch and ask nobody."""
-    from mlsre.runbook.refs import analyze_expression, analyze_template
+    from mlsre.runbook.refs import analyze_expression, analyze_template, template_strings
 
     batch: list[Step] = []
     ids: set[str] = set()
@@ -31,7 +28,7 @@ def parallel_batch(
         ):
             break
         refs: set[str] = set(step.needs)
-        for text in _strings(step.with_):
+        for text in template_strings(step.with_):
             refs |= {r.step for r in analyze_template(text).steps}
         for expr in (step.when, step.expect):
             if isinstance(expr, str):
@@ -43,14 +40,3 @@ def parallel_batch(
         if len(batch) >= options.max_parallel:
             break
     return batch or [steps[i]]
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)

@@ -10,6 +10,7 @@ the small parser in :mod:`mlsre.runbook.expr`, which gives Jinja's answer ten ti
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -332,3 +333,16 @@ def _collect(ast: Any) -> Analysis:
     return Analysis(
         names=names, inputs=tuple(inputs), steps=tuple(steps), filters=filters, tests=tests
     )
+
+
+def template_strings(value: Any) -> Iterator[str]:
+    """Every string inside a step's ``with`` block (nested mappings and lists), where
+    templates live."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from template_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from template_strings(v)
