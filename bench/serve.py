@@ -34,7 +34,7 @@ from mlsre.incident.store import open_store  # noqa: E402
 from tests import scenario_fraud as scenario  # noqa: E402
 from tests.fixtures_serve import ECHO_RUNBOOK, alertmanager, serve_config  # noqa: E402
 from tests.fixtures_servers import backfilled_prometheus  # noqa: E402
-from tests.serve_load import LoadResult, bodies, send  # noqa: E402
+from tests.serve_load import LoadResult, bodies, run_all, send  # noqa: E402
 from tests.serve_support import Client, serve_env, serving  # noqa: E402
 
 TOKEN = "bench-token"
@@ -69,13 +69,7 @@ def _healthz(port: int, total: int, senders: int) -> LoadResult:
                 result.latencies_s.append(time.perf_counter() - t)
         c.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(senders)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    result.elapsed_s = time.perf_counter() - start
+    result.elapsed_s = run_all([threading.Thread(target=worker) for _ in range(senders)])
     return result
 
 
@@ -101,13 +95,7 @@ def _paced(port: int, work: list[tuple[str, bytes]], rate: float, senders: int) 
                 result.latencies_s.append(time.perf_counter() - t)
         c.close()
 
-    threads = [threading.Thread(target=worker, args=(p,)) for p in per]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    result.elapsed_s = time.perf_counter() - start
+    result.elapsed_s = run_all([threading.Thread(target=worker, args=(p,)) for p in per])
     return result
 
 
