@@ -21,7 +21,7 @@ from mlsre.changes.model import (
 from mlsre.changes.rank import rank
 from mlsre.errors import MlsreError
 from mlsre.incident.model import Event, EventKind
-from mlsre.timeutil import parse_duration, utcnow
+from mlsre.timeutil import parse_duration
 
 if TYPE_CHECKING:
     from mlsre.incident.store import Store
@@ -323,8 +323,3 @@ def _merge(changes: list[Change]) -> list[Change]:
         else:
             kept.details.setdefault("also_seen_in", []).append(c.source.value)
     return out
-
-
-def now_scope(model: str, at: datetime | None = None, service: str | None = None) -> Scope:
-    t = at or utcnow()
-    return Scope(start=t, until=t, model=model, service=service)

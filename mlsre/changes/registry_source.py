@@ -14,23 +14,17 @@ from mlsre.errors import MlsreError
 from mlsre.integrations.mlflow import MlflowClient, ModelVersion
 from mlsre.steps.registry_moves import MARKER as ROLLBACK_MARKER
 
-DEPLOY_TAGS = ("deployed_at", "promoted_at")  # unix seconds, set by a deploy pipeline
-
 
 def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
 def deployed_at(v: ModelVersion) -> tuple[datetime | None, str]:
-    """When a version reached production, and how we know."""
-    for key in DEPLOY_TAGS:
-        try:
-            return _utc(float(v.tags[key])), f"tag {key}"
-        except (KeyError, ValueError, OverflowError, OSError):
-            continue
-    if v.created_ms:
-        return _utc(v.created_ms / 1000), "registered (no deploy tag)"
-    return None, "unknown"
+    """When a version reached production, and how we know (:meth:`ModelVersion.went_live`)."""
+    live, record = v.went_live()
+    if live is None:
+        return None, "unknown"
+    return _utc(live), "registered (no deploy tag)" if record == "created" else f"tag {record}"
 
 
 def registry_changes(

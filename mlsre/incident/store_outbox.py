@@ -58,14 +58,12 @@ class OutboxTables(ABC):
     # ---- escalation state and outbox rows, in the event's transaction ------------------------
 
     def _after_insert(self, ev: Event, state: Incident, escalation: Any = None) -> None:
-        if escalation is not None:
-            snapshot = escalation if isinstance(escalation, Snapshot) else None
-            if snapshot is not None:
-                self._sql(
-                    "INSERT INTO escalations (incident_id, snapshot, level, round, notified)"
-                    " VALUES (?, ?, 1, 0, '[]')",
-                    (ev.incident_id, json.dumps(snapshot.to_json())),
-                )
+        if isinstance(escalation, Snapshot):  # a new incident with a policy: its state row
+            self._sql(
+                "INSERT INTO escalations (incident_id, snapshot, level, round, notified)"
+                " VALUES (?, ?, 1, 0, '[]')",
+                (ev.incident_id, json.dumps(escalation.to_json())),
+            )
         esc = self._escalation(ev.incident_id, lock=True)
         if esc is None:
             return

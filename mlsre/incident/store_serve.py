@@ -146,7 +146,15 @@ class ServeTables(OutboxTables):
             args,
         )
         return [
-            Job(int(r[0]), int(r[1]), r[2], _json(r[3]), r[4], int(r[5]), _time(r[6]) or at_min())
+            Job(
+                int(r[0]),
+                int(r[1]),
+                r[2],
+                _json(r[3]),
+                r[4],
+                int(r[5]),
+                _time(r[6]) or datetime.min,
+            )
             for r in rows
         ]
 
@@ -195,7 +203,7 @@ class ServeTables(OutboxTables):
         if not rows:
             return None
         r = rows[0]
-        return Flag(r[0], r[1], r[2], _time(r[3]) or at_min())
+        return Flag(r[0], r[1], r[2], _time(r[3]) or datetime.min)
 
     def set_flag(self, name: str, value: str | None, actor: str, at: datetime) -> None:
         """Set (or with None, clear) a server-wide flag such as the automation kill switch."""
@@ -209,7 +217,3 @@ class ServeTables(OutboxTables):
                 " actor = excluded.actor, at = excluded.at",
                 (name, value, actor, at),
             )
-
-
-def at_min() -> datetime:
-    return datetime.min

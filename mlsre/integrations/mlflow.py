@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     pass
 
 API = "/api/2.0/mlflow/"
+DEPLOY_TAGS = ("deployed_at", "promoted_at")  # unix seconds, set by a deploy pipeline
+_YEAR_10000 = 253_402_300_800  # unix seconds: later is not a datetime
 MAX_PAGES = 200  # 200 pages of 1000 versions: far beyond any real model, short of forever
 # Every top-level key an MLflow registry answer can have; JSON with none of them is not MLflow.
 _MLFLOW_KEYS = frozenset(
@@ -57,6 +59,23 @@ class ModelVersion:
     @property
     def number(self) -> int:
         return int(self.version) if self.version.isdigit() else -1
+
+    def went_live(self) -> tuple[float | None, str | None]:
+        """When the version reached production (unix seconds) and which record says so: a
+        ``deployed_at`` or ``promoted_at`` tag a deploy pipeline set, else ``created`` (MLflow
+        keeps no alias history), else (None, None)."""
+        import math
+
+        for key in DEPLOY_TAGS:
+            try:
+                when = float(self.tags[key])
+            except (KeyError, ValueError):
+                continue
+            if math.isfinite(when) and 0 <= when < _YEAR_10000:  # a date, not garbage
+                return when, key
+        if self.created_ms:
+            return self.created_ms / 1000, "created"
+        return None, None
 
 
 @dataclass

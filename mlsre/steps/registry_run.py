@@ -91,14 +91,12 @@ def _since(
             return age, source
         except MlsreError:
             pass
-    for key in ("deployed_at", "promoted_at"):
-        try:
-            return now - float(v.tags.get(key, "")), f"version tag {key}"
-        except ValueError:
-            continue
-    if v.created_ms:
-        return now - v.created_ms / 1000, "version creation time (MLflow keeps no alias history)"
-    return None, "unknown"
+    live, record = v.went_live()
+    if live is None:
+        return None, "unknown"
+    if record == "created":
+        return now - live, "version creation time (MLflow keeps no alias history)"
+    return now - live, f"version tag {record}"
 
 
 def _moved_after(tags: dict[str, str], alias: str, current: str, at: float) -> dict[str, Any]:
