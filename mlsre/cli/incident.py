@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -60,11 +60,11 @@ def _record(
     _deliver(ctx, store)
 
 
-def _deliver(ctx: typer.Context, store: Store) -> None:
+def _deliver(ctx: typer.Context, store: Store, settings: Any = None) -> None:
     """Send what the command queued (briefly); what is left goes with `notify flush`."""
     from mlsre.notify.service import after_command
 
-    left = after_command(store, config_path(ctx))
+    left = after_command(store, config_path(ctx), settings)
     if left:
         output.err(left)
 
@@ -98,9 +98,10 @@ def open_(
     Example: mlsre incident open 'fraud-detector p99 latency 7x' -s SEV2 --model fraud-detector --started -45m
     """
     from mlsre.incident.service import open_incident
-    from mlsre.notify.service import escalation_for
+    from mlsre.notify.service import escalation_for, notify_settings
 
     store = _store(ctx)
+    notifying = notify_settings(config_path(ctx))  # once: the policy, then the delivery
     state = open_incident(
         store,
         title=title,
@@ -111,14 +112,14 @@ def open_(
         summary=summary,
         started=started,
         commander=commander,
-        escalation=escalation_for(config_path(ctx), severity.value, model, service),
+        escalation=escalation_for(notifying, severity.value, model, service),
         drill=drill,
     )
     if as_json:
         output.print_json(state)
     else:
         output.line(f"Opened {state.ref} [{state.severity.value}] {state.title}", style="bold")
-    _deliver(ctx, store)
+    _deliver(ctx, store, notifying)
     if runbook:
         _offer_runbook(ctx, state.ref, runbook, as_, as_json)
 

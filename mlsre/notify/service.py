@@ -15,36 +15,42 @@ if TYPE_CHECKING:
     from mlsre.notify.plan import Snapshot
 
 
-def _configured(config_path: Path | None) -> bool:
-    """Whether mlsre.yaml has notify/escalation at all (no pydantic when it does not)."""
+def notify_settings(config_path: Path | None) -> Any:
+    """The validated settings when mlsre.yaml configures notify/escalation at all, else None
+    (no pydantic for a workspace that does not page anyone)."""
     from mlsre.config import read_raw
 
     raw = read_raw(config_path)
-    return bool(raw.data.get("escalation") or raw.data.get("notify"))
-
-
-def escalation_for(
-    config_path: Path | None, severity: str, model: str | None, service: str | None
-) -> Snapshot | None:
-    """The escalation policy a new incident gets, frozen; None when none matches."""
-    if not _configured(config_path):
+    if not (raw.data.get("escalation") or raw.data.get("notify")):
         return None
-    from mlsre.notify.plan import snapshot_for
     from mlsre.settings import load_settings
 
     settings, _ = load_settings(config_path)
+    return settings
+
+
+def escalation_for(
+    settings: Any, severity: str, model: str | None, service: str | None
+) -> Snapshot | None:
+    """The escalation policy a new incident gets, frozen; None when none matches."""
+    if settings is None:
+        return None
+    from mlsre.notify.plan import snapshot_for
+
     return snapshot_for(settings, severity, model, service)
 
 
-def after_command(store: Store, config_path: Path | None) -> str | None:
+def after_command(store: Store, config_path: Path | None, settings: Any = None) -> str | None:
     """Deliver what a command just queued, for about a second at most; a line to show when
-    something is left for `notify flush` (a channel down never fails the command)."""
+    something is left for `notify flush` (a channel down never fails the command).
+    ``settings``: when the command already loaded them."""
     try:
         if store.pending_outbox() == 0:
             return None
-        from mlsre.settings import load_settings
+        if settings is None:
+            from mlsre.settings import load_settings
 
-        settings, _ = load_settings(config_path)
+            settings, _ = load_settings(config_path)
         report = flush(store, settings, budget_s=settings.notify.flush_budget_s)
     except MlsreError as exc:
         return f"notifications queued, not sent yet: {exc.message} (`mlsre notify flush` retries)"
