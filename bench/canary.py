@@ -26,7 +26,7 @@ from mlsre.canary.config import parse_config
 from mlsre.canary.judge import Request, judge
 from mlsre.integrations.prometheus import PrometheusClient
 from mlsre.settings import Settings
-from tests.fixtures_servers import backfilled_prometheus
+from tests.support.fixtures_servers import backfilled_prometheus
 
 METRICS = 20
 END = 1795867200

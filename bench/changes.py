@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures_servers import mlflow_running  # noqa: E402  (after the path is set)
+from tests.support.fixtures_servers import mlflow_running  # noqa: E402  (after the path is set)
 
 NOW = int(time.time())
 

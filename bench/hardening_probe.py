@@ -1,7 +1,7 @@
 """The issue-13 hardening probe as figures: attempts by verdict, time to give up, peak memory.
 
 Runs the installed CLI (``python -m mlsre``) as a subprocess against our hostile server
-(tests/hostile_server.py), with secrets in the environment, hostile files and junk input, and
+(tests/support/hostile_server.py), with secrets in the environment, hostile files and junk input, and
 classifies each attempt: ok / clean error / exit 3 / wrong / lost / hang / security. ``--code``
 points at another checkout to measure it the same way (e.g. the commit before the fixes):
 
@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.faulty_server import refused_url  # noqa: E402
-from tests.hostile_server import HostileServer  # noqa: E402
+from tests.support.faulty_server import refused_url  # noqa: E402
+from tests.support.hostile_server import HostileServer  # noqa: E402
 
 TOKEN = "tok-Zq81/x+y=secret"
 USER, PASSWORD = "alice", "p@ss:w0rd/x"

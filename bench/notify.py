@@ -55,8 +55,8 @@ def main() -> None:
     from mlsre.incident.sqlite_store import SqliteStore
     from mlsre.notify.plan import Level, Snapshot
     from mlsre.timeutil import utcnow
-    from tests.faulty_server import refused_url
-    from tests.notify_receivers import Receiver
+    from tests.support.faulty_server import refused_url
+    from tests.support.notify_receivers import Receiver
 
     rec = Receiver().start()
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mlsre.incident.store import open_store  # noqa: E402
-from tests.fixtures_postmortem import build_incident, make_repo  # noqa: E402
+from tests.support.fixtures_postmortem import build_incident, make_repo  # noqa: E402
 
 RUNS = 3
 

@@ -27,9 +27,9 @@ from mlsre.preflight.check import check_runbooks
 from mlsre.runbook.loader import discover
 from mlsre.settings import Settings
 from mlsre.timeutil import parse_time
-from tests import scenario_fraud as scenario
-from tests.faulty_server import refused_url
-from tests.fixtures_servers import (
+from tests.support import scenario_fraud as scenario
+from tests.support.faulty_server import refused_url
+from tests.support.fixtures_servers import (
     MLFLOW_BIN,
     backfilled_prometheus,
     seeded_mlflow,

@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mlsre.incident.store import open_store  # noqa: E402
-from tests import scenario_fraud as scenario  # noqa: E402
-from tests.fixtures_serve import ECHO_RUNBOOK, alertmanager, serve_config  # noqa: E402
-from tests.fixtures_servers import backfilled_prometheus  # noqa: E402
-from tests.serve_load import LoadResult, bodies, run_all, send  # noqa: E402
-from tests.serve_support import Client, serve_env, serving  # noqa: E402
+from tests.support import scenario_fraud as scenario  # noqa: E402
+from tests.support.fixtures_serve import ECHO_RUNBOOK, alertmanager, serve_config  # noqa: E402
+from tests.support.fixtures_servers import backfilled_prometheus  # noqa: E402
+from tests.support.serve_load import LoadResult, bodies, run_all, send  # noqa: E402
+from tests.support.serve_support import Client, serve_env, serving  # noqa: E402
 
 TOKEN = "bench-token"
 

@@ -125,7 +125,7 @@ def writers(url: str, env: dict[str, str], n_proc: int, each: int) -> float:
 
 def follow_latency(url: str, env: dict[str, str], notes: int) -> list[float]:
     from mlsre.incident.service import record
-    from tests.fixtures_postgres import Lines
+    from tests.support.fixtures_postgres import Lines
 
     store = open_event_store(url)
     proc = subprocess.Popen(
@@ -168,7 +168,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args()
 
-    from tests.fixtures_postgres import PASSWORD, pg_bindir, start_postgres
+    from tests.support.fixtures_postgres import PASSWORD, pg_bindir, start_postgres
 
     bindir = pg_bindir()
     if bindir is None:

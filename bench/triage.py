@@ -1,6 +1,6 @@
 """`mlsre triage` over the bundled library against a real Prometheus and MLflow.
 
-Starts a Prometheus backfilled with the fraud scenario (tests/scenario_fraud.py) and a seeded
+Starts a Prometheus backfilled with the fraud scenario (tests/support/scenario_fraud.py) and a seeded
 MLflow, then times, at 45 minutes into the incident:
   1. baseline: the diagnose phase of each fitting runbook, one runbook after another;
   2. `triage`: all of them at once (what `mlsre triage fraud-detector --at ...` does).
@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo's tests
 from mlsre.runbook.triage import _diagnose, fitting, library, triage
 from mlsre.settings import PrometheusSettings, RegistrySettings, Settings
 from mlsre.timeutil import parse_time
-from tests import scenario_fraud as scenario
-from tests.fixtures_servers import backfilled_prometheus, seeded_mlflow
+from tests.support import scenario_fraud as scenario
+from tests.support.fixtures_servers import backfilled_prometheus, seeded_mlflow
 
 ROUNDS = 3
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 pytest_plugins: list[str] = [
-    "tests.fixtures_servers",
-    "tests.fixtures_runbooks",
-    "tests.fixtures_slo",
-    "tests.fixtures_drift",
-    "tests.fixtures_postmortem",
-    "tests.fixtures_canary",
-    "tests.scenario_service",
-    "tests.fixtures_postgres",
-    "tests.fixtures_serve",
+    "tests.support.fixtures_servers",
+    "tests.support.fixtures_runbooks",
+    "tests.support.fixtures_slo",
+    "tests.support.fixtures_drift",
+    "tests.support.fixtures_postmortem",
+    "tests.support.fixtures_canary",
+    "tests.support.scenario_service",
+    "tests.support.fixtures_postgres",
+    "tests.support.fixtures_serve",
 ]
 
 

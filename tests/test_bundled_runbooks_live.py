@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from mlsre.cli.app import app
 from mlsre.integrations.mlflow import MlflowClient
 from mlsre.settings import RegistrySettings
-from tests.fixtures_servers import MODEL, MlflowServer, PromServer
+from tests.support.fixtures_servers import MODEL, MlflowServer, PromServer
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.mlflow, pytest.mark.slow]
 

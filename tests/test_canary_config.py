@@ -13,7 +13,7 @@ from mlsre.canary.config import config_schema, parse_config
 from mlsre.canary.defaults import DEFAULT_CONFIG
 from mlsre.errors import UsageError
 from mlsre.yamlfile import YamlProblems
-from tests.helpers import run
+from tests.support.helpers import run
 
 GOOD = """\
 apiVersion: mlsre/v1

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests import scenario_canary as sc
-from tests.faulty_server import FaultyServer, refused_url
-from tests.helpers import run
+from tests.support import scenario_canary as sc
+from tests.support.faulty_server import FaultyServer, refused_url
+from tests.support.helpers import run
 
 pytestmark = pytest.mark.prometheus
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests import scenario_canary as sc
-from tests.fixtures_servers import MlflowServer
-from tests.helpers import run
+from tests.support import scenario_canary as sc
+from tests.support.fixtures_servers import MlflowServer
+from tests.support.helpers import run
 
 pytestmark = [pytest.mark.mlflow, pytest.mark.prometheus]
 CASES = ("same", "worse", "idle")

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests import scenario_fraud as scenario
-from tests.fixtures_servers import MlflowServer, PromServer
-from tests.helpers import ok, ok_json, run
+from tests.support import scenario_fraud as scenario
+from tests.support.fixtures_servers import MlflowServer, PromServer
+from tests.support.helpers import ok, ok_json, run
 
 T0 = scenario.T0
 pytestmark = [pytest.mark.prometheus, pytest.mark.mlflow]
@@ -203,7 +203,7 @@ def test_terminal_view_show_line_and_timeline(changes_ws: dict[str, Any]) -> Non
 def test_sources_that_are_down_are_notes_not_failures(
     changes_ws: dict[str, Any], isolated: Path
 ) -> None:
-    from tests.faulty_server import refused_url
+    from tests.support.faulty_server import refused_url
 
     env = {
         "MLSRE_REGISTRY_URL": refused_url(),

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.fixtures_drift import write_table
-from tests.helpers import ok, run, strict_json
+from tests.support.fixtures_drift import write_table
+from tests.support.helpers import ok, run, strict_json
 
 N = 100_000
 

@@ -13,7 +13,7 @@ from typer.main import get_command
 
 from mlsre import __version__
 from mlsre.cli.app import app
-from tests.helpers import ok, run
+from tests.support.helpers import ok, run
 
 
 def _leaf_commands() -> list[tuple[str, ...]]:

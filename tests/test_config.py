@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ok, run
+from tests.support.helpers import ok, run
 
 
 def _show(*args: str) -> dict[str, tuple[str, str]]:

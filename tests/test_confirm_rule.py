@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlsre.runbook.validate import validate_text
 from mlsre.steps.registry import default_registry, needs_confirm
-from tests.helpers import run
+from tests.support.helpers import run
 
 RUNBOOK = """\
 apiVersion: mlsre/v1

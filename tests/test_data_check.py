@@ -11,8 +11,8 @@ import numpy as np
 from mlsre.drift.checks import check_file, duplicate_share
 from mlsre.drift.load import load
 from mlsre.drift.samples import sample_paths
-from tests.fixtures_drift import Writer
-from tests.helpers import ok, run
+from tests.support.fixtures_drift import Writer
+from tests.support.helpers import ok, run
 
 
 def _by_check(findings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlsre.chaos.sample import sample_paths
-from tests.helpers import run, strict_json
+from tests.support.helpers import run, strict_json
 
 N = 50_000
 

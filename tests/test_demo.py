@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.helpers import ok
+from tests.support.helpers import ok
 
 
 def test_demo_runs_the_story_end_to_end(isolated: Path) -> None:

@@ -6,7 +6,7 @@ import re
 import shlex
 from pathlib import Path
 
-from tests.helpers import run
+from tests.support.helpers import run
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mlsre.cli.app import app
-from tests.faulty_server import FaultyServer, refused_url
-from tests.fixtures_servers import MlflowServer, PromServer
+from tests.support.faulty_server import FaultyServer, refused_url
+from tests.support.fixtures_servers import MlflowServer, PromServer
 
 
 def write_config(work: Path, prom: str, registry: str) -> None:

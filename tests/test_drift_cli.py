@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from mlsre.drift.samples import sample_paths, write_samples
-from tests.fixtures_drift import Writer
-from tests.helpers import ok, run
+from tests.support.fixtures_drift import Writer
+from tests.support.helpers import ok, run
 
 
 def test_bundled_sample_shows_drift_per_column() -> None:

@@ -13,9 +13,9 @@ from mlsre.settings import PrometheusSettings, Settings
 from mlsre.steps.base import StepContext, StepStatus
 from mlsre.steps.drift import DataCheck, DriftCompare, PrometheusDrift
 from mlsre.steps.registry import default_registry
-from tests import scenario_fraud as scenario
-from tests.fixtures_drift import Writer
-from tests.fixtures_servers import PromServer
+from tests.support import scenario_fraud as scenario
+from tests.support.fixtures_drift import Writer
+from tests.support.fixtures_servers import PromServer
 
 
 def _ctx(url: str = "http://127.0.0.1:9", at: int | None = None) -> StepContext:

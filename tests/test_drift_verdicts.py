@@ -9,7 +9,7 @@ import pytest
 
 from mlsre.drift.compare import ColumnStatus, CompareOptions, DriftReport, compare_files
 from mlsre.drift.methods import Method
-from tests.fixtures_drift import Writer
+from tests.support.fixtures_drift import Writer
 
 CATS = np.array(["visa", "mastercard", "amex"])
 

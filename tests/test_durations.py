@@ -9,7 +9,7 @@ from mlsre.incident.durations import durations
 from mlsre.incident.model import Incident, Severity, Status
 from mlsre.incident.stats import group_stats
 from mlsre.postmortem.context import build_context
-from tests.helpers import ok, ok_json
+from tests.support.helpers import ok, ok_json
 
 T = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
 

@@ -6,9 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from tests.engine_support import run_json, step_results, workspace, write_runbook
-from tests.faulty_server import FaultyServer, refused_url
-from tests.helpers import ok, run
+from tests.support.engine_support import run_json, step_results, workspace, write_runbook
+from tests.support.faulty_server import FaultyServer, refused_url
+from tests.support.helpers import ok, run
 
 PY = sys.executable
 

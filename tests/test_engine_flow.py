@@ -7,9 +7,9 @@ import json
 import re
 from pathlib import Path
 
-from tests.engine_support import run_json, step_results, workspace, write_runbook
-from tests.faulty_server import refused_url
-from tests.helpers import ok, run
+from tests.support.engine_support import run_json, step_results, workspace, write_runbook
+from tests.support.faulty_server import refused_url
+from tests.support.helpers import ok, run
 from tests.test_prompts_screen import Terminal
 
 GATED = """\

@@ -11,8 +11,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.engine_support import step_results, workspace, write_runbook
-from tests.helpers import ok
+from tests.support.engine_support import step_results, workspace, write_runbook
+from tests.support.helpers import ok
 
 ROOT = Path(__file__).resolve().parents[1]
 _GAP = r"(?:\x1b\[[0-9;?]*[A-Za-z]|\s)+"

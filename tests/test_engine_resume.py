@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_support import step_results, workspace, write_runbook
-from tests.helpers import ok, run
+from tests.support.engine_support import step_results, workspace, write_runbook
+from tests.support.helpers import ok, run
 
 ROOT = Path(__file__).resolve().parents[1]
 

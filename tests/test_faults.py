@@ -14,7 +14,7 @@ from mlsre.settings import PrometheusSettings, RegistrySettings, Settings
 from mlsre.steps.base import StepContext, StepStatus
 from mlsre.steps.model_registry import RegistryVersions
 from mlsre.steps.prometheus import PrometheusQuery
-from tests.faulty_server import FaultyServer, refused_url
+from tests.support.faulty_server import FaultyServer, refused_url
 
 AT = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
 

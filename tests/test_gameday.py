@@ -10,9 +10,9 @@ import pytest
 
 from mlsre.chaos.sample import sample_paths
 from mlsre.timeutil import iso
-from tests.fixtures_servers import MODEL, MlflowServer
-from tests.fixtures_slo import E0, E1, at
-from tests.helpers import run, strict_json
+from tests.support.fixtures_servers import MODEL, MlflowServer
+from tests.support.fixtures_slo import E0, E1, at
+from tests.support.helpers import run, strict_json
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

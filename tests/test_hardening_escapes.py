@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from mlsre.textsafe import visible, visible_on_terminal
-from tests.helpers import run
-from tests.hostile_server import ESC_CLEAR, ESC_TITLE, HostileServer
+from tests.support.helpers import run
+from tests.support.hostile_server import ESC_CLEAR, ESC_TITLE, HostileServer
 
 NASTY = f"p99 up {ESC_TITLE}{ESC_CLEAR}\x9b31m \u202eevil\x07"
 RAW = ("\x1b", "\x07", "\x9b", "\u202e")

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mlsre.cli.app import app
-from tests.faulty_server import refused_url
+from tests.support.faulty_server import refused_url
 
 # Slow or global commands are swept elsewhere (demo builds a whole workspace).
 SKIP = {"demo", "init"}

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from mlsre.slo.examples import example_files
-from tests.helpers import run
-from tests.hostile_server import HostileServer
+from tests.support.helpers import run
+from tests.support.hostile_server import HostileServer
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from mlsre.runbook.sandbox import TemplateError, render
 from mlsre.yamlfile import YamlProblems, parse_yaml
-from tests.helpers import run
+from tests.support.helpers import run
 
 
 def merge_bomb(levels: int = 30) -> str:

@@ -15,7 +15,7 @@ from mlsre.runbook.engine import Engine, RunOptions, Unattended
 from mlsre.runbook.injection import script_argument_problem, unescaped_matchers
 from mlsre.runbook.model import Runbook
 from mlsre.settings import Settings
-from tests.helpers import run
+from tests.support.helpers import run
 
 SHELL_C = """\
 apiVersion: mlsre/v1

@@ -23,8 +23,8 @@ from mlsre.integrations.http import FailureKind, HttpFailure
 from mlsre.integrations.mlflow import MlflowClient
 from mlsre.integrations.prometheus import PrometheusClient
 from mlsre.settings import PrometheusSettings, RegistrySettings
-from tests.faulty_server import refused_url
-from tests.hostile_server import HostileServer
+from tests.support.faulty_server import refused_url
+from tests.support.hostile_server import HostileServer
 
 
 @pytest.fixture

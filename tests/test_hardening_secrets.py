@@ -18,8 +18,8 @@ from urllib.parse import quote
 import pytest
 
 from mlsre.redaction import RedactingStream, redact
-from tests.helpers import run
-from tests.hostile_server import HostileServer
+from tests.support.helpers import run
+from tests.support.hostile_server import HostileServer
 
 TOKEN = "tok-Zq81/x+y=secret"  # characters that URL-encoding and JSON change
 USER, PASSWORD = "alice", 'p@ss:w0rd/"quoted"'

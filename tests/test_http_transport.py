@@ -12,7 +12,7 @@ from mlsre.integrations.http import FailureKind, HttpFailure, Request
 from mlsre.integrations.prometheus import PrometheusClient
 from mlsre.integrations.recording import RecordingTransport, ReplayTransport, exchange_to_json
 from mlsre.settings import PrometheusSettings
-from tests.faulty_server import FaultyServer
+from tests.support.faulty_server import FaultyServer
 
 AT = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ok, ok_json, run
+from tests.support.helpers import ok, ok_json, run
 
-# Every test here runs on SQLite and on PostgreSQL (tests/fixtures_postgres.py).
+# Every test here runs on SQLite and on PostgreSQL (tests/support/fixtures_postgres.py).
 pytestmark = pytest.mark.usefixtures("store_backend")
 
 

@@ -21,11 +21,11 @@ from typer.main import get_command
 from mlsre.cli.app import app
 from mlsre.drift.samples import sample_paths
 from mlsre.jsonutil import loads_strict
-from tests import scenario_fraud as scenario
-from tests.engine_support import write_runbook
-from tests.fixtures_postmortem import make_repo
-from tests.fixtures_servers import MlflowServer, PromServer
-from tests.helpers import ok, run
+from tests.support import scenario_fraud as scenario
+from tests.support.engine_support import write_runbook
+from tests.support.fixtures_postmortem import make_repo
+from tests.support.fixtures_servers import MlflowServer, PromServer
+from tests.support.helpers import ok, run
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.mlflow]
 

@@ -7,7 +7,7 @@ import pytest
 from mlsre.errors import NotFoundError
 from mlsre.integrations.mlflow import MlflowClient
 from mlsre.settings import RegistrySettings
-from tests.fixtures_servers import MODEL, MlflowServer
+from tests.support.fixtures_servers import MODEL, MlflowServer
 
 pytestmark = pytest.mark.mlflow
 

@@ -17,8 +17,8 @@ from mlsre.steps.model_registry import (
     RegistryRollback,
     RegistryVersions,
 )
-from tests.fixtures_servers import MODEL, MlflowServer
-from tests.scenario_fraud import T0
+from tests.support.fixtures_servers import MODEL, MlflowServer
+from tests.support.scenario_fraud import T0
 
 pytestmark = pytest.mark.mlflow
 

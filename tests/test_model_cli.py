@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from mlsre.cli.app import app
 from mlsre.integrations.mlflow import MlflowClient
 from mlsre.settings import RegistrySettings
-from tests.fixtures_servers import MODEL, MlflowServer
+from tests.support.fixtures_servers import MODEL, MlflowServer
 
 pytestmark = pytest.mark.mlflow
 

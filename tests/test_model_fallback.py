@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from mlsre.cli.app import app
 from mlsre.integrations.mlflow import MlflowClient
 from mlsre.settings import RegistrySettings
-from tests import scenario_fraud as scenario
-from tests.fixtures_servers import MODEL, MlflowServer, PromServer
+from tests.support import scenario_fraud as scenario
+from tests.support.fixtures_servers import MODEL, MlflowServer, PromServer
 
 pytestmark = pytest.mark.mlflow
 

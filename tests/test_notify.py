@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from mlsre.notify.channels.webhook import verify
-from tests.faulty_server import refused_url
-from tests.helpers import ok, ok_json, run
-from tests.notify_receivers import Receiver
+from tests.support.faulty_server import refused_url
+from tests.support.helpers import ok, ok_json, run
+from tests.support.notify_receivers import Receiver
 
 pytestmark = pytest.mark.usefixtures("store_backend")  # the outbox on SQLite and PostgreSQL
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from mlsre.postmortem.lint import RULES, lint_text, mask
-from tests.fixtures_postmortem import PostmortemEnv
-from tests.helpers import run
+from tests.support.fixtures_postmortem import PostmortemEnv
+from tests.support.helpers import run
 
 NAMES = ["Dana Kim", "luis", "alertmanager", "mark"]
 

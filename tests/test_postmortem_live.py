@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_support import write_runbook
-from tests.fixtures_postmortem import make_repo
-from tests.fixtures_servers import MODEL, PromServer
-from tests.helpers import ok, run
+from tests.support.engine_support import write_runbook
+from tests.support.fixtures_postmortem import make_repo
+from tests.support.fixtures_servers import MODEL, PromServer
+from tests.support.helpers import ok, run
 
 pytestmark = [pytest.mark.prometheus]
 

@@ -14,10 +14,10 @@ from mlsre.incident.service import open_incident
 from mlsre.integrations.git import init_repo
 from mlsre.postmortem.publish import PublishResult, publish
 from mlsre.settings import load_settings
-from tests.fixtures_postmortem import PostmortemEnv, at, git
-from tests.helpers import run
+from tests.support.fixtures_postmortem import PostmortemEnv, at, git
+from tests.support.helpers import run
 
-# Every test here runs on SQLite and on PostgreSQL (tests/fixtures_postgres.py).
+# Every test here runs on SQLite and on PostgreSQL (tests/support/fixtures_postgres.py).
 pytestmark = pytest.mark.usefixtures("store_backend")
 
 MD = "2026/2026-11-28-INC-1-fraud-detector-p99-latency-7x-after-version-4.md"

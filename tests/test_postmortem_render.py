@@ -18,11 +18,11 @@ from mlsre.postmortem.context import build_context
 from mlsre.postmortem.lint import lint_text
 from mlsre.postmortem.render import template_dirs
 from mlsre.settings import load_settings
-from tests.fixtures_postmortem import PostmortemEnv, build_incident
-from tests.fixtures_slo import E0, E1, at
-from tests.helpers import run
+from tests.support.fixtures_postmortem import PostmortemEnv, build_incident
+from tests.support.fixtures_slo import E0, E1, at
+from tests.support.helpers import run
 
-# Every test here runs on SQLite and on PostgreSQL (tests/fixtures_postgres.py).
+# Every test here runs on SQLite and on PostgreSQL (tests/support/fixtures_postgres.py).
 pytestmark = pytest.mark.usefixtures("store_backend")
 
 SECTIONS = [

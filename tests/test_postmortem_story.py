@@ -12,7 +12,7 @@ from mlsre.incident.store import Store, open_store
 from mlsre.postmortem import build
 from mlsre.postmortem.render import template_dirs
 from mlsre.postmortem.signals import change_point
-from tests.fixtures_postmortem import at
+from tests.support.fixtures_postmortem import at
 
 Q_ERR = 'sum(rate(errors{model="m"}[5m])) / sum(rate(requests{model="m"}[5m]))'
 
@@ -122,7 +122,7 @@ def test_change_point_finds_a_step_and_ignores_noise() -> None:
 
 def test_prometheus_down_costs_one_question_and_one_line(tmp_path: Path) -> None:
     from mlsre.settings import load_settings
-    from tests.faulty_server import refused_url
+    from tests.support.faulty_server import refused_url
 
     store, inc = _incident(tmp_path)
     (tmp_path / "mlsre.yaml").write_text(f"prometheus: {{url: '{refused_url()}', retries: 0}}\n")

@@ -19,9 +19,9 @@ import pytest
 from mlsre.drift.samples import sample_paths
 from mlsre.jsonutil import loads_strict
 from mlsre.postmortem.charts import png_text
-from tests import scenario_fraud as scenario
-from tests.fixtures_servers import MlflowServer, PromServer
-from tests.helpers import ok, run
+from tests.support import scenario_fraud as scenario
+from tests.support.fixtures_servers import MlflowServer, PromServer
+from tests.support.helpers import ok, run
 
 pytestmark = [pytest.mark.prometheus]
 
@@ -133,8 +133,8 @@ def test_realistic_incident_postmortem_reads_well(
 
 def test_postmortem_on_a_layout_without_version_labels(isolated: Path, slo_workspace: Path) -> None:
     """The other layout: the request counter has `model` and `code` labels, no `version`."""
-    from tests.faulty_server import refused_url
-    from tests.fixtures_slo import E0, E1
+    from tests.support.faulty_server import refused_url
+    from tests.support.fixtures_slo import E0, E1
 
     cfg_file = slo_workspace / "mlsre.yaml"
     cfg_file.write_text(

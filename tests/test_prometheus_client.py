@@ -11,7 +11,7 @@ from mlsre.errors import UsageError
 from mlsre.integrations.http import FailureKind, HttpFailure
 from mlsre.integrations.prometheus import PrometheusClient, parse_value
 from mlsre.settings import PrometheusSettings
-from tests.fixtures_servers import PromServer
+from tests.support.fixtures_servers import PromServer
 
 P99 = (
     "histogram_quantile(0.99, sum by (le, version) "
@@ -116,7 +116,7 @@ def test_buildinfo(client: PrometheusClient) -> None:
 
 
 def test_unreachable_kind(prometheus_server: PromServer) -> None:
-    from tests.faulty_server import refused_url
+    from tests.support.faulty_server import refused_url
 
     c = PrometheusClient(PrometheusSettings(url=refused_url(), retries=1, backoff_s=0))
     with pytest.raises(HttpFailure) as exc:

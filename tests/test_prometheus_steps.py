@@ -13,7 +13,7 @@ from mlsre.integrations.recording import RecordingTransport, ReplayTransport
 from mlsre.settings import PrometheusSettings, Settings
 from mlsre.steps.base import StepContext, StepStatus
 from mlsre.steps.prometheus import Baseline, PrometheusCompare, PrometheusQuery, PrometheusRange
-from tests.fixtures_servers import PromServer
+from tests.support.fixtures_servers import PromServer
 
 pytestmark = pytest.mark.prometheus
 P99 = (

@@ -18,9 +18,9 @@ import pexpect
 import pyte
 import pytest
 
-from tests.engine_support import step_results, workspace, write_runbook
-from tests.fixtures_servers import MlflowServer
-from tests.helpers import ok
+from tests.support.engine_support import step_results, workspace, write_runbook
+from tests.support.fixtures_servers import MlflowServer
+from tests.support.helpers import ok
 
 ROOT = Path(__file__).resolve().parents[1]
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"

@@ -16,8 +16,8 @@ from mlsre.cli.app import app
 from mlsre.paths import bundled_dir
 from mlsre.slo.rules import rule_groups
 from mlsre.slo.spec import load_slos
-from tests import scenario_fraud as fraud
-from tests.fixtures_servers import MODEL, MlflowServer, backfilled_prometheus
+from tests.support import scenario_fraud as fraud
+from tests.support.fixtures_servers import MODEL, MlflowServer, backfilled_prometheus
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.mlflow, pytest.mark.slow]
 
@@ -179,7 +179,7 @@ def test_every_registered_model_by_default(
 def test_a_registry_that_cannot_answer_is_unknown_not_fail(
     isolated: Path, service_prometheus: str
 ) -> None:
-    from tests.faulty_server import refused_url
+    from tests.support.faulty_server import refused_url
 
     workspace(isolated, service_prometheus, refused_url(), slos=False)
     code, report = readiness()
@@ -194,7 +194,7 @@ def test_a_registry_that_cannot_answer_is_unknown_not_fail(
 def test_terminal_table_shows_names_literally(
     isolated: Path, service_prometheus: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.faulty_server import refused_url
+    from tests.support.faulty_server import refused_url
 
     workspace(isolated, service_prometheus, refused_url(), slos=False)
     monkeypatch.setenv("MLSRE_FORCE_TERMINAL", "1")

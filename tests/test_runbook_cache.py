@@ -9,7 +9,7 @@ import pytest
 
 from mlsre.runbook import cache
 from mlsre.runbook.validate import validate_paths
-from tests.fixtures_runbooks import minimal_runbook
+from tests.support.fixtures_runbooks import minimal_runbook
 
 
 @pytest.fixture

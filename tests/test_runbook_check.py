@@ -1,6 +1,6 @@
 """`mlsre runbook check --live` on the fraud layout and on a layout the runbooks were not written for.
 
-Real Prometheus servers (the fraud scenario, and tests/scenario_service.py's other conventions)
+Real Prometheus servers (the fraud scenario, and tests/support/scenario_service.py's other conventions)
 and the real MLflow registry. Suggestions are tested by applying them and checking again.
 """
 
@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from mlsre.cli.app import app
-from tests import scenario_fraud as fraud
-from tests.faulty_server import refused_url
-from tests.fixtures_servers import MODEL, MlflowServer, PromServer
+from tests.support import scenario_fraud as fraud
+from tests.support.faulty_server import refused_url
+from tests.support.fixtures_servers import MODEL, MlflowServer, PromServer
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.mlflow]
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from mlsre.cli.app import app
 from mlsre.steps.registry import build_registry, default_registry
-from tests.fixtures_runbooks import minimal_runbook
+from tests.support.fixtures_runbooks import minimal_runbook
 
 CORPUS = Path(__file__).parent / "data" / "broken_runbooks"
 LIBRARY = {

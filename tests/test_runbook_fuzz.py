@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlsre.runbook.validate import validate_text
-from tests.fixtures_runbooks import minimal_runbook
+from tests.support.fixtures_runbooks import minimal_runbook
 
 # MLSRE_FUZZ_EXAMPLES=5000 for a long run; the default keeps the suite quick.
 N = int(os.environ.get("MLSRE_FUZZ_EXAMPLES", "300"))

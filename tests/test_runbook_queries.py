@@ -13,8 +13,8 @@ from mlsre.runbook.loader import bundled_dir
 from mlsre.runbook.validate import validate_file
 from mlsre.settings import PrometheusSettings, RegistrySettings, Settings
 from mlsre.steps.base import Phase, StepStatus
-from tests.faulty_server import refused_url
-from tests.fixtures_servers import MlflowServer, PromServer
+from tests.support.faulty_server import refused_url
+from tests.support.fixtures_servers import MlflowServer, PromServer
 
 pytestmark = pytest.mark.prometheus
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from mlsre.cli.app import app
 from mlsre.runbook.loader import bundled_dir
 from mlsre.runbook.schema import modeline, runbook_schema, schema_path
-from tests.fixtures_runbooks import minimal_runbook
+from tests.support.fixtures_runbooks import minimal_runbook
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlsre.runbook.validate import validate_file, validate_paths, validate_text
-from tests.fixtures_runbooks import minimal_runbook
+from tests.support.fixtures_runbooks import minimal_runbook
 
 CORPUS = Path(__file__).parent / "data" / "broken_runbooks"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from mlsre.runbook.view import describe_kinds
-from tests.helpers import ok, run
+from tests.support.helpers import ok, run
 
 
 def test_show_with_inputs_renders_the_confirm_text() -> None:

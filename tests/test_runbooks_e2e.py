@@ -1,6 +1,6 @@
 """The bundled runbooks, end to end, against a real Prometheus and a real MLflow registry.
 
-The scenario (tests/scenario_fraud.py) is known by construction: version 4 of fraud-detector
+The scenario (tests/support/scenario_fraud.py) is known by construction: version 4 of fraud-detector
 goes live at T0 and is ~7x slower with 10x the errors; `amount` drifts; the `country` feature
 pipeline breaks at T0+30m. Each run is then exported and replayed with `mlsre runbook test`,
 so every bundled runbook also has a replay test that needs no server.
@@ -18,9 +18,9 @@ import pytest
 import requests
 
 from mlsre.drift.samples import sample_paths
-from tests import scenario_fraud as scenario
-from tests.fixtures_servers import MlflowServer, PromServer
-from tests.helpers import ok, run
+from tests.support import scenario_fraud as scenario
+from tests.support.fixtures_servers import MlflowServer, PromServer
+from tests.support.helpers import ok, run
 
 REFERENCE, CURRENT = sample_paths()
 AT = scenario.T0 + 45 * 60  # 45 minutes into the incident

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_serve import alertmanager
-from tests.fixtures_servers import MODEL, MlflowServer, PromServer
-from tests.helpers import ok_json
-from tests.serve_support import serving, wait_for
+from tests.support.fixtures_serve import alertmanager
+from tests.support.fixtures_servers import MODEL, MlflowServer, PromServer
+from tests.support.helpers import ok_json
+from tests.support.serve_support import serving, wait_for
 
 pytestmark = [pytest.mark.alertmanager, pytest.mark.prometheus, pytest.mark.mlflow]
 

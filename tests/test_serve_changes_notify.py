@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ok_json
-from tests.notify_receivers import Receiver
-from tests.serve_support import alert, notification, serve_env, serving, wait_for
+from tests.support.helpers import ok_json
+from tests.support.notify_receivers import Receiver
+from tests.support.serve_support import alert, notification, serve_env, serving, wait_for
 
 PD_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 

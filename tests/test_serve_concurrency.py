@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from mlsre.incident.store import IncidentFilter, open_store
-from tests.fixtures_serve import serve_config
-from tests.serve_load import bodies, send
-from tests.serve_support import serving
+from tests.support.fixtures_serve import serve_config
+from tests.support.serve_load import bodies, send
+from tests.support.serve_support import serving
 
 pytestmark = pytest.mark.slow
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlsre.incident.store import IncidentFilter, open_store
-from tests.fixtures_serve import serve_config
-from tests.serve_load import bodies, send
-from tests.serve_support import Answer, alert, notification, serving, start, stop, wait_for
+from tests.support.fixtures_serve import serve_config
+from tests.support.serve_load import bodies, send
+from tests.support.serve_support import Answer, alert, notification, serving, start, stop, wait_for
 
 SLOW_RUNBOOK = """\
 apiVersion: mlsre/v1

@@ -6,9 +6,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.fixtures_serve import serve_config
-from tests.helpers import ok, ok_json
-from tests.serve_support import MLSRE, alert, notification, serve_env, serving, wait_for
+from tests.support.fixtures_serve import serve_config
+from tests.support.helpers import ok, ok_json
+from tests.support.serve_support import MLSRE, alert, notification, serve_env, serving, wait_for
 
 SLOW_FIX = """\
 apiVersion: mlsre/v1

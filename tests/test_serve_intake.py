@@ -11,9 +11,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlsre.incident.store import open_store
-from tests.fixtures_serve import serve_config
-from tests.helpers import ok_json, run
-from tests.serve_support import alert, notification, serving, wait_for
+from tests.support.fixtures_serve import serve_config
+from tests.support.helpers import ok_json, run
+from tests.support.serve_support import alert, notification, serving, wait_for
 
 pytestmark = pytest.mark.usefixtures("store_backend")  # serve on SQLite and on PostgreSQL
 
@@ -234,7 +234,7 @@ def test_a_port_in_use_is_a_one_line_error_not_a_crash(serve_ws: Path) -> None:
     import socket
     import subprocess
 
-    from tests.serve_support import MLSRE, serve_env
+    from tests.support.serve_support import MLSRE, serve_env
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

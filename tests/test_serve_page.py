@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_servers import missing
-from tests.helpers import ok
-from tests.serve_support import alert, notification, serving
+from tests.support.fixtures_servers import missing
+from tests.support.helpers import ok
+from tests.support.serve_support import alert, notification, serving
 
 pytestmark = pytest.mark.browser
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests import scenario_fraud
-from tests.fixtures_servers import missing
+from tests.support import scenario_fraud
+from tests.support.fixtures_servers import missing
 
 
 def test_missing_server_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ from mlsre.settings import load_settings
 from mlsre.steps.base import StepContext, StepStatus
 from mlsre.steps.slo import SloStatusParams, SloStatusStep
 from mlsre.timeutil import iso
-from tests.fixtures_slo import E1, at, promtool_path
+from tests.support.fixtures_slo import E1, at, promtool_path
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()

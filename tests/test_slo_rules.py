@@ -17,7 +17,7 @@ import yaml
 from mlsre.slo.budget import WINDOWS
 from mlsre.slo.rules import alert_name, rule_groups, rules_yaml
 from mlsre.slo.spec import load_slos
-from tests.fixtures_slo import promtool_path
+from tests.support.fixtures_slo import promtool_path
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "docs" / "examples" / "slos"

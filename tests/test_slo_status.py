@@ -1,6 +1,6 @@
 """SLO status against a REAL Prometheus backfilled with numbers known by construction.
 
-The scenario (``tests/fixtures_slo.py``): 100 requests a minute from START, none failing except
+The scenario (``tests/support/fixtures_slo.py``): 100 requests a minute from START, none failing except
 1 in 100 during the hour [E0, E1] = [START+24h, START+25h]. Against 99.9% over 30 days:
 
 - at E1 the 5m, 30m and 1h burn rates are 0.01 / 0.001 = 10;
@@ -24,7 +24,7 @@ from mlsre.slo.budget import AlertState
 from mlsre.slo.spec import find_slo, load_slos
 from mlsre.slo.status import incident_impact, slo_impact, slo_status
 from mlsre.steps.slo import incident_slo_impact
-from tests.fixtures_slo import E0, E1, SloPrometheus, at
+from tests.support.fixtures_slo import E0, E1, SloPrometheus, at
 
 pytestmark = pytest.mark.prometheus
 

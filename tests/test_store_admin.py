@@ -20,8 +20,8 @@ from mlsre.incident.model import EventKind, Severity
 from mlsre.incident.service import open_incident, record
 from mlsre.incident.store import IncidentFilter, open_event_store
 from mlsre.incident.store_copy import event_log_checksum
-from tests.fixtures_postgres import Lines, PgServer
-from tests.helpers import ok, ok_json, run
+from tests.support.fixtures_postgres import Lines, PgServer
+from tests.support.helpers import ok, ok_json, run
 
 DATA = Path(__file__).parent / "data"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import scenario_fraud as scenario
-from tests.fixtures_servers import MlflowServer, PromServer
-from tests.helpers import ok, run
+from tests.support import scenario_fraud as scenario
+from tests.support.fixtures_servers import MlflowServer, PromServer
+from tests.support.helpers import ok, run
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.mlflow]
 

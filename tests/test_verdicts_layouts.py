@@ -1,7 +1,7 @@
 """Runbooks that compare with "before the deploy" on two metric layouts, with default inputs.
 
-Layout "versioned" is tests/scenario_fraud.py (every serving metric has `version`); layout
-"unversioned" is tests/scenario_fraud_unversioned.py (the request counter has `model` and `code`
+Layout "versioned" is tests/support/scenario_fraud.py (every serving metric has `version`); layout
+"unversioned" is tests/support/scenario_fraud_unversioned.py (the request counter has `model` and `code`
 but no `version`: only the latency histogram says which version served). The same incident must
 read the same on both: the deploy at T0 is the cause, the rollback runs; and at a healthy time
 (before the deploy, nothing changed in the lookback) every runbook reads healthy and exits 0.
@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests import scenario_fraud as scenario
-from tests.fixtures_servers import MlflowServer, PromServer
-from tests.helpers import ok, run
+from tests.support import scenario_fraud as scenario
+from tests.support.fixtures_servers import MlflowServer, PromServer
+from tests.support.helpers import ok, run
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.mlflow]
 

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests import scenario_fraud as fraud
-from tests.fixtures_servers import backfilled_prometheus
+from tests.support import scenario_fraud as fraud
+from tests.support.fixtures_servers import backfilled_prometheus
 
 MODEL = fraud.MODEL
 END = fraud.T0 + 3600

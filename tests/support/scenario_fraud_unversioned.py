@@ -1,6 +1,6 @@
 """The fraud-detector incident again, laid out as another team exports it.
 
-Same story and times as :mod:`tests.scenario_fraud` (version 4 goes live at ``T0``: p99 about
+Same story and times as :mod:`tests.support.scenario_fraud` (version 4 goes live at ``T0``: p99 about
 7x, errors 0.5% -> 5%), but only the latency histogram carries a ``version`` label. The request
 counter has ``model`` and ``code`` and no ``version``; so has the prediction-score histogram.
 Every counter runs on across the deploy (one process serving whichever version is loaded), so
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tests import scenario_fraud as base
-from tests.scenario_fraud import MODEL, RATE, STEP, T0, Times
+from tests.support import scenario_fraud as base
+from tests.support.scenario_fraud import MODEL, RATE, STEP, T0, Times
 
 __all__ = ["MODEL", "T0", "Times", "openmetrics"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.faulty_server import free_port
+from tests.support.faulty_server import free_port
 
 MLSRE = Path(sys.executable).parent / "mlsre"
 WEBHOOK = "/api/v1/alerts/alertmanager"

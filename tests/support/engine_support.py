@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import ok, run
+from tests.support.helpers import ok, run
 
 
 def workspace(root: Path, extra_config: str = "") -> Path:

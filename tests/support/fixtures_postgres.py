@@ -23,8 +23,8 @@ from typing import IO
 
 import pytest
 
-from tests.faulty_server import free_port
-from tests.fixtures_servers import missing
+from tests.support.faulty_server import free_port
+from tests.support.fixtures_servers import missing
 
 PASSWORD = "pg-test-secret-4711"
 _TEMPLATE = "mlsre_template"

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.faulty_server import free_port, refused_url
-from tests.fixtures_servers import missing, stop, wait_http
+from tests.support.faulty_server import free_port, refused_url
+from tests.support.fixtures_servers import missing, stop, wait_http
 
 ECHO_RUNBOOK = """\
 apiVersion: mlsre/v1

@@ -1,4 +1,4 @@
-"""A real Prometheus holding the canary scenarios (tests/scenario_canary.py), once a session."""
+"""A real Prometheus holding the canary scenarios (tests/support/scenario_canary.py), once a session."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests import scenario_canary as sc
-from tests.fixtures_servers import backfilled_prometheus
+from tests.support import scenario_canary as sc
+from tests.support.fixtures_servers import backfilled_prometheus
 
 
 @pytest.fixture(scope="session")

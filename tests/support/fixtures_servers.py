@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from tests import scenario_fraud as scenario
-from tests.faulty_server import FaultyServer, free_port
+from tests.support import scenario_fraud as scenario
+from tests.support.faulty_server import FaultyServer, free_port
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MLFLOW_BIN = REPO / ".venv-mlflow" / "bin" / "mlflow"
 MODEL = scenario.MODEL
 
@@ -135,7 +135,7 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prom
 @pytest.fixture(scope="session")
 def prometheus_unversioned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromServer]:
     """The same incident, but only the latency histogram carries `version` (see the module)."""
-    from tests import scenario_fraud_unversioned as other
+    from tests.support import scenario_fraud_unversioned as other
 
     with backfilled_prometheus(
         tmp_path_factory.mktemp("prometheus-unversioned"), other.openmetrics()

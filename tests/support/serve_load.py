@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tests.serve_support import Client, alert, notification
+from tests.support.serve_support import Client, alert, notification
 
 
 @dataclass

@@ -4,7 +4,7 @@ Scenario (one sample a minute, 100 requests a minute, from ``START`` for 48 hour
 fails except in the hour ``[E0, E1]``, when 1 in 100 does (1% errors). Feature ``amount`` is 1%
 null except in that same hour (samples ``E0`` .. ``E1`` inclusive), when it is 50% null.
 
-Starting Prometheus reuses the primitives of :mod:`tests.fixtures_servers` (port, readiness,
+Starting Prometheus reuses the primitives of :mod:`tests.support.fixtures_servers` (port, readiness,
 process-group stop, fail-under-CI); only the data differs from its fraud scenario.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_servers import backfilled_prometheus, missing
+from tests.support.fixtures_servers import backfilled_prometheus, missing
 
 START = 1795500000 - 1795500000 % 3600  # an hour boundary in late 2026
 E0 = START + 24 * 3600  # errors start
