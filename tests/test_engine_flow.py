@@ -7,10 +7,10 @@ import json
 import re
 from pathlib import Path
 
+from tests.cli.test_prompts_screen import Terminal
 from tests.support.engine_support import run_json, step_results, workspace, write_runbook
 from tests.support.faulty_server import refused_url
 from tests.support.helpers import ok, run
-from tests.test_prompts_screen import Terminal
 
 GATED = """\
 - id: check

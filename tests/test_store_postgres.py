@@ -15,10 +15,10 @@ from mlsre.incident.migrations import LATEST
 from mlsre.incident.model import EventKind, Severity
 from mlsre.incident.service import open_incident, record
 from mlsre.incident.store import IncidentFilter, open_event_store
+from tests.cli.test_cli_surface import HEAVY, _imported_modules
 from tests.support.faulty_server import free_port
 from tests.support.fixtures_postgres import PASSWORD, Lines, PgServer
 from tests.support.helpers import run
-from tests.test_cli_surface import HEAVY, _imported_modules
 
 WRITER = """
 import sys

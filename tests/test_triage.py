@@ -81,7 +81,7 @@ def test_triage_at_a_healthy_time_on_the_unversioned_layout_finds_nothing(
 def test_triage_fits_one_80_column_screen(
     isolated: Path, prometheus_server: PromServer, registry: MlflowServer
 ) -> None:
-    from tests.test_prompts_screen import Terminal
+    from tests.cli.test_prompts_screen import Terminal
 
     _workspace(isolated, prometheus_server, registry)
     term = Terminal(isolated, "triage", scenario.MODEL, "--at", str(INCIDENT_AT), rows=30)

@@ -77,7 +77,7 @@ def test_traceback_flag_shows_the_stack(isolated: Path) -> None:
 
 
 def _imported_modules(*args: str, cwd: Path) -> set[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "mlsre", *args],
         capture_output=True,
@@ -125,7 +125,7 @@ def test_incident_list_and_help_import_nothing_heavy(isolated: Path) -> None:
 
 
 def test_typer_is_only_in_cli() -> None:
-    pkg = Path(__file__).resolve().parents[1] / "mlsre"
+    pkg = Path(__file__).resolve().parents[2] / "mlsre"
     offenders = []
     for path in pkg.rglob("*.py"):
         if "cli" in path.relative_to(pkg).parts:

@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.prometheus, pytest.mark.mlflow]
 
 REFERENCE, CURRENT = sample_paths()
 AT = scenario.T0 + 45 * 60
-DOCS_SLOS = Path(__file__).resolve().parents[1] / "docs" / "examples" / "slos"
+DOCS_SLOS = Path(__file__).resolve().parents[2] / "docs" / "examples" / "slos"
 
 
 def json_commands() -> set[str]:

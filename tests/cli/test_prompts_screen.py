@@ -22,7 +22,7 @@ from tests.support.engine_support import step_results, workspace, write_runbook
 from tests.support.fixtures_servers import MlflowServer
 from tests.support.helpers import ok
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 CHOICES = [
     "the new model version that went live at 14:31",
