@@ -4,7 +4,7 @@ Jinja's lexer and parser cost about 0.7 ms per expression, and step ids make nea
 expression of a library distinct. This reads a subset of Jinja's expression syntax into a tree
 that `_fast_analysis` walks in the order :func:`mlsre.runbook.refs._collect` walks Jinja's nodes.
 Anything outside the subset, or invalid, raises `_Unsure`, and Jinja decides (and words the
-error). ``tests/test_refs_fast.py`` holds the two to identical answers.
+error). ``tests/runbook/test_refs_fast.py`` holds the two to identical answers.
 """
 
 from __future__ import annotations

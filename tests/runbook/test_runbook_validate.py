@@ -9,7 +9,7 @@ import pytest
 from mlsre.runbook.validate import validate_file, validate_paths, validate_text
 from tests.support.fixtures_runbooks import minimal_runbook
 
-CORPUS = Path(__file__).parent / "data" / "broken_runbooks"
+CORPUS = Path(__file__).parents[1] / "data" / "broken_runbooks"
 
 # file -> (line, part of the message) that must be among its problems
 EXPECTED: dict[str, list[tuple[int, str]]] = {

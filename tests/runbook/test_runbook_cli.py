@@ -14,7 +14,7 @@ from mlsre.cli.app import app
 from mlsre.steps.registry import build_registry, default_registry
 from tests.support.fixtures_runbooks import minimal_runbook
 
-CORPUS = Path(__file__).parent / "data" / "broken_runbooks"
+CORPUS = Path(__file__).parents[1] / "data" / "broken_runbooks"
 LIBRARY = {
     "accuracy-decay",
     "bad-model-deploy",
@@ -282,7 +282,7 @@ def test_pre_commit_hooks_run_our_validate_command(isolated: Path) -> None:
 
     import yaml
 
-    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    hooks = yaml.safe_load((Path(__file__).parents[2] / ".pre-commit-hooks.yaml").read_text())
     assert {h["id"] for h in hooks} == {"mlsre-runbook-validate", "mlsre-runbook-validate-strict"}
     good = isolated / "runbooks" / "good.yaml"
     good.parent.mkdir(exist_ok=True)

@@ -168,7 +168,7 @@ def test_fallback_asks_on_a_real_terminal(workspace: Path, registry: MlflowServe
     import pexpect
 
     cli("model", "fallback", MODEL, "--designate", "2")
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "120", "TERM": "xterm"}
     env["NO_COLOR"] = "1"
     argv = ["-m", "mlsre", "model", "fallback", MODEL]

@@ -130,7 +130,7 @@ def test_rollback_asks_a_person_at_a_terminal(workspace: Path, registry: MlflowS
 
     import pexpect
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {
         **os.environ,
         "PYTHONPATH": str(root),

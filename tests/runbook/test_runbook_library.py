@@ -83,7 +83,7 @@ def test_metric_and_label_names_come_from_inputs(path: Path) -> None:
 
 
 def test_documented_metric_names_are_the_defaults() -> None:
-    doc = (Path(__file__).parent.parent / "docs" / "metrics.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).parents[2] / "docs" / "metrics.md").read_text(encoding="utf-8")
     for path in FILES:
         for name, spec in _load(path).input_specs().items():
             if name.endswith("_metric"):

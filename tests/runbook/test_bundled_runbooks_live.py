@@ -1,6 +1,6 @@
 """The latency runbook on the real scenario: healthy before the deploy, and replayable offline.
 
-The unhealthy verdicts of every bundled runbook are in tests/test_runbooks_e2e.py.
+The unhealthy verdicts of every bundled runbook are in tests/runbook/test_runbooks_e2e.py.
 """
 
 from __future__ import annotations

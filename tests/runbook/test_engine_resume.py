@@ -16,7 +16,7 @@ import pytest
 from tests.support.engine_support import step_results, workspace, write_runbook
 from tests.support.helpers import ok, run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 STEPS = """\
 - id: d1

@@ -14,7 +14,7 @@ import pytest
 from tests.support.engine_support import step_results, workspace, write_runbook
 from tests.support.helpers import ok
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 _GAP = r"(?:\x1b\[[0-9;?]*[A-Za-z]|\s)+"
 
 
