@@ -18,7 +18,7 @@ from mlsre.steps.slo import SloStatusParams, SloStatusStep
 from mlsre.timeutil import iso
 from tests.support.fixtures_slo import E1, at, promtool_path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

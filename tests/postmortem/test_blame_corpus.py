@@ -13,7 +13,7 @@ import pytest
 
 from mlsre.postmortem.lint import lint_text
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 NAMES = ["alice", "Bob Smith", "carol", "dana@example.com"]  # the people the incident knows
 
 

@@ -12,7 +12,7 @@ from mlsre.slo.promql import error_ratio, prom_duration
 from mlsre.slo.spec import Budgeting, IndicatorKind, find_slo, load_slos, parse_slos
 from mlsre.yamlfile import YamlProblems, parse_yaml_all
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "docs" / "examples" / "slos"
 
 GOOD = """\

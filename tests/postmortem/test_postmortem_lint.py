@@ -116,7 +116,7 @@ def test_allowlist_takes_phrases_and_rule_ids() -> None:
 
 
 def test_the_bundled_template_text_itself_is_blameless(tmp_path: Path) -> None:
-    template = Path(__file__).resolve().parents[1] / "templates" / "postmortem.md.j2"
+    template = Path(__file__).resolve().parents[2] / "templates" / "postmortem.md.j2"
     assert lint_text(template.read_text(), names=NAMES).findings == []
 
 

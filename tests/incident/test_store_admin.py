@@ -23,7 +23,7 @@ from mlsre.incident.store_copy import event_log_checksum
 from tests.support.fixtures_postgres import Lines, PgServer
 from tests.support.helpers import ok, ok_json, run
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def _strict(line: str) -> Any:

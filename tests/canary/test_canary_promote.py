@@ -193,7 +193,7 @@ def test_promotion_asks_a_person_at_a_terminal(
 
     import pexpect
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {
         **os.environ,
         "PYTHONPATH": str(root),

@@ -19,7 +19,7 @@ from mlsre.slo.rules import alert_name, rule_groups, rules_yaml
 from mlsre.slo.spec import load_slos
 from tests.support.fixtures_slo import promtool_path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "docs" / "examples" / "slos"
 RULE_TESTS = REPO / "tests" / "data" / "slo_rules_tests"
 
