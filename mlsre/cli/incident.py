@@ -280,7 +280,10 @@ def escalate(
     ctx: typer.Context,
     incident: IncidentArg,
     level: Annotated[
-        int | None, typer.Option(help="Escalate to this level of the policy (default: the next).")
+        int | None,
+        typer.Option(
+            min=1, max=100, help="Escalate to this level of the policy (default: the next)."
+        ),
     ] = None,
     as_: AsOpt = None,
     as_json: JsonOpt = False,
@@ -374,7 +377,9 @@ def timeline(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False
 def follow(
     ctx: typer.Context,
     incident: IncidentArg,
-    last: Annotated[int, typer.Option(help="Start with this many of the latest entries.")] = 10,
+    last: Annotated[
+        int, typer.Option(min=0, max=100_000, help="Start with this many of the latest entries.")
+    ] = 10,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per line (an event), for tools.")
     ] = False,

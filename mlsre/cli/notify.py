@@ -9,6 +9,7 @@ import typer
 from mlsre.cli import output
 from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
 from mlsre.errors import ExitCode
+from mlsre.incident.model import MAX_ROW_ID
 
 if TYPE_CHECKING:
     from mlsre.incident.store import Store
@@ -65,7 +66,9 @@ def list_(
     ctx: typer.Context,
     failed: Annotated[bool, typer.Option("--failed", help="Only dead-lettered ones.")] = False,
     pending: Annotated[bool, typer.Option("--pending", help="Only ones still to send.")] = False,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="At most this many, newest first.")
+    ] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List notifications, newest first, with their delivery state and last error.
@@ -103,7 +106,10 @@ def list_(
 def retry(
     ctx: typer.Context,
     notification: Annotated[
-        int | None, typer.Argument(help="A notification id (default: every dead-lettered one).")
+        int | None,
+        typer.Argument(
+            min=1, max=MAX_ROW_ID, help="A notification id (default: every dead-lettered one)."
+        ),
     ] = None,
 ) -> None:
     """Send dead-lettered notifications again (then `notify flush`, or it happens now).

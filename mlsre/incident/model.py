@@ -129,6 +129,10 @@ def format_id(n: int) -> str:
     return f"INC-{n}"
 
 
+# The largest row id either store backend holds (SQLite INTEGER, PostgreSQL bigint): a larger
+# number a person types names nothing and must not reach the database driver.
+MAX_ROW_ID = 2**63 - 1
+
 _ID = re.compile(r"^(?:inc-?)?([0-9]{1,15})$", re.IGNORECASE | re.ASCII)  # ASCII digits only
 
 

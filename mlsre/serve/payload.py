@@ -67,7 +67,7 @@ def parse(body: bytes) -> Notification:
         note = Notification.model_validate(data)
     except PydanticValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "body"
+        where = ".".join(_loc_part(p) for p in err["loc"]) or "body"
         raise PayloadError(f"{where}: {err['msg']}") from None
     for i, alert in enumerate(note.alerts):
         if not alert.labels.get("alertname"):
@@ -75,3 +75,11 @@ def parse(body: bytes) -> Notification:
     if not note.alerts:
         raise PayloadError("alerts: empty (a notification carries at least one alert)")
     return note
+
+
+def _loc_part(part: int | str) -> str:
+    """A field path part as one readable line: a key that is not a plain name (an empty
+    string, a newline, a space) is shown quoted and escaped, as JSON would write it."""
+    if isinstance(part, str) and not part.isidentifier():
+        return json.dumps(part)[:80]
+    return str(part)
