@@ -245,3 +245,14 @@ def test_fuzzed_payloads_never_get_a_500(serve_ws: Path) -> None:
         check()
         assert c.get("/healthz").status == 200
     assert seen >= {200, 400}
+
+
+def test_a_payload_error_on_an_odd_key_is_one_line() -> None:
+    """Hypothesis found it once: a null under the key "\\n" made a two-line error."""
+    from mlsre.serve.payload import PayloadError, parse
+
+    body = notification([alert("DriftHigh")])
+    body["commonAnnotations"] = {"\n": None}
+    with pytest.raises(PayloadError) as err:
+        parse(json.dumps(body).encode())
+    assert "\n" not in str(err.value) and 'commonAnnotations."\\n"' in str(err.value)
