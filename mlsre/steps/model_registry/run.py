@@ -11,7 +11,7 @@ from mlsre.errors import MlsreError
 from mlsre.integrations.mlflow import MlflowClient, ModelVersion
 from mlsre.steps.base import StepContext, StepResult, StepStatus
 from mlsre.steps.evidence import bounded, error_result
-from mlsre.steps.registry_moves import MARKER, AliasMove, promote, rollback
+from mlsre.steps.model_registry.moves import MARKER, AliasMove, promote, rollback
 from mlsre.timeutil import human_duration, iso, parse_time, utcnow
 
 
@@ -72,7 +72,7 @@ def _since(
     MLflow keeps no alias history: our own rollback record wins (a rolled-back version went live
     again just now), then the version's ``deployed_at``/``promoted_at`` tag, then its creation.
     """
-    from mlsre.steps.registry_fallback import live_since
+    from mlsre.steps.model_registry.fallback import live_since
 
     try:
         mark = json.loads(tags.get(MARKER + alias) or "{}")
@@ -307,3 +307,24 @@ def _move_result(move: AliasMove, verb: str) -> StepResult:
         evidence={"move": asdict(move)},
         changes=[move.change()] if move.changed else [],
     )
+
+
+def run_fallback(params: Any, ctx: StepContext) -> StepResult:
+    """Serve the model's designated fallback version (``registry.fallback``)."""
+    from mlsre.steps.model_registry.fallback import fallback
+
+    alias = params.fallback_alias or ctx.settings.registry.fallback_alias
+    try:
+        move = fallback(
+            client(ctx),
+            params.model,
+            params.alias,
+            alias,
+            incident=_incident_id(ctx),
+            dry_run=ctx.dry_run,
+        )
+    except MlsreError as exc:
+        return error_result(exc)
+    result = _move_result(move, "fell back")
+    result.changes = [{**c, "action": "fallback"} for c in result.changes]
+    return result
