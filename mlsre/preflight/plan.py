@@ -2,11 +2,10 @@
 
 Each step's kind decides (:class:`mlsre.steps.base.StepKind`'s preflight hooks):
 
-- a kind with a ``preflight_skip`` reason is dropped (``manual`` asks a person, ``note`` only
-  records);
+- a kind with a ``preflight_skip`` reason is dropped (it asks a person, or only records);
 - a kind's ``preflight`` stand-ins replace the step (a rollback by a read of the model and its
-  serving alias; a ``wait`` by one run of its check); a mutating step without stand-ins
-  (``shell``, a POST) never runs, and neither does any mitigation;
+  serving alias; a poll by one run of its check); a mutating step without stand-ins (a command,
+  a POST) never runs, and neither does any mitigation;
 - makes every kept step a diagnose step with ``on_fail: continue``, no ``confirm``, no retries,
   and no ``when`` that reads other steps' results (a preflight checks each step whatever the
   others found; a ``when`` on inputs alone still decides, e.g. an empty ``health_url``).
@@ -15,11 +14,14 @@ Each step's kind decides (:class:`mlsre.steps.base.StepKind`'s preflight hooks):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlsre.errors import MlsreError
 from mlsre.runbook.model import Runbook, Step
 from mlsre.steps.base import Phase, StepKind
+
+if TYPE_CHECKING:
+    from mlsre.steps.catalog import KindCatalog
 
 
 @dataclass
@@ -57,10 +59,10 @@ def _when_reads_steps(step: Step) -> bool:
     return isinstance(step.when, str) and bool(analyze_expression(step.when).steps)
 
 
-def plan(runbook: Runbook, settings: Any) -> Plan:
+def plan(runbook: Runbook, settings: Any, catalog: KindCatalog | None = None) -> Plan:
     from mlsre.steps.catalog import default_catalog
 
-    catalog = default_catalog()
+    catalog = catalog or default_catalog()
     out = Plan(None)
     kept: list[Step] = []
     gone: set[str] = set()  # steps whose results the copy does not have
