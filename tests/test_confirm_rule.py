@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from mlsre.runbook.validate import validate_text
-from mlsre.steps.catalog import default_catalog, needs_confirm
+from mlsre.steps.catalog import default_catalog
 from tests.helpers import run
 
 RUNBOOK = """\
@@ -64,11 +64,10 @@ def test_every_kind_in_every_phase_one_answer() -> None:
         cls = reg.kinds[name]
         for phase in ("diagnose", "mitigate", "verify"):
             expected = cls.mutating or (phase == "mitigate" and not cls.person_in_loop)
-            assert needs_confirm(cls, None, phase) is expected, (name, phase)
             assert cls().needs_confirm(None, phase) is expected, (name, phase)
-    assert not needs_confirm(reg.kinds["note"], None, "mitigate")
-    assert needs_confirm(reg.kinds["prometheus.query"], None, "mitigate")
-    assert needs_confirm(reg.kinds["registry.rollback"], None, "diagnose")
+    assert not reg.instance("note").needs_confirm(None, "mitigate")
+    assert reg.instance("prometheus.query").needs_confirm(None, "mitigate")
+    assert reg.instance("registry.rollback").needs_confirm(None, "diagnose")
 
 
 def test_a_query_as_a_mitigation_needs_confirm_in_both(isolated: Path) -> None:

@@ -212,6 +212,16 @@ def test_validator_and_preflight_modules_name_no_step_kind() -> None:
         assert not found, f"{path.name} names {found}"
 
 
+def test_docs_list_every_hook_of_the_contract() -> None:
+    text = (ROOT / "docs" / "step-kinds.md").read_text(encoding="utf-8")
+    table = text.split("## The contract", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_]+)", table, flags=re.M))
+    hooks = {n for n in vars(StepKind) if not n.startswith("_")} | set(StepKind.__annotations__)
+    required = {"name", "Params", "run"}  # what every kind provides (the prose above the table)
+    assert all(f"`{n}`" in text for n in required)
+    assert documented == hooks - required - {"timeout_s"}  # timeout_s: deprecated, see base.py
+
+
 # ---- third-party kinds through real entry points ---------------------------------------------
 
 OLD_SHAPE = """\

@@ -146,13 +146,9 @@ def _adapt(legacy: Any) -> KindClass:
 
 
 def needs_confirm(cls: KindClass, params: Any, phase: str) -> bool:
-    """:meth:`StepKind.needs_confirm` of ``cls`` (for callers that hold the class)."""
+    """:meth:`StepKind.needs_confirm` of ``cls``: kept only while ``engine._view`` imports it;
+    remove once the engine asks its kind instance."""
     return cls().needs_confirm(params, phase)
-
-
-def is_mutating(cls: KindClass, params: Any) -> bool:
-    """:meth:`StepKind.changes_system` of ``cls`` (for callers that hold the class)."""
-    return cls().changes_system(params)
 
 
 def _load_builtin(catalog: KindCatalog, module_name: str) -> None:
