@@ -175,7 +175,7 @@ class RegistryFallback(StepKind[FallbackParams]):
             _current(
                 raw_with,
                 fallback_alias,
-                if_missing="; no fallback designated; "
+                if_missing=": no fallback designated; "
                 "`mlsre model fallback {name} --designate VERSION` names one",
             ),
         ]
