@@ -88,14 +88,12 @@ def contract_problem(cls: Any) -> str | None:
     params = getattr(cls, "Params", None)
     if not (isinstance(params, type) and issubclass(params, BaseModel)):
         return f"{name}: `Params` is not a pydantic model"
-    if not callable(getattr(cls, "run", None)):
-        return f"{name}: needs `run`"
-    if not issubclass(cls, StepKind) and not callable(getattr(cls, "describe", None)):
-        return f"{name}: needs `describe`"
     if not isinstance(getattr(cls, "mutating", None), bool):
         return f"{name}: `mutating` must be true or false"
-    if issubclass(cls, StepKind) and cls.run is StepKind.run:
-        return f"{name}: needs `run`"
+    if issubclass(cls, StepKind):
+        return f"{name}: needs `run`" if cls.run is StepKind.run else None
+    if not callable(getattr(cls, "run", None)) or not callable(getattr(cls, "describe", None)):
+        return f"{name}: needs `run` and `describe`"
     return None
 
 
