@@ -1,4 +1,4 @@
-"""What the ``registry.*`` step kinds do (alias moves themselves: :mod:`registry_moves`)."""
+"""What the ``registry.*`` step kinds do (alias moves themselves: :mod:`.moves`, :mod:`.fallback`)."""
 
 from __future__ import annotations
 
