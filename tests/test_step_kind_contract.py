@@ -222,6 +222,18 @@ def test_docs_list_every_hook_of_the_contract() -> None:
     assert documented == hooks - required - {"timeout_s"}  # timeout_s: deprecated, see base.py
 
 
+def test_the_documented_plugin_example_is_a_valid_kind() -> None:
+    text = (ROOT / "docs" / "step-kinds.md").read_text(encoding="utf-8")
+    section = text.split("## Third-party kinds", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/step-kinds.md", "exec"), namespace)
+    catalog = _catalog(*namespace["KINDS"])
+    kind = catalog.instance("team.ping")
+    assert kind.describe(kind.parse({"url": "http://svc"})) == "ping http://svc"
+    assert not kind.needs_confirm(None, "diagnose") and kind.needs_confirm(None, "mitigate")
+
+
 # ---- third-party kinds through real entry points ---------------------------------------------
 
 OLD_SHAPE = """\
