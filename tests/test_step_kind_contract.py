@@ -178,23 +178,36 @@ def test_the_preflight_runs_a_plugins_stand_ins_and_skips_what_it_says() -> None
         name = "team.page"
         preflight_skip = "pages a person"
 
+    class Poll(Probe):
+        name = "team.poll"
+
+        def preflight(self, raw_with: dict[str, Any], settings: Any) -> list[ReadCheck] | None:
+            return [ReadCheck("team.probe", {"target": "once"}, "value > 0")]
+
     text = RUNBOOK_HEAD + (
         "  - id: page\n    uses: team.page\n"
         "  - id: deploy\n    phase: mitigate\n    uses: team.deploy\n    with: {target: api}\n"
         "    confirm: Deploy?\n"
+        "  - id: settle\n    phase: mitigate\n    uses: team.poll\n    confirm: Wait?\n"
         "  - id: look\n    phase: verify\n    uses: team.probe\n"
+        "  - id: again\n    phase: verify\n    uses: team.poll\n"
     )
-    catalog = _catalog(Probe, Deploy, Page)
+    catalog = _catalog(Probe, Deploy, Page, Poll)
     report = validate_text(text, "plugin.yaml", catalog)
     assert report.problems == [] and report.runbook is not None
     p = plan(report.runbook, "http://svc", catalog)
-    assert p.not_run == {"page": "pages a person"}
+    assert p.not_run == {
+        "page": "pages a person",
+        "settle": "changes a system: a preflight never runs it",  # a mitigation: never run
+    }
     assert p.runbook is not None
     copies = {s.id: (s.uses, s.with_, s.phase.value) for s in p.runbook.steps}
     assert copies == {
         "deploy": ("http", {"url": "http://svc/api"}, "diagnose"),
         "look": ("team.probe", {}, "diagnose"),
+        "again": ("team.probe", {"target": "once"}, "diagnose"),
     }
+    assert next(s for s in p.runbook.steps if s.id == "again").expect == "value > 0"
 
 
 def test_validator_and_preflight_modules_name_no_step_kind() -> None:

@@ -3,9 +3,10 @@
 Each step's kind decides (:class:`mlsre.steps.base.StepKind`'s preflight hooks):
 
 - a kind with a ``preflight_skip`` reason is dropped (it asks a person, or only records);
-- a kind's ``preflight`` stand-ins replace the step (a rollback by a read of the model and its
-  serving alias; a poll by one run of its check); a mutating step without stand-ins (a command,
-  a POST) never runs, and neither does any mitigation;
+- a step that changes a system runs only as its kind's ``preflight`` stand-ins (a rollback as a
+  read of the model and its serving alias); without stand-ins (a command, a POST) it never runs,
+  and neither does any other mitigation;
+- a read-only step runs as itself, or as its kind's stand-in (a poll as one run of its check);
 - makes every kept step a diagnose step with ``on_fail: continue``, no ``confirm``, no retries,
   and no ``when`` that reads other steps' results (a preflight checks each step whatever the
   others found; a ``when`` on inputs alone still decides, e.g. an empty ``health_url``).
@@ -77,9 +78,11 @@ def plan(runbook: Runbook, settings: Any, catalog: KindCatalog | None = None) ->
             out.not_run[step.id] = kind.preflight_skip
             gone.add(step.id)
             continue
-        stand_ins = kind.preflight(step.with_, settings)
-        if _mutating(kind, step):
+        changes = _changes_system(kind, step)
+        if changes or step.phase is Phase.MITIGATE:
             gone.add(step.id)
+            # only a kind that changes a system has stand-ins; any other mitigation never runs
+            stand_ins = kind.preflight(step.with_, settings) if changes else None
             if stand_ins is None:
                 out.not_run[step.id] = "changes a system: a preflight never runs it"
                 continue
@@ -91,6 +94,7 @@ def plan(runbook: Runbook, settings: Any, catalog: KindCatalog | None = None) ->
                     out.if_missing[sid] = check.if_missing
             continue
         uses, with_, expect = step.uses, step.with_, step.expect
+        stand_ins = kind.preflight(step.with_, settings)
         if stand_ins:  # a read-only step that is checked through another (a wait's check)
             uses, with_, expect = stand_ins[0].uses, stand_ins[0].with_, stand_ins[0].expect
         copy = _copy(step, step.id, uses, with_, expect)
@@ -113,12 +117,12 @@ def plan(runbook: Runbook, settings: Any, catalog: KindCatalog | None = None) ->
     return out
 
 
-def _mutating(kind: StepKind[Any], step: Step) -> bool:
+def _changes_system(kind: StepKind[Any], step: Step) -> bool:
     try:
         params = kind.parse(step.with_)
     except Exception:  # templated values: ask the class
         params = None
-    return step.phase is Phase.MITIGATE or kind.changes_system(params)
+    return kind.changes_system(params)
 
 
 def _copy(step: Step, sid: str, uses: str, with_: dict[str, Any], expect: str | None) -> Step:
