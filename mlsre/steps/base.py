@@ -126,8 +126,7 @@ class StepKind(Generic[P]):
     # Changes a system (so needs `confirm` in any phase), unless `mutates(params)` says otherwise.
     mutating: ClassVar[bool] = False
     # A person is already in the loop (asks one, records what one says, or waits for the system
-    # while one watches): never run in parallel with others, no `confirm` even as a mitigation,
-    # not run by a preflight.
+    # while one watches): never run in parallel with others, no `confirm` even as a mitigation.
     person_in_loop: ClassVar[bool] = False
     # Names an `expect` of this kind may use besides the common ones (None: not declared, so any
     # name is accepted).
@@ -191,7 +190,8 @@ class StepKind(Generic[P]):
         return None
 
     def refusal(self, raw_with: dict[str, Any]) -> Refusal | None:
-        """Why a step with this (unrendered) ``with:`` must never run; None when it may."""
+        """Why a step with this (unrendered) ``with:`` must never run; None when it may. The
+        validator reports it at ``Refusal.at``; the engine refuses to run the step."""
         return None
 
     def preflight(self, raw_with: dict[str, Any], settings: Any) -> list[ReadCheck] | None:
