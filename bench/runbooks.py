@@ -67,9 +67,9 @@ def measure(folder: Path) -> dict[str, Any]:
     """Run in a fresh process: cold and warm validation, then the PyYAML baseline."""
     from mlsre.runbook import refs
     from mlsre.runbook.validate import validate_paths
-    from mlsre.steps.registry import default_registry
+    from mlsre.steps.catalog import default_catalog
 
-    reg = default_registry()
+    reg = default_catalog()
     out: dict[str, Any] = {}
     for label in ("cold", "warm"):
         t0 = time.perf_counter()

@@ -82,7 +82,7 @@ def test_step_kinds_doc_lists_exactly_the_registered_kinds_and_their_modules() -
     """docs/step-kinds.md is checked against the step-kind registry, so it cannot fall behind."""
     import re
 
-    from mlsre.steps.registry import default_registry
+    from mlsre.steps.catalog import default_catalog
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "step-kinds.md").read_text()
     documented: dict[str, str] = {}
@@ -97,6 +97,6 @@ def test_step_kinds_doc_lists_exactly_the_registered_kinds_and_their_modules() -
                 name = family + name
             family = name.rsplit(".", 1)[0] if "." in name else name
             documented[name] = cells[1].strip("`")
-    reg = default_registry()
+    reg = default_catalog()
     registered = {name: reg.kinds[name].__module__ for name in reg.names()}
     assert documented == registered

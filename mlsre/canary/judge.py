@@ -164,7 +164,7 @@ def _fetch_all(
         target = out[metric.name]
         try:
             if metric.type is MetricType.DISTRIBUTION:
-                from mlsre.steps.drift_run import bucket_counts
+                from mlsre.steps.drift.run import bucket_counts
 
                 result = client.query(promql, request.end)
                 target.buckets[role] = bucket_counts(result.samples)
@@ -234,7 +234,7 @@ def _spark(values: list[float], lo: float, hi: float, width: int = MAX_SPARK) ->
     """A sparkline on a given scale (both versions share one, so they compare by eye)."""
     import math
 
-    from mlsre.steps.prometheus_run import SPARK
+    from mlsre.steps.prometheus.run import SPARK
 
     if len(values) > width:
         values = [values[int(i * len(values) / width)] for i in range(width)]
@@ -247,7 +247,7 @@ def _spark(values: list[float], lo: float, hi: float, width: int = MAX_SPARK) ->
 
 
 def _bars(shares: list[float]) -> str:
-    from mlsre.steps.prometheus_run import SPARK
+    from mlsre.steps.prometheus.run import SPARK
 
     if not shares:
         return ""

@@ -17,7 +17,7 @@ from mlsre.canary.judge import Judgement, Verdict
 from mlsre.canary.run import JudgeOptions, run_judge
 from mlsre.errors import NotFoundError, UsageError
 from mlsre.integrations.mlflow import MlflowClient
-from mlsre.steps.registry_moves import AliasMove, promote
+from mlsre.steps.model_registry.moves import AliasMove, promote
 from mlsre.timeutil import iso, utcnow
 
 PROMOTE_TAG = "mlsre.promote."

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from mlsre.changes.model import Change, ChangeKind, LineageDiff, LineageSide, Source
 from mlsre.errors import MlsreError
 from mlsre.integrations.mlflow import MlflowClient, ModelVersion
-from mlsre.steps.registry_moves import MARKER as ROLLBACK_MARKER
+from mlsre.steps.model_registry.moves import MARKER as ROLLBACK_MARKER
 
 
 def _utc(seconds: float) -> datetime:

@@ -95,7 +95,7 @@ def rollback(
     Example: mlsre model rollback fraud-detector --incident INC-7 --yes
     """
     from mlsre.errors import UsageError
-    from mlsre.steps.registry_moves import rollback as do_rollback
+    from mlsre.steps.model_registry.moves import rollback as do_rollback
 
     mc = _client(ctx)
     incident_id = _check_incident(ctx, incident) if incident else None
@@ -108,7 +108,7 @@ def rollback(
             raise UsageError(f"{question} Needs confirmation", hint="rerun with --yes to confirm")
         if not typer.confirm(question, default=False):
             raise typer.Exit(1)
-    from mlsre.steps.registry_moves import MoveFailed
+    from mlsre.steps.model_registry.moves import MoveFailed
 
     try:
         move = (

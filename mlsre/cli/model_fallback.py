@@ -1,7 +1,7 @@
 """``mlsre model fallback`` and ``mlsre model restore``: serve the fallback model, and go back.
 
 Registered on the ``model`` group by :mod:`mlsre.cli.model`; the logic is
-:mod:`mlsre.steps.registry_fallback`, which the ``registry.fallback`` step kind shares.
+:mod:`mlsre.steps.model_registry.fallback`, which the ``registry.fallback`` step kind shares.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def fallback(
     Example: mlsre model fallback fraud-detector --incident INC-7 --yes
     """
     from mlsre.integrations.mlflow import MlflowClient
-    from mlsre.steps import registry_fallback as fb
+    from mlsre.steps.model_registry import fallback as fb
 
     settings = _settings(ctx)
     mc = MlflowClient(settings.registry)
@@ -173,7 +173,7 @@ def restore(
     """
     from mlsre.errors import NotFoundError
     from mlsre.integrations.mlflow import MlflowClient
-    from mlsre.steps import registry_fallback as fb
+    from mlsre.steps.model_registry import fallback as fb
 
     mc = MlflowClient(_settings(ctx).registry)
     if incident is None:  # the incident the fallback went on, when this store has it

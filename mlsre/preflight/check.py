@@ -127,7 +127,7 @@ def check_runbook(
             exc.message + (f" ({exc.hint})" if exc.hint else ""),
         )
         return out
-    p = plan(runbook, shared.settings.registry.fallback_alias)
+    p = plan(runbook, shared.settings)
     outcomes: dict[str, list[Any]] = {}
     if p.runbook is not None:
         engine = Engine(None, shared.settings, Unattended(yes=False))
@@ -186,7 +186,7 @@ def _judge(
 ) -> StepCheck:
     from mlsre.preflight.suggest import suggest
 
-    parts = [_classify(step, o, shared) for o in outcomes]
+    parts = [_classify(o, p.if_missing.get(o.step, ""), shared) for o in outcomes]
     findings = [f for _, fs, _ in parts for f in fs]
     queries = sorted({q for _, _, qs in parts for q in qs})
     used = {name for o in outcomes for name in p.used_inputs.get(o.step, set())}
@@ -216,7 +216,7 @@ def _prom_queries(outcome: Any) -> list[str]:
 
 
 def _classify(
-    step: Step, outcome: Any, shared: Shared
+    outcome: Any, if_missing: str, shared: Shared
 ) -> tuple[CheckStatus, list[Finding], list[str]]:
     from mlsre.preflight.diagnose import diagnose
     from mlsre.preflight.promql import query_needs
@@ -236,7 +236,7 @@ def _classify(
             break
     evidence = outcome.evidence or {}
     if outcome.status is StepStatus.ERROR:
-        missing = _registry_missing(step, outcome, shared)
+        missing = _registry_missing(outcome, if_missing, shared)
         if missing is not None:
             findings.append(missing)
         elif not findings and _unreachable(evidence):
@@ -279,8 +279,9 @@ def _error_status(outcome: Any) -> CheckStatus:
     return CheckStatus.BROKEN  # a template, parameter or step error before any query
 
 
-def _registry_missing(step: Step, outcome: Any, shared: Shared) -> Finding | None:
-    """A model or alias the registry does not have, with close names it does have."""
+def _registry_missing(outcome: Any, if_missing: str, shared: Shared) -> Finding | None:
+    """A model or alias the registry does not have, with close names it does have (and what the
+    stand-in check says to do about it, ``if_missing``)."""
     from mlsre.preflight.diagnose import close
 
     if (outcome.evidence or {}).get("error_type") != "NotFoundError":
@@ -303,12 +304,7 @@ def _registry_missing(step: Step, outcome: Any, shared: Shared) -> Finding | Non
                 alias = str(params.get("alias", ""))
                 have = sorted(shared.aliases(name))
                 mean = close(alias, have)
-                message = outcome.summary
-                if step.uses == "registry.fallback":
-                    message += (
-                        f": no fallback designated; `mlsre model fallback {name} "
-                        "--designate VERSION` names one"
-                    )
+                message = outcome.summary + if_missing.replace("{name}", name)
                 return Finding(
                     CheckStatus.REGISTRY_MISSING, message, value=alias, did_you_mean=mean
                 )

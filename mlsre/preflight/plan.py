@@ -1,10 +1,12 @@
 """The preflight copy of a runbook: what the engine runs in place of the runbook itself.
 
-- drops steps that ask a person (``manual``) or only record (``note``);
-- replaces each mutating step by read-only checks of what it needs (a rollback needs the model
-  and its serving alias; a fallback also needs the fallback alias); other mutating steps
-  (``shell``, a POST) never run;
-- replaces ``wait`` by one run of its check;
+Each step's kind decides (:class:`mlsre.steps.base.StepKind`'s preflight hooks):
+
+- a kind with a ``preflight_skip`` reason is dropped (it asks a person, or only records);
+- a step that changes a system runs only as its kind's ``preflight`` stand-ins (a rollback as a
+  read of the model and its serving alias); without stand-ins (a command, a POST) it never runs,
+  and neither does any other mitigation;
+- a read-only step runs as itself, or as its kind's stand-in (a poll as one run of its check);
 - makes every kept step a diagnose step with ``on_fail: continue``, no ``confirm``, no retries,
   and no ``when`` that reads other steps' results (a preflight checks each step whatever the
   others found; a ``when`` on inputs alone still decides, e.g. an empty ``health_url``).
@@ -12,29 +14,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlsre.errors import MlsreError
 from mlsre.runbook.model import Runbook, Step
-from mlsre.steps.base import Phase
+from mlsre.steps.base import Phase, StepKind
 
-
-def _current(model: Any, alias: Any) -> tuple[str, dict[str, Any]]:
-    return "registry.current", {"model": model, "alias": alias}
-
-
-# What a mutating step needs, as read-only (kind, with) checks; ``with`` may hold templates.
-TargetChecks = Callable[[dict[str, Any], str], list[tuple[str, dict[str, Any]]]]
-TARGET_CHECKS: dict[str, TargetChecks] = {
-    "registry.rollback": lambda w, _: [_current(w.get("model"), w.get("alias") or "champion")],
-    "registry.promote": lambda w, _: [("registry.versions", {"model": w.get("model")})],
-    "registry.fallback": lambda w, fb: [
-        _current(w.get("model"), w.get("alias") or "champion"),
-        _current(w.get("model"), w.get("fallback_alias") or fb),
-    ],
-}
+if TYPE_CHECKING:
+    from mlsre.steps.catalog import KindCatalog
 
 
 @dataclass
@@ -45,6 +33,8 @@ class Plan:
     not_run: dict[str, str] = field(default_factory=dict)  # original step id -> why
     origin: dict[str, str] = field(default_factory=dict)  # copy step id -> original step id
     used_inputs: dict[str, set[str]] = field(default_factory=dict)  # copy step id -> inputs
+    # copy step id -> what a "not found" finding of it adds ({name}: the model's name)
+    if_missing: dict[str, str] = field(default_factory=dict)
 
 
 def _refs(step: Step) -> tuple[set[str], set[str]]:
@@ -70,54 +60,43 @@ def _when_reads_steps(step: Step) -> bool:
     return isinstance(step.when, str) and bool(analyze_expression(step.when).steps)
 
 
-def _mutating(cls: Any, step: Step) -> bool:
-    from mlsre.steps.registry import is_mutating
+def plan(runbook: Runbook, settings: Any, catalog: KindCatalog | None = None) -> Plan:
+    from mlsre.steps.catalog import default_catalog
 
-    try:
-        params = cls.Params.model_validate(step.with_)
-    except Exception:  # templated values: ask the class
-        params = None
-    return step.phase is Phase.MITIGATE or is_mutating(cls, params)
-
-
-def plan(runbook: Runbook, fallback_alias: str = "fallback") -> Plan:
-    from mlsre.steps.registry import default_registry
-
-    registry = default_registry()
+    catalog = catalog or default_catalog()
     out = Plan(None)
     kept: list[Step] = []
     gone: set[str] = set()  # steps whose results the copy does not have
     for step in runbook.steps:
-        if step.uses in ("manual", "note"):
-            out.not_run[step.id] = (
-                "asks a person" if step.uses == "manual" else "only records a note"
-            )
-            gone.add(step.id)
-            continue
         try:
-            cls: Any = registry.get(step.uses)
+            kind = catalog.instance(step.uses)
         except MlsreError as exc:
             out.not_run[step.id] = exc.message
             gone.add(step.id)
             continue
-        if _mutating(cls, step):
+        if kind.preflight_skip:
+            out.not_run[step.id] = kind.preflight_skip
             gone.add(step.id)
-            targets = TARGET_CHECKS.get(step.uses)
-            if targets is None:
+            continue
+        changes = _changes_system(kind, step)
+        if changes or step.phase is Phase.MITIGATE:
+            gone.add(step.id)
+            # only a kind that changes a system has stand-ins; any other mitigation never runs
+            stand_ins = kind.preflight(step.with_, settings) if changes else None
+            if stand_ins is None:
                 out.not_run[step.id] = "changes a system: a preflight never runs it"
                 continue
-            for k, (uses, with_) in enumerate(targets(step.with_, fallback_alias)):
+            for k, check in enumerate(stand_ins):
                 sid = step.id if k == 0 else f"{step.id}--{k}"
-                kept.append(_copy(step, sid, uses, with_, None))
+                kept.append(_copy(step, sid, check.uses, check.with_, check.expect))
                 out.origin[sid] = step.id
+                if check.if_missing:
+                    out.if_missing[sid] = check.if_missing
             continue
         uses, with_, expect = step.uses, step.with_, step.expect
-        if step.uses == "wait":
-            check = step.with_.get("check") if isinstance(step.with_.get("check"), dict) else {}
-            assert isinstance(check, dict)
-            uses = str(check.get("uses") or "")
-            with_ = dict(check.get("with") or {})
-            expect = check.get("expect")
+        stand_ins = kind.preflight(step.with_, settings)
+        if stand_ins:  # a read-only step that is checked through another (a wait's check)
+            uses, with_, expect = stand_ins[0].uses, stand_ins[0].with_, stand_ins[0].expect
         copy = _copy(step, step.id, uses, with_, expect)
         reads, _ = _refs(copy)
         blocked = sorted(reads & gone)
@@ -136,6 +115,14 @@ def plan(runbook: Runbook, fallback_alias: str = "fallback") -> Plan:
     if kept:
         out.runbook = runbook.model_copy(update={"steps": kept})
     return out
+
+
+def _changes_system(kind: StepKind[Any], step: Step) -> bool:
+    try:
+        params = kind.parse(step.with_)
+    except Exception:  # templated values: ask the class
+        params = None
+    return kind.changes_system(params)
 
 
 def _copy(step: Step, sid: str, uses: str, with_: dict[str, Any], expect: str | None) -> Step:

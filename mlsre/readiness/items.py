@@ -61,7 +61,7 @@ def _registry_answer(exc: MlsreError) -> tuple[ItemStatus, str, str | None]:
 
 
 def rollback_target(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    from mlsre.steps.registry_moves import rollback
+    from mlsre.steps.model_registry.moves import rollback
 
     alias = ctx.input("alias")
     try:
@@ -78,7 +78,7 @@ def rollback_target(ctx: Context, model: str) -> tuple[ItemStatus, str, str | No
 
 
 def fallback_designated(ctx: Context, model: str) -> tuple[ItemStatus, str, str | None]:
-    from mlsre.steps.registry_fallback import designate_hint, fallback_target
+    from mlsre.steps.model_registry.fallback import designate_hint, fallback_target
 
     named = ctx.settings.registry.fallback_alias
     alias = ctx.input("alias")

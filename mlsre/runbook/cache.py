@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlsre import __version__
-from mlsre.steps.registry import KindRegistry
+from mlsre.steps.catalog import KindCatalog
 
 FORMAT = 2  # 2: each entry is [report JSON, runbook JSON]
 MAX_ENTRIES = 5000
@@ -33,7 +33,7 @@ def enabled() -> bool:
     return not os.environ.get("MLSRE_NO_CACHE")
 
 
-def fingerprint(registry: KindRegistry) -> str:
+def fingerprint(catalog: KindCatalog) -> str:
     """Changes whenever anything that could decide a validation result changes: the mlsre
     version, any file of the package itself (no hand-kept list to fall behind), and the
     modules of the step kinds (built-in and plugins)."""
@@ -41,10 +41,10 @@ def fingerprint(registry: KindRegistry) -> str:
     package = Path(__file__).resolve().parent.parent
     for path in sorted(package.rglob("*.py")):
         h.update(_stamp(path))
-    for kind in registry.names():
-        cls = registry.kinds[kind]
+    for kind in catalog.names():
+        cls = catalog.kinds[kind]
         module = sys.modules.get(cls.__module__)
-        h.update(f"{kind}={registry.sources[kind]}".encode())
+        h.update(f"{kind}={catalog.sources[kind]}".encode())
         h.update(_stamp(Path(getattr(module, "__file__", "") or "")))
     return h.hexdigest()
 
@@ -58,9 +58,9 @@ def _stamp(path: Path) -> bytes:
 
 
 class ResultCache:
-    def __init__(self, registry: KindRegistry, path: Path | None = None) -> None:
+    def __init__(self, catalog: KindCatalog, path: Path | None = None) -> None:
         self.path = path or cache_path()
-        self.prefix = fingerprint(registry)
+        self.prefix = fingerprint(catalog)
         self.entries: dict[str, Any] = {}
         self.dirty = False
         try:

@@ -16,19 +16,15 @@ from pydantic import ValidationError
 from mlsre.runbook import flow, injection, refs
 from mlsre.runbook.messages import did_you_mean, pydantic_errors
 from mlsre.runbook.model import ENGINE_FILTERS, EXPECT_NAMES, STEP_RESULT_FIELDS, TEMPLATE_GLOBALS
-from mlsre.steps.registry import (
-    KindRegistry,
-    is_mutating,
-    needs_confirm,
-    unknown_kind_message,
-)
+from mlsre.steps.base import StepKind
+from mlsre.steps.catalog import KindCatalog, unknown_kind_message
 from mlsre.yamlfile import Loc, Problem, YamlDocument, format_loc
 
 
 @dataclass
 class Ctx:
     doc: YamlDocument
-    registry: KindRegistry
+    catalog: KindCatalog
     inputs: set[str]
     ids: dict[str, int] = field(default_factory=dict)  # step id -> index of first definition
     problems: list[Problem] = field(default_factory=list)
@@ -57,12 +53,12 @@ class Ctx:
         self.problems.append(Problem(self.doc.path, line, col, message, format_loc(loc)))
 
 
-def check_runbook(doc: YamlDocument, registry: KindRegistry) -> tuple[list[Problem], list[Problem]]:
+def check_runbook(doc: YamlDocument, catalog: KindCatalog) -> tuple[list[Problem], list[Problem]]:
     data = doc.data if isinstance(doc.data, dict) else {}
     raw_inputs = data.get("inputs")
     ctx = Ctx(
         doc,
-        registry,
+        catalog,
         {str(k) for k in raw_inputs} if isinstance(raw_inputs, dict) else set(),
     )
     steps = data.get("steps")
@@ -107,17 +103,20 @@ def _check_kind(ctx: Ctx, i: int, step: dict[str, Any], phase: str) -> None:
     uses = step.get("uses")
     if not isinstance(uses, str):
         return
-    cls = ctx.registry.kinds.get(uses)
+    cls = ctx.catalog.kinds.get(uses)
     if cls is None:
-        ctx.add(("steps", i, "uses"), unknown_kind_message(uses, ctx.registry.names()))
+        ctx.add(("steps", i, "uses"), unknown_kind_message(uses, ctx.catalog.names()))
         return
+    kind = cls()
     raw = step.get("with", {})
-    params = validate_params(ctx, ("steps", i, "with"), cls, raw) if isinstance(raw, dict) else None
+    params = (
+        validate_params(ctx, ("steps", i, "with"), kind, raw) if isinstance(raw, dict) else None
+    )
     if isinstance(raw, dict):
-        _check_injection(ctx, i, uses, raw)
-    if step.get("confirm") or not needs_confirm(cls, params, phase):
+        _check_injection(ctx, i, kind, raw)
+    if step.get("confirm") or not kind.needs_confirm(params, phase):
         return
-    if is_mutating(cls, params):
+    if kind.changes_system(params):
         ctx.add(
             ("steps", i),
             f"step changes a system ({uses}) but has no `confirm`: add a question "
@@ -130,12 +129,12 @@ def _check_kind(ctx: Ctx, i: int, step: dict[str, Any], phase: str) -> None:
         )
 
 
-def _check_injection(ctx: Ctx, i: int, uses: str, raw: dict[str, Any]) -> None:
-    """A template run as code is refused; one unescaped inside a PromQL matcher is warned of."""
-    if uses == "shell":
-        found = injection.script_argument_problem(raw.get("argv"))
-        if found is not None:
-            ctx.add(("steps", i, "with", "argv", found[0]), found[1])
+def _check_injection(ctx: Ctx, i: int, kind: StepKind[Any], raw: dict[str, Any]) -> None:
+    """What the kind refuses to run is an error; a template unescaped inside a PromQL matcher
+    (in any parameter whose name says it holds a query) is warned of."""
+    refused = kind.refusal(raw)
+    if refused is not None:
+        ctx.add(("steps", i, "with", *refused.at), refused.message)
     for key, value in raw.items():
         if isinstance(value, str) and "query" in str(key) and refs.is_template(value):
             for expr in injection.unescaped_matchers(value):
@@ -146,33 +145,33 @@ def _check_injection(ctx: Ctx, i: int, uses: str, raw: dict[str, Any]) -> None:
                 )
 
 
-def validate_params(ctx: Ctx, loc: Loc, cls: type, raw: dict[str, Any]) -> Any:
+def validate_params(ctx: Ctx, loc: Loc, kind: StepKind[Any], raw: dict[str, Any]) -> Any:
     """The kind's Params for ``raw``, reporting errors; values that are templates are not typed here
-    (they are only known at run time), so their errors are left to the run."""
-    params_model = cls.Params  # type: ignore[attr-defined]
+    (they are only known at run time), so their errors are left to the run. A check the kind
+    polls (its ``nested_check`` field) is validated as a step of its own, which must not change
+    a system."""
     try:
-        params = params_model.model_validate(raw)
+        params = kind.parse(raw)
     except ValidationError as exc:
-        ctx.problems.extend(pydantic_errors(ctx.doc, exc, loc, params_model, skip_templates=True))
+        ctx.problems.extend(pydantic_errors(ctx.doc, exc, loc, kind.Params, skip_templates=True))
         return None
-    # __dict__, not getattr: a pydantic model without the field raises (slowly) inside getattr
-    check = params.__dict__.get("check")
-    nested_uses = getattr(check, "uses", None)
-    if isinstance(nested_uses, str):
-        nested = ctx.registry.kinds.get(nested_uses)
-        if nested is None:
+    field_name = kind.nested_check
+    check = raw.get(field_name) if field_name else None
+    nested_uses = check.get("uses") if isinstance(check, dict) else None
+    if field_name is None or not isinstance(check, dict) or not isinstance(nested_uses, str):
+        return params
+    at: Loc = (*loc, field_name)
+    nested = ctx.catalog.kinds.get(nested_uses)
+    if nested is None:
+        ctx.add((*at, "uses"), unknown_kind_message(nested_uses, ctx.catalog.names()))
+    elif isinstance(check.get("with", {}), dict):
+        inner_kind = nested()
+        inner = validate_params(ctx, (*at, "with"), inner_kind, check.get("with", {}))
+        if inner is not None and inner_kind.changes_system(inner):
             ctx.add(
-                (*loc, "check", "uses"), unknown_kind_message(nested_uses, ctx.registry.names())
+                (*at, "uses"),
+                f"a {kind.name} may only poll a check; {nested_uses} changes a system",
             )
-        elif isinstance(raw.get("check", {}).get("with", {}), dict):
-            inner = validate_params(
-                ctx, (*loc, "check", "with"), nested, raw["check"].get("with", {})
-            )
-            if inner is not None and is_mutating(nested, inner):
-                ctx.add(
-                    (*loc, "check", "uses"),
-                    f"a wait may only poll a check; {nested_uses} changes a system",
-                )
     return params
 
 
@@ -205,9 +204,19 @@ def _templates_in(value: Any, loc: Loc, skip: Loc) -> list[tuple[Loc, str]]:
 
 def _sample_names(ctx: Ctx, uses: Any) -> frozenset[str] | None:
     """Names an ``expect`` of this kind may use, or None when the kind does not declare them."""
-    cls = ctx.registry.kinds.get(uses) if isinstance(uses, str) else None
-    fields = getattr(cls, "sample_fields", None)
-    return TEMPLATE_GLOBALS | EXPECT_NAMES | frozenset(fields) if fields is not None else None
+    cls = ctx.catalog.kinds.get(uses) if isinstance(uses, str) else None
+    fields = cls.sample_fields if cls is not None else None
+    return TEMPLATE_GLOBALS | EXPECT_NAMES | fields if fields is not None else None
+
+
+def _nested_check(ctx: Ctx, step: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(field name, value) of the check a step's kind polls, when it has one."""
+    uses = step.get("uses")
+    cls = ctx.catalog.kinds.get(uses) if isinstance(uses, str) else None
+    with_block = step.get("with")
+    field_name = cls.nested_check if cls is not None else None
+    check = with_block.get(field_name) if field_name and isinstance(with_block, dict) else None
+    return (field_name, check) if field_name and isinstance(check, dict) else None
 
 
 def _check_templates(ctx: Ctx, i: int, step: dict[str, Any]) -> None:
@@ -216,10 +225,10 @@ def _check_templates(ctx: Ctx, i: int, step: dict[str, Any]) -> None:
         text = step.get(key)
         if isinstance(text, str) and refs.is_template(text):
             _check_refs(ctx, i, (*base, key), refs.analyze_template(text), TEMPLATE_GLOBALS)
-    with_block = step.get("with")
-    check = with_block.get("check") if isinstance(with_block, dict) else None
-    nested: Loc = (*base, "with", "check", "expect")  # a wait's check: an expression
-    for loc, text in _templates_in(with_block, (*base, "with"), nested):
+    polled = _nested_check(ctx, step)
+    # a polled check's `expect` is an expression, not a template
+    nested: Loc = (*base, "with", polled[0], "expect") if polled else (*base, "with", "", "")
+    for loc, text in _templates_in(step.get("with"), (*base, "with"), nested):
         _check_refs(ctx, i, loc, refs.analyze_template(text), TEMPLATE_GLOBALS)
     when = step.get("when")
     if isinstance(when, str):
@@ -227,9 +236,9 @@ def _check_templates(ctx: Ctx, i: int, step: dict[str, Any]) -> None:
     if isinstance(step.get("expect"), str):
         names = _sample_names(ctx, step.get("uses"))
         _check_refs(ctx, i, (*base, "expect"), refs.analyze_expression(step["expect"]), names)
-    if isinstance(check, dict) and isinstance(check.get("expect"), str):
-        names = _sample_names(ctx, check.get("uses"))
-        _check_refs(ctx, i, nested, refs.analyze_expression(check["expect"]), names)
+    if polled and isinstance(polled[1].get("expect"), str):
+        names = _sample_names(ctx, polled[1].get("uses"))
+        _check_refs(ctx, i, nested, refs.analyze_expression(polled[1]["expect"]), names)
 
 
 def _check_refs(

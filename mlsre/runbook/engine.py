@@ -60,7 +60,7 @@ class Engine:
     def __init__(
         self, store: Store | None, settings: Any, operator: Operator, registry: Any = None
     ) -> None:
-        from mlsre.steps.registry import default_registry
+        from mlsre.steps.catalog import default_catalog as default_registry
 
         self.store = store
         self.settings = settings
@@ -325,7 +325,7 @@ class Engine:
     def _view(
         self, step: Step, index: int, total: int, ctx: dict[str, Any]
     ) -> tuple[StepView, Any, Any]:
-        from mlsre.steps.registry import needs_confirm
+        from mlsre.steps.catalog import needs_confirm
 
         try:
             cls: Any = self.registry.get(step.uses)

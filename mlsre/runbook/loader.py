@@ -16,7 +16,7 @@ from mlsre import paths
 from mlsre.errors import NotFoundError
 from mlsre.runbook.model import Runbook
 from mlsre.runbook.validate import FileReport, runbook_files, validate_file, validate_files
-from mlsre.steps.registry import KindRegistry, default_registry
+from mlsre.steps.catalog import KindCatalog, default_catalog
 from mlsre.yamlfile import Problem, YamlProblems
 
 
@@ -101,18 +101,18 @@ def workspace_dirs(settings: Any | None) -> list[Path]:
     return out
 
 
-def load_runbook(path: Path, registry: KindRegistry | None = None) -> Runbook:
+def load_runbook(path: Path, kinds: KindCatalog | None = None) -> Runbook:
     """One runbook file, fully validated; raises :class:`YamlProblems` with every problem."""
-    report = validate_file(path, registry)
+    report = validate_file(path, kinds)
     if report.runbook is None:
         raise YamlProblems(report.problems or [Problem(str(path), 1, 1, "not a valid runbook")])
     return report.runbook
 
 
-def discover(settings: Any | None = None, registry: KindRegistry | None = None) -> Catalog:
+def discover(settings: Any | None = None, kinds: KindCatalog | None = None) -> Catalog:
     from mlsre.runbook import cache
 
-    reg = registry or default_registry()
+    reg = kinds or default_catalog()
     catalog = Catalog(kind_warnings=list(reg.warnings))
     results = cache.ResultCache(reg) if cache.enabled() else None
     bundled_root = bundled_dir().resolve()
@@ -150,7 +150,7 @@ def discover(settings: Any | None = None, registry: KindRegistry | None = None) 
 def _scan(
     roots: list[Path],
     source: Source,
-    reg: KindRegistry,
+    reg: KindCatalog,
     catalog: Catalog,
     skip: set[Path],
     results: Any,
@@ -180,13 +180,13 @@ def _entry(report: FileReport, source: Source) -> CatalogEntry:
 
 
 def find_runbook(
-    ref: str, settings: Any | None = None, registry: KindRegistry | None = None
+    ref: str, settings: Any | None = None, kinds: KindCatalog | None = None
 ) -> CatalogEntry:
     """A runbook by id (the one in force), or by path to a file."""
     path = Path(ref)
     if ref.endswith((".yaml", ".yml")) or path.is_file():
-        report = validate_file(path, registry)
+        report = validate_file(path, kinds)
         if report.runbook is None:
             raise YamlProblems(report.problems or [Problem(str(path), 1, 1, "not a valid runbook")])
         return _entry(report, Source.WORKSPACE)
-    return discover(settings, registry).get(ref)
+    return discover(settings, kinds).get(ref)

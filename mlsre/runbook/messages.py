@@ -14,7 +14,7 @@ from mlsre.yamlfile import Loc, Problem, YamlDocument
 _PATTERN_HINTS = {
     "id": "ids use lowercase letters, digits, '-' and '_', starting with a letter or digit",
     "failure_mode": "use lowercase letters, digits, '-' and '_', e.g. data-drift",
-    "uses": "a step kind name such as prometheus.query (see `mlsre runbook kinds`)",
+    "uses": "a step kind name: lowercase words joined by dots (see `mlsre runbook kinds`)",
     "on_fail": "on_fail is continue, stop, or goto STEP-ID",
     "timeout": "not a duration: use e.g. 30s, 5m, 1h",
     "interval": "not a duration: use e.g. 30s, 5m",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlsre.runbook.model import Runbook
-from mlsre.steps.registry import KindRegistry, default_registry
+from mlsre.steps.catalog import KindCatalog, default_catalog
 
 SCHEMA_ID = "urn:mlsre:runbook:v1"
 SCHEMA_RELPATH = Path(".mlsre") / "runbook.schema.json"
@@ -33,16 +33,16 @@ def modeline(runbook_file: Path, schema_file: Path) -> str:
     return f"# yaml-language-server: $schema={Path(rel).as_posix()}"
 
 
-def write_schema(path: Path, registry: KindRegistry | None = None) -> Path:
+def write_schema(path: Path, catalog: KindCatalog | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        json.dumps(runbook_schema(registry), indent=2, sort_keys=False) + "\n", encoding="utf-8"
+        json.dumps(runbook_schema(catalog), indent=2, sort_keys=False) + "\n", encoding="utf-8"
     )
     return path
 
 
-def runbook_schema(registry: KindRegistry | None = None) -> dict[str, Any]:
-    reg = registry or default_registry()
+def runbook_schema(catalog: KindCatalog | None = None) -> dict[str, Any]:
+    reg = catalog or default_catalog()
     schema = Runbook.model_json_schema(by_alias=True, mode="validation")
     defs: dict[str, Any] = schema.setdefault("$defs", {})
     step = defs["Step"]
@@ -54,7 +54,7 @@ def runbook_schema(registry: KindRegistry | None = None) -> dict[str, Any]:
     }
     rules = []
     for name in names:
-        params = reg.kinds[name].Params  # type: ignore[attr-defined]
+        params = reg.kinds[name].Params
         key = f"with.{name}"
         kind_schema = params.model_json_schema(
             by_alias=True, mode="validation", ref_template=f"#/$defs/{name}.{{model}}"

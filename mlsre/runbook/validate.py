@@ -16,7 +16,7 @@ from typing import Any
 
 from mlsre.runbook.messages import pydantic_errors
 from mlsre.runbook.model import API_VERSION, Runbook
-from mlsre.steps.registry import KindRegistry, default_registry
+from mlsre.steps.catalog import KindCatalog, default_catalog
 from mlsre.yamlfile import (
     Problem,
     YamlDocument,
@@ -125,11 +125,11 @@ def runbook_files(path: Path) -> list[Path]:
 
 
 def validate_paths(
-    paths: Iterable[Path], registry: KindRegistry | None = None, *, use_cache: bool = True
+    paths: Iterable[Path], catalog: KindCatalog | None = None, *, use_cache: bool = True
 ) -> Report:
     from mlsre.runbook import cache
 
-    reg = registry or default_registry()
+    reg = catalog or default_catalog()
     report = Report(kind_warnings=list(reg.warnings))
     results = cache.ResultCache(reg) if use_cache and cache.enabled() else None
     paths = list(paths)
@@ -155,18 +155,18 @@ def validate_paths(
 
 
 def validate_file(
-    path: Path, registry: KindRegistry | None = None, results: Any = None
+    path: Path, catalog: KindCatalog | None = None, results: Any = None
 ) -> FileReport:
     """Validate one file; ``results`` (a :class:`mlsre.runbook.cache.ResultCache`) skips
     files whose validation result is already known."""
-    return validate_files([path], registry, results)[0]
+    return validate_files([path], catalog, results)[0]
 
 
 def validate_files(
-    paths: list[Path], registry: KindRegistry | None = None, results: Any = None
+    paths: list[Path], catalog: KindCatalog | None = None, results: Any = None
 ) -> list[FileReport]:
     """One report per path, in order. Files already in ``results`` are not validated again."""
-    reg = registry or default_registry()
+    reg = catalog or default_catalog()
     reports = []
     for path in paths:
         report, fresh_key = _report(path, reg, results)
@@ -176,7 +176,7 @@ def validate_files(
     return reports
 
 
-def _report(path: Path, reg: KindRegistry, results: Any) -> tuple[FileReport, str | None]:
+def _report(path: Path, reg: KindCatalog, results: Any) -> tuple[FileReport, str | None]:
     try:
         text = read_text(path)
     except YamlProblems as exc:
@@ -193,8 +193,8 @@ def _report(path: Path, reg: KindRegistry, results: Any) -> tuple[FileReport, st
     return validate_text(text, str(path), reg), key
 
 
-def validate_text(text: str, name: str, registry: KindRegistry | None = None) -> FileReport:
-    reg = registry or default_registry()
+def validate_text(text: str, name: str, catalog: KindCatalog | None = None) -> FileReport:
+    reg = catalog or default_catalog()
     report = FileReport(name)
     try:
         doc = parse_yaml(text, name)
@@ -223,7 +223,7 @@ def validate_text(text: str, name: str, registry: KindRegistry | None = None) ->
 
 
 def check_document(
-    doc: YamlDocument, registry: KindRegistry
+    doc: YamlDocument, catalog: KindCatalog
 ) -> tuple[Runbook | None, list[Problem], list[Problem]]:
     from pydantic import ValidationError
 
@@ -258,7 +258,7 @@ def check_document(
         runbook = Runbook.model_validate(doc.data)
     except ValidationError as exc:
         problems.extend(pydantic_errors(doc, exc, (), Runbook))
-    more, warnings = check_runbook(doc, registry)
+    more, warnings = check_runbook(doc, catalog)
     problems.extend(more)
     raw_steps = doc.data.get("steps")
     for i, step in enumerate(raw_steps if isinstance(raw_steps, list) else []):

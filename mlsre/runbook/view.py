@@ -5,23 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from mlsre.runbook.model import Runbook, Step
-from mlsre.steps.registry import KindRegistry, default_registry, is_mutating
+from mlsre.steps.catalog import KindCatalog, default_catalog
 
 
-def step_action(step: Step, registry: KindRegistry) -> str:
+def step_action(step: Step, catalog: KindCatalog) -> str:
     """What the step queries or changes, in one line (its kind's ``describe``, unrendered)."""
-    cls = registry.kinds.get(step.uses)
+    cls = catalog.kinds.get(step.uses)
     if cls is None:
         return f"(unknown step kind {step.uses})"
+    kind = cls()
     try:
-        params = cls.Params.model_validate(step.with_)  # type: ignore[attr-defined]
-        return str(cls().describe(params))
+        return kind.describe(kind.parse(step.with_))
     except Exception:  # templated non-string values only resolve at run time
         return ", ".join(f"{k}={v}" for k, v in step.with_.items()) or "-"
 
 
 def rendered_actions(
-    rb: Runbook, given: dict[str, Any], registry: KindRegistry | None = None
+    rb: Runbook, given: dict[str, Any], catalog: KindCatalog | None = None
 ) -> dict[str, str]:
     """Each step's action with the inputs filled in (concrete PromQL to copy at 03:00).
 
@@ -37,7 +37,7 @@ def rendered_actions(
     from mlsre.runbook.sandbox import render_value
     from mlsre.timeutil import utcnow
 
-    reg = registry or default_registry()
+    reg = catalog or default_catalog()
     now = utcnow()
     context = {
         "inputs": parse_inputs(rb, given),
@@ -56,9 +56,9 @@ def rendered_actions(
         cls = reg.kinds.get(step.uses)
         if cls is None:
             continue
+        kind = cls()
         try:
-            params = cls.Params.model_validate(render_value(step.with_, context))  # type: ignore[attr-defined]
-            out[step.id] = str(cls().describe(params))
+            out[step.id] = kind.describe(kind.parse(render_value(step.with_, context)))
         except (MlsreError, ValidationError):
             continue
     return out
@@ -69,16 +69,17 @@ def describe_runbook(
     *,
     path: str = "",
     source: str = "",
-    registry: KindRegistry | None = None,
+    catalog: KindCatalog | None = None,
     inputs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    reg = registry or default_registry()
+    reg = catalog or default_catalog()
     rendered = rendered_actions(rb, inputs, reg) if inputs is not None else {}
     steps = []
     for step in rb.steps:
         cls = reg.kinds.get(step.uses)
+        kind = cls() if cls else None
         try:
-            params = cls.Params.model_validate(step.with_) if cls else None  # type: ignore[attr-defined]
+            params = kind.parse(step.with_) if kind else None
         except Exception:
             params = None
         steps.append(
@@ -89,7 +90,7 @@ def describe_runbook(
                 "uses": step.uses,
                 "with": step.with_,
                 "action": rendered.get(step.id) or step_action(step, reg),
-                "mutating": bool(cls and is_mutating(cls, params)),
+                "mutating": bool(kind and kind.changes_system(params)),
                 "expect": step.expect,
                 "when": step.when,
                 "needs": step.needs,
@@ -116,16 +117,16 @@ def describe_runbook(
     }
 
 
-def describe_kinds(registry: KindRegistry | None = None) -> dict[str, Any]:
-    reg = registry or default_registry()
+def describe_kinds(catalog: KindCatalog | None = None) -> dict[str, Any]:
+    reg = catalog or default_catalog()
     kinds = []
     for name in reg.names():
         cls = reg.kinds[name]
-        params = cls.Params  # type: ignore[attr-defined]
+        params = cls.Params
         kinds.append(
             {
                 "name": name,
-                "mutating": bool(getattr(cls, "mutating", False)),
+                "mutating": cls.mutating,
                 "source": reg.sources[name],
                 "summary": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
                 "params": [f.alias or n for n, f in params.model_fields.items()],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -11,9 +12,9 @@ from mlsre.integrations.http import FailureKind, HttpFailure
 from mlsre.integrations.mlflow import MlflowClient
 from mlsre.integrations.prometheus import PrometheusClient
 from mlsre.settings import PrometheusSettings, RegistrySettings, Settings
-from mlsre.steps.base import StepContext, StepStatus
-from mlsre.steps.model_registry import RegistryVersions
-from mlsre.steps.prometheus import PrometheusQuery
+from mlsre.steps.base import StepContext, StepKind, StepStatus
+from mlsre.steps.model_registry.kinds import RegistryVersions
+from mlsre.steps.prometheus.kinds import PrometheusQuery
 from tests.support.faulty_server import FaultyServer, refused_url
 
 AT = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
@@ -128,11 +129,12 @@ def test_steps_turn_faults_into_step_errors(faulty: FaultyServer, mode: str, exp
         ),
     )
     ctx = StepContext(settings=settings, at=AT)
-    for kind, params in (
+    kinds: tuple[tuple[StepKind[Any], dict[str, str]], ...] = (
         (PrometheusQuery(), {"query": "up"}),
         (RegistryVersions(), {"model": "fraud-detector"}),
-    ):
-        result = kind.run(kind.Params.model_validate(params), ctx)
+    )
+    for kind, params in kinds:
+        result = kind.run(kind.parse(params), ctx)
         assert result.status is StepStatus.ERROR
         assert expected in result.summary and "\n" not in result.summary
         assert result.evidence["error"] == result.summary

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from mlsre.runbook.validate import validate_text
-from mlsre.steps.registry import default_registry, needs_confirm
+from mlsre.steps.catalog import default_catalog
 from tests.support.helpers import run
 
 RUNBOOK = """\
@@ -59,17 +59,15 @@ def test_the_validator_and_the_engine_agree_on_person_in_the_loop_mitigations(
 
 
 def test_every_kind_in_every_phase_one_answer() -> None:
-    reg = default_registry()
+    reg = default_catalog()
     for name in reg.names():
         cls = reg.kinds[name]
         for phase in ("diagnose", "mitigate", "verify"):
-            expected = bool(getattr(cls, "mutating", True)) or (
-                phase == "mitigate" and not getattr(cls, "confirm_free", False)
-            )
-            assert needs_confirm(cls, None, phase) is expected, (name, phase)
-    assert not needs_confirm(reg.kinds["note"], None, "mitigate")
-    assert needs_confirm(reg.kinds["prometheus.query"], None, "mitigate")
-    assert needs_confirm(reg.kinds["registry.rollback"], None, "diagnose")
+            expected = cls.mutating or (phase == "mitigate" and not cls.person_in_loop)
+            assert cls().needs_confirm(None, phase) is expected, (name, phase)
+    assert not reg.instance("note").needs_confirm(None, "mitigate")
+    assert reg.instance("prometheus.query").needs_confirm(None, "mitigate")
+    assert reg.instance("registry.rollback").needs_confirm(None, "diagnose")
 
 
 def test_a_query_as_a_mitigation_needs_confirm_in_both(isolated: Path) -> None:

@@ -72,14 +72,14 @@ def test_every_bundled_runbook_comes_back_from_the_cache_unchanged(cache_home: P
         assert b.runbook == a.runbook and b.summary == a.summary and b.warnings == a.warnings
 
 
-@pytest.mark.parametrize("module", ["timeutil.py", "incident/lifecycle.py", "steps/registry.py"])
+@pytest.mark.parametrize("module", ["timeutil.py", "incident/lifecycle.py", "steps/catalog.py"])
 def test_any_package_module_changing_invalidates_the_cache(module: str) -> None:
     """The fingerprint covers every source file of the package, not a hand-kept list."""
     import mlsre
     from mlsre.runbook.cache import fingerprint
-    from mlsre.steps.registry import default_registry
+    from mlsre.steps.catalog import default_catalog
 
-    reg = default_registry()
+    reg = default_catalog()
     path = Path(mlsre.__file__).parent / module
     before = fingerprint(reg)
     st = path.stat()

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mlsre.cli.app import app
-from mlsre.steps.registry import build_registry, default_registry
+from mlsre.steps.catalog import build_catalog, default_catalog
 from tests.support.fixtures_runbooks import minimal_runbook
 
 CORPUS = Path(__file__).parents[1] / "data" / "broken_runbooks"
@@ -237,14 +237,14 @@ def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "KINDS = [Ping]\n"
     )
     monkeypatch.syspath_prepend(str(site))
-    default_registry.cache_clear()
+    default_catalog.cache_clear()
     yield site
-    default_registry.cache_clear()
+    default_catalog.cache_clear()
     sys.modules.pop("mlsre_test_plugin_good", None)
 
 
 def test_plugins_load_and_broken_ones_are_warnings(plugins: Path, isolated: Path) -> None:
-    reg = build_registry()
+    reg = build_catalog()
     assert reg.sources["team.ping"].startswith("plugin good")
     assert any("plugin missing" in w and "failed to load" in w for w in reg.warnings), reg.warnings
     assert any("team.bad" in w and "Params" in w for w in reg.warnings), reg.warnings

@@ -14,7 +14,7 @@ from mlsre.cli.app import app
 from mlsre.runbook.sandbox import check_samples
 from mlsre.settings import load_settings
 from mlsre.steps.base import StepContext, StepStatus
-from mlsre.steps.slo import SloStatusParams, SloStatusStep
+from mlsre.steps.slo.kinds import SloStatusParams, SloStatusStep
 from mlsre.timeutil import iso
 from tests.support.fixtures_slo import E1, at, promtool_path
 

@@ -23,7 +23,6 @@ from mlsre.settings import PrometheusSettings, load_settings
 from mlsre.slo.budget import AlertState
 from mlsre.slo.spec import find_slo, load_slos
 from mlsre.slo.status import incident_impact, slo_impact, slo_status
-from mlsre.steps.slo import incident_slo_impact
 from tests.support.fixtures_slo import E0, E1, SloPrometheus, at
 
 pytestmark = pytest.mark.prometheus
@@ -132,7 +131,7 @@ def test_incident_impact_for_a_postmortem_reads_the_workspace_and_never_raises(
     slo_workspace: Path, tmp_path: Path
 ) -> None:
     settings, _ = load_settings(slo_workspace / "mlsre.yaml")
-    rows = incident_slo_impact(settings, at(E0), at(E1), service="slo-demo")
+    rows = incident_impact(settings, at(E0), at(E1), service="slo-demo")
     by_name = {r.name: r for r in rows}
     assert set(by_name) == {
         "demo-availability",

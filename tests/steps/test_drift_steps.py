@@ -11,9 +11,9 @@ import pytest
 from mlsre.drift.samples import sample_paths
 from mlsre.settings import PrometheusSettings, Settings
 from mlsre.steps.base import StepContext, StepStatus
-from mlsre.steps.drift import DataCheck, DriftCompare, PrometheusDrift
-from mlsre.steps.registry import default_registry
-from tests.support import scenario_fraud as scenario
+from mlsre.steps.catalog import default_catalog
+from mlsre.steps.drift.kinds import DataCheck, DriftCompare, PrometheusDrift
+from tests import scenario_fraud as scenario
 from tests.support.fixtures_drift import Writer
 from tests.support.fixtures_servers import PromServer
 
@@ -25,23 +25,21 @@ def _ctx(url: str = "http://127.0.0.1:9", at: int | None = None) -> StepContext:
 
 
 def test_kinds_are_registered() -> None:
-    names = default_registry().names()
+    names = default_catalog().names()
     assert {"drift.compare", "data.check", "drift.prometheus"} <= set(names)
 
 
 def test_drift_compare_step_fails_on_the_drifted_sample() -> None:
     ref, cur = sample_paths()
     kind = DriftCompare()
-    params = kind.Params.model_validate({"reference": str(ref), "current": str(cur)})
+    params = kind.parse({"reference": str(ref), "current": str(cur)})
     result = kind.run(params, _ctx())
     assert result.status is StepStatus.FAILED
     assert "columns drifted" in result.summary and "DRIFT" in result.summary
     by_column = {s["labels"]["column"]: s for s in result.samples}
     assert by_column["account_age_days"]["drifted"] and not by_column["country"]["drifted"]
     assert result.output["dataset_drift"] is True
-    same = kind.run(
-        kind.Params.model_validate({"reference": str(ref), "current": str(ref)}), _ctx()
-    )
+    same = kind.run(kind.parse({"reference": str(ref), "current": str(ref)}), _ctx())
     assert same.status is StepStatus.PASSED
 
 
@@ -55,10 +53,10 @@ def test_drift_compare_step_any_column_and_bad_file(tmp_path: Path, write: Write
     )
     kind = DriftCompare()
     base = {"reference": str(ref), "current": str(cur)}
-    assert kind.run(kind.Params.model_validate(base), _ctx()).status is StepStatus.PASSED  # 1 of 3
-    strict = kind.Params.model_validate({**base, "fail_on": "any_column"})
+    assert kind.run(kind.parse(base), _ctx()).status is StepStatus.PASSED  # 1 of 3
+    strict = kind.parse({**base, "fail_on": "any_column"})
     assert kind.run(strict, _ctx()).status is StepStatus.FAILED
-    missing = kind.Params.model_validate({**base, "current": str(tmp_path / "nope.csv")})
+    missing = kind.parse({**base, "current": str(tmp_path / "nope.csv")})
     result = kind.run(missing, _ctx())
     assert result.status is StepStatus.ERROR and "no such file" in result.summary
 
@@ -66,16 +64,12 @@ def test_drift_compare_step_any_column_and_bad_file(tmp_path: Path, write: Write
 def test_data_check_step() -> None:
     ref, cur = sample_paths()
     kind = DataCheck()
-    result = kind.run(
-        kind.Params.model_validate({"current": str(cur), "reference": str(ref)}), _ctx()
-    )
+    result = kind.run(kind.parse({"current": str(cur), "reference": str(ref)}), _ctx())
     assert result.status is StepStatus.FAILED and "device_score" in result.summary
-    clean = kind.run(
-        kind.Params.model_validate({"current": str(ref), "reference": str(ref)}), _ctx()
-    )
+    clean = kind.run(kind.parse({"current": str(ref), "reference": str(ref)}), _ctx())
     assert clean.status is StepStatus.PASSED
     with pytest.raises(ValueError, match="not both"):
-        kind.Params.model_validate({"current": "a.csv", "reference": "b.csv", "schema": "s.yaml"})
+        kind.parse({"current": "a.csv", "reference": "b.csv", "schema": "s.yaml"})
 
 
 def _expected_psi(before: list[float], after: list[float]) -> float:
@@ -90,7 +84,7 @@ def _expected_psi(before: list[float], after: list[float]) -> float:
 def test_prometheus_histogram_drift(prometheus_server: PromServer) -> None:
     kind = PrometheusDrift()
     t = prometheus_server.times
-    params = kind.Params.model_validate(
+    params = kind.parse(
         {
             "metric": "model_prediction_score",
             "selector": 'model="fraud-detector"',
@@ -105,20 +99,20 @@ def test_prometheus_histogram_drift(prometheus_server: PromServer) -> None:
     assert result.output["buckets"][-1] == "+Inf"
     assert sum(result.output["current_shares"]) == pytest.approx(1.0)
     # two windows of the same healthy version: no drift
-    healthy = kind.Params.model_validate(
+    healthy = kind.parse(
         {"metric": "model_prediction_score", "window": "30m", "reference_offset": "1h"}
     )
     calm = kind.run(healthy, _ctx(prometheus_server.url, t.before))
     assert calm.status is StepStatus.PASSED, calm.summary
     assert calm.output["statistic"] < 1e-6
-    js = kind.Params.model_validate({**params.model_dump(), "method": "js"})
+    js = kind.parse({**params.model_dump(), "method": "js"})
     assert kind.run(js, _ctx(prometheus_server.url, t.drifted)).output["statistic"] > 0.1
 
 
 @pytest.mark.prometheus
 def test_prometheus_histogram_drift_without_data_is_an_error(prometheus_server: PromServer) -> None:
     kind = PrometheusDrift()
-    params = kind.Params.model_validate({"metric": "no_such_histogram"})
+    params = kind.parse({"metric": "no_such_histogram"})
     result = kind.run(params, _ctx(prometheus_server.url, prometheus_server.times.after))
     assert result.status is StepStatus.ERROR
     assert "no no_such_histogram histogram data" in result.summary
@@ -126,7 +120,7 @@ def test_prometheus_histogram_drift_without_data_is_an_error(prometheus_server: 
 
 def test_prometheus_down_is_an_error_not_a_failure() -> None:
     kind = PrometheusDrift()
-    params = kind.Params.model_validate({"metric": "model_prediction_score"})
+    params = kind.parse({"metric": "model_prediction_score"})
     result = kind.run(params, _ctx("http://127.0.0.1:9"))
     assert result.status is StepStatus.ERROR
     assert result.summary and "\n" not in result.summary

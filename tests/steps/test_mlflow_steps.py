@@ -10,7 +10,7 @@ from mlsre.integrations.mlflow import MlflowClient
 from mlsre.integrations.recording import RecordingTransport, ReplayTransport
 from mlsre.settings import RegistrySettings, Settings
 from mlsre.steps.base import StepContext, StepStatus
-from mlsre.steps.model_registry import (
+from mlsre.steps.model_registry.kinds import (
     RegistryCompare,
     RegistryCurrent,
     RegistryPromote,
@@ -35,7 +35,7 @@ def champion(server: MlflowServer, name: str = MODEL) -> str:
 
 def test_versions_step(registry: MlflowServer) -> None:
     kind = RegistryVersions()
-    result = kind.run(kind.Params.model_validate({"model": MODEL, "limit": 2}), ctx(registry))
+    result = kind.run(kind.parse({"model": MODEL, "limit": 2}), ctx(registry))
     assert [s["version"] for s in result.samples] == ["3", "4"]
     assert result.output["aliases"] == {"champion": "4", "previous": "3"}
     assert result.output["latest"] == "4"
@@ -44,7 +44,7 @@ def test_versions_step(registry: MlflowServer) -> None:
 def test_current_step_says_how_long_it_has_been_live(registry: MlflowServer) -> None:
     kind = RegistryCurrent()
     at = datetime.fromtimestamp(T0 + 1800, UTC)
-    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry, at=at))
+    result = kind.run(kind.parse({"model": MODEL}), ctx(registry, at=at))
     assert result.samples[0]["version"] == "4" and result.samples[0]["value"] == 4.0
     assert result.samples[0]["age_s"] == pytest.approx(1800)
     assert result.summary == (
@@ -56,7 +56,7 @@ def test_current_step_says_how_long_it_has_been_live(registry: MlflowServer) -> 
 def test_current_under_at_never_says_live_for_a_negative_time(registry: MlflowServer) -> None:
     kind = RegistryCurrent()
     before_deploy = datetime.fromtimestamp(T0 - 1800, UTC)
-    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry, at=before_deploy))
+    result = kind.run(kind.parse({"model": MODEL}), ctx(registry, at=before_deploy))
     assert result.summary == (
         "fraud-detector@champion is version 4 now, which went live after 2026-11-28T16:59:00Z"
         " (version tag deployed_at): this shows the present, not 2026-11-28T16:59:00Z"
@@ -68,11 +68,11 @@ def test_current_under_at_before_our_rollback_reconstructs_the_alias(
     registry: MlflowServer,
 ) -> None:
     rollback = RegistryRollback()
-    rollback.run(rollback.Params.model_validate({"model": MODEL}), ctx(registry))
+    rollback.run(rollback.parse({"model": MODEL}), ctx(registry))
     assert champion(registry) == "3"
     kind = RegistryCurrent()
     during = datetime.fromtimestamp(T0 + 1800, UTC)
-    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry, at=during))
+    result = kind.run(kind.parse({"model": MODEL}), ctx(registry, at=during))
     assert result.samples[0]["version"] == "4" and result.output["reconstructed"] is True
     assert result.summary.startswith(
         "fraud-detector@champion was version 4 at 2026-11-28T17:59:00Z (reconstructed from the"
@@ -83,7 +83,7 @@ def test_current_under_at_before_our_rollback_reconstructs_the_alias(
 
 def test_current_missing_alias_is_explained(registry: MlflowServer) -> None:
     kind = RegistryCurrent()
-    params = kind.Params.model_validate({"model": "churn-model", "alias": "previous"})
+    params = kind.parse({"model": "churn-model", "alias": "previous"})
     result = kind.run(params, ctx(registry))
     assert result.status is StepStatus.ERROR
     assert result.summary == "churn-model has no alias 'previous' (aliases: champion=2)"
@@ -91,7 +91,7 @@ def test_current_missing_alias_is_explained(registry: MlflowServer) -> None:
 
 def test_compare_step(registry: MlflowServer) -> None:
     kind = RegistryCompare()
-    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry))
+    result = kind.run(kind.parse({"model": MODEL}), ctx(registry))
     assert result.output["a"]["version"] == "4" and result.output["b"]["version"] == "3"
     algo = next(p for p in result.output["params"] if p["key"] == "algo")
     assert algo == {"key": "algo", "a": "lightgbm", "b": "xgboost", "changed": True}
@@ -106,7 +106,7 @@ def test_compare_step(registry: MlflowServer) -> None:
 def test_rollback_moves_champion_back_and_is_idempotent(registry: MlflowServer) -> None:
     kind = RegistryRollback()
     assert kind.mutating
-    params = kind.Params.model_validate({"model": MODEL})
+    params = kind.parse({"model": MODEL})
     first = kind.run(params, ctx(registry, incident={"id": "INC-7"}))
     assert first.status is StepStatus.PASSED, first.summary
     (change,) = first.changes
@@ -118,14 +118,14 @@ def test_rollback_moves_champion_back_and_is_idempotent(registry: MlflowServer) 
     assert second.changes == [] and second.summary.startswith("no change")
     assert champion(registry) == "3"
     current = RegistryCurrent()
-    now = current.run(current.Params.model_validate({"model": MODEL}), ctx(registry))
+    now = current.run(current.parse({"model": MODEL}), ctx(registry))
     assert now.summary.startswith("fraud-detector@champion is version 3, live for")
     assert now.summary.endswith("(mlsre rollback record)")
 
 
 def test_rollback_without_previous_alias_goes_one_below_once(registry: MlflowServer) -> None:
     kind = RegistryRollback()
-    params = kind.Params.model_validate({"model": "churn-model"})
+    params = kind.parse({"model": "churn-model"})
     first = kind.run(params, ctx(registry))
     assert first.changes[0]["before"] == "2" and first.changes[0]["after"] == "1"
     assert "newest READY version below 2" in first.summary
@@ -136,14 +136,14 @@ def test_rollback_without_previous_alias_goes_one_below_once(registry: MlflowSer
 
 def test_rollback_dry_run_changes_nothing(registry: MlflowServer) -> None:
     kind = RegistryRollback()
-    result = kind.run(kind.Params.model_validate({"model": MODEL}), ctx(registry, dry_run=True))
+    result = kind.run(kind.parse({"model": MODEL}), ctx(registry, dry_run=True))
     assert result.summary.startswith("would move fraud-detector@champion from 4 to 3")
     assert result.changes == [] and champion(registry) == "4"
 
 
 def test_rollback_to_missing_version(registry: MlflowServer) -> None:
     kind = RegistryRollback()
-    result = kind.run(kind.Params.model_validate({"model": MODEL, "to": "99"}), ctx(registry))
+    result = kind.run(kind.parse({"model": MODEL, "to": "99"}), ctx(registry))
     assert (
         result.status is StepStatus.ERROR and result.summary == "fraud-detector has no version 99"
     )
@@ -152,7 +152,7 @@ def test_rollback_to_missing_version(registry: MlflowServer) -> None:
 
 def test_promote_moves_previous_along(registry: MlflowServer) -> None:
     kind = RegistryPromote()
-    result = kind.run(kind.Params.model_validate({"model": MODEL, "version": "2"}), ctx(registry))
+    result = kind.run(kind.parse({"model": MODEL, "version": "2"}), ctx(registry))
     assert result.changes[0]["before"] == "4" and result.changes[0]["after"] == "2"
     mc = MlflowClient(RegistrySettings(url=registry.url))
     assert mc.version_by_alias(MODEL, "previous").version == "4"
@@ -161,7 +161,7 @@ def test_promote_moves_previous_along(registry: MlflowServer) -> None:
 
 def test_rollback_replays_from_recorded_exchanges_without_a_server(registry: MlflowServer) -> None:
     kind = RegistryRollback()
-    params = kind.Params.model_validate({"model": MODEL})
+    params = kind.parse({"model": MODEL})
     recorder = RecordingTransport()
     live = kind.run(params, ctx(registry, transport=recorder))
     exchanges = recorder.take()

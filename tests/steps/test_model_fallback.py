@@ -32,7 +32,7 @@ def live(server: MlflowServer) -> str:
     """How `registry.current` knows since when champion's version is live."""
     from mlsre.settings import Settings
     from mlsre.steps.base import StepContext
-    from mlsre.steps.model_registry import CurrentParams, RegistryCurrent
+    from mlsre.steps.model_registry.kinds import CurrentParams, RegistryCurrent
 
     settings = Settings.model_validate({"registry": {"url": server.url}})
     result = RegistryCurrent().run(CurrentParams(model=MODEL), StepContext(settings))

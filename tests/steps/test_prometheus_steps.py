@@ -12,7 +12,12 @@ import pytest
 from mlsre.integrations.recording import RecordingTransport, ReplayTransport
 from mlsre.settings import PrometheusSettings, Settings
 from mlsre.steps.base import StepContext, StepStatus
-from mlsre.steps.prometheus import Baseline, PrometheusCompare, PrometheusQuery, PrometheusRange
+from mlsre.steps.prometheus.kinds import (
+    Baseline,
+    PrometheusCompare,
+    PrometheusQuery,
+    PrometheusRange,
+)
 from tests.support.fixtures_servers import PromServer
 
 pytestmark = pytest.mark.prometheus
@@ -29,7 +34,7 @@ def ctx_at(server: PromServer, ts: int, **kw: object) -> StepContext:
 
 def test_query_samples_and_table(prometheus_server: PromServer) -> None:
     kind = PrometheusQuery()
-    params = kind.Params.model_validate({"query": P99})
+    params = kind.parse({"query": P99})
     result = kind.run(params, ctx_at(prometheus_server, prometheus_server.times.after))
     assert result.status is None  # the engine judges `expect` over the samples
     assert [s["labels"] for s in result.samples] == [{"version": "4"}]
@@ -41,14 +46,14 @@ def test_query_samples_and_table(prometheus_server: PromServer) -> None:
 
 def test_query_relative_time_param(prometheus_server: PromServer) -> None:
     kind = PrometheusQuery()
-    params = kind.Params.model_validate({"query": P99, "time": "-1h"})
+    params = kind.parse({"query": P99, "time": "-1h"})
     result = kind.run(params, ctx_at(prometheus_server, prometheus_server.times.after))
     assert [s["labels"]["version"] for s in result.samples] == ["3"]
 
 
 def test_query_error_is_a_step_error_with_one_line(prometheus_server: PromServer) -> None:
     kind = PrometheusQuery()
-    params = kind.Params.model_validate({"query": "sum(rate(x[5m])"})
+    params = kind.parse({"query": "sum(rate(x[5m])"})
     result = kind.run(params, ctx_at(prometheus_server, prometheus_server.times.after))
     assert result.status is StepStatus.ERROR
     assert result.summary.startswith("PromQL error:") and "\n" not in result.summary
@@ -56,7 +61,7 @@ def test_query_error_is_a_step_error_with_one_line(prometheus_server: PromServer
 
 def test_range_summary_and_sparkline(prometheus_server: PromServer) -> None:
     kind = PrometheusRange()
-    params = kind.Params.model_validate(
+    params = kind.parse(
         {"query": 'model_feature_psi{feature="amount"}', "start": "-1h", "end": "now", "step": "5m"}
     )
     result = kind.run(params, ctx_at(prometheus_server, prometheus_server.times.end))
@@ -69,7 +74,7 @@ def test_range_summary_and_sparkline(prometheus_server: PromServer) -> None:
 
 def test_compare_offset(prometheus_server: PromServer) -> None:
     kind = PrometheusCompare()
-    params = kind.Params.model_validate({"query": P99, "baseline": "offset", "offset": "1h"})
+    params = kind.parse({"query": P99, "baseline": "offset", "offset": "1h"})
     result = kind.run(params, ctx_at(prometheus_server, prometheus_server.times.after))
     (s,) = result.samples
     expected = prometheus_server.p99["4"] / prometheus_server.p99["3"]
@@ -80,7 +85,7 @@ def test_compare_offset(prometheus_server: PromServer) -> None:
 
 def test_compare_before_the_version_change(prometheus_server: PromServer) -> None:
     kind = PrometheusCompare()
-    params = kind.Params.model_validate(
+    params = kind.parse(
         {
             "query": P99,
             "baseline": Baseline.VERSION_CHANGE,
@@ -99,7 +104,7 @@ def test_compare_before_the_version_change(prometheus_server: PromServer) -> Non
 def test_compare_before_the_incident(prometheus_server: PromServer) -> None:
     kind = PrometheusCompare()
     t = prometheus_server.times
-    params = kind.Params.model_validate({"query": P99, "baseline": "incident", "margin": "0s"})
+    params = kind.parse({"query": P99, "baseline": "incident", "margin": "0s"})
     started = datetime.fromtimestamp(t.t0 - 600, UTC).isoformat()
     result = kind.run(params, ctx_at(prometheus_server, t.after, incident={"started_at": started}))
     assert result.samples[0]["ratio"] == pytest.approx(
@@ -111,7 +116,7 @@ def test_compare_before_the_incident(prometheus_server: PromServer) -> None:
 
 def test_record_then_replay_without_a_server(prometheus_server: PromServer, tmp_path: Path) -> None:
     kind = PrometheusCompare()
-    params = kind.Params.model_validate({"query": P99, "offset": "1h"})
+    params = kind.parse({"query": P99, "offset": "1h"})
     recorder = RecordingTransport()
     live = kind.run(
         params, ctx_at(prometheus_server, prometheus_server.times.after, transport=recorder)
@@ -134,7 +139,7 @@ def test_recorded_evidence_holds_no_secret(
     monkeypatch.setenv("MLSRE_PROMETHEUS_TOKEN", "s3cr3t-token-value")
     recorder = RecordingTransport()
     kind = PrometheusQuery()
-    params = kind.Params.model_validate({"query": 'up{job="s3cr3t-token-value"}'})
+    params = kind.parse({"query": 'up{job="s3cr3t-token-value"}'})
     kind.run(params, ctx_at(prometheus_server, prometheus_server.times.after, transport=recorder))
     text = json.dumps(recorder.take())
     assert "s3cr3t-token-value" not in text and "Authorization" not in text and "***" in text

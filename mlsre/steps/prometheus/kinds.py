@@ -7,11 +7,11 @@ Samples handed to ``expect`` are ``{"value": float, "labels": {...}}`` (plus ``n
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlsre.steps.base import StepContext, StepResult
+from mlsre.steps.base import StepContext, StepKind, StepResult
 
 
 class _Params(BaseModel):
@@ -70,46 +70,40 @@ class CompareParams(_Params):
     timeout_s: float | None = Field(None, gt=0)
 
 
-class PrometheusQuery:
+class PrometheusQuery(StepKind[QueryParams]):
     """Instant query: one sample per series, ``expect`` checked on each; empty result is data."""
 
-    name: ClassVar[str] = "prometheus.query"
-    Params: ClassVar[type[BaseModel]] = QueryParams
-    mutating: ClassVar[bool] = False
+    name = "prometheus.query"
 
-    def describe(self, params: Any) -> str:
+    def describe(self, params: QueryParams) -> str:
         return f"PromQL instant query: {params.query}"
 
-    def run(self, params: Any, ctx: StepContext) -> StepResult:
-        from mlsre.steps.prometheus_run import run_query
+    def run(self, params: QueryParams, ctx: StepContext) -> StepResult:
+        from mlsre.steps.prometheus.run import run_query
 
         return run_query(params, ctx)
 
 
-class PrometheusRange:
+class PrometheusRange(StepKind[RangeParams]):
     """Range query: min/max/mean/last per series; the series are kept as evidence for charts."""
 
-    name: ClassVar[str] = "prometheus.range"
-    Params: ClassVar[type[BaseModel]] = RangeParams
-    mutating: ClassVar[bool] = False
+    name = "prometheus.range"
 
-    def describe(self, params: Any) -> str:
+    def describe(self, params: RangeParams) -> str:
         return f"PromQL range query {params.start}..{params.end} step {params.step}: {params.query}"
 
-    def run(self, params: Any, ctx: StepContext) -> StepResult:
-        from mlsre.steps.prometheus_run import run_range
+    def run(self, params: RangeParams, ctx: StepContext) -> StepResult:
+        from mlsre.steps.prometheus.run import run_range
 
         return run_range(params, ctx)
 
 
-class PrometheusCompare:
+class PrometheusCompare(StepKind[CompareParams]):
     """Now vs. a baseline, per series: ``ratio`` (now / baseline) and ``delta`` (now - baseline)."""
 
-    name: ClassVar[str] = "prometheus.compare"
-    Params: ClassVar[type[BaseModel]] = CompareParams
-    mutating: ClassVar[bool] = False
+    name = "prometheus.compare"
 
-    def describe(self, params: Any) -> str:
+    def describe(self, params: CompareParams) -> str:
         where = {
             Baseline.OFFSET: f"{params.offset} earlier",
             Baseline.INCIDENT: "before the incident started",
@@ -118,10 +112,10 @@ class PrometheusCompare:
         }[params.baseline]
         return f"PromQL now vs. {where}: {params.query}"
 
-    def run(self, params: Any, ctx: StepContext) -> StepResult:
-        from mlsre.steps.prometheus_run import run_compare
+    def run(self, params: CompareParams, ctx: StepContext) -> StepResult:
+        from mlsre.steps.prometheus.run import run_compare
 
         return run_compare(params, ctx)
 
 
-KINDS: list[type] = [PrometheusQuery, PrometheusRange, PrometheusCompare]
+KINDS: list[type[StepKind[Any]]] = [PrometheusQuery, PrometheusRange, PrometheusCompare]

@@ -11,6 +11,7 @@ from typing import Any
 
 from mlsre.errors import IntegrationError, MlsreError
 from mlsre.steps.base import StepContext, StepResult, StepStatus
+from mlsre.steps.drift.kinds import CheckParams, CompareParams, PrometheusDriftParams
 from mlsre.steps.evidence import bounded, error_result
 from mlsre.timeutil import iso, parse_duration, parse_time, utcnow
 
@@ -39,7 +40,7 @@ def resolve_path(text: str, ctx: StepContext) -> Path:
     return resolved
 
 
-def run_compare(params: Any, ctx: StepContext) -> StepResult:
+def run_compare(params: CompareParams, ctx: StepContext) -> StepResult:
     from mlsre.drift.compare import ColumnStatus, CompareOptions, compare_files
     from mlsre.drift.methods import Binning, Method
 
@@ -101,7 +102,7 @@ def run_compare(params: Any, ctx: StepContext) -> StepResult:
     )
 
 
-def run_check(params: Any, ctx: StepContext) -> StepResult:
+def run_check(params: CheckParams, ctx: StepContext) -> StepResult:
     from mlsre.drift.checks import check_file
 
     try:
@@ -169,7 +170,7 @@ def bucket_counts(samples: list[Any]) -> dict[float, float]:
     return out
 
 
-def run_prometheus(params: Any, ctx: StepContext) -> StepResult:
+def run_prometheus(params: PrometheusDriftParams, ctx: StepContext) -> StepResult:
     import numpy as np
 
     from mlsre.drift import stats

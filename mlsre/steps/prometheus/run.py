@@ -18,6 +18,7 @@ from mlsre.integrations.prometheus import (
 from mlsre.numbers import fmt, ratio_text
 from mlsre.steps.base import StepContext, StepResult, StepStatus
 from mlsre.steps.evidence import bounded, error_result
+from mlsre.steps.prometheus.kinds import CompareParams, QueryParams, RangeParams
 from mlsre.timeutil import iso, parse_duration, parse_time, utcnow
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -63,7 +64,7 @@ def _evidence(result: QueryResult, **request: Any) -> dict[str, Any]:
     }
 
 
-def run_query(params: Any, ctx: StepContext) -> StepResult:
+def run_query(params: QueryParams, ctx: StepContext) -> StepResult:
     try:
         now = eval_time(ctx)
         at = parse_time(params.time, now=now) if params.time else now
@@ -112,7 +113,7 @@ def _downsample(points: list[tuple[float, float]], limit: int) -> list[list[floa
     return [list(points[int(i * stride)]) for i in range(limit - 1)] + [list(points[-1])]
 
 
-def run_range(params: Any, ctx: StepContext) -> StepResult:
+def run_range(params: RangeParams, ctx: StepContext) -> StepResult:
     try:
         now = eval_time(ctx)
         start, end = parse_time(params.start, now=now), parse_time(params.end, now=now)
@@ -196,7 +197,9 @@ class NoVersionChange(Exception):
         self.lookback = lookback
 
 
-def baseline_time(params: Any, ctx: StepContext, now: datetime) -> tuple[datetime, dict[str, Any]]:
+def baseline_time(
+    params: CompareParams, ctx: StepContext, now: datetime
+) -> tuple[datetime, dict[str, Any]]:
     """When 'before' is, and why (for the output and the person reading it)."""
     kind = str(params.baseline)
     if kind == "offset":
@@ -224,7 +227,7 @@ def _matcher(name: str, value: str) -> str:
     return f'{name}="{promql_escape(value)}"'
 
 
-def version_change(params: Any, ctx: StepContext, now: datetime) -> VersionChange:
+def version_change(params: CompareParams, ctx: StepContext, now: datetime) -> VersionChange:
     """When the newest version label first appeared, from Prometheus's own series.
 
     Only series that carry the version label count (a label-less series is no version). When
@@ -320,7 +323,7 @@ def _when(text: str | None) -> str:
     return text.replace("T", " ").replace("+00:00", "Z") if text else "?"
 
 
-def _no_change(params: Any, now: datetime, exc: NoVersionChange) -> StepResult:
+def _no_change(params: CompareParams, now: datetime, exc: NoVersionChange) -> StepResult:
     seen = ", ".join(exc.change.versions) or "none"
     summary = (
         f"no version change in the last {exc.lookback} (versions seen: {seen}, from "
@@ -336,7 +339,7 @@ def _no_change(params: Any, now: datetime, exc: NoVersionChange) -> StepResult:
     return StepResult(StepStatus.PASSED, summary, output=output, judged=True)
 
 
-def run_compare(params: Any, ctx: StepContext) -> StepResult:
+def run_compare(params: CompareParams, ctx: StepContext) -> StepResult:
     now = eval_time(ctx)
     try:
         base_at, why = baseline_time(params, ctx, now)

@@ -3,17 +3,17 @@
 ``drift.compare`` and ``data.check`` read files (paths are templated by the engine, e.g. a
 reference path taken from a tag of the model version); ``drift.prometheus`` compares the bucket
 distributions of a Prometheus histogram over a reference window and the current window, so
-drift can be checked without access to the raw data. The work is in :mod:`mlsre.steps.drift_run`.
+drift can be checked without access to the raw data. The work is in :mod:`mlsre.steps.drift.run`.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mlsre.steps.base import StepContext, StepResult
+from mlsre.steps.base import StepContext, StepKind, StepResult
 
 MethodName = Literal["auto", "evidently", "psi", "ks", "wasserstein", "js", "chi2", "z"]
 
@@ -85,56 +85,50 @@ class PrometheusDriftParams(_Params):
     timeout_s: float | None = Field(None, gt=0)
 
 
-class DriftCompare:
+class DriftCompare(StepKind[CompareParams]):
     """Per-column drift between two data files; fails on dataset drift (or any column)."""
 
-    name: ClassVar[str] = "drift.compare"
-    Params: ClassVar[type[BaseModel]] = CompareParams
-    mutating: ClassVar[bool] = False
+    name = "drift.compare"
 
-    def describe(self, params: Any) -> str:
+    def describe(self, params: CompareParams) -> str:
         return f"drift ({params.method}) between {params.reference} and {params.current}"
 
-    def run(self, params: Any, ctx: StepContext) -> StepResult:
-        from mlsre.steps.drift_run import run_compare
+    def run(self, params: CompareParams, ctx: StepContext) -> StepResult:
+        from mlsre.steps.drift.run import run_compare
 
         return run_compare(params, ctx)
 
 
-class DataCheck:
+class DataCheck(StepKind[CheckParams]):
     """Data-quality findings for a file; fails when any finding is an error."""
 
-    name: ClassVar[str] = "data.check"
-    Params: ClassVar[type[BaseModel]] = CheckParams
-    mutating: ClassVar[bool] = False
+    name = "data.check"
 
-    def describe(self, params: Any) -> str:
+    def describe(self, params: CheckParams) -> str:
         against = params.reference or params.schema_file
         return f"data-quality check of {params.current}" + (
             f" against {against}" if against else ""
         )
 
-    def run(self, params: Any, ctx: StepContext) -> StepResult:
-        from mlsre.steps.drift_run import run_check
+    def run(self, params: CheckParams, ctx: StepContext) -> StepResult:
+        from mlsre.steps.drift.run import run_check
 
         return run_check(params, ctx)
 
 
-class PrometheusDrift:
+class PrometheusDrift(StepKind[PrometheusDriftParams]):
     """PSI or Jensen–Shannon between a histogram's buckets in a reference and a current window."""
 
-    name: ClassVar[str] = "drift.prometheus"
-    Params: ClassVar[type[BaseModel]] = PrometheusDriftParams
-    mutating: ClassVar[bool] = False
+    name = "drift.prometheus"
 
-    def describe(self, params: Any) -> str:
+    def describe(self, params: PrometheusDriftParams) -> str:
         ref = params.reference_end or f"{params.reference_offset} earlier"
         return f"{params.method.value} of {params.metric} buckets: last {params.window} vs. {ref}"
 
-    def run(self, params: Any, ctx: StepContext) -> StepResult:
-        from mlsre.steps.drift_run import run_prometheus
+    def run(self, params: PrometheusDriftParams, ctx: StepContext) -> StepResult:
+        from mlsre.steps.drift.run import run_prometheus
 
         return run_prometheus(params, ctx)
 
 
-KINDS: list[type] = [DriftCompare, DataCheck, PrometheusDrift]
+KINDS: list[type[StepKind[Any]]] = [DriftCompare, DataCheck, PrometheusDrift]

@@ -16,7 +16,7 @@ from typing import Any
 
 from mlsre.errors import IntegrationError, NotFoundError, ValidationError
 from mlsre.integrations.mlflow import MlflowClient, ModelVersion
-from mlsre.steps.registry_moves import AliasMove, promote
+from mlsre.steps.model_registry.moves import AliasMove, promote
 from mlsre.timeutil import iso, utcnow
 
 MARK = "mlsre.fallback."

@@ -1,4 +1,4 @@
-"""What the ``registry.*`` step kinds do (alias moves themselves: :mod:`registry_moves`)."""
+"""What the ``registry.*`` step kinds do (alias moves themselves: :mod:`.moves`, :mod:`.fallback`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from mlsre.errors import MlsreError
 from mlsre.integrations.mlflow import MlflowClient, ModelVersion
 from mlsre.steps.base import StepContext, StepResult, StepStatus
 from mlsre.steps.evidence import bounded, error_result
-from mlsre.steps.registry_moves import MARKER, AliasMove, promote, rollback
+from mlsre.steps.model_registry.kinds import (
+    CompareParams,
+    CurrentParams,
+    FallbackParams,
+    PromoteParams,
+    RollbackParams,
+    VersionsParams,
+)
+from mlsre.steps.model_registry.moves import MARKER, AliasMove, promote, rollback
 from mlsre.timeutil import human_duration, iso, parse_time, utcnow
 
 
@@ -32,7 +40,7 @@ def _incident_id(ctx: StepContext) -> str | None:
     return str(value) if value else None
 
 
-def run_versions(params: Any, ctx: StepContext) -> StepResult:
+def run_versions(params: VersionsParams, ctx: StepContext) -> StepResult:
     try:
         versions = client(ctx).versions(params.model)
     except MlsreError as exc:
@@ -72,7 +80,7 @@ def _since(
     MLflow keeps no alias history: our own rollback record wins (a rolled-back version went live
     again just now), then the version's ``deployed_at``/``promoted_at`` tag, then its creation.
     """
-    from mlsre.steps.registry_fallback import live_since
+    from mlsre.steps.model_registry.fallback import live_since
 
     try:
         mark = json.loads(tags.get(MARKER + alias) or "{}")
@@ -111,7 +119,7 @@ def _moved_after(tags: dict[str, str], alias: str, current: str, at: float) -> d
     return dict(mark)
 
 
-def run_current(params: Any, ctx: StepContext) -> StepResult:
+def run_current(params: CurrentParams, ctx: StepContext) -> StepResult:
     try:
         mc = client(ctx)
         v = mc.version_by_alias(params.model, params.alias)
@@ -176,7 +184,7 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def run_compare(params: Any, ctx: StepContext) -> StepResult:
+def run_compare(params: CompareParams, ctx: StepContext) -> StepResult:
     try:
         mc = client(ctx)
         va, vb = mc.resolve(params.model, params.a), mc.resolve(params.model, params.b)
@@ -229,7 +237,7 @@ def _changes(rows: list[dict[str, Any]], limit: int = 4) -> str:
     return (text + more) if changed else "all the same"
 
 
-def run_rollback(params: Any, ctx: StepContext) -> StepResult:
+def run_rollback(params: RollbackParams, ctx: StepContext) -> StepResult:
     try:
         move = rollback(
             client(ctx),
@@ -249,7 +257,7 @@ def run_rollback(params: Any, ctx: StepContext) -> StepResult:
     return _move_result(move, "rolled back")
 
 
-def run_promote(params: Any, ctx: StepContext) -> StepResult:
+def run_promote(params: PromoteParams, ctx: StepContext) -> StepResult:
     try:
         move = promote(
             client(ctx),
@@ -271,13 +279,13 @@ def _planned(move: AliasMove) -> str:
     return f"move {move.alias} of {move.model} {before}to {move.after} ({move.reason})"
 
 
-def preview_rollback(params: Any, ctx: StepContext) -> str:
+def preview_rollback(params: RollbackParams, ctx: StepContext) -> str:
     mc = client(ctx)
     move = rollback(mc, params.model, params.alias, params.to, params.previous_alias, dry_run=True)
     return _planned(move)
 
 
-def preview_promote(params: Any, ctx: StepContext) -> str:
+def preview_promote(params: PromoteParams, ctx: StepContext) -> str:
     move = promote(
         client(ctx), params.model, params.version, params.alias, params.previous_alias, dry_run=True
     )
@@ -307,3 +315,24 @@ def _move_result(move: AliasMove, verb: str) -> StepResult:
         evidence={"move": asdict(move)},
         changes=[move.change()] if move.changed else [],
     )
+
+
+def run_fallback(params: FallbackParams, ctx: StepContext) -> StepResult:
+    """Serve the model's designated fallback version (``registry.fallback``)."""
+    from mlsre.steps.model_registry.fallback import fallback
+
+    alias = params.fallback_alias or ctx.settings.registry.fallback_alias
+    try:
+        move = fallback(
+            client(ctx),
+            params.model,
+            params.alias,
+            alias,
+            incident=_incident_id(ctx),
+            dry_run=ctx.dry_run,
+        )
+    except MlsreError as exc:
+        return error_result(exc)
+    result = _move_result(move, "fell back")
+    result.changes = [{**c, "action": "fallback"} for c in result.changes]
+    return result

@@ -1,0 +1,1 @@
+"""The core step-kind family: ``kinds.py`` declares the kinds, ``run.py`` does their work."""
