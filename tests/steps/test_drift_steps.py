@@ -13,7 +13,7 @@ from mlsre.settings import PrometheusSettings, Settings
 from mlsre.steps.base import StepContext, StepStatus
 from mlsre.steps.catalog import default_catalog
 from mlsre.steps.drift.kinds import DataCheck, DriftCompare, PrometheusDrift
-from tests import scenario_fraud as scenario
+from tests.support import scenario_fraud as scenario
 from tests.support.fixtures_drift import Writer
 from tests.support.fixtures_servers import PromServer
 
