@@ -1,4 +1,5 @@
-"""Flow checks: step ids, `needs` and `goto` targets, dependency cycles, unreachable steps.
+"""Flow: which step comes after an outcome (:func:`after`), and the validator's flow checks
+(step ids, `needs` and `goto` targets, dependency cycles, unreachable steps).
 
 Steps run in file order, phases in order (diagnose steps may run concurrently, each waiting
 for the steps it needs). So a step may depend only on steps above it, and `goto` only jumps
@@ -15,8 +16,28 @@ from mlsre.yamlfile import Loc
 
 if TYPE_CHECKING:
     from mlsre.runbook.checks import Ctx
+    from mlsre.runbook.model import Step
+    from mlsre.runbook.run_model import StepOutcome
 
 PHASES = ("diagnose", "mitigate", "verify")
+
+
+def after(step: Step, out: StepOutcome, steps: list[Step]) -> int | None:
+    """The index of the step that comes after ``step``'s outcome; None: the run stops.
+
+    The one rule for fresh outcomes and for outcomes an interrupted run recorded.
+    """
+    from mlsre.runbook.model import OnFail
+    from mlsre.steps.base import StepStatus
+
+    here = steps.index(step)
+    if out.status not in (StepStatus.FAILED, StepStatus.ERROR):
+        return here + 1
+    if step.goto:
+        to = next((k for k, s in enumerate(steps) if s.id == step.goto), None)
+        # The validator refuses unknown and backward targets; never loop at run time.
+        return to if to is not None and to > here else None
+    return None if step.on_fail_action is OnFail.STOP else here + 1
 
 
 def step_id(step: Any) -> str | None:
