@@ -26,6 +26,7 @@ from mlsre.runbook.batching import parallel_batch
 from mlsre.runbook.context import coerce_edits, parse_inputs
 from mlsre.runbook.findings import judge
 from mlsre.runbook.model import Runbook, Step
+from mlsre.runbook.prepare import Prepared, view_of
 from mlsre.runbook.run_model import (
     MAX_PARALLEL,
     Awaiting,
@@ -40,7 +41,6 @@ from mlsre.runbook.run_model import (
     StepView,
     Unattended,
 )
-from mlsre.runbook.sandbox import render_value
 from mlsre.steps.base import Phase, StepContext, StepResult, StepStatus
 
 if TYPE_CHECKING:
@@ -63,8 +63,6 @@ __all__ = [
     "Unattended",
     "parse_inputs",
 ]
-
-Prepared = tuple[Step, StepView, Any, Any]  # a step ready to run: view, kind, params
 
 
 class Engine:
@@ -199,22 +197,9 @@ class Engine:
     def _single(self, run: Run, i: int) -> list[StepOutcome]:
         """One step, asking the person when there is one; [] when they quit."""
         step = run.steps[i]
-        why = None if run.options.dry_run else self._no_verify(run, step)
+        why = None if run.options.dry_run else gates.verify_skip_reason(step, run)
         one = self._skip(run, step, why) if why else self._one(run, step, i)
         return [one] if one is not None else []
-
-    def _no_verify(self, run: Run, step: Step) -> str | None:
-        """Why a verify step must not run now (no mitigation ran; --at after a real one)."""
-        where = f" --incident {run.incident.ref}" if run.incident else ""
-        return gates.verify_skip_reason(
-            step,
-            run.steps,
-            run.outcomes,
-            phase_only=run.options.phase,
-            at=run.options.at,
-            verify_hint=f"mlsre runbook run {run.runbook.id} --phase verify{where}",
-            maybe_ran=run.prior.started_only,
-        )
 
     def _interruptible(self, run: Run) -> AbstractContextManager[None]:
         """On Ctrl-C, listeners hear of it, with the steps still running."""
@@ -241,13 +226,13 @@ class Engine:
         """Run one step with the person's say; None when they quit."""
         if not run.options.dry_run and (gated := self._when(run, step)):
             return gated
-        view, kind, params = _view(self.registry, step, index, len(run.steps), run.ctx)
+        view, kind, params = view_of(self.registry, step, index, len(run.steps), run.ctx)
         if run.options.dry_run:
             return StepOutcome.dry(step, view)
         decision = self.operator.before_step(view)
         while decision is Decision.EDIT:
             self._edit_inputs(run, step)
-            view, kind, params = _view(self.registry, step, index, len(run.steps), run.ctx)
+            view, kind, params = view_of(self.registry, step, index, len(run.steps), run.ctx)
             decision = self.operator.before_step(view)
         if decision is Decision.QUIT:
             return None
@@ -323,7 +308,7 @@ class Engine:
             if gated is not None:
                 prepared.append(gated)
                 continue
-            view, kind, params = _view(self.registry, step, i + k, len(run.steps), run.ctx)
+            view, kind, params = view_of(self.registry, step, i + k, len(run.steps), run.ctx)
             ready = (step, view, kind, params)
             prepared.append(self._error(run, step, view, view.problem) if view.problem else ready)
         pool = ThreadPoolExecutor(max_workers=min(run.options.max_parallel, len(batch)))
@@ -449,53 +434,6 @@ class Engine:
                     max_workers=2 * MAX_PARALLEL, thread_name_prefix="step"
                 )
             return self._workers
-
-
-# ---- the step's kind: look-up, parameters, refusals (each self-contained) ---------------------
-
-
-def _view(
-    registry: KindRegistry, step: Step, index: int, total: int, ctx: dict[str, Any]
-) -> tuple[StepView, Any, Any]:
-    """The step as the person sees it, its kind and validated params (a problem: kind None)."""
-    from mlsre.steps.registry import needs_confirm
-
-    def problem(message: str, mutating: bool = True) -> tuple[StepView, Any, Any]:
-        return StepView(step, index, total, step.uses, None, mutating, problem=message), None, None
-
-    try:
-        cls: Any = registry.get(step.uses)
-    except MlsreError as exc:
-        return problem(exc.message)
-    refused = _code_injection(step)
-    if refused:
-        return problem(refused)
-    try:
-        rendered = render_value(step.with_, ctx)
-        params = cls.Params.model_validate(rendered)
-    except MlsreError as exc:
-        return problem(exc.message, bool(getattr(cls, "mutating", True)))
-    except Exception as exc:  # pydantic ValidationError: parameters wrong after rendering
-        first = str(exc).splitlines()
-        detail = " ".join(first[1:3]).strip() or first[0]
-        return problem(f"with: invalid parameters for {step.uses}: {detail}")
-    kind = cls()
-    try:
-        description = kind.describe(params)
-    except Exception:  # a plugin's describe() must never stop a run
-        description = step.uses
-    mutating = needs_confirm(cls, params, step.phase.value)
-    return StepView(step, index, total, description, rendered, mutating), kind, params
-
-
-def _code_injection(step: Step) -> str | None:
-    """A shell step templating into an interpreter's code (``sh -c``) is never run."""
-    from mlsre.runbook.injection import script_argument_problem
-
-    if step.uses != "shell" or not isinstance(step.with_, dict):
-        return None
-    found = script_argument_problem(step.with_.get("argv"))
-    return f"refused: {found[1]}" if found else None
 
 
 def _checked(step: Step, result: Any) -> StepResult:
