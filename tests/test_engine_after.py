@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mlsre.runbook.model import Step
+from mlsre.runbook.run_model import Run, RunListener, RunReport, StepOutcome, StepView
 from tests.engine_support import run_json, step_results, workspace, write_runbook
 from tests.helpers import ok, run
 
@@ -146,3 +148,65 @@ def test_an_old_awaiting_record_still_reads_as_awaiting(isolated: Path) -> None:
     assert {s["step"]: s["status"] for s in approved["steps"]}["roll"] == "passed"
     assert (isolated / "rolled").exists()
     assert run("runbook", "approve", "1").exit_code == 1  # nothing waits any more
+
+
+class _Heard(RunListener):
+    """A listener of our own: what it was told, in order."""
+
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    def run_started(self, run: Run) -> None:
+        self.heard.append(f"started {run.runbook.id}")
+
+    def step_started(self, run: Run, step: Step, view: StepView) -> None:
+        self.heard.append(f"step {step.id}")
+
+    def step_result(self, run: Run, outcome: StepOutcome) -> None:
+        self.heard.append(f"{outcome.step} {outcome.status.value}")
+
+    def run_finished(self, run: Run, report: RunReport) -> None:
+        self.heard.append(f"finished {report.outcome.value}")
+
+
+def test_listeners_hear_the_run_as_the_journal_records_it() -> None:
+    """A listener given to the engine hears what the incident's journal writes, in order."""
+    from mlsre.incident.model import Severity
+    from mlsre.incident.service import open_incident
+    from mlsre.incident.sqlite_store import SqliteStore
+    from mlsre.runbook.engine import Engine, RunOptions, Unattended
+    from mlsre.runbook.model import Runbook
+    from mlsre.settings import Settings
+
+    steps = [
+        {"id": "check", "uses": "shell", "with": {"argv": ["false"], "safe": True}},
+        {"id": "gate", "uses": "note", "when": "steps.check.passed", "with": {"text": "x"}},
+        {"id": "say", "uses": "note", "with": {"text": "done"}},
+    ]
+    head = {"apiVersion": "mlsre/v1", "kind": "Runbook", "id": "heard", "title": "Heard"}
+    runbook = Runbook.model_validate({**head, "failure_mode": "latency", "steps": steps})
+    store = SqliteStore(":memory:")
+    incident = open_incident(store, title="t", severity=Severity.SEV5, actor="tester")
+    heard = _Heard()
+    engine = Engine(store, Settings(), Unattended(), listeners=[heard])
+    report = engine.run(runbook, RunOptions(), incident)
+    assert heard.heard == [
+        "started heard",
+        "step check",
+        "check failed",
+        "gate skipped",  # decided by its `when`: a result, never started
+        "step say",
+        "say passed",
+        "finished unhealthy",
+    ]
+    kinds = [e.kind.value for e in store.events(incident.id)][1:]  # after incident_opened
+    assert kinds == [
+        "runbook_started",
+        "step_started",
+        "step_result",
+        "step_result",
+        "step_started",
+        "step_result",
+        "runbook_finished",
+    ]
+    assert report.outcome.value == "unhealthy"
