@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlsre.errors import MlsreError
 from mlsre.incident.model import Event
@@ -14,9 +14,12 @@ from mlsre.runbook.run_model import Awaiting, RunOptions, StepView
 from mlsre.runbook.sandbox import render_value
 from mlsre.steps.base import Phase, StepContext, StepStatus
 
+if TYPE_CHECKING:
+    from mlsre.settings import Settings
+
 
 def preview(
-    kind: Any, params: Any, settings: Any, ctx: dict[str, Any], options: RunOptions
+    kind: Any, params: Any, settings: Settings, ctx: dict[str, Any], options: RunOptions
 ) -> str | None:
     """What the step will change, read from the system now ("move champion of m from 4 to 3").
 
