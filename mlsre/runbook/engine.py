@@ -167,13 +167,13 @@ class Engine:
             return None
         for out in results:
             run.keep(out)
-        for st, out in zip(batch, results, strict=True):
-            to = flow.after(st, out, run.steps)
+        for here, out in enumerate(results, start=i):  # a batch is consecutive steps
+            to = flow.after(here, out, run.steps)
             if to is None:
-                run.stopped_at = st.id
+                run.stopped_at = out.step
                 return None
-            if to != run.steps.index(st) + 1:
-                self._jump_over(run, st, to)
+            if to != here + 1:
+                self._jump_over(run, here, to)
                 return to
         return i + len(batch)
 
@@ -182,10 +182,10 @@ class Engine:
             return [run.steps[i]]
         return parallel_batch(run.steps, i, run.options, run.prior)
 
-    def _jump_over(self, run: Run, step: Step, to: int) -> None:
+    def _jump_over(self, run: Run, here: int, to: int) -> None:
         """The steps a `goto` passes are skipped, and say so (or reuse what was recorded)."""
-        why = f"jumped over: {step.id} failed, goto {run.steps[to].id}"
-        for passed in run.steps[run.steps.index(step) + 1 : to]:
+        why = f"jumped over: {run.steps[here].id} failed, goto {run.steps[to].id}"
+        for passed in run.steps[here + 1 : to]:
             if passed.id in run.outcomes:
                 continue
             recorded = run.prior.results.get(passed.id)

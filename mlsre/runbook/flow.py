@@ -22,15 +22,15 @@ if TYPE_CHECKING:
 PHASES = ("diagnose", "mitigate", "verify")
 
 
-def after(step: Step, out: StepOutcome, steps: list[Step]) -> int | None:
-    """The index of the step that comes after ``step``'s outcome; None: the run stops.
+def after(here: int, out: StepOutcome, steps: list[Step]) -> int | None:
+    """The index of the step that comes after the outcome of ``steps[here]``; None: the run stops.
 
     The one rule for fresh outcomes and for outcomes an interrupted run recorded.
     """
     from mlsre.runbook.model import OnFail
     from mlsre.steps.base import StepStatus
 
-    here = steps.index(step)
+    step = steps[here]
     if out.status not in (StepStatus.FAILED, StepStatus.ERROR):
         return here + 1
     if step.goto:
