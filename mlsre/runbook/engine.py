@@ -239,7 +239,7 @@ class Engine:
         if decision is Decision.SKIP:
             return self._skip(run, step, "skipped by the person running the runbook")
         if view.problem:
-            return self._error(run, step, view, view.problem)
+            return self._error(run, view, view.problem)
         held = self._held_back(run, (step, view, kind, params))
         return held or self._execute(run, (step, view, kind, params))
 
@@ -277,17 +277,13 @@ class Engine:
         if verdict.gate is gates.Gate.RUN:
             return None
         if verdict.gate is gates.Gate.ERROR:
-            return self._error(
-                run, step, StepView(step, 0, 0, step.uses, None, False), verdict.reason
-            )
+            return self._error(run, StepView.bare(step), verdict.reason)
         if verdict.gate is gates.Gate.SKIP:
             return self._skip(run, step, verdict.reason)
         if self.operator.interactive:
             question = f"{verdict.reason}. Run {step.id} anyway?"
-            if (
-                self.operator.ask(question, choices=RUN_OR_SKIP, default="skip it")
-                == RUN_OR_SKIP[0]
-            ):
+            answer = self.operator.ask(question, choices=RUN_OR_SKIP, default="skip it")
+            if answer == RUN_OR_SKIP[0]:
                 return None
         return self._skip(run, step, verdict.reason, Awaiting.DECISION)
 
@@ -310,7 +306,7 @@ class Engine:
                 continue
             view, kind, params = view_of(self.registry, step, i + k, len(run.steps), run.ctx)
             ready = (step, view, kind, params)
-            prepared.append(self._error(run, step, view, view.problem) if view.problem else ready)
+            prepared.append(self._error(run, view, view.problem) if view.problem else ready)
         pool = ThreadPoolExecutor(max_workers=min(run.options.max_parallel, len(batch)))
         try:
             futures = {
@@ -338,7 +334,7 @@ class Engine:
         result = judge(step, result, run.ctx)
         if exchanges:
             result.evidence = {**result.evidence, "exchanges": exchanges}
-        return self._finish(run, step, view, result, time.monotonic() - started, attempts)
+        return self._finish(run, view, result, time.monotonic() - started, attempts)
 
     def _attempt(
         self, run: Run, ready: Prepared, timeout: float, exchanges: list[dict[str, Any]]
@@ -370,9 +366,9 @@ class Engine:
 
     # ---- outcomes -----------------------------------------------------------------------------
 
-    def _error(self, run: Run, step: Step, view: StepView, message: str) -> StepOutcome:
+    def _error(self, run: Run, view: StepView, message: str) -> StepOutcome:
         """A step that could not even start (bad template, unknown kind, `when` error)."""
-        return self._finish(run, step, view, StepResult(StepStatus.ERROR, message), 0.0, 0)
+        return self._finish(run, view, StepResult(StepStatus.ERROR, message), 0.0, 0)
 
     def _skip(
         self, run: Run, step: Step, why: str, awaiting: Awaiting | None = None
@@ -387,36 +383,19 @@ class Engine:
                 why,
                 awaiting=awaiting,
             )
-        view = StepView(step, 0, 0, step.uses, None, False)
         result = StepResult(StepStatus.SKIPPED, why)
-        return self._finish(run, step, view, result, 0.0, 0, awaiting)
+        return self._finish(run, StepView.bare(step), result, 0.0, 0, awaiting)
 
     def _finish(
         self,
         run: Run,
-        step: Step,
         view: StepView,
         result: StepResult,
         duration: float,
         attempts: int,
         awaiting: Awaiting | None = None,
     ) -> StepOutcome:
-        out = StepOutcome(
-            step=step.id,
-            title=step.title,
-            phase=step.phase,
-            kind=step.uses,
-            status=result.status or StepStatus.PASSED,
-            summary=result.summary,
-            description=view.description,
-            output=result.output,
-            samples=result.samples,
-            evidence=result.evidence,
-            changes=result.changes,
-            duration_s=round(duration, 4),
-            attempts=attempts,
-            awaiting=awaiting,
-        )
+        out = StepOutcome.of(view, result, duration, attempts, awaiting)
         with self._lock:
             for listener in run.listeners:
                 listener.step_result(run, out)

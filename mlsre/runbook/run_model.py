@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mlsre.errors import ExitCode
 from mlsre.runbook.context import incident_context, step_namespace
 from mlsre.runbook.model import Runbook, Step
-from mlsre.steps.base import Interaction, Phase, StepStatus
+from mlsre.steps.base import Interaction, Phase, StepResult, StepStatus
 from mlsre.timeutil import iso, utcnow
 
 if TYPE_CHECKING:
@@ -77,6 +77,11 @@ class StepView:
     problem: str | None = None  # rendering or parameter error
     change: str | None = None  # what it will change, read from the system before asking
 
+    @classmethod
+    def bare(cls, step: Step) -> StepView:
+        """A step that never got as far as its kind (skipped, or its `when` failed)."""
+        return cls(step, 0, 0, step.uses, None, False)
+
 
 @dataclass
 class StepOutcome:
@@ -99,6 +104,34 @@ class StepOutcome:
     @property
     def needs_attention(self) -> bool:
         return self.status is StepStatus.PENDING or self.awaiting is not None
+
+    @classmethod
+    def of(
+        cls,
+        view: StepView,
+        result: StepResult,
+        duration: float,
+        attempts: int,
+        awaiting: Awaiting | None = None,
+    ) -> StepOutcome:
+        """A fresh outcome: the kind's result (status None: passed) and how long it took."""
+        step = view.step
+        return cls(
+            step=step.id,
+            title=step.title,
+            phase=step.phase,
+            kind=step.uses,
+            status=result.status or StepStatus.PASSED,
+            summary=result.summary,
+            description=view.description,
+            output=result.output,
+            samples=result.samples,
+            evidence=result.evidence,
+            changes=result.changes,
+            duration_s=round(duration, 4),
+            attempts=attempts,
+            awaiting=awaiting,
+        )
 
     @classmethod
     def dry(cls, step: Step, view: StepView) -> StepOutcome:
