@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlsre.errors import MlsreError
 from mlsre.incident.model import Event
 from mlsre.runbook import journal
 from mlsre.runbook.gates import AWAITING, NOTHING_TO_VERIFY
 from mlsre.runbook.model import Runbook, Step
-from mlsre.runbook.run_model import RunOptions, StepView
+from mlsre.runbook.run_model import Awaiting, RunOptions, StepView
 from mlsre.runbook.sandbox import render_value
 from mlsre.steps.base import Phase, StepContext, StepStatus
 
+if TYPE_CHECKING:
+    from mlsre.settings import Settings
+
 
 def preview(
-    kind: Any, params: Any, settings: Any, ctx: dict[str, Any], options: RunOptions
+    kind: Any, params: Any, settings: Settings, ctx: dict[str, Any], options: RunOptions
 ) -> str | None:
     """What the step will change, read from the system now ("move champion of m from 4 to 3").
 
@@ -48,9 +51,20 @@ def question(step: Step, view: StepView, ctx: dict[str, Any]) -> str:
     return " ".join(text.split())
 
 
-def refusal(view: StepView, interactive: bool) -> str:
-    why = "declined" if interactive else AWAITING
-    return f"{why}: {view.change or view.description}"
+def refusal(view: StepView, interactive: bool) -> tuple[str, Awaiting | None]:
+    """Why a step was not approved; unattended, it is left awaiting approval."""
+    what = view.change or view.description
+    if interactive:
+        return f"declined: {what}", None
+    return f"{AWAITING}: {what}", Awaiting.APPROVAL
+
+
+def interrupted_mitigation(view: StepView) -> str:
+    """Why a mitigation an interrupted run started is not run again unasked."""
+    return (
+        f"{AWAITING}: {view.description} was started by an interrupted run and may have been"
+        " applied; check, then run it again by hand"
+    )
 
 
 def awaiting(events: list[Event]) -> tuple[journal.RunRecord, list[str]] | None:
@@ -59,7 +73,7 @@ def awaiting(events: list[Event]) -> tuple[journal.RunRecord, list[str]] | None:
         ids = [
             sid
             for sid, r in rec.results.items()
-            if r.status is StepStatus.SKIPPED and r.summary.startswith(AWAITING)
+            if r.status is StepStatus.SKIPPED and r.awaiting is Awaiting.APPROVAL
         ]
         if ids:
             return rec, ids

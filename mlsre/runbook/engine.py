@@ -1,9 +1,10 @@
-"""The runbook engine: runs steps in order, with a person or unattended, recording every step.
+"""The runbook engine: runs steps in order, with a person or unattended, telling its listeners.
 
 Flow per step: `when` -> render `with` in the sandbox -> validate against the kind's Params ->
-(confirm) -> STEP_STARTED event -> run (timeout, retries on error) -> judge with `expect` ->
-STEP_RESULT event -> `on_fail`. Consecutive independent diagnose steps run concurrently when no
-person is being asked about each one.
+(confirm) -> step started -> run (time limit, retries on error) -> judge with `expect` -> step
+result -> what comes after it (:func:`mlsre.runbook.flow.after`). Consecutive independent
+diagnose steps run concurrently when no person is being asked about each one. The run's state is
+a :class:`Run`; the incident's record of it is one listener (:class:`journal.Journal`).
 """
 
 from __future__ import annotations
@@ -11,23 +12,28 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
 
 from mlsre.errors import MlsreError
-from mlsre.incident.model import EventKind, Incident
+from mlsre.incident.model import Incident
 from mlsre.incident.store import Store
-from mlsre.runbook import approval, gates, journal
+from mlsre.runbook import approval, flow, gates, journal, limits
 from mlsre.runbook.batching import parallel_batch
-from mlsre.runbook.context import coerce_edits, incident_context, parse_inputs, step_namespace
+from mlsre.runbook.context import coerce_edits, parse_inputs
 from mlsre.runbook.findings import judge
 from mlsre.runbook.model import Runbook, Step
+from mlsre.runbook.prepare import Prepared, view_of
 from mlsre.runbook.run_model import (
-    DEFAULT_TIMEOUT_S,
     MAX_PARALLEL,
+    Awaiting,
     Decision,
     Operator,
+    Run,
+    RunListener,
     RunOptions,
     RunOutcome,
     RunReport,
@@ -35,9 +41,11 @@ from mlsre.runbook.run_model import (
     StepView,
     Unattended,
 )
-from mlsre.runbook.sandbox import render_value
 from mlsre.steps.base import Phase, StepContext, StepResult, StepStatus
-from mlsre.timeutil import iso, utcnow
+
+if TYPE_CHECKING:
+    from mlsre.settings import Settings
+    from mlsre.steps.registry import KindRegistry
 
 RUN_OR_SKIP = ["run it", "skip it"]  # what the person is asked when a `when` is undecided
 
@@ -46,6 +54,7 @@ __all__ = [
     "Decision",
     "Engine",
     "Operator",
+    "RunListener",
     "RunOptions",
     "RunOutcome",
     "RunReport",
@@ -58,22 +67,24 @@ __all__ = [
 
 class Engine:
     def __init__(
-        self, store: Store | None, settings: Any, operator: Operator, registry: Any = None
+        self,
+        store: Store | None,
+        settings: Settings,
+        operator: Operator,
+        registry: KindRegistry | None = None,
+        listeners: list[RunListener] | None = None,
     ) -> None:
-        from mlsre.steps.catalog import default_catalog as default_registry
+        from mlsre.steps.registry import default_registry
 
         self.store = store
         self.settings = settings
         self.operator = operator
         self.registry = registry or default_registry()
+        self.listeners = list(listeners or [])  # told about every run, besides the journal
         self.actor = "mlsre"
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # steps finish on several threads; one writer at a time
         self._held: list[tuple[StepView, StepOutcome]] | None = None
-        self._runbook: Runbook | None = None  # the runbook being walked
-        self._workers: ThreadPoolExecutor | None = (
-            None  # steps finish on several threads; one writer at a time
-        )
-        self._running: list[str] = []  # step ids between STEP_STARTED and their result
+        self._workers: ThreadPoolExecutor | None = None
 
     # ---- public entry points ----------------------------------------------------------------
 
@@ -86,30 +97,12 @@ class Engine:
         actor: str = "mlsre",
     ) -> RunReport:
         self.actor = actor
-        inputs = parse_inputs(runbook, options.inputs)
         run_id = uuid.uuid4().hex[:12]
-        if incident is not None and not options.dry_run:
-            self._record(
-                incident.id,
-                EventKind.RUNBOOK_STARTED,
-                {
-                    "run": run_id,
-                    "runbook": runbook.id,
-                    "title": runbook.title,
-                    "inputs": inputs,
-                    "at": iso(options.at) if options.at else None,
-                    "phase": options.phase.value if options.phase else None,
-                },
-            )
-        with self._interruptible(incident, run_id, runbook.id, options):
-            return self._walk(
-                runbook,
-                options,
-                incident,
-                run_id,
-                inputs,
-                journal.RunRecord(run_id, runbook.id, inputs, None, None),
-            )
+        inputs = parse_inputs(runbook, options.inputs)
+        prior = journal.RunRecord(run_id, runbook.id, inputs, None, None)
+        run = self._start(runbook, options, incident, prior)
+        self._announce(run, lambda li: li.run_started(run))
+        return self._walk(run)
 
     def resume(
         self,
@@ -120,487 +113,242 @@ class Engine:
         *,
         actor: str = "mlsre",
     ) -> RunReport:
+        """Continue an interrupted run: recorded outcomes are reused, never run again."""
         self.actor = actor
         options.phase = Phase(record.phase) if record.phase else options.phase
-        with self._interruptible(incident, record.run_id, runbook.id, options):
-            return self._walk(
-                runbook, options, incident, record.run_id, dict(record.inputs), record
-            )
+        return self._walk(self._start(runbook, options, incident, record))
 
-    def _interruptible(
-        self, incident: Incident | None, run_id: str, runbook_id: str, options: RunOptions
-    ) -> Any:
-        """On Ctrl-C, an "interrupted" event names the run and the steps still running."""
-        from contextlib import nullcontext
+    def _start(
+        self,
+        runbook: Runbook,
+        options: RunOptions,
+        incident: Incident | None,
+        prior: journal.RunRecord,
+    ) -> Run:
+        listeners = list(self.listeners)
+        if incident is not None and not options.dry_run and self.store is not None:
+            listeners.insert(0, journal.Journal(self.store, incident.id, self.actor))
+        return Run(runbook, options, incident, prior.run_id, prior, listeners=listeners)
 
+    def _announce(self, run: Run, tell: Callable[[RunListener], None]) -> None:
+        """Tell every listener of ``run``, one call at a time."""
+        with self._lock:
+            for listener in run.listeners:
+                tell(listener)
+
+    # ---- the walk ---------------------------------------------------------------------------
+
+    def _walk(self, run: Run) -> RunReport:
+        try:
+            with self._interruptible(run):
+                i: int | None = 0
+                while i is not None and i < len(run.steps):
+                    i = self._advance(run, i)
+            report = RunReport.of(run)
+            self._announce(run, lambda li: li.run_finished(run, report))
+            return report
+        finally:
+            if self._workers is not None:  # hung steps were abandoned at their limit: no wait
+                self._workers.shutdown(wait=False)
+                self._workers = None
+
+    def _advance(self, run: Run, i: int) -> int | None:
+        """Run (or reuse) the steps from ``i``: the index to go on from, None when the walk ends."""
+        step = run.steps[i]
+        if run.options.phase and step.phase != run.options.phase:
+            return i + 1
+        if step.id in run.prior.results:  # recorded by the interrupted run: reuse, do not redo
+            batch, results = [step], [StepOutcome.resumed_from(step, run.prior.results[step.id])]
+        else:
+            batch = self._batch(run, i)
+            results = self._run_batch(run, batch, i) if len(batch) > 1 else self._single(run, i)
+        if not results:
+            run.quit = True
+            return None
+        for out in results:
+            run.keep(out)
+        for here, out in enumerate(results, start=i):  # a batch is consecutive steps
+            to = flow.after(here, out, run.steps)
+            if to is None:
+                run.stopped_at = out.step
+                return None
+            if to != here + 1:
+                self._jump_over(run, here, to)
+                return to
+        return i + len(batch)
+
+    def _batch(self, run: Run, i: int) -> list[Step]:
+        if self.operator.interactive or run.options.dry_run:
+            return [run.steps[i]]
+        return parallel_batch(run.steps, i, run.options, run.prior)
+
+    def _jump_over(self, run: Run, here: int, to: int) -> None:
+        """The steps a `goto` passes are skipped, and say so (or reuse what was recorded)."""
+        why = f"jumped over: {run.steps[here].id} failed, goto {run.steps[to].id}"
+        for passed in run.steps[here + 1 : to]:
+            if passed.id in run.outcomes:
+                continue
+            recorded = run.prior.results.get(passed.id)
+            if recorded is not None:
+                run.keep(StepOutcome.resumed_from(passed, recorded))
+            else:
+                run.keep(self._skip(run, passed, why))
+
+    def _single(self, run: Run, i: int) -> list[StepOutcome]:
+        """One step, asking the person when there is one; [] when they quit."""
+        step = run.steps[i]
+        why = None if run.options.dry_run else gates.verify_skip_reason(step, run)
+        one = self._skip(run, step, why) if why else self._one(run, step, i)
+        return [one] if one is not None else []
+
+    def _interruptible(self, run: Run) -> AbstractContextManager[None]:
+        """On Ctrl-C, listeners hear of it, with the steps still running."""
         from mlsre import interrupts
 
-        if incident is None or options.dry_run or self.store is None:
+        if not run.listeners:
             return nullcontext()
-        store, actor, incident_id = self.store, self.actor, incident.id
 
         def record() -> None:
-            got = self._lock.acquire(timeout=1.0)  # a worker may hold it mid-write; never hang
+            # A step thread may hold the lock mid-write: wait a little, never hang.
+            got = self._lock.acquire(timeout=limits.INTERRUPT_WRITE_WAIT_S)
             try:
-                store.append(
-                    incident_id,
-                    EventKind.INTERRUPTED,
-                    {"run": run_id, "runbook": runbook_id, "step": ", ".join(self._running)},
-                    actor,
-                    utcnow(),
-                )
+                for listener in run.listeners:
+                    listener.interrupted(run)
             finally:
                 if got:
                     self._lock.release()
 
         return interrupts.recording(record)
 
-    # ---- the walk ---------------------------------------------------------------------------
-
-    def _walk(
-        self,
-        runbook: Runbook,
-        options: RunOptions,
-        incident: Incident | None,
-        run_id: str,
-        inputs: dict[str, Any],
-        prior: journal.RunRecord,
-    ) -> RunReport:
-        self._runbook = runbook
-        ctx_base: dict[str, Any] = {
-            "inputs": inputs,
-            "incident": incident_context(incident),
-            "runbook": {"id": runbook.id, "title": runbook.title},
-            "now": utcnow(),
-            "at": options.at or utcnow(),
-            "steps": {s.id: step_namespace(None) for s in runbook.steps},
-        }
-        outcomes: dict[str, StepOutcome] = {}
-        stopped_at: str | None = None
-        quit_ = False
-        steps = runbook.steps
-        i = 0
-        while i < len(steps):
-            step = steps[i]
-            if options.phase and step.phase != options.phase:
-                i += 1
-                continue
-            if step.id in prior.results:  # recorded by the interrupted run: reuse, do not redo
-                out = StepOutcome.resumed_from(step, prior.results[step.id])
-                outcomes[step.id] = out
-                ctx_base["steps"][step.id] = step_namespace(
-                    out.status, out.output, out.summary, out.samples
-                )
-                jump = self._flow(step, out, steps)
-                if jump == "stop":
-                    stopped_at = step.id
-                    break
-                i = jump if isinstance(jump, int) else i + 1
-                continue
-            parallel = not self.operator.interactive and not options.dry_run
-            batch = parallel_batch(steps, i, options, prior) if parallel else [step]
-            if len(batch) > 1:
-                results = self._run_batch(batch, i, len(steps), ctx_base, options, incident, run_id)
-            else:
-                why = (
-                    None
-                    if options.dry_run
-                    else self._no_verify(runbook, step, outcomes, options, incident, prior)
-                )
-                one = (
-                    self._skip(step, why, incident, run_id, options)
-                    if why
-                    else self._one(step, i, len(steps), ctx_base, options, incident, run_id, prior)
-                )
-                if one is None:
-                    quit_ = True
-                    break
-                results = [one]
-            next_i = i + len(batch)
-            stop = False
-            for out in results:
-                outcomes[out.step] = out
-                ctx_base["steps"][out.step] = step_namespace(
-                    out.status, out.output, out.summary, out.samples
-                )
-            for st, out in zip(batch, results, strict=True):
-                jump = self._flow(st, out, steps)
-                if jump == "stop":
-                    stopped_at = st.id
-                    stop = True
-                    break
-                if isinstance(jump, int):
-                    next_i = jump
-                    for skipped in steps[steps.index(st) + 1 : jump]:
-                        if skipped.id not in outcomes:
-                            outcomes[skipped.id] = self._skip(
-                                skipped,
-                                f"jumped over: {st.id} failed, goto {steps[jump].id}",
-                                incident,
-                                run_id,
-                                options,
-                            )
-                    break
-            if stop:
-                break
-            i = next_i
-        ordered = [outcomes[s.id] for s in steps if s.id in outcomes]
-        report = RunReport(
-            run_id=run_id,
-            runbook=runbook.id,
-            incident=incident.ref if incident else None,
-            outcome=RunOutcome.of([o.status for o in ordered], quit_),
-            steps=ordered,
-            needs_attention=[
-                f"{o.step}: {o.summary}"
-                for o in ordered
-                if o.status is StepStatus.PENDING
-                or (
-                    o.status is StepStatus.SKIPPED
-                    and o.summary.startswith((gates.AWAITING, gates.UNDECIDED))
-                )
-            ],
-            stopped_at=stopped_at,
-            dry_run=options.dry_run,
-            evaluated_at=iso(ctx_base["at"]),
-        )
-        if incident is not None and not options.dry_run and not quit_:
-            self._record(
-                incident.id,
-                EventKind.RUNBOOK_FINISHED,
-                {
-                    "run": run_id,
-                    "runbook": runbook.id,
-                    "outcome": report.outcome.value,
-                    "counts": {
-                        s.value: sum(1 for o in ordered if o.status is s) for s in StepStatus
-                    },
-                },
-            )
-        if self._workers is not None:  # hung steps were abandoned at their timeout; do not wait
-            self._workers.shutdown(wait=False)
-            self._workers = None
-        return report
-
-    def _no_verify(
-        self,
-        runbook: Runbook,
-        step: Step,
-        outcomes: dict[str, StepOutcome],
-        options: RunOptions,
-        incident: Incident | None,
-        prior: journal.RunRecord,
-    ) -> str | None:
-        """Why a verify step must not run now (no mitigation ran; --at after a real one)."""
-        hint = f"mlsre runbook run {runbook.id} --phase verify" + (
-            f" --incident {incident.ref}" if incident else ""
-        )
-        return gates.verify_skip_reason(
-            step,
-            runbook.steps,
-            outcomes,
-            phase_only=options.phase,
-            at=options.at,
-            verify_hint=hint,
-            maybe_ran=prior.started_only,
-        )
-
-    def _flow(self, step: Step, out: StepOutcome, steps: list[Step]) -> str | int | None:
-        """What happens after a step: None (next), 'stop', or the index to go to."""
-        if out.status not in (StepStatus.FAILED, StepStatus.ERROR):
-            return None
-        target = step.goto
-        if target:
-            idx = next((k for k, s in enumerate(steps) if s.id == target), None)
-            here = steps.index(step)
-            if idx is None or idx <= here:
-                return "stop"  # the validator refuses these; never loop at run time
-            return idx
-        from mlsre.runbook.model import OnFail
-
-        return "stop" if step.on_fail_action is OnFail.STOP else None
-
     # ---- one step -----------------------------------------------------------------------------
 
-    def _view(
-        self, step: Step, index: int, total: int, ctx: dict[str, Any]
-    ) -> tuple[StepView, Any, Any]:
-        from mlsre.steps.catalog import needs_confirm
-
-        try:
-            cls: Any = self.registry.get(step.uses)
-        except MlsreError as exc:
-            return (
-                StepView(step, index, total, step.uses, None, True, problem=exc.message),
-                None,
-                None,
-            )
-        refused = _code_injection(step)
-        if refused:
-            return StepView(step, index, total, step.uses, None, True, problem=refused), cls, None
-        try:
-            rendered = render_value(step.with_, ctx)
-            params = cls.Params.model_validate(rendered)
-        except MlsreError as exc:
-            return (
-                StepView(
-                    step,
-                    index,
-                    total,
-                    step.uses,
-                    None,
-                    bool(getattr(cls, "mutating", True)),
-                    problem=exc.message,
-                ),
-                cls,
-                None,
-            )
-        except Exception as exc:  # pydantic ValidationError: parameters wrong after rendering
-            first = str(exc).splitlines()
-            detail = " ".join(first[1:3]).strip() or first[0]
-            msg = f"with: invalid parameters for {step.uses}: {detail}"
-            return StepView(step, index, total, step.uses, None, True, problem=msg), cls, None
-        kind = cls()
-        try:
-            description = kind.describe(params)
-        except Exception:  # a plugin's describe() must never stop a run
-            description = step.uses
-        view = StepView(
-            step,
-            index,
-            total,
-            description,
-            rendered,
-            needs_confirm(cls, params, step.phase.value),
-        )
-        return view, kind, params
-
-    def _one(
-        self,
-        step: Step,
-        index: int,
-        total: int,
-        ctx: dict[str, Any],
-        options: RunOptions,
-        incident: Incident | None,
-        run_id: str,
-        prior: journal.RunRecord,
-    ) -> StepOutcome | None:
+    def _one(self, run: Run, step: Step, index: int) -> StepOutcome | None:
         """Run one step with the person's say; None when they quit."""
-        if not options.dry_run and (gated := self._when(step, ctx, incident, run_id, options)):
+        if not run.options.dry_run and (gated := self._when(run, step)):
             return gated
-        while True:
-            view, kind, params = self._view(step, index, total, ctx)
-            if options.dry_run:
-                return StepOutcome(
-                    step.id,
-                    step.title,
-                    step.phase,
-                    step.uses,
-                    StepStatus.SKIPPED,
-                    view.problem or "dry run: not executed",
-                    description=view.description,
-                    output=view.params,
-                )
+        view, kind, params = view_of(self.registry, step, index, len(run.steps), run.ctx)
+        if run.options.dry_run:
+            return StepOutcome.dry(step, view)
+        decision = self.operator.before_step(view)
+        while decision is Decision.EDIT:
+            self._edit_inputs(run, step)
+            view, kind, params = view_of(self.registry, step, index, len(run.steps), run.ctx)
             decision = self.operator.before_step(view)
-            if decision is Decision.EDIT:
-                self._edit_inputs(step, ctx, incident, run_id)
-                continue
-            break
         if decision is Decision.QUIT:
             return None
         if decision is Decision.SKIP:
-            return self._skip(
-                step, "skipped by the person running the runbook", incident, run_id, options
-            )
+            return self._skip(run, step, "skipped by the person running the runbook")
         if view.problem:
-            return self._error(step, view, view.problem, incident, run_id)
+            return self._error(run, view, view.problem)
+        held = self._held_back(run, (step, view, kind, params))
+        return held or self._execute(run, (step, view, kind, params))
+
+    def _held_back(self, run: Run, ready: Prepared) -> StepOutcome | None:
+        """A change the person does not approve, or one an interrupted run may have applied."""
+        step, view, kind, params = ready
         if (
-            step.id in prior.started_only
+            step.id in run.prior.started_only
             and view.mutating
             and not self.operator.interrupted_mitigation(view)
         ):
-            return self._skip(
-                step,
-                f"awaiting approval: {view.description} was started by an interrupted run and"
-                " may have been applied; check, then run it again by hand",
-                incident,
-                run_id,
-                options,
-            )
-        if step.confirm or view.mutating:
-            view.change = approval.preview(kind, params, self.settings, ctx, options)
-            if not self.operator.confirm(view, approval.question(step, view, ctx)):
-                why = approval.refusal(view, self.operator.interactive)
-                return self._skip(step, why, incident, run_id, options)
-        return self._execute(step, view, kind, params, ctx, options, incident, run_id)
+            return self._skip(run, step, approval.interrupted_mitigation(view), Awaiting.APPROVAL)
+        if not (step.confirm or view.mutating):
+            return None
+        view.change = approval.preview(kind, params, self.settings, run.ctx, run.options)
+        if self.operator.confirm(view, approval.question(step, view, run.ctx)):
+            return None
+        why, awaiting = approval.refusal(view, self.operator.interactive)
+        return self._skip(run, step, why, awaiting)
 
-    def _edit_inputs(
-        self, step: Step, ctx: dict[str, Any], incident: Incident | None, run_id: str
-    ) -> None:
-        """The person edits inputs before a step; the change goes on the timeline, old and new."""
-        assert self._runbook is not None
-        edited = self.operator.edit_inputs(dict(ctx["inputs"]))
-        new = coerce_edits(self._runbook, edited)
+    def _edit_inputs(self, run: Run, step: Step) -> None:
+        """The person edits inputs before a step; listeners hear what changed, old and new."""
+        inputs = run.ctx["inputs"]
+        new = coerce_edits(run.runbook, self.operator.edit_inputs(dict(inputs)))
         changes = {
-            k: {"old": ctx["inputs"].get(k), "new": v}
-            for k, v in new.items()
-            if ctx["inputs"].get(k) != v
+            k: {"old": inputs.get(k), "new": v} for k, v in new.items() if inputs.get(k) != v
         }
-        ctx["inputs"].update(new)
-        if changes and incident is not None:
-            data = {"run": run_id, "runbook": self._runbook.id, "step": step.id, "changes": changes}
-            self._record(incident.id, EventKind.INPUTS_CHANGED, journal.redact_data(data))
+        inputs.update(new)
+        if changes:
+            self._announce(run, lambda li: li.inputs_changed(run, step, changes))
 
-    def _when(
-        self,
-        step: Step,
-        ctx: dict[str, Any],
-        incident: Incident | None,
-        run_id: str,
-        options: RunOptions,
-    ) -> StepOutcome | None:
-        """The recorded outcome of a step its `when` keeps from running (None: it runs)."""
-        verdict = gates.judge_when(step, ctx)
+    def _when(self, run: Run, step: Step) -> StepOutcome | None:
+        """The outcome of a step its `when` keeps from running (None: it runs)."""
+        verdict = gates.judge_when(step, run.ctx)
         if verdict.gate is gates.Gate.RUN:
             return None
         if verdict.gate is gates.Gate.ERROR:
-            view = StepView(step, 0, 0, step.uses, None, False)
-            return self._error(step, view, verdict.reason, incident, run_id)
-        if verdict.gate is gates.Gate.UNDECIDED and self.operator.interactive:
-            answer = self.operator.ask(
-                f"{verdict.reason}. Run {step.id} anyway?", choices=RUN_OR_SKIP, default="skip it"
-            )
+            return self._error(run, StepView.bare(step), verdict.reason)
+        if verdict.gate is gates.Gate.SKIP:
+            return self._skip(run, step, verdict.reason)
+        if self.operator.interactive:
+            question = f"{verdict.reason}. Run {step.id} anyway?"
+            answer = self.operator.ask(question, choices=RUN_OR_SKIP, default="skip it")
             if answer == RUN_OR_SKIP[0]:
                 return None
-        return self._skip(step, verdict.reason, incident, run_id, options)
+        return self._skip(run, step, verdict.reason, Awaiting.DECISION)
 
-    def _error(
-        self, step: Step, view: StepView, message: str, incident: Incident | None, run_id: str
-    ) -> StepOutcome:
-        """A step that could not even start (bad template, unknown kind, `when` error)."""
-        return self._finish(
-            step, view, StepResult(StepStatus.ERROR, message), 0.0, 0, incident, run_id
-        )
-
-    def _run_batch(
-        self,
-        batch: list[Step],
-        i: int,
-        total: int,
-        ctx: dict[str, Any],
-        options: RunOptions,
-        incident: Incident | None,
-        run_id: str,
-    ) -> list[StepOutcome]:
+    def _run_batch(self, run: Run, batch: list[Step], i: int) -> list[StepOutcome]:
         self._held = []  # shown in runbook order once the batch is done, not as each finishes
         try:
-            return self._run_held(batch, i, total, ctx, options, incident, run_id)
+            return self._run_held(run, batch, i)
         finally:
             held, self._held = self._held or [], None
             order = {s.id: k for k, s in enumerate(batch)}
             for view, out in sorted(held, key=lambda pair: order.get(pair[1].step, 0)):
                 self.operator.after_step(view, out)
 
-    def _run_held(
-        self,
-        batch: list[Step],
-        i: int,
-        total: int,
-        ctx: dict[str, Any],
-        options: RunOptions,
-        incident: Incident | None,
-        run_id: str,
-    ) -> list[StepOutcome]:
-        prepared: list[tuple[Step, StepView, Any, Any] | StepOutcome] = []
+    def _run_held(self, run: Run, batch: list[Step], i: int) -> list[StepOutcome]:
+        prepared: list[Prepared | StepOutcome] = []
         for k, step in enumerate(batch):
-            gated = self._when(step, ctx, incident, run_id, options)
+            gated = self._when(run, step)
             if gated is not None:
                 prepared.append(gated)
                 continue
-            view, kind, params = self._view(step, i + k, total, ctx)
-            if view.problem:
-                prepared.append(self._error(step, view, view.problem, incident, run_id))
-            else:
-                prepared.append((step, view, kind, params))
-        pool = ThreadPoolExecutor(max_workers=min(options.max_parallel, len(batch)))
+            view, kind, params = view_of(self.registry, step, i + k, len(run.steps), run.ctx)
+            ready = (step, view, kind, params)
+            prepared.append(self._error(run, view, view.problem) if view.problem else ready)
+        pool = ThreadPoolExecutor(max_workers=min(run.options.max_parallel, len(batch)))
         try:
             futures = {
-                id(p): pool.submit(
-                    self._execute, p[0], p[1], p[2], p[3], ctx, options, incident, run_id
-                )
-                for p in prepared
-                if isinstance(p, tuple)
+                id(p): pool.submit(self._execute, run, p) for p in prepared if isinstance(p, tuple)
             }
             return [p if isinstance(p, StepOutcome) else futures[id(p)].result() for p in prepared]
         finally:
             # Not `with`: on Ctrl-C its exit would wait for every step still talking to a server.
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _execute(
-        self,
-        step: Step,
-        view: StepView,
-        kind: Any,
-        params: Any,
-        ctx: dict[str, Any],
-        options: RunOptions,
-        incident: Incident | None,
-        run_id: str,
-    ) -> StepOutcome:
-        timeout = step.timeout_s or _default_timeout(kind, params)
-        if incident is not None:
-            self._record(
-                incident.id,
-                EventKind.STEP_STARTED,
-                {
-                    "run": run_id,
-                    "step": step.id,
-                    "kind": step.uses,
-                    "phase": step.phase.value,
-                    "description": view.description,
-                },
-            )
+    def _execute(self, run: Run, ready: Prepared) -> StepOutcome:
+        step, view, kind, params = ready
+        timeout = limits.step_timeout(step, kind, params)
+        self._announce(run, lambda li: li.step_started(run, step, view))
         started = time.monotonic()
         attempts = 0
         result = StepResult(StepStatus.ERROR, "not run")
-        evidence_log: list[dict[str, Any]] = []
-        self._running.append(step.id)
+        exchanges: list[dict[str, Any]] = []
+        run.running.append(step.id)
         with self.operator.running(view):
-            for attempt in range(step.retries + 1):
-                attempts = attempt + 1
-                result, exchanges = self._attempt(
-                    kind, params, step, ctx, options, incident, timeout
-                )
-                evidence_log.extend(exchanges)
-                if result.status is not StepStatus.ERROR:
-                    break
-        self._running.remove(step.id)
-        result = judge(step, result, ctx)
-        if evidence_log:
-            result.evidence = {**result.evidence, "exchanges": evidence_log}
-        return self._finish(
-            step, view, result, time.monotonic() - started, attempts, incident, run_id
-        )
+            while attempts <= step.retries and (attempts == 0 or result.status is StepStatus.ERROR):
+                attempts += 1
+                result = self._attempt(run, ready, timeout, exchanges)
+        run.running.remove(step.id)
+        result = judge(step, result, run.ctx)
+        if exchanges:
+            result.evidence = {**result.evidence, "exchanges": exchanges}
+        return self._finish(run, view, result, time.monotonic() - started, attempts)
 
     def _attempt(
-        self,
-        kind: Any,
-        params: Any,
-        step: Step,
-        ctx: dict[str, Any],
-        options: RunOptions,
-        incident: Incident | None,
-        timeout: float,
-    ) -> tuple[StepResult, list[dict[str, Any]]]:
+        self, run: Run, ready: Prepared, timeout: float, exchanges: list[dict[str, Any]]
+    ) -> StepResult:
+        """One try of a step, on a thread it may be abandoned on; what it sent goes to exchanges."""
         from mlsre.integrations.recording import RecordingTransport
 
-        recorder = RecordingTransport(options.transport)
+        step, _, kind, params = ready
+        recorder = RecordingTransport(run.options.transport)
         sctx = StepContext(
             settings=self.settings,
-            inputs=dict(ctx["inputs"]),
-            incident=ctx["incident"] or None,
-            at=options.at,
+            inputs=run.inputs,
+            incident=run.ctx["incident"] or None,
+            at=run.options.at,
             timeout_s=timeout,
             dry_run=False,
             interaction=self.operator,
@@ -608,90 +356,49 @@ class Engine:
         )
         future = self._pool().submit(kind.run, params, sctx)
         try:
-            result = future.result(timeout=timeout + 5)
+            result = _checked(step, future.result(timeout=timeout + limits.GRACE_S))
         except FutureTimeout:
             result = StepResult(StepStatus.ERROR, f"timed out after {timeout:g}s")
-        except MlsreError as exc:
-            result = StepResult(
-                StepStatus.ERROR, exc.message, evidence={"hint": exc.hint} if exc.hint else {}
-            )
-        except NotImplementedError as exc:
-            result = StepResult(StepStatus.ERROR, f"{step.uses} cannot run here: {exc}")
         except Exception as exc:  # a step kind's bug is that step's error, not the run's end
-            result = StepResult(
-                StepStatus.ERROR, f"{step.uses} crashed: {type(exc).__name__}: {exc}"
-            )
-        if not isinstance(result, StepResult):
-            result = StepResult(
-                StepStatus.ERROR, f"{step.uses} returned {type(result).__name__}, not a StepResult"
-            )
-        return result, recorder.take()
+            result = _crash(step, exc)
+        exchanges.extend(recorder.take())
+        return result
 
-    # ---- recording ----------------------------------------------------------------------------
+    # ---- outcomes -----------------------------------------------------------------------------
+
+    def _error(self, run: Run, view: StepView, message: str) -> StepOutcome:
+        """A step that could not even start (bad template, unknown kind, `when` error)."""
+        return self._finish(run, view, StepResult(StepStatus.ERROR, message), 0.0, 0)
 
     def _skip(
-        self, step: Step, why: str, incident: Incident | None, run_id: str, options: RunOptions
+        self, run: Run, step: Step, why: str, awaiting: Awaiting | None = None
     ) -> StepOutcome:
-        view = StepView(step, 0, 0, step.uses, None, False)
-        if options.dry_run:
-            return StepOutcome(step.id, step.title, step.phase, step.uses, StepStatus.SKIPPED, why)
-        return self._finish(
-            step, view, StepResult(StepStatus.SKIPPED, why), 0.0, 0, incident, run_id
-        )
+        if run.options.dry_run:
+            return StepOutcome(
+                step.id,
+                step.title,
+                step.phase,
+                step.uses,
+                StepStatus.SKIPPED,
+                why,
+                awaiting=awaiting,
+            )
+        result = StepResult(StepStatus.SKIPPED, why)
+        return self._finish(run, StepView.bare(step), result, 0.0, 0, awaiting)
 
     def _finish(
         self,
-        step: Step,
+        run: Run,
         view: StepView,
         result: StepResult,
         duration: float,
         attempts: int,
-        incident: Incident | None,
-        run_id: str,
+        awaiting: Awaiting | None = None,
     ) -> StepOutcome:
-        out = StepOutcome(
-            step=step.id,
-            title=step.title,
-            phase=step.phase,
-            kind=step.uses,
-            status=result.status or StepStatus.PASSED,
-            summary=result.summary,
-            description=view.description,
-            output=result.output,
-            samples=result.samples,
-            evidence=result.evidence,
-            changes=result.changes,
-            duration_s=round(duration, 4),
-            attempts=attempts,
-        )
-        if incident is not None:
-            data = journal.redact_data(
-                {
-                    "run": run_id,
-                    "step": step.id,
-                    "kind": step.uses,
-                    "phase": step.phase.value,
-                    "status": out.status.value,
-                    "summary": out.summary,
-                    "duration_s": out.duration_s,
-                    "attempts": attempts,
-                    "output": out.output,
-                    "samples": out.samples[:200],
-                    "changes": out.changes,
-                    "evidence": journal.bounded_evidence(out.evidence),
-                }
-            )
-            self._record(incident.id, EventKind.STEP_RESULT, data)
-            for change in out.changes:
-                if change.get("kind") == "alias" or {"alias", "from_version", "to_version"} <= set(
-                    change
-                ):
-                    self._record(
-                        incident.id,
-                        EventKind.MODEL_CHANGED,
-                        journal.redact_data({"run": run_id, "step": step.id, **change}),
-                    )
+        out = StepOutcome.of(view, result, duration, attempts, awaiting)
         with self._lock:
+            for listener in run.listeners:
+                listener.step_result(run, out)
             if self._held is not None:
                 self._held.append((view, out))
             else:
@@ -699,7 +406,7 @@ class Engine:
         return out
 
     def _pool(self) -> ThreadPoolExecutor:
-        """Where step kinds run, so a hung one can be abandoned at its timeout."""
+        """Where step kinds run, so a hung one can be abandoned at its time limit."""
         with self._lock:
             if self._workers is None:
                 self._workers = ThreadPoolExecutor(
@@ -707,28 +414,21 @@ class Engine:
                 )
             return self._workers
 
-    def _record(self, incident_id: int, kind: EventKind, data: dict[str, Any]) -> None:
-        if self.store is None:
-            return
-        from mlsre.jsonutil import plain
 
-        with self._lock:
-            self.store.append(incident_id, kind, plain(data), self.actor, utcnow())
-
-
-def _code_injection(step: Step) -> str | None:
-    """A shell step templating into an interpreter's code (``sh -c``) is never run."""
-    from mlsre.runbook.injection import script_argument_problem
-
-    if step.uses != "shell" or not isinstance(step.with_, dict):
-        return None
-    found = script_argument_problem(step.with_.get("argv"))
-    return f"refused: {found[1]}" if found else None
+def _checked(step: Step, result: Any) -> StepResult:
+    if isinstance(result, StepResult):
+        return result
+    return StepResult(
+        StepStatus.ERROR, f"{step.uses} returned {type(result).__name__}, not a StepResult"
+    )
 
 
-def _default_timeout(kind: Any, params: Any) -> float:
-    """A kind may say how long it needs (wait: its deadline); else its timeout_s; else 60 s."""
-    own = getattr(kind, "timeout_s", None)
-    if callable(own):
-        return float(own(params))
-    return float(getattr(params, "timeout_s", None) or DEFAULT_TIMEOUT_S)
+def _crash(step: Step, exc: Exception) -> StepResult:
+    """A step kind that raised: its error, said as the person needs it."""
+    if isinstance(exc, MlsreError):
+        return StepResult(
+            StepStatus.ERROR, exc.message, evidence={"hint": exc.hint} if exc.hint else {}
+        )
+    if isinstance(exc, NotImplementedError):
+        return StepResult(StepStatus.ERROR, f"{step.uses} cannot run here: {exc}")
+    return StepResult(StepStatus.ERROR, f"{step.uses} crashed: {type(exc).__name__}: {exc}")

@@ -31,17 +31,17 @@ def sample_text(sample: dict[str, Any], expect: str | None = None) -> str:
     labels = sample.get("labels") or {}
     shown = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__")
     keys = tested_fields(sample, expect) if expect else []
-    if not keys or keys == ["value"]:
-        val = _quantity(sample, "value")
-    else:
-        parts = [f"{k} {_quantity(sample, k)}" for k in keys]
-        extra = [f for k in keys for f in _SHOWN_WITH.get(k, ()) if f in sample and f not in keys]
-        if extra:
-            parts.append(
-                "(" + ", ".join(f"{f} {fmt(sample[f])}" for f in dict.fromkeys(extra)) + ")"
-            )
-        val = " ".join(parts)
+    val = _quantity(sample, "value") if keys in ([], ["value"]) else _tested(sample, keys)
     return f"{{{shown}}} {val}" if shown else val
+
+
+def _tested(sample: dict[str, Any], keys: list[str]) -> str:
+    """``ratio 3.1 (now 0.31, baseline 0.1)``: the tested figures, and what a ratio is of."""
+    parts = [f"{k} {_quantity(sample, k)}" for k in keys]
+    extra = [f for k in keys for f in _SHOWN_WITH.get(k, ()) if f in sample and f not in keys]
+    if extra:
+        parts.append("(" + ", ".join(f"{f} {fmt(sample[f])}" for f in dict.fromkeys(extra)) + ")")
+    return " ".join(parts)
 
 
 def _quantity(sample: dict[str, Any], key: str) -> str:
@@ -56,48 +56,54 @@ def _quantity(sample: dict[str, Any], key: str) -> str:
 def judge(step: Step, result: StepResult, ctx: dict[str, Any]) -> StepResult:
     """Apply `expect` to every sample. Empty result with an expect: error 'no data'."""
     if result.status not in (None, StepStatus.PASSED) or not step.expect:
-        if result.status is None:
-            result.status = StepStatus.PASSED
+        result.status = result.status or StepStatus.PASSED
         return result
-    if not result.samples:
-        if result.judged:  # the kind decided without samples (e.g. no version change)
-            return result
-        result.status = StepStatus.ERROR
-        result.summary = (
-            result.summary + "; " if result.summary else ""
-        ) + "no data: the query returned nothing to check `expect` against"
+    if not result.samples and result.judged:  # the kind decided without samples
         return result
-    undefined = sorted(
-        {
-            f
-            for smp in result.samples
-            for f in tested_fields(smp, step.expect)
-            if smp.get(f) is None or (isinstance(smp.get(f), float) and smp[f] != smp[f])
-        }
+    verdict = (
+        _no_data(result) or _undefined(step.expect, result) or _checked(step.expect, result, ctx)
     )
-    if undefined:  # a value the check needs is unknown: health unknown, never "failed"
-        result.status = StepStatus.ERROR
-        why = f" ({result.summary})" if result.summary else ""
-        result.summary = f"cannot judge `{step.expect}`: no value for {', '.join(undefined)}{why}"
-        return result
+    result.status, result.summary = verdict
+    return result
+
+
+Verdict = tuple[StepStatus, str]
+
+
+def _no_data(result: StepResult) -> Verdict | None:
+    if result.samples:
+        return None
+    said = result.summary + "; " if result.summary else ""
+    return StepStatus.ERROR, f"{said}no data: the query returned nothing to check `expect` against"
+
+
+def _undefined(expect: str, result: StepResult) -> Verdict | None:
+    """A value the check needs is unknown: health unknown, never "failed"."""
+    missing = sorted(
+        {f for smp in result.samples for f in tested_fields(smp, expect) if not _known(smp.get(f))}
+    )
+    if not missing:
+        return None
+    why = f" ({result.summary})" if result.summary else ""
+    return StepStatus.ERROR, f"cannot judge `{expect}`: no value for {', '.join(missing)}{why}"
+
+
+def _known(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and value != value)
+
+
+def _checked(expect: str, result: StepResult, ctx: dict[str, Any]) -> Verdict:
     try:
         broken = [
-            sample_text(s, step.expect)
-            for s in check_samples(step.expect, result.samples, ctx, result.output)
+            sample_text(s, expect)
+            for s in check_samples(expect, result.samples, ctx, result.output)
         ]
     except MlsreError as exc:
-        result.status = StepStatus.ERROR
-        result.summary = exc.message
-        return result
-    if broken:
-        result.status = StepStatus.FAILED
-        more = f" (+{len(broken) - 3} more)" if len(broken) > 3 else ""
-        result.summary = f"expect `{step.expect}` broken by {'; '.join(broken[:3])}{more}"
-        if result.finding:
-            result.summary = f"{result.finding}: {result.summary}"
-    else:
-        result.status = StepStatus.PASSED
-        result.summary = (
-            result.summary or f"all {len(result.samples)} sample(s) meet `{step.expect}`"
+        return StepStatus.ERROR, exc.message
+    if not broken:
+        return StepStatus.PASSED, (
+            result.summary or f"all {len(result.samples)} sample(s) meet `{expect}`"
         )
-    return result
+    more = f" (+{len(broken) - 3} more)" if len(broken) > 3 else ""
+    summary = f"expect `{expect}` broken by {'; '.join(broken[:3])}{more}"
+    return StepStatus.FAILED, f"{result.finding}: {summary}" if result.finding else summary

@@ -1,4 +1,5 @@
-"""Flow checks: step ids, `needs` and `goto` targets, dependency cycles, unreachable steps.
+"""Flow: which step comes after an outcome (:func:`after`), and the validator's flow checks
+(step ids, `needs` and `goto` targets, dependency cycles, unreachable steps).
 
 Steps run in file order, phases in order (diagnose steps may run concurrently, each waiting
 for the steps it needs). So a step may depend only on steps above it, and `goto` only jumps
@@ -15,8 +16,28 @@ from mlsre.yamlfile import Loc
 
 if TYPE_CHECKING:
     from mlsre.runbook.checks import Ctx
+    from mlsre.runbook.model import Step
+    from mlsre.runbook.run_model import StepOutcome
 
 PHASES = ("diagnose", "mitigate", "verify")
+
+
+def after(here: int, out: StepOutcome, steps: list[Step]) -> int | None:
+    """The index of the step that comes after the outcome of ``steps[here]``; None: the run stops.
+
+    The one rule for fresh outcomes and for outcomes an interrupted run recorded.
+    """
+    from mlsre.runbook.model import OnFail
+    from mlsre.steps.base import StepStatus
+
+    step = steps[here]
+    if out.status not in (StepStatus.FAILED, StepStatus.ERROR):
+        return here + 1
+    if step.goto:
+        to = next((k for k, s in enumerate(steps) if s.id == step.goto), None)
+        # The validator refuses unknown and backward targets; never loop at run time.
+        return to if to is not None and to > here else None
+    return None if step.on_fail_action is OnFail.STOP else here + 1
 
 
 def step_id(step: Any) -> str | None:
@@ -76,16 +97,7 @@ def check_links(ctx: Ctx, i: int, step: dict[str, Any], sid: str) -> None:
 
 
 def check_cycles(ctx: Ctx, steps: list[Any]) -> None:
-    graph: dict[str, list[str]] = {}
-    for step in steps:
-        sid = step_id(step)
-        needs = step.get("needs") if isinstance(step, dict) else None
-        if sid is not None and sid not in graph:
-            graph[sid] = [
-                n
-                for n in (needs if isinstance(needs, list) else [])
-                if isinstance(n, str) and n in ctx.ids and n != sid
-            ]
+    graph = _need_graph(ctx, steps)
     state: dict[str, int] = {}  # 1 visiting, 2 done
     reported: set[frozenset[str]] = set()
 
@@ -108,27 +120,48 @@ def check_cycles(ctx: Ctx, steps: list[Any]) -> None:
             visit(sid, [sid])
 
 
+def _needs(step: Any) -> list[str]:
+    needs = step.get("needs") if isinstance(step, dict) else None
+    return [n for n in needs if isinstance(n, str)] if isinstance(needs, list) else []
+
+
+def _need_graph(ctx: Ctx, steps: list[Any]) -> dict[str, list[str]]:
+    """Each step id (first definition) to the known steps it needs, itself left out."""
+    graph: dict[str, list[str]] = {}
+    for step in steps:
+        sid = step_id(step)
+        if sid is not None and sid not in graph:
+            graph[sid] = [n for n in _needs(step) if n in ctx.ids and n != sid]
+    return graph
+
+
 def check_reachability(ctx: Ctx, steps: list[Any]) -> None:
     dead: set[str] = set()
     for i, step in enumerate(steps):
         sid = step_id(step)
         if sid is None or not isinstance(step, dict) or ctx.ids.get(sid) != i:
             continue
-        when = step.get("when")
-        why = None
-        if when is False or (isinstance(when, str) and when.strip() in ("false", "False", "0")):
-            why = "its `when` is always false"
-        raw_needs = step.get("needs")
-        needs = raw_needs if isinstance(raw_needs, list) else []
-        dead_need = next((n for n in needs if isinstance(n, str) and n in dead), None)
-        if dead_need:
-            why = f"it needs '{dead_need}', which never runs"
-        gate = refs.analyze_expression(when).only_failed_of if isinstance(when, str) else None
-        if gate in ctx.ids and ctx.ids[gate] < i:
-            why = why or _never_after_failure(steps[ctx.ids[gate]], gate, i, ctx)
+        why = _why_unreachable(ctx, steps, i, dead)
         if why:
             dead.add(sid)
             ctx.add(("steps", i), f"step '{sid}' is unreachable: {why}")
+
+
+def _why_unreachable(ctx: Ctx, steps: list[Any], i: int, dead: set[str]) -> str | None:
+    step = steps[i]
+    when = step.get("when")
+    why = "its `when` is always false" if _always_false(when) else None
+    dead_need = next((n for n in _needs(step) if n in dead), None)
+    if dead_need:
+        why = f"it needs '{dead_need}', which never runs"
+    gate = refs.analyze_expression(when).only_failed_of if isinstance(when, str) else None
+    if why is None and gate in ctx.ids and ctx.ids[gate] < i:
+        why = _never_after_failure(steps[ctx.ids[gate]], gate, i, ctx)
+    return why
+
+
+def _always_false(when: Any) -> bool:
+    return when is False or (isinstance(when, str) and when.strip() in ("false", "False", "0"))
 
 
 def _never_after_failure(gate_step: Any, gate: str, i: int, ctx: Ctx) -> str | None:

@@ -10,7 +10,6 @@ verify; under `--at` a verify step cannot check a change made now against data o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from mlsre.steps.base import Phase, StepStatus
 from mlsre.timeutil import iso
 
 if TYPE_CHECKING:
-    from mlsre.runbook.run_model import StepOutcome
+    from mlsre.runbook.run_model import Run, StepOutcome
 
 UNDECIDED = "could not decide whether to"
 AWAITING = "awaiting approval"
@@ -61,16 +60,14 @@ def judge_when(step: Step, ctx: dict[str, Any]) -> WhenVerdict:
         go = truthy(evaluate(step.when, ctx, what="when"))
     except MlsreError as exc:
         return WhenVerdict(Gate.ERROR, exc.message)
-    if go:
-        return WhenVerdict(Gate.RUN)
+    return WhenVerdict(Gate.RUN) if go else _not_run(step, ctx)
+
+
+def _not_run(step: Step, ctx: dict[str, Any]) -> WhenVerdict:
+    """A `when` came out false: skip, unless a step it reads could not run (undecided)."""
     ids = _read_steps(step.when) if isinstance(step.when, str) else []
     read = [(sid, ctx["steps"].get(sid) or {}) for sid in ids]
-    unknown = [
-        f"{sid} {'could not run' if ns.get('error') else 'has no result'}"
-        + (f" ({ns['summary']})" if ns.get("summary") else "")
-        for sid, ns in read
-        if ns.get("status") in ("error", "pending")
-    ]
+    unknown = [_no_result(sid, ns) for sid, ns in read if ns.get("status") in ("error", "pending")]
     if unknown:
         return WhenVerdict(Gate.UNDECIDED, f"{UNDECIDED} {_action(step)}: {'; '.join(unknown)}")
     seen = ", ".join(f"{sid} {ns.get('status', 'pending')}" for sid, ns in read)
@@ -79,44 +76,57 @@ def judge_when(step: Step, ctx: dict[str, Any]) -> WhenVerdict:
     )
 
 
-def verify_skip_reason(
-    step: Step,
-    steps: list[Step],
-    outcomes: dict[str, StepOutcome],
-    *,
-    phase_only: Phase | None,
-    at: datetime | None,
-    verify_hint: str,
-    maybe_ran: set[str] | frozenset[str] = frozenset(),
-) -> str | None:
+def _no_result(sid: str, ns: dict[str, Any]) -> str:
+    """'check could not run (server down)', 'check has no result'."""
+    said = f" ({ns['summary']})" if ns.get("summary") else ""
+    return f"{sid} {'could not run' if ns.get('error') else 'has no result'}{said}"
+
+
+def verify_skip_reason(step: Step, run: Run) -> str | None:
     """Why a verify step should not run now (None: run it).
 
-    ``maybe_ran``: mitigations an interrupted run started without a result; they may have been
-    applied, so there is something to verify.
+    Mitigations an interrupted run started without a result (``run.prior.started_only``) may
+    have been applied, so there is something to verify.
     """
-    if step.phase is not Phase.VERIFY or phase_only is Phase.VERIFY:
+    if step.phase is not Phase.VERIFY or run.options.phase is Phase.VERIFY:
         return None  # asked for verification alone: the mitigation happened in an earlier run
-    mitigations = [s for s in steps if s.phase is Phase.MITIGATE]
-    named = [s for s in mitigations if s.id in step.needs]
-    mitigations = named or mitigations
+    mitigations = _verified(step, run.steps)
     if not mitigations:
         return None
-    ran = [
-        outcomes[m.id]
-        for m in mitigations
-        if m.id in outcomes and outcomes[m.id].status in (StepStatus.PASSED, StepStatus.FAILED)
-    ]
-    if not ran and not maybe_ran & {m.id for m in mitigations}:
-        why = "; ".join(
-            f"{m.id} {outcomes[m.id].status.value}: {outcomes[m.id].summary}"
-            if m.id in outcomes
-            else f"{m.id} did not run"
-            for m in mitigations
-        )
-        return f"{NOTHING_TO_VERIFY}: no mitigation ran ({why})"
-    if at is not None and any(o.changes for o in ran) and not step.uses.startswith("registry."):
+    done = run.outcomes
+    ran = [done[m.id] for m in mitigations if m.id in done and done[m.id].status in _RAN]
+    if not ran and not run.prior.started_only & {m.id for m in mitigations}:
+        return f"{NOTHING_TO_VERIFY}: no mitigation ran ({_why_not(mitigations, done)})"
+    return _past_data(step, run, ran)
+
+
+def _past_data(step: Step, run: Run, ran: list[StepOutcome]) -> str | None:
+    """Under --at, a change made now cannot show in data of the past."""
+    if run.options.at is None or step.uses.startswith("registry."):
+        return None  # registry reads show the present whatever --at says
+    if any(o.changes for o in ran):
+        where = f" --incident {run.incident.ref}" if run.incident else ""
         return (
-            f"cannot verify here: the mitigation changed the system now, but this run reads data"
-            f" as of {iso(at)}; check the present with `{verify_hint}`"
+            "cannot verify here: the mitigation changed the system now, but this run reads data"
+            f" as of {iso(run.options.at)}; check the present with"
+            f" `mlsre runbook run {run.runbook.id} --phase verify{where}`"
         )
     return None
+
+
+_RAN = (StepStatus.PASSED, StepStatus.FAILED)
+
+
+def _verified(step: Step, steps: list[Step]) -> list[Step]:
+    """The mitigations a verify step checks: those it `needs`, else every one."""
+    mitigations = [s for s in steps if s.phase is Phase.MITIGATE]
+    return [s for s in mitigations if s.id in step.needs] or mitigations
+
+
+def _why_not(mitigations: list[Step], done: dict[str, StepOutcome]) -> str:
+    return "; ".join(
+        f"{m.id} {done[m.id].status.value}: {done[m.id].summary}"
+        if m.id in done
+        else f"{m.id} did not run"
+        for m in mitigations
+    )

@@ -51,21 +51,36 @@ def script_argument_problem(argv: Any) -> tuple[int, str] | None:
 
 
 def _script_index(prog: str, args: list[str], start: int) -> int | None:
-    flags = _CODE_FLAGS.get(prog, ())
+    """Where the code an interpreter started at ``start`` runs is (None: it runs no inline code)."""
+    find = _shell_script if prog in _SHELLS else _inline_code
+    return find(_CODE_FLAGS.get(prog, ()), args, start)
+
+
+def _next(args: list[str], i: int) -> int | None:
+    return i + 1 if i + 1 < len(args) else None
+
+
+def _shell_script(flags: tuple[str, ...], args: list[str], start: int) -> int | None:
+    """``sh -c SCRIPT`` (also -ec, -lc, -xc): options up to the first operand."""
     for i in range(start + 1, len(args)):
         arg = args[i]
-        if prog in _SHELLS:
-            if arg == "--" or not arg.startswith("-"):
-                return None
-            if not arg.startswith("--") and "c" in arg[1:]:  # -c, -ec, -lc, -xc
-                return i + 1 if i + 1 < len(args) else None
-        else:
-            if arg in flags:
-                return i + 1 if i + 1 < len(args) else None
-            if any(arg.startswith(f) and len(arg) > len(f) for f in flags if len(f) == 2):
-                return i  # python -c'code'
-            if not arg.startswith("-"):
-                return None
+        if arg == "--" or not arg.startswith("-"):
+            return None
+        if not arg.startswith("--") and "c" in arg[1:]:
+            return _next(args, i)
+    return None
+
+
+def _inline_code(flags: tuple[str, ...], args: list[str], start: int) -> int | None:
+    """``python -c CODE``, ``python -c'CODE'``, ``node -e CODE``: options up to the first operand."""
+    for i in range(start + 1, len(args)):
+        arg = args[i]
+        if arg in flags:
+            return _next(args, i)
+        if any(arg.startswith(f) and len(arg) > len(f) for f in flags if len(f) == 2):
+            return i
+        if not arg.startswith("-"):
+            return None
     return None
 
 

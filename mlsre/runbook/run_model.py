@@ -1,4 +1,5 @@
-"""What a runbook run is made of: options, the person's interface, and the report it produces."""
+"""What a runbook run is made of: options, the person's interface, the run in progress, who
+listens to it, and the report it produces."""
 
 from __future__ import annotations
 
@@ -6,14 +7,18 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlsre.errors import ExitCode
-from mlsre.runbook.journal import RecordedStep
-from mlsre.runbook.model import Step
-from mlsre.steps.base import Interaction, Phase, StepStatus
+from mlsre.runbook.context import incident_context, step_namespace
+from mlsre.runbook.model import Runbook, Step
+from mlsre.steps.base import Interaction, Phase, StepResult, StepStatus
+from mlsre.timeutil import iso, utcnow
 
-DEFAULT_TIMEOUT_S = 60.0
+if TYPE_CHECKING:
+    from mlsre.incident.model import Incident
+    from mlsre.runbook.journal import RecordedStep, RunRecord
+
 # Kinds that ask the person, wait or write a note: they change no system (even in the mitigate
 # phase) and never run in a concurrent batch.
 PERSON_KINDS = frozenset({"manual", "wait", "note"})
@@ -52,6 +57,13 @@ class RunOutcome(StrEnum):
         }[self]
 
 
+class Awaiting(StrEnum):
+    """What a step left for a person (its status stays "skipped"; `--json` field ``awaiting``)."""
+
+    APPROVAL = "approval"  # a change not approved: `mlsre runbook approve`
+    DECISION = "decision"  # a `when` that could not be decided: a person decides
+
+
 @dataclass
 class StepView:
     """A step as the person sees it before it runs."""
@@ -64,6 +76,11 @@ class StepView:
     mutating: bool
     problem: str | None = None  # rendering or parameter error
     change: str | None = None  # what it will change, read from the system before asking
+
+    @classmethod
+    def bare(cls, step: Step) -> StepView:
+        """A step that never got as far as its kind (skipped, or its `when` failed)."""
+        return cls(step, 0, 0, step.uses, None, False)
 
 
 @dataclass
@@ -82,6 +99,53 @@ class StepOutcome:
     duration_s: float = 0.0
     attempts: int = 0
     resumed: bool = False  # recorded by an earlier, interrupted run
+    awaiting: Awaiting | None = None  # left for a person (see Awaiting)
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status is StepStatus.PENDING or self.awaiting is not None
+
+    @classmethod
+    def of(
+        cls,
+        view: StepView,
+        result: StepResult,
+        duration: float,
+        attempts: int,
+        awaiting: Awaiting | None = None,
+    ) -> StepOutcome:
+        """A fresh outcome: the kind's result (status None: passed) and how long it took."""
+        step = view.step
+        return cls(
+            step=step.id,
+            title=step.title,
+            phase=step.phase,
+            kind=step.uses,
+            status=result.status or StepStatus.PASSED,
+            summary=result.summary,
+            description=view.description,
+            output=result.output,
+            samples=result.samples,
+            evidence=result.evidence,
+            changes=result.changes,
+            duration_s=round(duration, 4),
+            attempts=attempts,
+            awaiting=awaiting,
+        )
+
+    @classmethod
+    def dry(cls, step: Step, view: StepView) -> StepOutcome:
+        """What a dry run shows of a step: what it would do, or why it could not."""
+        return cls(
+            step.id,
+            step.title,
+            step.phase,
+            step.uses,
+            StepStatus.SKIPPED,
+            view.problem or "dry run: not executed",
+            description=view.description,
+            output=view.params,
+        )
 
     @classmethod
     def resumed_from(cls, step: Step, rec: RecordedStep) -> StepOutcome:
@@ -98,6 +162,7 @@ class StepOutcome:
             changes=rec.changes,
             duration_s=rec.duration_s,
             resumed=True,
+            awaiting=rec.awaiting,
         )
 
 
@@ -112,6 +177,21 @@ class RunReport:
     stopped_at: str | None = None
     dry_run: bool = False
     evaluated_at: str | None = None  # the time the data was read as of (--at, else the start)
+
+    @classmethod
+    def of(cls, run: Run) -> RunReport:
+        ordered = [run.outcomes[s.id] for s in run.runbook.steps if s.id in run.outcomes]
+        return cls(
+            run_id=run.run_id,
+            runbook=run.runbook.id,
+            incident=run.incident.ref if run.incident else None,
+            outcome=RunOutcome.of([o.status for o in ordered], run.quit),
+            steps=ordered,
+            needs_attention=[f"{o.step}: {o.summary}" for o in ordered if o.needs_attention],
+            stopped_at=run.stopped_at,
+            dry_run=run.options.dry_run,
+            evaluated_at=iso(run.ctx["at"]),
+        )
 
     def named(self, status: StepStatus) -> list[str]:
         return [o.step for o in self.steps if o.status is status]
@@ -184,3 +264,71 @@ class RunOptions:
     dry_run: bool = False
     transport: Any = None  # a replay transport; None = live systems
     max_parallel: int = MAX_PARALLEL
+
+
+@dataclass
+class Run:
+    """One walk through a runbook: what it was given, and what it has found so far."""
+
+    runbook: Runbook
+    options: RunOptions
+    incident: Incident | None
+    run_id: str
+    prior: RunRecord  # what an earlier, interrupted run of it recorded (empty for a fresh run)
+    ctx: dict[str, Any] = field(default_factory=dict)  # what templates and expressions see
+    listeners: list[RunListener] = field(default_factory=list)
+    outcomes: dict[str, StepOutcome] = field(default_factory=dict)
+    running: list[str] = field(default_factory=list)  # between step started and its result
+    stopped_at: str | None = None
+    quit: bool = False
+
+    def __post_init__(self) -> None:
+        now = utcnow()
+        self.ctx = {
+            "inputs": dict(self.prior.inputs),
+            "incident": incident_context(self.incident),
+            "runbook": {"id": self.runbook.id, "title": self.runbook.title},
+            "now": now,
+            "at": self.options.at or now,
+            "steps": {s.id: step_namespace(None) for s in self.runbook.steps},
+        }
+
+    @property
+    def steps(self) -> list[Step]:
+        return self.runbook.steps
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return dict(self.ctx["inputs"])
+
+    def keep(self, out: StepOutcome) -> None:
+        """An outcome of this run; later steps' templates see it."""
+        self.outcomes[out.step] = out
+        self.ctx["steps"][out.step] = step_namespace(
+            out.status, out.output, out.summary, out.samples
+        )
+
+
+class RunListener:
+    """Told what a run does, as it does it (the incident's journal is one; see journal.py).
+
+    Calls come one at a time (the engine holds its lock), from the step's thread.
+    """
+
+    def run_started(self, run: Run) -> None:
+        """A fresh run began (a resumed run continues one already started)."""
+
+    def step_started(self, run: Run, step: Step, view: StepView) -> None:
+        """A step is about to run (not called for steps skipped before running)."""
+
+    def step_result(self, run: Run, outcome: StepOutcome) -> None:
+        """A step's outcome, fresh (never one reused from an earlier run)."""
+
+    def inputs_changed(self, run: Run, step: Step, changes: dict[str, Any]) -> None:
+        """The person edited inputs before ``step``: each changed name, old and new."""
+
+    def run_finished(self, run: Run, report: RunReport) -> None:
+        """The walk ended (``run.quit``: the person quit; it can be resumed)."""
+
+    def interrupted(self, run: Run) -> None:
+        """Ctrl-C: ``run.running`` names the steps still running."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlsre.errors import NotFoundError, UsageError
 from mlsre.incident.model import Incident, Severity, parse_id
@@ -14,6 +14,9 @@ from mlsre.runbook import approval, journal
 from mlsre.runbook.engine import Engine, Operator, RunOptions, RunReport
 from mlsre.runbook.model import Runbook
 from mlsre.steps.base import Phase
+
+if TYPE_CHECKING:
+    from mlsre.settings import Settings
 
 
 @dataclass
@@ -29,7 +32,7 @@ class RunRequest:
     no_incident: bool = False  # a health check: recorded nowhere
 
 
-def load(ref: str, settings: Any) -> Runbook:
+def load(ref: str, settings: Settings) -> Runbook:
     from mlsre.runbook.loader import find_runbook
 
     entry = find_runbook(ref, settings)
@@ -74,45 +77,13 @@ def which_incident_hint(store: Store | None, model: str | None) -> str:
 
 
 def start(
-    req: RunRequest, settings: Any, store: Store | None, operator: Operator, actor: str
+    req: RunRequest, settings: Settings, store: Store | None, operator: Operator, actor: str
 ) -> RunReport:
     runbook = load(req.runbook, settings)
     inputs = dict(req.inputs or {})
-    incident: Incident | None = None
-    if req.incident and req.no_incident:
-        raise UsageError("give --incident or --no-incident, not both")
-    if req.incident:
-        if store is None:
-            raise UsageError("--incident needs an incident store")
-        incident = store.get(parse_id(req.incident))
-    elif req.no_incident:
-        if req.open_incident:
-            raise UsageError("give --open or --no-incident, not both")
-        store = None  # nothing is recorded anywhere, so no incident's figures move
-    elif req.open_incident and not req.dry_run:
-        if store is None:
-            raise UsageError("--open needs an incident store")
-        from mlsre.incident.service import open_incident
-
-        incident = open_incident(
-            store,
-            title=runbook.title,
-            severity=Severity(runbook.severity.value),
-            actor=actor,
-            model=inputs.get("model"),
-        )
-    elif not req.dry_run:
-        raise UsageError(
-            "a run is recorded on an incident: say which one",
-            hint=which_incident_hint(store, inputs.get("model")),
-        )
-    if (
-        incident is not None
-        and incident.model
-        and "model" in runbook.input_specs()
-        and "model" not in inputs
-    ):
-        inputs["model"] = incident.model
+    incident, store = _recorded_on(req, store, runbook, inputs, actor)
+    if incident is not None and incident.model and "model" in runbook.input_specs():
+        inputs.setdefault("model", incident.model)
     options = RunOptions(
         inputs=inputs,
         at=req.at,
@@ -123,9 +94,44 @@ def start(
     return Engine(store, settings, operator).run(runbook, options, incident, actor=actor)
 
 
+def _recorded_on(
+    req: RunRequest, store: Store | None, runbook: Runbook, inputs: dict[str, str], actor: str
+) -> tuple[Incident | None, Store | None]:
+    """The incident a run is recorded on, and the store (None: a health check records nothing)."""
+    if req.incident and req.no_incident:
+        raise UsageError("give --incident or --no-incident, not both")
+    if req.incident:
+        if store is None:
+            raise UsageError("--incident needs an incident store")
+        return store.get(parse_id(req.incident)), store
+    if req.no_incident:
+        if req.open_incident:
+            raise UsageError("give --open or --no-incident, not both")
+        return None, None  # nothing is recorded anywhere, so no incident's figures move
+    if req.dry_run:
+        return None, store
+    if not req.open_incident:
+        raise UsageError(
+            "a run is recorded on an incident: say which one",
+            hint=which_incident_hint(store, inputs.get("model")),
+        )
+    if store is None:
+        raise UsageError("--open needs an incident store")
+    from mlsre.incident.service import open_incident
+
+    incident = open_incident(
+        store,
+        title=runbook.title,
+        severity=Severity(runbook.severity.value),
+        actor=actor,
+        model=inputs.get("model"),
+    )
+    return incident, store
+
+
 def resume(
     incident_ref: str,
-    settings: Any,
+    settings: Settings,
     store: Store,
     operator: Operator,
     actor: str,
@@ -153,7 +159,7 @@ def resume(
 def approve(
     incident_ref: str,
     step: str | None,
-    settings: Any,
+    settings: Settings,
     store: Store,
     operator: Operator,
     actor: str,
@@ -181,7 +187,7 @@ def approve(
 
 def test(
     runbook_ref: str,
-    settings: Any,
+    settings: Settings,
     replay: Path | None,  # None: live servers (game-day probes use it with --at)
     inputs: dict[str, str],
     at: datetime | None,
