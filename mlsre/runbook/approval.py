@@ -16,17 +16,17 @@ from mlsre.steps.base import Phase, StepContext, StepStatus
 
 if TYPE_CHECKING:
     from mlsre.settings import Settings
+    from mlsre.steps.base import StepKind
 
 
 def preview(
-    kind: Any, params: Any, settings: Settings, ctx: dict[str, Any], options: RunOptions
+    kind: StepKind[Any], params: Any, settings: Settings, ctx: dict[str, Any], options: RunOptions
 ) -> str | None:
     """What the step will change, read from the system now ("move champion of m from 4 to 3").
 
     None when the kind cannot tell, or under --replay (a preview would use up recorded answers).
     """
-    hook = getattr(kind, "preview", None)
-    if hook is None or options.transport is not None:
+    if options.transport is not None:
         return None
     sctx = StepContext(
         settings=settings,
@@ -35,7 +35,7 @@ def preview(
         dry_run=True,
     )
     try:
-        text = hook(params, sctx)
+        text = kind.preview(params, sctx)
     except MlsreError as exc:
         return f"cannot tell what will change ({exc.message})"
     except Exception:  # a plugin's preview must never stop a run

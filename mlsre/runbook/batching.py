@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from mlsre.runbook import journal
 from mlsre.runbook.model import Step
-from mlsre.runbook.run_model import PERSON_KINDS, RunOptions
+from mlsre.runbook.run_model import RunOptions
 from mlsre.steps.base import Phase
+from mlsre.steps.catalog import KindCatalog
 
 
 def parallel_batch(
-    steps: list[Step], i: int, options: RunOptions, prior: journal.RunRecord
+    steps: list[Step], i: int, options: RunOptions, prior: journal.RunRecord, kinds: KindCatalog
 ) -> list[Step]:
     """Consecutive diagnose steps that depend on no step of the batch and ask nobody."""
     batch: list[Step] = []
     ids: set[str] = set()
     for step in steps[i:]:
-        if not _may_join(step, options, prior) or _reads(step) & ids:
+        if not _may_join(step, options, prior, kinds) or _reads(step) & ids:
             break
         batch.append(step)
         ids.add(step.id)
@@ -24,13 +25,16 @@ def parallel_batch(
     return batch or [steps[i]]
 
 
-def _may_join(step: Step, options: RunOptions, prior: journal.RunRecord) -> bool:
+def _may_join(
+    step: Step, options: RunOptions, prior: journal.RunRecord, kinds: KindCatalog
+) -> bool:
     """A diagnose step of this run that asks nobody, jumps nowhere and has no record yet."""
     return not (
         step.phase != Phase.DIAGNOSE
         or (options.phase and step.phase != options.phase)
         or step.confirm
-        or step.uses in PERSON_KINDS
+        or step.uses not in kinds.kinds  # an unknown kind runs alone (it errors)
+        or kinds.kinds[step.uses].person_in_loop
         or step.goto
         or step.id in prior.results
         or step.id in prior.started_only

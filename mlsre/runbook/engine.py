@@ -45,7 +45,7 @@ from mlsre.steps.base import Phase, StepContext, StepResult, StepStatus
 
 if TYPE_CHECKING:
     from mlsre.settings import Settings
-    from mlsre.steps.registry import KindRegistry
+    from mlsre.steps.catalog import KindCatalog
 
 RUN_OR_SKIP = ["run it", "skip it"]  # what the person is asked when a `when` is undecided
 
@@ -71,15 +71,15 @@ class Engine:
         store: Store | None,
         settings: Settings,
         operator: Operator,
-        registry: KindRegistry | None = None,
+        catalog: KindCatalog | None = None,
         listeners: list[RunListener] | None = None,
     ) -> None:
-        from mlsre.steps.registry import default_registry
+        from mlsre.steps.catalog import default_catalog
 
         self.store = store
         self.settings = settings
         self.operator = operator
-        self.registry = registry or default_registry()
+        self.catalog = catalog or default_catalog()
         self.listeners = list(listeners or [])  # told about every run, besides the journal
         self.actor = "mlsre"
         self._lock = threading.Lock()  # steps finish on several threads; one writer at a time
@@ -128,7 +128,15 @@ class Engine:
         listeners = list(self.listeners)
         if incident is not None and not options.dry_run and self.store is not None:
             listeners.insert(0, journal.Journal(self.store, incident.id, self.actor))
-        return Run(runbook, options, incident, prior.run_id, prior, listeners=listeners)
+        return Run(
+            runbook,
+            options,
+            incident,
+            prior.run_id,
+            prior,
+            listeners=listeners,
+            catalog=self.catalog,
+        )
 
     def _announce(self, run: Run, tell: Callable[[RunListener], None]) -> None:
         """Tell every listener of ``run``, one call at a time."""
@@ -180,7 +188,7 @@ class Engine:
     def _batch(self, run: Run, i: int) -> list[Step]:
         if self.operator.interactive or run.options.dry_run:
             return [run.steps[i]]
-        return parallel_batch(run.steps, i, run.options, run.prior)
+        return parallel_batch(run.steps, i, run.options, run.prior, self.catalog)
 
     def _jump_over(self, run: Run, here: int, to: int) -> None:
         """The steps a `goto` passes are skipped, and say so (or reuse what was recorded)."""
@@ -226,22 +234,21 @@ class Engine:
         """Run one step with the person's say; None when they quit."""
         if not run.options.dry_run and (gated := self._when(run, step)):
             return gated
-        view, kind, params = view_of(self.registry, step, index, len(run.steps), run.ctx)
+        view, ready = view_of(self.catalog, step, index, len(run.steps), run.ctx)
         if run.options.dry_run:
             return StepOutcome.dry(step, view)
         decision = self.operator.before_step(view)
         while decision is Decision.EDIT:
             self._edit_inputs(run, step)
-            view, kind, params = view_of(self.registry, step, index, len(run.steps), run.ctx)
+            view, ready = view_of(self.catalog, step, index, len(run.steps), run.ctx)
             decision = self.operator.before_step(view)
         if decision is Decision.QUIT:
             return None
         if decision is Decision.SKIP:
             return self._skip(run, step, "skipped by the person running the runbook")
-        if view.problem:
-            return self._error(run, view, view.problem)
-        held = self._held_back(run, (step, view, kind, params))
-        return held or self._execute(run, (step, view, kind, params))
+        if ready is None:
+            return self._error(run, view, view.problem or step.uses)
+        return self._held_back(run, ready) or self._execute(run, ready)
 
     def _held_back(self, run: Run, ready: Prepared) -> StepOutcome | None:
         """A change the person does not approve, or one an interrupted run may have applied."""
@@ -304,9 +311,8 @@ class Engine:
             if gated is not None:
                 prepared.append(gated)
                 continue
-            view, kind, params = view_of(self.registry, step, i + k, len(run.steps), run.ctx)
-            ready = (step, view, kind, params)
-            prepared.append(self._error(run, view, view.problem) if view.problem else ready)
+            view, ready = view_of(self.catalog, step, i + k, len(run.steps), run.ctx)
+            prepared.append(ready or self._error(run, view, view.problem or step.uses))
         pool = ThreadPoolExecutor(max_workers=min(run.options.max_parallel, len(batch)))
         try:
             futures = {

@@ -102,8 +102,8 @@ def verify_skip_reason(step: Step, run: Run) -> str | None:
 
 def _past_data(step: Step, run: Run, ran: list[StepOutcome]) -> str | None:
     """Under --at, a change made now cannot show in data of the past."""
-    if run.options.at is None or step.uses.startswith("registry."):
-        return None  # registry reads show the present whatever --at says
+    if run.options.at is None or _shows_present(run, step):
+        return None
     if any(o.changes for o in ran):
         where = f" --incident {run.incident.ref}" if run.incident else ""
         return (
@@ -130,3 +130,9 @@ def _why_not(mitigations: list[Step], done: dict[str, StepOutcome]) -> str:
         else f"{m.id} did not run"
         for m in mitigations
     )
+
+
+def _shows_present(run: Run, step: Step) -> bool:
+    """The step's kind reads the system as it is now whatever --at says (a model registry)."""
+    kinds = run.catalog.kinds if run.catalog else {}
+    return step.uses in kinds and kinds[step.uses].shows_present

@@ -68,8 +68,14 @@ def step_result_data(run_id: str, out: StepOutcome) -> dict[str, Any]:
     return redact_data(data)  # type: ignore[no-any-return]
 
 
-def _model_change(change: dict[str, Any]) -> bool:
-    return change.get("kind") == "alias" or {"alias", "from_version", "to_version"} <= set(change)
+def _model_changes(run: Run, outcome: StepOutcome) -> list[dict[str, Any]]:
+    """The outcome's changes that moved a model, as its kind tells them apart."""
+    from mlsre.steps.base import StepResult
+
+    if not outcome.changes or run.catalog is None or outcome.kind not in run.catalog.kinds:
+        return []
+    kind = run.catalog.instance(outcome.kind)
+    return kind.model_changes(StepResult(outcome.status, changes=outcome.changes))
 
 
 class Journal(RunListener):
@@ -106,7 +112,7 @@ class Journal(RunListener):
 
     def step_result(self, run: Run, outcome: StepOutcome) -> None:
         self._append(EventKind.STEP_RESULT, step_result_data(run.run_id, outcome))
-        for change in filter(_model_change, outcome.changes):
+        for change in _model_changes(run, outcome):
             data = {"run": run.run_id, "step": outcome.step, **change}
             self._append(EventKind.MODEL_CHANGED, redact_data(data))
 

@@ -1,8 +1,5 @@
-"""A step made ready to run: its kind looked up, its `with` rendered in the sandbox and
-validated against the kind's Params, and the steps that are refused outright.
-
-Each piece is self-contained (the kind's own hooks replace them one by one).
-"""
+"""A step made ready to run: its kind looked up, refused outright if the kind says so, its
+`with` rendered in the sandbox and parsed into the kind's typed params."""
 
 from __future__ import annotations
 
@@ -14,50 +11,42 @@ from mlsre.runbook.run_model import StepView
 from mlsre.runbook.sandbox import render_value
 
 if TYPE_CHECKING:
-    from mlsre.steps.registry import KindRegistry
+    from mlsre.steps.base import StepKind
+    from mlsre.steps.catalog import KindCatalog
 
-Prepared = tuple[Step, StepView, Any, Any]  # a step ready to run: its view, kind and params
+# A step ready to run: the step, its view, its kind and its params.
+Prepared = tuple[Step, StepView, "StepKind[Any]", Any]
 
 
 def view_of(
-    registry: KindRegistry, step: Step, index: int, total: int, ctx: dict[str, Any]
-) -> tuple[StepView, Any, Any]:
-    """The step as the person sees it, its kind and validated params (a problem: kind None)."""
-    from mlsre.steps.registry import needs_confirm
+    catalog: KindCatalog, step: Step, index: int, total: int, ctx: dict[str, Any]
+) -> tuple[StepView, Prepared | None]:
+    """The step as the person sees it and, unless ``view.problem`` says why not, the step
+    ready to run."""
 
-    def problem(message: str, mutating: bool = True) -> tuple[StepView, Any, Any]:
-        return StepView(step, index, total, step.uses, None, mutating, problem=message), None, None
+    def problem(message: str, confirm: bool = True) -> tuple[StepView, None]:
+        return StepView(step, index, total, step.uses, None, confirm, problem=message), None
 
     try:
-        cls: Any = registry.get(step.uses)
+        kind = catalog.instance(step.uses)
     except MlsreError as exc:
         return problem(exc.message)
-    refused = _code_injection(step)
+    refused = kind.refusal(step.with_) if isinstance(step.with_, dict) else None
     if refused:
-        return problem(refused)
+        return problem(f"refused: {refused.message}")
     try:
         rendered = render_value(step.with_, ctx)
-        params = cls.Params.model_validate(rendered)
+        params = kind.parse(rendered)
     except MlsreError as exc:
-        return problem(exc.message, bool(getattr(cls, "mutating", True)))
+        return problem(exc.message, kind.needs_confirm(None, step.phase.value))
     except Exception as exc:  # pydantic ValidationError: parameters wrong after rendering
         first = str(exc).splitlines()
         detail = " ".join(first[1:3]).strip() or first[0]
         return problem(f"with: invalid parameters for {step.uses}: {detail}")
-    kind = cls()
     try:
         description = kind.describe(params)
     except Exception:  # a plugin's describe() must never stop a run
         description = step.uses
-    mutating = needs_confirm(cls, params, step.phase.value)
-    return StepView(step, index, total, description, rendered, mutating), kind, params
-
-
-def _code_injection(step: Step) -> str | None:
-    """A shell step templating into an interpreter's code (``sh -c``) is never run."""
-    from mlsre.runbook.injection import script_argument_problem
-
-    if step.uses != "shell" or not isinstance(step.with_, dict):
-        return None
-    found = script_argument_problem(step.with_.get("argv"))
-    return f"refused: {found[1]}" if found else None
+    confirm = kind.needs_confirm(params, step.phase.value)
+    view = StepView(step, index, total, description, rendered, confirm)
+    return view, (step, view, kind, params)

@@ -18,10 +18,8 @@ from mlsre.timeutil import iso, utcnow
 if TYPE_CHECKING:
     from mlsre.incident.model import Incident
     from mlsre.runbook.journal import RecordedStep, RunRecord
+    from mlsre.steps.catalog import KindCatalog
 
-# Kinds that ask the person, wait or write a note: they change no system (even in the mitigate
-# phase) and never run in a concurrent batch.
-PERSON_KINDS = frozenset({"manual", "wait", "note"})
 MAX_PARALLEL = 16  # steps are I/O-bound (HTTP, subprocess); threads wait, not compute
 
 
@@ -277,6 +275,7 @@ class Run:
     prior: RunRecord  # what an earlier, interrupted run of it recorded (empty for a fresh run)
     ctx: dict[str, Any] = field(default_factory=dict)  # what templates and expressions see
     listeners: list[RunListener] = field(default_factory=list)
+    catalog: KindCatalog | None = None  # the step kinds it runs
     outcomes: dict[str, StepOutcome] = field(default_factory=dict)
     running: list[str] = field(default_factory=list)  # between step started and its result
     stopped_at: str | None = None

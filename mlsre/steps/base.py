@@ -134,6 +134,9 @@ class StepKind(Generic[P]):
     # The `with:` field that holds a check this kind polls (`{uses, with, expect}`), if any: the
     # validator checks the inner kind, its params and its `expect` like a step's.
     nested_check: ClassVar[str | None] = None
+    # Reads the system as it is now whatever `--at` says (a model registry keeps no history), so
+    # a verify step of this kind still runs after a mitigation under `--at`.
+    shows_present: ClassVar[bool] = False
     # Why a preflight never runs this kind ("" = it may run, or be replaced by `preflight`).
     preflight_skip: ClassVar[str] = ""
 
@@ -175,11 +178,6 @@ class StepKind(Generic[P]):
         the params' ``timeout_s`` when set, else :data:`DEFAULT_TIME_LIMIT_S`."""
         own = getattr(params, "timeout_s", None)
         return float(own) if isinstance(own, int | float) and own > 0 else DEFAULT_TIME_LIMIT_S
-
-    def timeout_s(self, params: P) -> float:
-        """Deprecated name of :meth:`time_limit`, kept while the engine still calls it
-        (``engine._default_timeout``); remove once the engine calls ``time_limit``."""
-        return self.time_limit(params)
 
     def describe(self, params: P) -> str:
         """One line: what this step will query or change (dry runs, confirm prompts, `show`)."""

@@ -143,12 +143,6 @@ def _adapt(legacy: Any) -> KindClass:
     return Adapted
 
 
-def needs_confirm(cls: KindClass, params: Any, phase: str) -> bool:
-    """:meth:`StepKind.needs_confirm` of ``cls``: kept only while ``engine._view`` imports it;
-    remove once the engine asks its kind instance."""
-    return cls().needs_confirm(params, phase)
-
-
 def _load_builtin(catalog: KindCatalog, module_name: str) -> None:
     try:
         module = importlib.import_module(module_name)

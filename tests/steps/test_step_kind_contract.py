@@ -232,7 +232,7 @@ def test_docs_list_every_hook_of_the_contract() -> None:
     hooks = {n for n in vars(StepKind) if not n.startswith("_")} | set(StepKind.__annotations__)
     required = {"name", "Params", "run"}  # what every kind provides (the prose above the table)
     assert all(f"`{n}`" in text for n in required)
-    assert documented == hooks - required - {"timeout_s"}  # timeout_s: deprecated, see base.py
+    assert documented == hooks - required
 
 
 def test_the_documented_plugin_example_is_a_valid_kind() -> None:

@@ -65,6 +65,7 @@ class RegistryVersions(StepKind[VersionsParams]):
     """Versions of a model, numerically sorted, each with its aliases, status and tags."""
 
     name = "registry.versions"
+    shows_present = True
 
     def describe(self, params: VersionsParams) -> str:
         return f"list versions of registered model {params.model}"
@@ -79,6 +80,7 @@ class RegistryCurrent(StepKind[CurrentParams]):
     """The version behind an alias and how long ago it went live."""
 
     name = "registry.current"
+    shows_present = True
 
     def describe(self, params: CurrentParams) -> str:
         return f"resolve {params.model}@{params.alias}"
@@ -93,6 +95,7 @@ class RegistryCompare(StepKind[CompareParams]):
     """Params, metrics and tags of two versions side by side (e.g. champion vs previous)."""
 
     name = "registry.compare"
+    shows_present = True
 
     def describe(self, params: CompareParams) -> str:
         return f"compare {params.model} {params.a} vs {params.b} (params, metrics, tags)"
@@ -107,6 +110,7 @@ class RegistryRollback(StepKind[RollbackParams]):
     """Move an alias back (confirm-gated); read back to verify; a second run changes nothing."""
 
     name = "registry.rollback"
+    shows_present = True
     mutating = True
 
     def describe(self, params: RollbackParams) -> str:
@@ -133,6 +137,7 @@ class RegistryPromote(StepKind[PromoteParams]):
     """Point an alias at a version (the old one moves to ``previous_alias``)."""
 
     name = "registry.promote"
+    shows_present = True
     mutating = True
 
     def describe(self, params: PromoteParams) -> str:
@@ -161,6 +166,7 @@ class RegistryFallback(StepKind[FallbackParams]):
     engine records the move as a model change on the incident."""
 
     name = "registry.fallback"
+    shows_present = True
     mutating = True
 
     def describe(self, params: FallbackParams) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 
 from mlsre.runbook.model import Step
 from mlsre.runbook.run_model import Run, RunListener, RunReport, StepOutcome, StepView
-from tests.engine_support import run_json, step_results, workspace, write_runbook
-from tests.helpers import ok, run
+from tests.support.engine_support import run_json, step_results, workspace, write_runbook
+from tests.support.helpers import ok, run
 
 FLOW = """\
 - id: check
