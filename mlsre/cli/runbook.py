@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import JsonOpt, config_path
+from mlsre.cli import common, output
+from mlsre.cli.common import JsonOpt
 from mlsre.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -24,13 +24,6 @@ app = typer.Typer(
     "Example: mlsre runbook list --failure-mode latency",
     no_args_is_help=True,
 )
-
-
-def _settings(ctx: typer.Context) -> Any:
-    from mlsre.settings import load_settings
-
-    settings, _ = load_settings(config_path(ctx))
-    return settings
 
 
 def _warn_kinds(warnings: list[str]) -> None:
@@ -53,7 +46,7 @@ def list_(
     """
     from mlsre.runbook.loader import discover
 
-    catalog = discover(_settings(ctx))
+    catalog = discover(common.settings(ctx))
     entries = [e for e in catalog.entries if failure_mode in (None, e.failure_mode)]
     if as_json:
         output.print_json(
@@ -101,7 +94,7 @@ def show(
     from mlsre.runbook.runner import parse_pairs
     from mlsre.runbook.view import describe_runbook
 
-    entry = find_runbook(runbook, _settings(ctx))
+    entry = find_runbook(runbook, common.settings(ctx))
     assert entry.runbook is not None
     given = parse_pairs(inputs) if inputs is not None else None
     view = describe_runbook(entry.runbook, path=entry.path, source=entry.source.value, inputs=given)
@@ -182,7 +175,10 @@ def validate(
     from mlsre.runbook.loader import bundled_dir, workspace_dirs
     from mlsre.runbook.validate import runbook_files, validate_paths
 
-    defaults = [bundled_dir(), *(d for d in workspace_dirs(_settings(ctx)) if runbook_files(d))]
+    defaults = [
+        bundled_dir(),
+        *(d for d in workspace_dirs(common.settings(ctx)) if runbook_files(d)),
+    ]
     targets = list(paths or defaults)
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
@@ -318,7 +314,7 @@ def new(
     """
     from mlsre.runbook.scaffold import write_scaffold
 
-    settings = _settings(ctx)
+    settings = common.settings(ctx)
     folder = directory or settings.resolve(
         settings.runbook_paths[0] if settings.runbook_paths else "runbooks"
     )
