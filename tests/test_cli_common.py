@@ -97,3 +97,30 @@ def test_settings_and_store_are_opened_only_in_common() -> None:
             if call in text:
                 twins.append(f"{path.name}: {call}")
     assert not twins, twins
+
+
+def test_a_group_module_names_every_subcommand_it_has() -> None:
+    """A reader opening mlsre/cli/<group>.py finds where each subcommand lives, in one hop."""
+    import importlib
+    import re
+
+    from mlsre.cli.app import COMMANDS, SINGLE
+
+    root = get_command(app)
+    ctx = click.Context(root)
+    hidden = []
+    for name, (module_name, _) in COMMANDS.items():
+        if name in SINGLE:
+            continue
+        module = importlib.import_module(module_name)
+        text = Path(str(module.__file__)).read_text(encoding="utf-8")
+        named = set(re.findall(r"""app\.command\(\s*["']([\w-]+)["']""", text))
+        named |= set(re.findall(r"""add_typer\([^)]*name=["']([\w-]+)["']""", text))
+        bare = re.findall(r"@app\.command\(\)\s*def (\w+)\(", text)  # named for the function
+        named |= {f.rstrip("_").replace("_", "-") for f in bare}
+        group = root.get_command(ctx, name)
+        assert isinstance(group, click.Group), name
+        for sub in group.list_commands(click.Context(group)):
+            if sub not in named:
+                hidden.append(f"mlsre {name} {sub} (not named in {module_name})")
+    assert not hidden, hidden

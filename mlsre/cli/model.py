@@ -1,13 +1,18 @@
-"""``mlsre model``: registry versions and a safe, recorded rollback."""
+"""``mlsre model``: every subcommand of the group is registered here.
+
+versions, rollback and promote (gated on a canary judgement) live in this module; fallback and
+restore in :mod:`mlsre.cli.model_fallback` (registered at the end).
+"""
 
 from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
-from mlsre.cli import common, output
+from mlsre.cli import common, model_fallback, output
 from mlsre.cli.common import (
     AsOpt,
     AtOpt,
@@ -177,9 +182,7 @@ def _record(ctx: typer.Context, incident_id: int, move: Any, as_: str | None) ->
     return event
 
 
-# -- promote (issue 19: gated on a canary judgement) ---------------------------------------------
-
-import click  # noqa: E402  (light: typer is built on it)
+# -- promote: gated on a canary judgement ---------------------------------------------------------
 
 
 @app.command("promote")
@@ -345,6 +348,6 @@ def _record_attempt(
         store.close()
 
 
-from mlsre.cli import model_fallback  # noqa: E402  (fallback, restore: issue 15)
-
-model_fallback.register(app)
+# Serving the fallback model, and going back, in their own module.
+app.command("fallback")(model_fallback.fallback)
+app.command("restore")(model_fallback.restore)

@@ -18,11 +18,6 @@ NameArg = Annotated[str, typer.Argument(help="Registered model name.", metavar="
 AliasOpt = Annotated[str, typer.Option("--alias", help="The serving alias to move.")]
 
 
-def register(app: typer.Typer) -> None:
-    app.command("fallback")(fallback)
-    app.command("restore")(restore)
-
-
 def _confirm(question: str) -> None:
     from mlsre.errors import UsageError
 

@@ -1,7 +1,8 @@
-"""``mlsre runbook``: list, show, validate, scaffold runbooks and export their JSON Schema.
+"""``mlsre runbook``: every subcommand of the group is registered here (see the end).
 
-Thin: parse, call :mod:`mlsre.runbook`, render. The engine's ``run``, ``resume`` and ``test``
-commands join this group from their own module (see ``register_engine_commands`` hook below).
+list, show, validate, schema, kinds and new live in this module; run, resume, approve and test
+(the engine at the terminal) in :mod:`mlsre.cli.runbook_run`; check --live (the preflight) in
+:mod:`mlsre.cli.runbook_check`. Thin: parse, call :mod:`mlsre.runbook`, render.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlsre.cli import common, output
+from mlsre.cli import common, output, runbook_check, runbook_run
 from mlsre.cli.common import JsonOpt
 from mlsre.errors import ExitCode, UsageError
 
@@ -328,10 +329,9 @@ def new(
         output.line(f"next: edit it, then `mlsre runbook validate {path}`")
 
 
-from mlsre.cli import runbook_run  # noqa: E402  (run, resume, test: the engine commands)
-
-runbook_run.register(app)
-
-from mlsre.cli import runbook_check  # noqa: E402  (check --live: the preflight, issue 15)
-
-runbook_check.register(app)
+# The engine at the terminal, and the live preflight, in their own modules.
+app.command("run")(runbook_run.run)
+app.command("resume")(runbook_run.resume)
+app.command("approve")(runbook_run.approve)
+app.command("test")(runbook_run.test)
+app.command("check")(runbook_check.check)

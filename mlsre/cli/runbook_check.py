@@ -13,11 +13,6 @@ import typer
 from mlsre.cli import common, output
 from mlsre.cli.common import AtOpt, InputOpt, JsonOpt
 
-
-def register(app: typer.Typer) -> None:
-    app.command("check")(check)
-
-
 MARK = {"ok": "ok", "not_run": "-", "no_data": "no data"}
 
 

@@ -1,4 +1,4 @@
-"""``mlsre runbook run | resume | test``: the engine at the terminal (registered by runbook.py)."""
+"""``mlsre runbook run | resume | approve | test``: the engine at the terminal (registered by runbook.py)."""
 
 from __future__ import annotations
 
@@ -286,10 +286,3 @@ def test(
             "runbook test passed" if not problems else "runbook test FAILED: " + "; ".join(problems)
         )
     raise typer.Exit(0 if not problems else 1)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("run")(run)
-    app.command("resume")(resume)
-    app.command("approve")(approve)
-    app.command("test")(test)
