@@ -107,6 +107,7 @@ def test_a_group_module_names_every_subcommand_it_has() -> None:
     from mlsre.cli.app import COMMANDS, SINGLE
 
     root = get_command(app)
+    assert isinstance(root, click.Group)
     ctx = click.Context(root)
     hidden = []
     for name, (module_name, _) in COMMANDS.items():
