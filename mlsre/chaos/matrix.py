@@ -19,9 +19,9 @@ from mlsre.chaos.faults import (
     parse_fault,
     with_severity,
 )
-from mlsre.drift.checks import ReferenceProfile, Severity, check_file, reference_profile
 from mlsre.drift.compare import ANY_COLUMN, CompareOptions, compare_files, gate_failures
 from mlsre.drift.gates import CONTINUOUS, Gates
+from mlsre.drift.quality import ReferenceProfile, Severity, check_file, reference_profile
 from mlsre.drift.roles import Role
 from mlsre.errors import MlsreError, UsageError
 

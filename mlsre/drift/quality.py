@@ -1,4 +1,4 @@
-"""``mlsre data check``: data-quality findings for a file, against a reference file or a schema.
+"""Data-quality findings for one file, against a reference file or a schema (``mlsre data check``).
 
 Every finding has a severity and one line saying what is wrong. Errors fail the check (exit 1):
 missing columns, changed types, a large null increase, many out-of-range values or unseen

@@ -102,7 +102,7 @@ def run_compare(params: Any, ctx: StepContext) -> StepResult:
 
 
 def run_check(params: Any, ctx: StepContext) -> StepResult:
-    from mlsre.drift.checks import check_file
+    from mlsre.drift.quality import check_file
 
     try:
         report = check_file(
