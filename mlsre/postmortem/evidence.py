@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from mlsre.incident.model import Event, EventKind, Incident
+from mlsre.steps.base import Phase
 
 MAX_SUMMARY = 240
 MAX_TABLE_ROWS = 20
@@ -66,11 +67,11 @@ class RunbookRun:
         findings (their values are under Root causes), healthy and skipped ones are named;
         mitigations and verifications are under Resolution."""
         done = ("passed", "skipped", "failed")
-        return [s for s in self.steps if s.phase == "diagnose" and s.status not in done]
+        return [s for s in self.steps if s.phase == Phase.DIAGNOSE and s.status not in done]
 
     @property
     def failed_names(self) -> list[str]:
-        return [s.step for s in self.steps if s.phase == "diagnose" and s.status == "failed"]
+        return [s.step for s in self.steps if s.phase == Phase.DIAGNOSE and s.status == "failed"]
 
 
 @dataclass
@@ -163,7 +164,7 @@ def runbook_runs(events: list[Event]) -> list[RunbookRun]:
 def _results(run: RunbookRun) -> list[tuple[str, str, str]]:
     """What a run found (its failed or unknown diagnoses): two runs that found the same are
     told once."""
-    out = [(s.step, s.status, s.summary) for s in run.steps if s.phase == "diagnose"]
+    out = [(s.step, s.status, s.summary) for s in run.steps if s.phase == Phase.DIAGNOSE]
     return sorted(x for x in out if x[1] not in ("passed", "skipped"))
 
 
