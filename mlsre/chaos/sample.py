@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-_DIR = Path(__file__).resolve().parent.parent / "_bundled" / "data"
+from mlsre.paths import bundled_dir
+
+_DIR = bundled_dir("data")
 REFERENCE = "transactions_week0.parquet"
 NEXT_WEEK = "transactions_week1.parquet"
 ROWS = 20_000
