@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlsre.drift.load import Column
+from mlsre.timeutil import UNIT_SECONDS
 
 if TYPE_CHECKING:
     from mlsre.drift.quality import Finding
@@ -283,7 +284,8 @@ def _stamp(seconds: float) -> str:
 
 
 def _duration(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    for unit in "dhm":
+        size = UNIT_SECONDS[unit]
         if seconds >= size:
             return f"{seconds / size:.1f}{unit}"
     return f"{seconds:.0f}s"
