@@ -367,28 +367,30 @@ def _text_fault(k: FaultKind, text: str, fault: Fault, rng: np.random.Generator)
     if k is FaultKind.UNSEEN:
         return fault.text_param("value") or "unseen"
     if k is FaultKind.ENCODING:
-        for i, ch in enumerate(text):
-            if ch in _ACCENT:
-                text = text[:i] + _ACCENT[ch] + text[i + 1 :]
-                break
-        else:
-            text += "é"
-        return text.encode("utf-8").decode("latin-1")
+        return _mojibake(text)
+    return _typo(text, rng)
+
+
+def _mojibake(text: str) -> str:
+    """UTF-8 read as Latin-1, with an accent added first when the text has none to mangle."""
+    i = next((i for i, ch in enumerate(text) if ch in _ACCENT), None)
+    text = text + "é" if i is None else text[:i] + _ACCENT[text[i]] + text[i + 1 :]
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _typo(text: str, rng: np.random.Generator) -> str:
+    """One character replaced by a neighbour on the keyboard (``x`` when it has none)."""
     if not text:
         return "?"
     i = int(rng.integers(len(text)))
-    ch = text[i].lower()
-    pos = _KEYBOARD.find(ch)
-    if pos < 0:
-        swap = "x"
-    else:
-        near = [
-            _KEYBOARD[j]
-            for j in (pos - 1, pos + 1)
-            if 0 <= j < len(_KEYBOARD) and _KEYBOARD[j] != " "
-        ]
-        swap = near[int(rng.integers(len(near)))] if near else "x"
+    pos = _KEYBOARD.find(text[i].lower())
+    near = [] if pos < 0 else [_KEYBOARD[j] for j in (pos - 1, pos + 1) if _on_keyboard(j)]
+    swap = near[int(rng.integers(len(near)))] if near else "x"
     return text[:i] + swap + text[i + 1 :]
+
+
+def _on_keyboard(j: int) -> bool:
+    return 0 <= j < len(_KEYBOARD) and _KEYBOARD[j] != " "
 
 
 def _label_shift(
