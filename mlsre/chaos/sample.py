@@ -51,8 +51,3 @@ def write_week(path: Path, week: int, rows: int = ROWS, seed: int = 21) -> Path:
     )
     pq.write_table(table, path)
     return path
-
-
-def write_samples(folder: Path) -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    return write_week(folder / REFERENCE, 0), write_week(folder / NEXT_WEEK, 1)

@@ -118,7 +118,7 @@ def judge_cmd(
     except CannotJudge as exc:
         if markdown is not None:  # a CI summary should say why there is no verdict
             from mlsre.canary.report import markdown_error
-            from mlsre.config import redact
+            from mlsre.redaction import redact
 
             text = markdown_error(model, canary, baseline, redact(exc.message))
             markdown.write_text(text, encoding="utf-8")
