@@ -86,8 +86,8 @@ def child(mode: str, src: Path, dst: Path) -> dict[str, float]:
 def matrix(rows: int, folder: Path) -> None:
     from mlsre.chaos.matrix import MatrixOptions, run_matrix
     from mlsre.chaos.sample import write_week
-    from mlsre.drift.checks import check_file
     from mlsre.drift.compare import CompareOptions, compare_files
+    from mlsre.drift.quality import check_file
 
     ref = write_week(folder / "ref.parquet", 0, rows=rows)
     t0 = time.perf_counter()

@@ -33,5 +33,6 @@ def find_config(start: Path | None = None) -> Path | None:
 
 
 def bundled_dir(name: str) -> Path:
-    """``runbooks`` or ``templates`` shipped with the package (works from a wheel too)."""
+    """A folder shipped with the package under ``mlsre/_bundled`` (runbooks, templates, data,
+    gamedays, slos); the one place that knows where it is (works from a wheel too)."""
     return Path(__file__).resolve().parent / "_bundled" / name

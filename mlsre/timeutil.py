@@ -7,13 +7,23 @@ from datetime import UTC, datetime, timedelta
 
 from mlsre.errors import UsageError
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+# Seconds in each duration unit people and Prometheus write (``30s``, ``5m``, ``28d``): the one
+# table every parser and formatter of durations in mlsre uses.
+UNIT_SECONDS: dict[str, float] = {
+    "ms": 0.001,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 604800,
+    "y": 31536000,
+}
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w|y)", re.ASCII)
 # Times an incident can plausibly involve: a year-1 or year-9999 time is a typo, and one such
 # value poisons every statistic computed over incidents.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-MAX_DURATION_S = 100 * 365 * 86400.0
+MAX_DURATION_S = 100 * UNIT_SECONDS["y"]
 _TIME_HINT = (
     "use now, a relative time like -45m, unix seconds, or ISO 8601 like 2026-11-28T03:10:00Z "
     f"(between {EARLIEST.year} and {LATEST.year})"
@@ -31,7 +41,7 @@ def parse_duration(text: str) -> timedelta:
     for m in _DURATION.finditer(s):
         if m.start() != pos:
             break
-        total += float(m.group(1)) * _UNITS[m.group(2)]
+        total += float(m.group(1)) * UNIT_SECONDS[m.group(2)]
         pos = m.end()
     if pos != len(s) or not s:
         raise UsageError(f"'{text}' is not a duration", hint="use e.g. 30s, 5m, 1h30m, 7d")
@@ -87,9 +97,9 @@ def human_duration(seconds: float | None) -> str:
         return "-"
     s = round(abs(seconds))
     sign = "-" if seconds < 0 else ""
-    d, rem = divmod(s, 86400)
-    h, rem = divmod(rem, 3600)
-    m, sec = divmod(rem, 60)
+    d, rem = divmod(s, int(UNIT_SECONDS["d"]))
+    h, rem = divmod(rem, int(UNIT_SECONDS["h"]))
+    m, sec = divmod(rem, int(UNIT_SECONDS["m"]))
     if d:
         return f"{sign}{d}d {h}h"
     if h:

@@ -201,17 +201,22 @@ def _fast_loader(yaml: Any) -> Any:
     return _LOADER
 
 
+def _refuse_tab_indents(text: str, name: str) -> None:
+    """PyYAML's own message for a tab in an indent is cryptic; say it plainly, with the column."""
+    for lineno, raw_line in enumerate(_YAML_LINES.split(text), start=1):
+        indent = raw_line[: len(raw_line) - len(raw_line.lstrip(" \t"))]
+        if "\t" in indent and raw_line.strip():
+            col = indent.index("\t") + 1
+            raise YamlProblems(
+                [Problem(name, lineno, col, "tab used for indentation; YAML needs spaces")]
+            )
+
+
 def _compose(text: str, name: str) -> list[Any]:
     import yaml
 
     if "\t" in text:
-        for lineno, raw_line in enumerate(_YAML_LINES.split(text), start=1):
-            indent = raw_line[: len(raw_line) - len(raw_line.lstrip(" \t"))]
-            if "\t" in indent and raw_line.strip():
-                col = indent.index("\t") + 1
-                raise YamlProblems(
-                    [Problem(name, lineno, col, "tab used for indentation; YAML needs spaces")]
-                )
+        _refuse_tab_indents(text, name)
     try:
         return list(yaml.compose_all(text, Loader=_fast_loader(yaml)))
     except yaml.MarkedYAMLError as exc:
@@ -301,60 +306,89 @@ class _Builder:
         if loc not in marks:
             marks[loc] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
         start = self.budget[0]
-        yaml = self.yaml
         data: Any
-        if isinstance(node, yaml.ScalarNode):
+        if isinstance(node, self.yaml.ScalarNode):  # most values: kept inline, it is the hot path
             data = node.value if node.tag == _STR else self._fallback(node)
-        elif isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-            data = []
-            self.active.add(id(node))
-            for i, item in enumerate(node.value):
-                data.append(self.value(item, (*loc, i)))
-                if self.budget[0] < 0:
-                    return None
-            self.active.discard(id(node))
-        elif (
-            isinstance(node, yaml.MappingNode)
-            and node.tag == _MAP
-            and not any(k.tag == _MERGE for k, _ in node.value)
-        ):
-            data = {}
-            self.active.add(id(node))
-            for key_node, value_node in node.value:
-                key = (
-                    key_node.value
-                    if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR
-                    else self._fallback(key_node)
-                )
-                try:
-                    hash(key)
-                except TypeError:
-                    self._problem(key_node.start_mark, "a mapping key must be a plain value", loc)
-                    continue
-                if key in data:
-                    self._problem(key_node.start_mark, f"duplicate key '{key}'", loc)
-                child = (*loc, str(key))
-                if child not in marks:
-                    marks[child] = Mark(
-                        key_node.start_mark.line + 1, key_node.start_mark.column + 1
-                    )
-                data[key] = self.value(value_node, child)
-                if self.budget[0] < 0:
-                    return None
-            self.active.discard(id(node))
-        else:  # tagged collections (!!set, !!omap) and merge keys: PyYAML's own rules
-            # PyYAML would expand merge keys and !!omap pairs without any limit: count first.
-            size = expanded_size(node, max(self.budget[0], 0) + 1)
-            if size is None:
-                self._problem(
-                    node.start_mark, "an alias refers to the collection it is inside", loc
-                )
+        else:
+            data = self._collection(node, loc)
+            if data is _ABORT:
                 return None
-            if not self._spend(size - 1, node):
-                return None
-            data = self._fallback(node)
         self.built[id(node)] = (data, 1 + start - self.budget[0])
         return data
+
+    def _collection(self, node: Any, loc: Loc) -> Any:
+        """A list or dict built here, or a tagged collection built by PyYAML; _ABORT when the
+        budget ran out or the node contains itself."""
+        yaml = self.yaml
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+            return self._sequence(node, loc)
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP and not _has_merge_key(node):
+            return self._mapping(node, loc)
+        return self._tagged(node, loc)
+
+    def _sequence(self, node: Any, loc: Loc) -> Any:
+        data: list[Any] = []
+        self.active.add(id(node))
+        for i, item in enumerate(node.value):
+            data.append(self.value(item, (*loc, i)))
+            if self.budget[0] < 0:
+                return _ABORT
+        self.active.discard(id(node))
+        return data
+
+    def _mapping(self, node: Any, loc: Loc) -> Any:
+        data: dict[Any, Any] = {}
+        marks = self.doc.marks
+        self.active.add(id(node))
+        scalar = self.yaml.ScalarNode
+        for key_node, value_node in node.value:
+            if key_node.tag == _STR and isinstance(key_node, scalar):  # nearly every key
+                key = key_node.value
+                if key in data:
+                    self._problem(key_node.start_mark, f"duplicate key '{key}'", loc)
+            else:
+                key = self._other_key(key_node, data, loc)
+                if key is _ABORT:
+                    continue
+            child = (*loc, str(key))
+            if child not in marks:
+                marks[child] = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            data[key] = self.value(value_node, child)
+            if self.budget[0] < 0:
+                return _ABORT
+        self.active.discard(id(node))
+        return data
+
+    def _other_key(self, key_node: Any, data: dict[Any, Any], loc: Loc) -> Any:
+        """A key that is not a plain string, as Python data; _ABORT (after a problem) for one
+        that cannot be a key."""
+        key = self._fallback(key_node)
+        try:
+            hash(key)
+        except TypeError:
+            self._problem(key_node.start_mark, "a mapping key must be a plain value", loc)
+            return _ABORT
+        if key in data:
+            self._problem(key_node.start_mark, f"duplicate key '{key}'", loc)
+        return key
+
+    def _tagged(self, node: Any, loc: Loc) -> Any:
+        """Tagged collections (!!set, !!omap) and merge keys: PyYAML's own rules. PyYAML would
+        expand merge keys and !!omap pairs without any limit, so their size is counted first."""
+        size = expanded_size(node, max(self.budget[0], 0) + 1)
+        if size is None:
+            self._problem(node.start_mark, "an alias refers to the collection it is inside", loc)
+            return _ABORT
+        if not self._spend(size - 1, node):
+            return _ABORT
+        return self._fallback(node)
+
+
+_ABORT: Any = object()  # a collection given up on: the budget ran out or it contains itself
+
+
+def _has_merge_key(node: Any) -> bool:
+    return any(k.tag == _MERGE for k, _ in node.value)
 
 
 def expanded_size(root: Any, limit: int) -> int | None:

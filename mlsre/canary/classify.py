@@ -15,11 +15,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from mlsre.canary.config import CanaryMetric, Direction, DistanceMethod
+
+if TYPE_CHECKING:
+    from mlsre.canary.stats import Shift
 
 Floats = npt.NDArray[np.float64]
 
@@ -100,19 +104,7 @@ def compare_series(
     c, c_drop = _finite(canary)
     b, b_drop = _finite(baseline)
     out = Comparison(Classification.PASS, "", _stats(c, c_drop), _stats(b, b_drop))
-    if c.size == 0 or b.size == 0:
-        side = "canary" if c.size == 0 else "baseline"
-        out.classification = Classification.NODATA
-        out.reason = f"no {side} data" + (
-            f" ({c_drop + b_drop} NaN/Inf dropped)" if c_drop + b_drop else ""
-        )
-        return out
-    if c.size == b.size and np.array_equal(np.sort(c), np.sort(b)):
-        out.reason = "canary and baseline samples are identical"
-        out.estimate = out.low = out.high = out.relative = 0.0
-        return out
-    if np.all(c == c[0]) and np.all(b == c[0]):
-        out.reason = "a single value on both sides"
+    if _settled_without_a_test(out, c, b, c_drop + b_drop):
         return out
     mw = stats.mann_whitney(c, b)
     shift = stats.hodges_lehmann(c, b, confidence=confidence)
@@ -122,33 +114,73 @@ def compare_series(
     out.relative = _relative(shift.estimate, base)
     out.relative_low = _relative(shift.low, base)
     out.relative_high = _relative(shift.high, base)
+    out.classification, out.reason = _verdict(
+        metric, shift, mw.pvalue, out.relative, confidence, fraction
+    )
+    return out
+
+
+def _settled_without_a_test(out: Comparison, c: Floats, b: Floats, dropped: int) -> bool:
+    """No data on a side, identical samples, or one value everywhere: no test to run."""
+    if c.size == 0 or b.size == 0:
+        side = "canary" if c.size == 0 else "baseline"
+        out.classification = Classification.NODATA
+        out.reason = f"no {side} data" + (f" ({dropped} NaN/Inf dropped)" if dropped else "")
+        return True
+    if c.size == b.size and np.array_equal(np.sort(c), np.sort(b)):
+        out.reason = "canary and baseline samples are identical"
+        out.estimate = out.low = out.high = out.relative = 0.0
+        return True
+    if np.all(c == c[0]) and np.all(b == c[0]):
+        out.reason = "a single value on both sides"
+        return True
+    return False
+
+
+def _verdict(
+    metric: CanaryMetric,
+    shift: Shift,
+    pvalue: float,
+    relative: float | None,
+    confidence: float,
+    fraction: float,
+) -> tuple[Classification, str]:
+    """High or low only when the interval clears zero (by ``fraction`` of the estimate), the
+    shift is beyond the tolerance, the test agrees, and the metric's direction cares."""
+    pct = f"{confidence:.0%}"
     bound = fraction * abs(shift.estimate)
+    higher, lower = shift.low > bound, shift.high < -bound
+    if not (higher or lower):
+        return Classification.PASS, f"no shift at {pct} confidence"
     # Also require the test itself: with a handful of points the interval's clamped ends
     # (the smallest and largest difference) claim a precision the data does not have.
-    big = _beyond(out.relative, shift.estimate, metric.tolerance) and mw.pvalue < 1 - confidence
-    up = metric.direction in (Direction.INCREASE, Direction.EITHER)
-    down = metric.direction in (Direction.DECREASE, Direction.EITHER)
-    pct = f"{confidence:.0%}"
-    if shift.low > bound and big and up:
-        out.classification = Classification.HIGH
-        out.reason = (
-            f"canary higher: {pct} interval of the shift is above 0 and beyond the tolerance"
+    big = _beyond(relative, shift.estimate, metric.tolerance) and pvalue < 1 - confidence
+    if big:
+        return _big_shift(metric, higher, lower, pct)
+    if pvalue >= 1 - confidence:
+        return Classification.PASS, f"too few points to tell (p = {pvalue:.3g})"
+    return (
+        Classification.PASS,
+        f"a real but small shift, within the tolerance of {metric.tolerance:.0%}",
+    )
+
+
+def _big_shift(
+    metric: CanaryMetric, higher: bool, lower: bool, pct: str
+) -> tuple[Classification, str]:
+    """A clear shift beyond the tolerance: a failure only in a direction the metric cares about."""
+    if higher and metric.direction in (Direction.INCREASE, Direction.EITHER):
+        return (
+            Classification.HIGH,
+            f"canary higher: {pct} interval of the shift is above 0 and beyond the tolerance",
         )
-    elif shift.high < -bound and big and down:
-        out.classification = Classification.LOW
-        out.reason = (
-            f"canary lower: {pct} interval of the shift is below 0 and beyond the tolerance"
+    if lower and metric.direction in (Direction.DECREASE, Direction.EITHER):
+        return (
+            Classification.LOW,
+            f"canary lower: {pct} interval of the shift is below 0 and beyond the tolerance",
         )
-    elif (shift.low > bound or shift.high < -bound) and big:
-        which = "higher" if shift.low > bound else "lower"
-        out.reason = f"canary {which}, which direction {metric.direction.value} allows"
-    elif (shift.low > bound or shift.high < -bound) and mw.pvalue >= 1 - confidence:
-        out.reason = f"too few points to tell (p = {mw.pvalue:.3g})"
-    elif shift.low > bound or shift.high < -bound:
-        out.reason = f"a real but small shift, within the tolerance of {metric.tolerance:.0%}"
-    else:
-        out.reason = f"no shift at {pct} confidence"
-    return out
+    which = "higher" if higher else "lower"
+    return Classification.PASS, f"canary {which}, which direction {metric.direction.value} allows"
 
 
 def compare_distribution(

@@ -259,13 +259,9 @@ def score_results(
     results: list[MetricResult], config: CanaryConfig
 ) -> tuple[float | None, Verdict, str]:
     """Kayenta's weighted score, critical override and thresholds; see the module docstring."""
-    critical_nodata = [r.name for r in results if r.critical and r.classification == "NoData"]
-    if critical_nodata:
-        return None, Verdict.NODATA, f"no data for critical metric {', '.join(critical_nodata)}"
-    total = sum(r.weight for r in results)
-    missing = sum(r.weight for r in results if r.classification == "NoData" and not r.counted)
-    if total <= 0 or missing / total >= 0.5:
-        return None, Verdict.NODATA, "no data for half or more of the metrics (by weight)"
+    why_no_data = _too_little_data(results)
+    if why_no_data:
+        return None, Verdict.NODATA, why_no_data
     counted = [r for r in results if r.counted]
     passed = sum(r.weight for r in counted if r.classification == "Pass")
     score = round(100.0 * passed / sum(r.weight for r in counted), 2)
@@ -273,13 +269,26 @@ def score_results(
     if critical:
         return 0.0, Verdict.FAIL, f"critical metric {', '.join(critical)} failed"
     failing = [f"{r.name} {r.classification}" for r in counted if r.classification != "Pass"]
-    detail = f" ({', '.join(failing)})" if failing else ""
-    if score >= config.scoring.pass_:
-        return score, Verdict.PASS, f"score {score:g} >= {config.scoring.pass_:g}{detail}"
-    if score >= config.scoring.marginal:
-        return (
-            score,
-            Verdict.MARGINAL,
-            f"score {score:g} between {config.scoring.marginal:g} and {config.scoring.pass_:g}{detail}",
-        )
-    return score, Verdict.FAIL, f"score {score:g} < {config.scoring.marginal:g}{detail}"
+    verdict, reason = _by_score(score, config)
+    return score, verdict, reason + (f" ({', '.join(failing)})" if failing else "")
+
+
+def _too_little_data(results: list[MetricResult]) -> str | None:
+    """Why there is no verdict: a critical metric without data, or half the weight missing."""
+    critical_nodata = [r.name for r in results if r.critical and r.classification == "NoData"]
+    if critical_nodata:
+        return f"no data for critical metric {', '.join(critical_nodata)}"
+    total = sum(r.weight for r in results)
+    missing = sum(r.weight for r in results if r.classification == "NoData" and not r.counted)
+    if total <= 0 or missing / total >= 0.5:
+        return "no data for half or more of the metrics (by weight)"
+    return None
+
+
+def _by_score(score: float, config: CanaryConfig) -> tuple[Verdict, str]:
+    pass_, marginal = config.scoring.pass_, config.scoring.marginal
+    if score >= pass_:
+        return Verdict.PASS, f"score {score:g} >= {pass_:g}"
+    if score >= marginal:
+        return Verdict.MARGINAL, f"score {score:g} between {marginal:g} and {pass_:g}"
+    return Verdict.FAIL, f"score {score:g} < {marginal:g}"

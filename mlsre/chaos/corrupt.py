@@ -116,74 +116,60 @@ def _check_columns(source: Path, schema: Any, faults: list[Fault]) -> None:
     """Every named column exists (as the earlier faults left the file) and has the right kind."""
     types = {f.name: f.type for f in schema}
     for fault in faults:
+        where = f"{source}: --fault {fault.text!r}"
         for name in fault.columns():
             if name not in types:
                 raise ValidationError(
-                    f"{source}: --fault {fault.text!r}: no column {name!r}",
-                    hint=f"columns: {', '.join(list(types)[:20])}",
+                    f"{where}: no column {name!r}", hint=f"columns: {', '.join(list(types)[:20])}"
                 )
-        target = CATALOGUE[fault.kind].target
-        column = fault.column
-        if column is not None:
-            name, typ = column, types[column]
-            if target is Target.NUMERIC and not is_numeric(typ):
-                raise ValidationError(
-                    f"{source}: --fault {fault.text!r}: column {name!r} is {typ}, "
-                    f"{fault.kind.value} needs a numeric column"
-                )
-            if target is Target.TEXT and not is_text(typ):
-                raise ValidationError(
-                    f"{source}: --fault {fault.text!r}: column {name!r} is {typ}, "
-                    f"{fault.kind.value} needs a text column"
-                )
+        if fault.column is not None:
+            _check_kind(where, fault, fault.column, types[fault.column])
         if fault.kind is FaultKind.MISSING and fault.params.get("mechanism") == "mar":
-            if not fault.params.get("by"):
-                others = [n for n, t in types.items() if n != column and is_numeric(t)]
-                if not others:
-                    raise ValidationError(
-                        f"{source}: --fault {fault.text!r}: mar needs by=COLUMN (numeric)"
-                    )
-                fault.params["by"] = others[0]
-            by = fault.text_param("by") or ""
-            if by not in types or not is_numeric(types[by]):
-                raise ValidationError(
-                    f"{source}: --fault {fault.text!r}: by={by!r} must be a numeric column"
-                )
-        if fault.kind is FaultKind.DROP and column is not None:
-            del types[column]
-        elif fault.kind is FaultKind.RENAME and column is not None:
-            types = {
-                (fault.text_param("to") or f"{column}_v2") if n == column else n: t
-                for n, t in types.items()
-            }
+            _check_mar(where, fault, types)
+        types = _columns_after(fault, types)
+
+
+def _check_kind(where: str, fault: Fault, name: str, typ: Any) -> None:
+    target = CATALOGUE[fault.kind].target
+    wrong = (target is Target.NUMERIC and not is_numeric(typ)) or (
+        target is Target.TEXT and not is_text(typ)
+    )
+    if wrong:
+        raise ValidationError(
+            f"{where}: column {name!r} is {typ}, {fault.kind.value} needs a {target.value} column"
+        )
+
+
+def _check_mar(where: str, fault: Fault, types: dict[str, Any]) -> None:
+    """Missing at random depends on a numeric column ``by``: the first other one by default."""
+    if not fault.params.get("by"):
+        others = [n for n, t in types.items() if n != fault.column and is_numeric(t)]
+        if not others:
+            raise ValidationError(f"{where}: mar needs by=COLUMN (numeric)")
+        fault.params["by"] = others[0]
+    by = fault.text_param("by") or ""
+    if by not in types or not is_numeric(types[by]):
+        raise ValidationError(f"{where}: by={by!r} must be a numeric column")
+
+
+def _columns_after(fault: Fault, types: dict[str, Any]) -> dict[str, Any]:
+    """The columns the next fault sees: a drop or a rename changes them."""
+    column = fault.column
+    if column is None:
+        return types
+    if fault.kind is FaultKind.DROP:
+        return {n: t for n, t in types.items() if n != column}
+    if fault.kind is FaultKind.RENAME:
+        to = fault.text_param("to") or f"{column}_v2"
+        return {to if n == column else n: t for n, t in types.items()}
+    return types
 
 
 def _first_pass(source: Path, schema: Any, faults: list[Fault]) -> dict[str, ColumnStats]:
     """Whole-file figures the faults need: read only those columns (Parquet) in one pass."""
-    import pyarrow as pa
-
     wanted: dict[str, tuple[bool, bool]] = {}  # column -> (numeric stats, class counts)
     for fault in faults:
-        name = fault.column
-        needs = [n for n in (name, fault.text_param("by")) if n]
-        by_stats = fault.kind is FaultKind.MISSING and fault.params.get("mechanism") != "mcar"
-        if (fault.kind in _NEEDS_STATS or by_stats) and any(n not in schema.names for n in needs):
-            raise UsageError(
-                f"--fault {fault.text!r}: its column is made by an earlier --fault (a rename); "
-                "this fault needs figures of the whole input column",
-                hint="put this fault before the rename, on the original name",
-            )
-        if fault.kind in _NEEDS_STATS and name:
-            typ = schema.field(name).type
-            numeric = is_numeric(typ) or pa.types.is_temporal(typ)
-            wanted[name] = (numeric, fault.kind is FaultKind.LABEL_SHIFT)
-        if fault.kind is FaultKind.MISSING:
-            mech = fault.params.get("mechanism")
-            if mech == "mnar" and name:
-                wanted[name] = (True, False)
-            by = fault.text_param("by")
-            if mech == "mar" and by:
-                wanted[by] = (True, False)
+        wanted.update(_stats_wanted(fault, schema))
     stats = {name: ColumnStats() for name in wanted}
     if not wanted:
         return stats
@@ -192,16 +178,53 @@ def _first_pass(source: Path, schema: Any, faults: list[Fault]) -> dict[str, Col
             stats[name].add(batch.column(name), numeric=numeric, classes=classes)
     for fault in faults:
         if fault.kind is FaultKind.LABEL_SHIFT and fault.column:
-            st = stats[fault.column]
-            value = fault.text_param("value")
-            if value is not None and value not in st.classes:
-                known = ", ".join(sorted(st.classes)[:10])
-                raise ValidationError(
-                    f"{source}: --fault {fault.text!r}: no row has {fault.column}={value!r}",
-                    hint=f"classes: {known}",
-                )
-            if len(st.classes) < 2:
-                raise ValidationError(
-                    f"{source}: --fault {fault.text!r}: column {fault.column!r} has one class"
-                )
+            _check_classes(f"{source}: --fault {fault.text!r}", fault, stats[fault.column])
     return stats
+
+
+def _stats_wanted(fault: Fault, schema: Any) -> dict[str, tuple[bool, bool]]:
+    """The input columns whose whole-file figures this fault needs: (numeric, class counts)."""
+    name, by = fault.column, fault.text_param("by")
+    missing = fault.kind is FaultKind.MISSING
+    mech = fault.params.get("mechanism") if missing else None
+    if fault.kind in _NEEDS_STATS or (missing and mech != "mcar"):
+        _refuse_renamed_inputs(fault, schema, [n for n in (name, by) if n])
+    wanted = _own_stats(fault, schema)
+    if mech == "mnar" and name:
+        wanted[name] = (True, False)
+    if mech == "mar" and by:
+        wanted[by] = (True, False)
+    return wanted
+
+
+def _own_stats(fault: Fault, schema: Any) -> dict[str, tuple[bool, bool]]:
+    """Noise, outliers, freezing, label shift and time gaps read figures of their own column."""
+    import pyarrow as pa
+
+    name = fault.column
+    if fault.kind not in _NEEDS_STATS or not name:
+        return {}
+    typ = schema.field(name).type
+    numeric = is_numeric(typ) or pa.types.is_temporal(typ)
+    return {name: (numeric, fault.kind is FaultKind.LABEL_SHIFT)}
+
+
+def _refuse_renamed_inputs(fault: Fault, schema: Any, needs: list[str]) -> None:
+    if any(n not in schema.names for n in needs):
+        raise UsageError(
+            f"--fault {fault.text!r}: its column is made by an earlier --fault (a rename); "
+            "this fault needs figures of the whole input column",
+            hint="put this fault before the rename, on the original name",
+        )
+
+
+def _check_classes(where: str, fault: Fault, st: ColumnStats) -> None:
+    """A label shift moves rows of one class: the class must exist, and another beside it."""
+    value = fault.text_param("value")
+    if value is not None and value not in st.classes:
+        known = ", ".join(sorted(st.classes)[:10])
+        raise ValidationError(
+            f"{where}: no row has {fault.column}={value!r}", hint=f"classes: {known}"
+        )
+    if len(st.classes) < 2:
+        raise ValidationError(f"{where}: column {fault.column!r} has one class")

@@ -19,10 +19,11 @@ from mlsre.chaos.faults import (
     parse_fault,
     with_severity,
 )
-from mlsre.drift.checks import ReferenceProfile, Severity, check_file, reference_profile
 from mlsre.drift.compare import ANY_COLUMN, CompareOptions, compare_files, gate_failures
 from mlsre.drift.gates import CONTINUOUS, Gates
+from mlsre.drift.quality import ReferenceProfile, Severity, check_file, reference_profile
 from mlsre.drift.roles import Role
+from mlsre.drift.schema import ColumnSpec
 from mlsre.errors import MlsreError, UsageError
 
 DEFAULT_SEVERITIES = (0.01, 0.05, 0.2)
@@ -208,40 +209,82 @@ def _judge(
     return out
 
 
+@dataclass
+class _Candidates:
+    """The reference's columns a fault can land on, by what the fault needs."""
+
+    features: list[str]
+    continuous: list[str]  # numeric features with many distinct values (all numeric if none)
+    text: list[str]
+    timestamps: list[str]
+
+    @classmethod
+    def of(cls, profile: ReferenceProfile, target: str | None) -> _Candidates:
+        cols = profile.spec.columns
+        features = [n for n in _with_role(profile, Role.FEATURE) if n != target]
+        numeric = [n for n in features if cols[n].type == "numeric"]
+        return cls(
+            features=features,
+            continuous=_continuous(profile, numeric),
+            text=[n for n in features if _has_categories(cols[n])],
+            timestamps=_with_role(profile, Role.TIMESTAMP),
+        )
+
+    def wanted(self, want: Target, target: str | None) -> list[str] | None:
+        """The columns, best first, for a fault that needs ``want``; None: it needs none."""
+        if want is Target.NUMERIC or (want is Target.ANY and self.continuous):
+            return self.continuous
+        pools = {
+            Target.TEXT: self.text,
+            Target.ANY: self.features,
+            Target.LABEL: [target] if target else [],
+            Target.TIME: self.timestamps,
+        }
+        return pools.get(want)
+
+
+def _with_role(profile: ReferenceProfile, role: Role) -> list[str]:
+    return [n for n, c in profile.spec.columns.items() if c.role == role.value]
+
+
+def _continuous(profile: ReferenceProfile, numeric: list[str]) -> list[str]:
+    """Numeric columns with many distinct values (noise and outliers show there); all numeric
+    columns when none has."""
+    cols = profile.spec.columns
+    return [n for n in numeric if (cols[n].distinct or 0) > CONTINUOUS] or numeric
+
+
+def _has_categories(col: ColumnSpec) -> bool:
+    return col.type == "categorical" and bool(col.values)
+
+
 def _fill_columns(fault: Fault, profile: ReferenceProfile, target: str | None) -> str | None:
     """Pick the columns a fault needs when not named; a reason when the data has none."""
-    cols = profile.spec.columns
-    features = [n for n, c in cols.items() if c.role == Role.FEATURE.value and n != target]
-    numeric = [n for n in features if cols[n].type == "numeric"]
-    continuous = [n for n in numeric if (cols[n].distinct or 0) > CONTINUOUS] or numeric
-    text = [n for n in features if cols[n].type == "categorical" and cols[n].values]
-    want = CATALOGUE[fault.kind].target
+    candidates = _Candidates.of(profile, target)
     if fault.column is None:
-        if want is Target.NUMERIC or (want is Target.ANY and continuous):
-            pick = continuous[:1]
-        elif want is Target.TEXT:
-            pick = text[:1]
-        elif want is Target.ANY:
-            pick = features[:1]
-        elif want is Target.LABEL:
-            if target is None:
-                return "needs --target (the label column)"
-            pick = [target]
-        elif want is Target.TIME:
-            pick = [n for n, c in cols.items() if c.role == Role.TIMESTAMP.value][:1]
-            if not pick:
-                return "no timestamp column in the data"
-        else:
-            pick = ["-"]
-        if not pick:
-            return f"no {want.value} feature column in the data"
-        if pick != ["-"]:
-            fault.params["column"] = pick[0]
+        why = _fill_column(fault, candidates, target)
+        if why:
+            return why
     if fault.kind is FaultKind.SWAP and not fault.params.get("other"):
-        others = [n for n in continuous if n != fault.column]
+        others = [n for n in candidates.continuous if n != fault.column]
         if not others:
             return "needs two numeric feature columns"
         fault.params["other"] = others[0]
+    return None
+
+
+def _fill_column(fault: Fault, candidates: _Candidates, target: str | None) -> str | None:
+    want = CATALOGUE[fault.kind].target
+    if want is Target.LABEL and target is None:
+        return "needs --target (the label column)"
+    if want is Target.TIME and not candidates.timestamps:
+        return "no timestamp column in the data"
+    pick = candidates.wanted(want, target)
+    if pick is None:  # whole rows: no column to choose
+        return None
+    if not pick:
+        return f"no {want.value} feature column in the data"
+    fault.params["column"] = pick[0]
     return None
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-_DIR = Path(__file__).resolve().parent.parent / "_bundled" / "data"
+from mlsre.paths import bundled_dir
+
+_DIR = bundled_dir("data")
 REFERENCE = "transactions_week0.parquet"
 NEXT_WEEK = "transactions_week1.parquet"
 ROWS = 20_000
@@ -49,8 +51,3 @@ def write_week(path: Path, week: int, rows: int = ROWS, seed: int = 21) -> Path:
     )
     pq.write_table(table, path)
     return path
-
-
-def write_samples(folder: Path) -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    return write_week(folder / REFERENCE, 0), write_week(folder / NEXT_WEEK, 1)

@@ -5,6 +5,7 @@ file of any size streams through in batches."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,132 +152,245 @@ def _chosen(rng: np.random.Generator, n: int, share: float) -> npt.NDArray[np.bo
     return rng.random(n) < share
 
 
+@dataclass
+class _Job:
+    """One fault on one batch, with what every transform reads and the tally it adds to."""
+
+    batch: Any
+    fault: Fault
+    stats: dict[str, ColumnStats]
+    rng: np.random.Generator
+    tally: Tally
+
+    @property
+    def name(self) -> str:
+        assert self.fault.column is not None
+        return self.fault.column
+
+    @property
+    def col(self) -> Any:
+        return self.batch.column(self.name)
+
+    def replace(self, arr: Any, name: str | None = None) -> Any:
+        return _replace(self.batch, name or self.name, arr)
+
+
 def apply(
     batch: Any, fault: Fault, stats: dict[str, ColumnStats], rng: np.random.Generator, tally: Tally
 ) -> Any:
+    """The batch with ``fault`` applied; the rows it touched, added or removed go on ``tally``.
+
+    Faults on whole rows or columns decide without a row sample; the others first draw which
+    rows they touch (``share``), so the same seed always picks the same rows.
+    """
+    job = _Job(batch, fault, stats, rng, tally)
+    whole = _WHOLE.get(fault.kind)
+    if whole is not None:
+        return whole(job)
+    mask = _chosen(rng, batch.num_rows, fault.number("share"))
+    return _ON_ROWS.get(fault.kind, _texts)(job, mask)
+
+
+def _duplicates(job: _Job) -> Any:
+    import pyarrow as pa
+
+    n, share = job.batch.num_rows, job.fault.number("share")
+    q = share / (1 - share)
+    counts = 1 + int(q) + (job.rng.random(n) < q - int(q))
+    job.tally.rows_added += int(counts.sum() - n)
+    job.tally.rows_touched += int(np.count_nonzero(counts > 1))
+    return job.batch.take(pa.array(np.repeat(np.arange(n), counts)))
+
+
+def _drop(job: _Job) -> Any:
+    job.col  # noqa: B018  (a missing column fails here, as for every other fault)
+    job.tally.rows_touched += job.batch.num_rows
+    return job.batch.drop_columns([job.name])
+
+
+def _rename(job: _Job) -> Any:
+    job.col  # noqa: B018  (a missing column fails here, as for every other fault)
+    job.tally.rows_touched += job.batch.num_rows
+    to = job.fault.text_param("to") or f"{job.name}_v2"
+    return job.batch.rename_columns([to if c == job.name else c for c in job.batch.schema.names])
+
+
+def _shift_labels(job: _Job) -> Any:
+    job.col  # noqa: B018  (a missing column fails here, as for every other fault)
+    return _label_shift(job.batch, job.fault, job.stats[job.name], job.rng, job.tally)
+
+
+def _time_gap(job: _Job) -> Any:
+    import pyarrow as pa
+
+    st, share = job.stats[job.name], job.fault.number("share")
+    start = job.fault.params.get("start")
+    begin = float(start) if isinstance(start, float) else 0.5 - share / 2
+    lo = st.low + max(begin, 0.0) * (st.high - st.low)
+    hi = lo + share * (st.high - st.low)
+    t = _floats(job.col)
+    keep = ~((t >= lo) & (t < hi))
+    job.tally.rows_removed += int(job.batch.num_rows - np.count_nonzero(keep))
+    return job.batch.filter(pa.array(keep))
+
+
+def _missing(job: _Job, mask: npt.NDArray[np.bool_]) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    k, n = fault.kind, batch.num_rows
-    name = fault.column
-    if k is FaultKind.DUPLICATES:
-        q = fault.number("share") / (1 - fault.number("share"))
-        counts = 1 + int(q) + (rng.random(n) < q - int(q))
-        tally.rows_added += int(counts.sum() - n)
-        tally.rows_touched += int(np.count_nonzero(counts > 1))
-        return batch.take(pa.array(np.repeat(np.arange(n), counts)))
-    assert name is not None
-    col = batch.column(name)
-    if k is FaultKind.DROP:
-        tally.rows_touched += n
-        return batch.drop_columns([name])
-    if k is FaultKind.RENAME:
-        tally.rows_touched += n
-        to = fault.text_param("to") or f"{name}_v2"
-        return batch.rename_columns([to if c == name else c for c in batch.schema.names])
-    if k is FaultKind.LABEL_SHIFT:
-        return _label_shift(batch, fault, stats[name], rng, tally)
-    if k is FaultKind.TIME_GAP:
-        st = stats[name]
-        share = fault.number("share")
-        start = fault.params.get("start")
-        begin = float(start) if isinstance(start, float) else 0.5 - share / 2
-        lo = st.low + max(begin, 0.0) * (st.high - st.low)
-        hi = lo + share * (st.high - st.low)
-        t = _floats(col)
-        keep = ~((t >= lo) & (t < hi))
-        tally.rows_removed += int(n - np.count_nonzero(keep))
-        return batch.filter(pa.array(keep))
-    share = fault.number("share")
-    mask = _chosen(rng, n, share)
-    if k is FaultKind.MISSING:
-        mech = fault.params["mechanism"]
-        if mech == "mnar":
-            vals = _floats(col)
-            mask = vals > stats[name].quantile(1 - share) if share > 0 else np.zeros(n, bool)
-        elif mech == "mar":
-            by = fault.text_param("by")
-            assert by is not None
-            high = _floats(batch.column(by)) > stats[by].quantile(0.5)
-            p = np.where(high, min(1.0, 2 * share), max(0.0, 2 * share - 1))
-            mask = rng.random(n) < p
-        mask &= ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        tally.rows_touched += int(np.count_nonzero(mask))
-        return _replace(batch, name, pc.if_else(pa.array(mask), pa.scalar(None, col.type), col))
-    if k is FaultKind.FROZEN:
-        value = stats[name].first
-        tally.rows_touched += int(np.count_nonzero(mask))
-        return _replace(batch, name, pc.if_else(pa.array(mask), pa.scalar(value, col.type), col))
-    if k in (FaultKind.NOISE, FaultKind.SCALE, FaultKind.OUTLIERS):
-        vals = _floats(col)
-        mask &= ~np.isnan(vals)
-        new = vals.copy()
-        m = int(np.count_nonzero(mask))
-        if k is FaultKind.NOISE:
-            new[mask] += rng.normal(0.0, fault.number("sigma") * stats[name].std, m)
-        elif k is FaultKind.SCALE:
-            new[mask] *= fault.number("factor")
-        else:
-            sign = np.where(rng.random(m) < 0.5, -1.0, 1.0)
-            spread = fault.number("sigma") * max(stats[name].std, 1e-9)
-            new[mask] = stats[name].quantile(0.5) + sign * spread
-        tally.rows_touched += m
-        factor = fault.number("factor") if k is FaultKind.SCALE else 1.0
-        like = col.type if factor == int(factor) else pa.float64()
-        return _replace(batch, name, _numbers(new, like, mask))
-    if k is FaultKind.SWAP:
-        other = fault.text_param("other")
-        assert other is not None
-        a, b = col, batch.column(other)
-        if a.type != b.type:
-            common = pa.float64() if is_numeric(a.type) and is_numeric(b.type) else pa.string()
-            a, b = pc.cast(a, common), pc.cast(b, common)
-        sel = pa.array(mask)
-        tally.rows_touched += int(np.count_nonzero(mask))
-        batch = _replace(batch, name, pc.if_else(sel, b, a))
-        return _replace(batch, other, pc.if_else(sel, a, b))
-    if k is FaultKind.AS_TEXT:
-        vals = _floats(col)
-        texts = _as_text(col).to_pylist()
-        for i in np.flatnonzero(mask & ~np.isnan(vals)):
-            texts[i] = f"{vals[i]:,.2f} USD"
-            tally.rows_touched += 1
-        return _replace(batch, name, pa.array(texts, type=pa.string()))
+    col = job.col
+    mech = job.fault.params["mechanism"]
+    if mech == "mnar":
+        mask = _highest(job)
+    elif mech == "mar":
+        mask = _when_by_is_high(job)
+    mask &= ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    job.tally.rows_touched += int(np.count_nonzero(mask))
+    return job.replace(pc.if_else(pa.array(mask), pa.scalar(None, col.type), col))
+
+
+def _highest(job: _Job) -> npt.NDArray[np.bool_]:
+    """Missing not at random: the largest ``share`` of the values go."""
+    share = job.fault.number("share")
+    if share <= 0:
+        return np.zeros(job.batch.num_rows, bool)
+    mask: npt.NDArray[np.bool_] = _floats(job.col) > job.stats[job.name].quantile(1 - share)
+    return mask
+
+
+def _when_by_is_high(job: _Job) -> npt.NDArray[np.bool_]:
+    """Missing at random: twice as likely where column ``by`` is above its median."""
+    by = job.fault.text_param("by")
+    assert by is not None
+    share = job.fault.number("share")
+    high = _floats(job.batch.column(by)) > job.stats[by].quantile(0.5)
+    p = np.where(high, min(1.0, 2 * share), max(0.0, 2 * share - 1))
+    mask: npt.NDArray[np.bool_] = job.rng.random(job.batch.num_rows) < p
+    return mask
+
+
+def _frozen(job: _Job, mask: npt.NDArray[np.bool_]) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = job.col
+    value = job.stats[job.name].first
+    job.tally.rows_touched += int(np.count_nonzero(mask))
+    return job.replace(pc.if_else(pa.array(mask), pa.scalar(value, col.type), col))
+
+
+def _numeric(job: _Job, mask: npt.NDArray[np.bool_]) -> Any:
+    """Noise, a unit change, or outliers on the chosen rows that have a number."""
+    import pyarrow as pa
+
+    k, fault = job.fault.kind, job.fault
+    col = job.col
+    vals = _floats(col)
+    mask &= ~np.isnan(vals)
+    new = vals.copy()
+    m = int(np.count_nonzero(mask))
+    if k is FaultKind.SCALE:  # the only one that needs no whole-file figures
+        new[mask] *= fault.number("factor")
+    elif k is FaultKind.NOISE:
+        new[mask] += job.rng.normal(0.0, fault.number("sigma") * job.stats[job.name].std, m)
+    else:
+        st = job.stats[job.name]
+        sign = np.where(job.rng.random(m) < 0.5, -1.0, 1.0)
+        spread = fault.number("sigma") * max(st.std, 1e-9)
+        new[mask] = st.quantile(0.5) + sign * spread
+    job.tally.rows_touched += m
+    factor = fault.number("factor") if k is FaultKind.SCALE else 1.0
+    like = col.type if factor == int(factor) else pa.float64()
+    return job.replace(_numbers(new, like, mask))
+
+
+def _swap(job: _Job, mask: npt.NDArray[np.bool_]) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    other = job.fault.text_param("other")
+    assert other is not None
+    a, b = job.col, job.batch.column(other)
+    if a.type != b.type:
+        common = pa.float64() if is_numeric(a.type) and is_numeric(b.type) else pa.string()
+        a, b = pc.cast(a, common), pc.cast(b, common)
+    sel = pa.array(mask)
+    job.tally.rows_touched += int(np.count_nonzero(mask))
+    job.batch = job.replace(pc.if_else(sel, b, a))
+    return job.replace(pc.if_else(sel, a, b), other)
+
+
+def _numbers_as_text(job: _Job, mask: npt.NDArray[np.bool_]) -> Any:
+    import pyarrow as pa
+
+    col = job.col
+    vals = _floats(col)
     texts = _as_text(col).to_pylist()
+    for i in np.flatnonzero(mask & ~np.isnan(vals)):
+        texts[i] = f"{vals[i]:,.2f} USD"
+        job.tally.rows_touched += 1
+    return job.replace(pa.array(texts, type=pa.string()))
+
+
+def _texts(job: _Job, mask: npt.NDArray[np.bool_]) -> Any:
+    """Typos, encoding errors and unseen categories: one string at a time."""
+    import pyarrow as pa
+
+    texts = _as_text(job.col).to_pylist()
     for i in np.flatnonzero(mask):
         if texts[i] is None:
             continue
-        texts[i] = _text_fault(k, texts[i], fault, rng)
-        tally.rows_touched += 1
-    return _replace(batch, name, pa.array(texts, type=pa.string()))
+        texts[i] = _text_fault(job.fault.kind, texts[i], job.fault, job.rng)
+        job.tally.rows_touched += 1
+    return job.replace(pa.array(texts, type=pa.string()))
+
+
+_WHOLE: dict[FaultKind, Callable[[_Job], Any]] = {
+    FaultKind.DUPLICATES: _duplicates,
+    FaultKind.DROP: _drop,
+    FaultKind.RENAME: _rename,
+    FaultKind.LABEL_SHIFT: _shift_labels,
+    FaultKind.TIME_GAP: _time_gap,
+}
+_ON_ROWS: dict[FaultKind, Callable[[_Job, npt.NDArray[np.bool_]], Any]] = {
+    FaultKind.MISSING: _missing,
+    FaultKind.FROZEN: _frozen,
+    FaultKind.NOISE: _numeric,
+    FaultKind.SCALE: _numeric,
+    FaultKind.OUTLIERS: _numeric,
+    FaultKind.SWAP: _swap,
+    FaultKind.AS_TEXT: _numbers_as_text,
+}
 
 
 def _text_fault(k: FaultKind, text: str, fault: Fault, rng: np.random.Generator) -> str:
     if k is FaultKind.UNSEEN:
         return fault.text_param("value") or "unseen"
     if k is FaultKind.ENCODING:
-        for i, ch in enumerate(text):
-            if ch in _ACCENT:
-                text = text[:i] + _ACCENT[ch] + text[i + 1 :]
-                break
-        else:
-            text += "é"
-        return text.encode("utf-8").decode("latin-1")
+        return _mojibake(text)
+    return _typo(text, rng)
+
+
+def _mojibake(text: str) -> str:
+    """UTF-8 read as Latin-1, with an accent added first when the text has none to mangle."""
+    i = next((i for i, ch in enumerate(text) if ch in _ACCENT), None)
+    text = text + "é" if i is None else text[:i] + _ACCENT[text[i]] + text[i + 1 :]
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _typo(text: str, rng: np.random.Generator) -> str:
+    """One character replaced by a neighbour on the keyboard (``x`` when it has none)."""
     if not text:
         return "?"
     i = int(rng.integers(len(text)))
-    ch = text[i].lower()
-    pos = _KEYBOARD.find(ch)
-    if pos < 0:
-        swap = "x"
-    else:
-        near = [
-            _KEYBOARD[j]
-            for j in (pos - 1, pos + 1)
-            if 0 <= j < len(_KEYBOARD) and _KEYBOARD[j] != " "
-        ]
-        swap = near[int(rng.integers(len(near)))] if near else "x"
+    pos = _KEYBOARD.find(text[i].lower())
+    near = [] if pos < 0 else [_KEYBOARD[j] for j in (pos - 1, pos + 1) if _on_keyboard(j)]
+    swap = near[int(rng.integers(len(near)))] if near else "x"
     return text[:i] + swap + text[i + 1 :]
+
+
+def _on_keyboard(j: int) -> bool:
+    return 0 <= j < len(_KEYBOARD) and _KEYBOARD[j] != " "
 
 
 def _label_shift(

@@ -54,28 +54,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
 SINGLE = frozenset({"init", "doctor", "demo", "readiness", "triage"})
 
 
-def _available(name: str) -> bool:
-    from importlib.util import find_spec
-
-    return find_spec(COMMANDS[name][0]) is not None
-
-
 class _Root(TyperGroup):
     """Root group: loads command groups lazily; the one place exceptions become exit codes."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if _available(name)]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS or not _available(cmd_name):
+        if cmd_name not in COMMANDS:
             return None
         import importlib
 
-        module = importlib.import_module(COMMANDS[cmd_name][0])
-        sub = getattr(module, "app", None)
-        if sub is None:  # a module offering register(app) for top-level commands
-            sub = typer.Typer()
-            module.register(sub)
+        sub = importlib.import_module(COMMANDS[cmd_name][0]).app
         cmd = typer.main.get_command(sub) if cmd_name in SINGLE else typer.main.get_group(sub)
         cmd.name = cmd_name
         # shell completion is the root's business, not each command's

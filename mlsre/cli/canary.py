@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import JsonOpt, config_path
+from mlsre.cli import common, output
+from mlsre.cli.common import AtOpt, ConfigInputOpt, JsonOpt, StepOpt
 
 if TYPE_CHECKING:
     from mlsre.canary.judge import Judgement
@@ -30,20 +30,11 @@ ConfigOpt = Annotated[
     str | None,
     typer.Option("--config", help="A CanaryConfig file (default: `mlsre canary default`)."),
 ]
-AtOpt = Annotated[
-    str | None,
-    typer.Option("--at", help="End of the window: now (default), -10m, ISO 8601, unix seconds."),
-]
 LookbackOpt = Annotated[
     str | None, typer.Option("--lookback", help="Window length before --at (default 30m).")
 ]
 StartOpt = Annotated[str | None, typer.Option("--start", help="Window start (with --end).")]
 EndOpt = Annotated[str | None, typer.Option("--end", help="Window end (with --start).")]
-StepOpt = Annotated[str, typer.Option("--step", help="Resolution of the range queries.")]
-InputOpt = Annotated[
-    list[str] | None,
-    typer.Option("--input", "-i", help="Config input, name=value (repeatable)."),
-]
 MarkdownOpt = Annotated[
     Path | None,
     typer.Option("--markdown", help="Also write a markdown report here (CI summary, PR comment)."),
@@ -104,7 +95,7 @@ def judge_cmd(
     start: StartOpt = None,
     end: EndOpt = None,
     step: StepOpt = "1m",
-    input_: InputOpt = None,
+    input_: ConfigInputOpt = None,
     marginal_is: MarginalOpt = MarginalIs.FAIL,
     markdown: MarkdownOpt = None,
     as_json: JsonOpt = False,
@@ -119,16 +110,15 @@ def judge_cmd(
     """
     from mlsre.canary.judge import CannotJudge, Verdict
     from mlsre.canary.run import run_judge
-    from mlsre.settings import load_settings
 
-    settings, _ = load_settings(config_path(ctx))
+    settings = common.settings(ctx)
     opts = options(model, canary, baseline, config, at, lookback, start, end, step, input_)
     try:
         result = run_judge(opts, settings)
     except CannotJudge as exc:
         if markdown is not None:  # a CI summary should say why there is no verdict
             from mlsre.canary.report import markdown_error
-            from mlsre.config import redact
+            from mlsre.redaction import redact
 
             text = markdown_error(model, canary, baseline, redact(exc.message))
             markdown.write_text(text, encoding="utf-8")

@@ -7,24 +7,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mlsre.changes.model import ChangeKind
-from mlsre.cli import output
-from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
+from mlsre.cli import common, output
+from mlsre.cli.common import AsOpt, JsonOpt
 
 if TYPE_CHECKING:
-    from mlsre.incident.store import Store
+    pass
 
 app = typer.Typer(
     help="The team's change log, read by `mlsre incident changes`.\n\n"
     "Example: mlsre change record 'feature store schema v12' --kind data --model fraud-detector",
     no_args_is_help=True,
 )
-
-
-def _store(ctx: typer.Context) -> Store:
-    from mlsre.config import store_url
-    from mlsre.incident.store import open_store
-
-    return open_store(store_url(store_flag(ctx), config_path(ctx)))
 
 
 @app.command("record")
@@ -51,7 +44,7 @@ def record(
     from mlsre.changes.service import record_change
 
     row = record_change(
-        _store(ctx), summary, kind, resolve_actor(as_), model=model, service=service, at=at
+        common.store(ctx), summary, kind, resolve_actor(as_), model=model, service=service, at=at
     )
     if as_json:
         output.print_json(row)
@@ -76,7 +69,7 @@ def list_(
     """
     from mlsre.changes.service import list_changes
 
-    rows = list_changes(_store(ctx), since, model)
+    rows = list_changes(common.store(ctx), since, model)
     if as_json:
         output.print_json(rows)
         return

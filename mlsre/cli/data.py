@@ -1,4 +1,4 @@
-"""``mlsre data check``: data-quality findings for a file, against a reference or a schema."""
+"""``mlsre data``: the command group; parses, calls :mod:`mlsre.drift.quality`, renders."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from mlsre.cli.common import JsonOpt
 from mlsre.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
-    from mlsre.drift.checks import DataCheckReport
+    from mlsre.drift.quality import DataCheckReport
 
 app = typer.Typer(
     help="Data-quality checks on a dataset.\n\n"
@@ -99,8 +99,8 @@ def check(
 
     Example: mlsre data check batch.parquet --reference last_week.parquet --target label --max-age 1d
     """
-    from mlsre.drift.checks import check_file
     from mlsre.drift.gates import Gates
+    from mlsre.drift.quality import check_file
     from mlsre.timeutil import parse_duration
 
     if schema is not None and reference is not None:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
+from mlsre.cli import common, output
+from mlsre.cli.common import AsOpt, JsonOpt, config_path
 from mlsre.errors import CheckFailed
 
 if TYPE_CHECKING:
@@ -72,11 +72,9 @@ def run(
     """
     from mlsre.actor import resolve_actor
     from mlsre.chaos.gameday import find_gameday, run_gameday
-    from mlsre.config import store_url
-    from mlsre.incident.store import open_store
 
     path = find_gameday(experiment)
-    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    store = common.store(ctx)
     report = run_gameday(path, store, resolve_actor(as_), workdir, config=config_path(ctx))
     if as_json:
         output.print_json(report)

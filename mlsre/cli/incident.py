@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import AsOpt, IncidentArg, JsonOpt, config_path, store_flag
+from mlsre.cli import common, output
+from mlsre.cli.common import AsOpt, IncidentArg, JsonOpt, config_path
 from mlsre.incident.model import ActionType, EventKind, Role, Severity, Status, parse_id
 
 if TYPE_CHECKING:
@@ -23,13 +23,6 @@ action_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(action_app, name="action")
-
-
-def _store(ctx: typer.Context) -> Store:
-    from mlsre.config import store_url
-    from mlsre.incident.store import open_store
-
-    return open_store(store_url(store_flag(ctx), config_path(ctx)))
 
 
 def _actor(flag: str | None) -> str:
@@ -49,7 +42,7 @@ def _record(
     from mlsre.incident.service import record
     from mlsre.incident.timeline import describe
 
-    store = _store(ctx)
+    store = common.store(ctx)
     state, ev = record(store, parse_id(incident), kind, _actor(as_), data)
     if as_json:
         output.print_json({"incident": state, "event": ev})
@@ -100,7 +93,7 @@ def open_(
     from mlsre.incident.service import open_incident
     from mlsre.notify.service import escalation_for, notify_settings
 
-    store = _store(ctx)
+    store = common.store(ctx)
     notifying = notify_settings(config_path(ctx))  # once: the policy, then the delivery
     state = open_incident(
         store,
@@ -173,7 +166,7 @@ def list_(
     from mlsre.incident.store import IncidentFilter
 
     statuses = tuple(status or ()) or (() if all_ else ACTIVE)
-    rows = _store(ctx).rows(
+    rows = common.store(ctx).rows(
         IncidentFilter(
             statuses=statuses, severities=tuple(severity or ()), model=model, limit=limit
         )
@@ -226,7 +219,7 @@ def show(
     from mlsre.incident.service import show_data
     from mlsre.timeutil import human_duration, iso
 
-    store = _store(ctx)
+    store = common.store(ctx)
     iid = parse_id(incident)
     data = show_data(store, iid, events)  # the same JSON serve's incident API answers
     state, d, evs = data["incident"], data["durations"], data["events"]
@@ -295,7 +288,7 @@ def escalate(
     from mlsre.incident.timeline import describe
     from mlsre.timeutil import utcnow
 
-    store = _store(ctx)
+    store = common.store(ctx)
     done = store.escalate(parse_id(incident), _actor(as_), utcnow(), level=level)
     assert done is not None  # by hand: an impossible escalation raises instead
     state, ev = done
@@ -333,13 +326,12 @@ def changes(
     Example: mlsre incident changes INC-7 --window 48h
     """
     from mlsre.changes.service import incident_changes
-    from mlsre.settings import load_settings
     from mlsre.timeutil import parse_duration
 
-    settings, _ = load_settings(config_path(ctx))
+    settings = common.settings(ctx)
     span = parse_duration(window) if window else None
     report = incident_changes(
-        _store(ctx), settings, parse_id(incident), _actor(as_), window=span, record=record
+        common.store(ctx), settings, parse_id(incident), _actor(as_), window=span, record=record
     )
     if as_json:
         output.print_json(report)
@@ -366,7 +358,7 @@ def timeline(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False
 
     Example: mlsre incident timeline INC-7
     """
-    evs = _store(ctx).events(parse_id(incident))
+    evs = common.store(ctx).events(parse_id(incident))
     if as_json:
         output.print_json(evs)
     else:
@@ -399,7 +391,7 @@ def follow(
     from mlsre.incident.timeline import describe
     from mlsre.timeutil import iso
 
-    for ev in follow_events(_store(ctx), parse_id(incident), last=max(0, last)):
+    for ev in follow_events(common.store(ctx), parse_id(incident), last=max(0, last)):
         if as_json:
             text = json.dumps(output.to_jsonable(ev), ensure_ascii=False, allow_nan=False)
         else:
@@ -565,7 +557,7 @@ def action_add(
     from mlsre.incident.service import add_action
 
     state = add_action(
-        _store(ctx),
+        common.store(ctx),
         parse_id(incident),
         title=title,
         type=type_,
@@ -587,7 +579,7 @@ def action_list(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = Fa
 
     Example: mlsre incident action list INC-7
     """
-    state = _store(ctx).get(parse_id(incident))
+    state = common.store(ctx).get(parse_id(incident))
     if as_json:
         output.print_json(state.actions)
         return
@@ -663,7 +655,7 @@ def stats(
     from mlsre.timeutil import human_duration, parse_time
 
     start = parse_time(since)
-    result = st.compute(_store(ctx).incidents(IncidentFilter(since=start)), start)
+    result = st.compute(common.store(ctx).incidents(IncidentFilter(since=start)), start)
     if as_json:
         output.print_json(result)
         return
@@ -703,7 +695,7 @@ def export(
 
     Example: mlsre incident export > incidents.json
     """
-    store = _store(ctx)
+    store = common.store(ctx)
     if incident:
         iid = parse_id(incident)
         incidents: list[Incident] = [store.get(iid)]

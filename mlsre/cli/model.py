@@ -1,14 +1,28 @@
-"""``mlsre model``: registry versions and a safe, recorded rollback."""
+"""``mlsre model``: every subcommand of the group is registered here.
+
+versions, rollback and promote (gated on a canary judgement) live in this module; fallback and
+restore in :mod:`mlsre.cli.model_fallback` (registered at the end).
+"""
 
 from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
+from mlsre.cli import common, model_fallback, output
+from mlsre.cli.common import (
+    AsOpt,
+    AtOpt,
+    ConfigInputOpt,
+    DryRunOpt,
+    IncidentOpt,
+    JsonOpt,
+    StepOpt,
+    YesOpt,
+)
 
 if TYPE_CHECKING:
     from mlsre.integrations.mlflow import MlflowClient
@@ -23,9 +37,8 @@ NameArg = Annotated[str, typer.Argument(help="Registered model name.", metavar="
 
 def _client(ctx: typer.Context) -> MlflowClient:
     from mlsre.integrations.mlflow import MlflowClient
-    from mlsre.settings import load_settings
 
-    settings, _ = load_settings(config_path(ctx))
+    settings = common.settings(ctx)
     return MlflowClient(settings.registry)
 
 
@@ -77,14 +90,9 @@ def rollback(
             "--to", help="Target version (default: alias 'previous', else the READY one below)."
         ),
     ] = None,
-    incident: Annotated[
-        str | None,
-        typer.Option("--incident", help="Record the rollback on this incident, e.g. INC-7."),
-    ] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
-    ] = False,
+    incident: IncidentOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -141,12 +149,10 @@ def rollback(
 
 def _check_incident(ctx: typer.Context, incident: str) -> int:
     """The incident must exist before we touch the registry (never change, then fail to record)."""
-    from mlsre.config import store_url
     from mlsre.incident.model import parse_id
-    from mlsre.incident.store import open_store
 
     n = parse_id(incident)
-    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    store = common.store(ctx)
     try:
         store.get(n)
     finally:
@@ -156,12 +162,10 @@ def _check_incident(ctx: typer.Context, incident: str) -> int:
 
 def _record(ctx: typer.Context, incident_id: int, move: Any, as_: str | None) -> Any:
     from mlsre.actor import resolve_actor
-    from mlsre.config import store_url
     from mlsre.incident.model import EventKind
     from mlsre.incident.service import record
-    from mlsre.incident.store import open_store
 
-    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    store = common.store(ctx)
     try:
         data = {
             "model": move.model,
@@ -178,9 +182,7 @@ def _record(ctx: typer.Context, incident_id: int, move: Any, as_: str | None) ->
     return event
 
 
-# -- promote (issue 19: gated on a canary judgement) ---------------------------------------------
-
-import click  # noqa: E402  (light: typer is built on it)
+# -- promote: gated on a canary judgement ---------------------------------------------------------
 
 
 @app.command("promote")
@@ -211,11 +213,9 @@ def promote_cmd(
     lookback: Annotated[
         str | None, typer.Option("--lookback", help="Judged window (default 30m).")
     ] = None,
-    at: Annotated[str | None, typer.Option("--at", help="End of the judged window.")] = None,
-    step: Annotated[str, typer.Option("--step", help="Resolution of the range queries.")] = "1m",
-    input_: Annotated[
-        list[str] | None, typer.Option("--input", "-i", help="Gate config input, name=value.")
-    ] = None,
+    at: AtOpt = None,
+    step: StepOpt = "1m",
+    input_: ConfigInputOpt = None,
     marginal_is: Annotated[
         str,
         typer.Option(
@@ -224,13 +224,9 @@ def promote_cmd(
             click_type=click.Choice(["fail", "pass"]),
         ),
     ] = "fail",
-    incident: Annotated[
-        str | None, typer.Option("--incident", help="Also record it on this incident.")
-    ] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Judge and show what would change; change nothing.")
-    ] = False,
+    incident: IncidentOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -247,7 +243,6 @@ def promote_cmd(
     from mlsre.canary.run import JudgeOptions
     from mlsre.errors import UsageError
     from mlsre.runbook.runner import parse_pairs
-    from mlsre.settings import load_settings
 
     if not dry_run and not yes and not sys.stdin.isatty():
         raise UsageError(
@@ -264,7 +259,7 @@ def promote_cmd(
         )
     ):
         raise typer.Exit(1)
-    settings, _ = load_settings(config_path(ctx))
+    settings = common.settings(ctx)
     incident_id = _check_incident(ctx, incident) if incident else None
     judge_opts = JudgeOptions(
         name,
@@ -310,13 +305,11 @@ def promote_cmd(
 def _record_promotion(ctx: typer.Context, incident_id: int, result: Any, as_: str | None) -> Any:
     from mlsre.actor import resolve_actor
     from mlsre.canary.promote import summary
-    from mlsre.config import store_url
     from mlsre.incident.model import EventKind
     from mlsre.incident.service import record
-    from mlsre.incident.store import open_store
 
     gate = summary(result.judgement) if result.judgement is not None else None
-    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    store = common.store(ctx)
     try:
         if result.promoted:
             move = result.move
@@ -344,12 +337,10 @@ def _record_attempt(
     ctx: typer.Context, incident_id: int, attempt: dict[str, Any], as_: str | None
 ) -> None:
     from mlsre.actor import resolve_actor
-    from mlsre.config import store_url
     from mlsre.incident.model import EventKind
     from mlsre.incident.service import record
-    from mlsre.incident.store import open_store
 
-    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    store = common.store(ctx)
     try:
         data = {**attempt, "via": "mlsre model rollback"}
         record(store, incident_id, EventKind.MODEL_CHANGED, resolve_actor(as_), data)
@@ -357,6 +348,6 @@ def _record_attempt(
         store.close()
 
 
-from mlsre.cli import model_fallback  # noqa: E402  (fallback, restore: issue 15)
-
-model_fallback.register(app)
+# Serving the fallback model, and going back, in their own module.
+app.command("fallback")(model_fallback.fallback)
+app.command("restore")(model_fallback.restore)

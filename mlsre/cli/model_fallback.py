@@ -11,31 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
+from mlsre.cli import common, output
+from mlsre.cli.common import AsOpt, DryRunOpt, IncidentOpt, JsonOpt, YesOpt
 
 NameArg = Annotated[str, typer.Argument(help="Registered model name.", metavar="NAME")]
 AliasOpt = Annotated[str, typer.Option("--alias", help="The serving alias to move.")]
-IncidentOpt = Annotated[
-    str | None,
-    typer.Option("--incident", help="Record the move on this incident, e.g. INC-7."),
-]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
-]
-
-
-def register(app: typer.Typer) -> None:
-    app.command("fallback")(fallback)
-    app.command("restore")(restore)
-
-
-def _settings(ctx: typer.Context) -> Any:
-    from mlsre.settings import load_settings
-
-    settings, _ = load_settings(config_path(ctx))
-    return settings
 
 
 def _confirm(question: str) -> None:
@@ -55,13 +35,11 @@ def _incident_exists(ctx: typer.Context, ref: str) -> int:
 
 def _record(ctx: typer.Context, incident_id: int, move: Any, action: str, as_: str | None) -> Any:
     from mlsre.actor import resolve_actor
-    from mlsre.config import store_url
     from mlsre.incident.model import EventKind
     from mlsre.incident.service import record
-    from mlsre.incident.store import open_store
 
     data = {**move.change(), "action": action, "via": f"mlsre model {action}"}
-    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    store = common.store(ctx)
     try:
         _, event = record(store, incident_id, EventKind.MODEL_CHANGED, resolve_actor(as_), data)
     finally:
@@ -123,7 +101,7 @@ def fallback(
     from mlsre.integrations.mlflow import MlflowClient
     from mlsre.steps.model_registry import fallback as fb
 
-    settings = _settings(ctx)
+    settings = common.settings(ctx)
     mc = MlflowClient(settings.registry)
     named = fallback_alias or settings.registry.fallback_alias
     if designate is not None:
@@ -175,7 +153,7 @@ def restore(
     from mlsre.integrations.mlflow import MlflowClient
     from mlsre.steps.model_registry import fallback as fb
 
-    mc = MlflowClient(_settings(ctx).registry)
+    mc = MlflowClient(common.settings(ctx).registry)
     if incident is None:  # the incident the fallback went on, when this store has it
         mark = fb.recorded(mc, name, alias)
         ref = str(mark.get("incident") or "") if mark else ""
@@ -208,12 +186,10 @@ def restore(
 
 def _fallback_event(ctx: typer.Context, incident_id: int, model: str, alias: str) -> Any:
     """The incident's last recorded fallback of ``model@alias`` as ``{from, to, at}``."""
-    from mlsre.config import store_url
     from mlsre.incident.model import EventKind
-    from mlsre.incident.store import open_store
     from mlsre.timeutil import iso
 
-    store = open_store(store_url(store_flag(ctx), config_path(ctx)))
+    store = common.store(ctx)
     try:
         events = store.events(incident_id)
     finally:

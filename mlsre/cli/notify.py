@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
+from mlsre.cli import common, output
+from mlsre.cli.common import AsOpt, JsonOpt, config_path
 from mlsre.errors import ExitCode
 from mlsre.incident.model import MAX_ROW_ID
 
 if TYPE_CHECKING:
-    from mlsre.incident.store import Store
+    pass
 
 app = typer.Typer(
     help="Notifications: deliver the outbox, see what failed, retry, test a channel.\n\n"
     "Example: mlsre notify flush   (from cron every minute: delivery and escalation without a server)",
     no_args_is_help=True,
 )
-
-
-def _settings_store(ctx: typer.Context) -> tuple[Any, Store]:
-    from mlsre.incident.store import open_store
-    from mlsre.settings import load_settings
-
-    settings, _ = load_settings(config_path(ctx))
-    url = store_flag(ctx) or settings.store.url
-    return settings, open_store(url)
 
 
 @app.command("flush")
@@ -42,7 +33,7 @@ def flush(ctx: typer.Context, as_: AsOpt = None, as_json: JsonOpt = False) -> No
     from mlsre.actor import resolve_actor
     from mlsre.notify.service import flush_all
 
-    settings, store = _settings_store(ctx)
+    settings, store = common.settings_and_store(ctx)
     report = flush_all(store, settings, resolve_actor(as_))
     pending = store.pending_outbox()
     dead = len(store.outbox("dead"))
@@ -75,7 +66,7 @@ def list_(
 
     Example: mlsre notify list --failed
     """
-    _, store = _settings_store(ctx)
+    _, store = common.settings_and_store(ctx)
     status = "dead" if failed else ("pending" if pending else None)
     rows = store.outbox(status, limit)
     if as_json:
@@ -119,7 +110,7 @@ def retry(
     from mlsre.notify.service import after_command
     from mlsre.timeutil import utcnow
 
-    _, store = _settings_store(ctx)
+    _, store = common.settings_and_store(ctx)
     n = store.retry_outbox(notification, utcnow())
     output.line(f"requeued {n} notification(s)")
     left = after_command(store, config_path(ctx))
@@ -140,7 +131,7 @@ def test(
     """
     from mlsre.notify.service import test_channel
 
-    settings, store = _settings_store(ctx)
+    settings, store = common.settings_and_store(ctx)
     result = test_channel(store, settings, channel)
     if result.ok:
         output.line(f"{channel}: delivered ({result.detail})")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import AsOpt, IncidentArg, JsonOpt, config_path, store_flag
+from mlsre.cli import common, output
+from mlsre.cli.common import AsOpt, IncidentArg, JsonOpt
 from mlsre.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -39,15 +39,6 @@ def _group() -> None:
     """
 
 
-def _settings_store(ctx: typer.Context) -> tuple[Any, Any]:
-    from mlsre.incident.store import open_store
-    from mlsre.settings import load_settings
-
-    flag = store_flag(ctx)
-    settings, _ = load_settings(config_path(ctx), {("store", "url"): flag} if flag else None)
-    return settings, open_store(settings.store.url)
-
-
 @app.command("render")
 def render(
     ctx: typer.Context,
@@ -68,7 +59,7 @@ def render(
     from mlsre.postmortem import build
     from mlsre.postmortem.render import template_dirs
 
-    settings, store = _settings_store(ctx)
+    settings, store = common.settings_and_store(ctx)
     inc, events = build.load(store, parse_id(incident))
     pm = build.make_context(inc, events, settings=settings, slo=not no_slo)
     dirs = template_dirs(Path(settings.base_dir))
@@ -140,7 +131,7 @@ def lint(
     """
     from mlsre.postmortem.service import lint_target
 
-    settings, store = _settings_store(ctx)
+    settings, store = common.settings_and_store(ctx)
     report = lint_target(target, settings, store, extra_names=names or [])
     if as_json:
         output.print_json(report)
@@ -197,7 +188,7 @@ def publish(
     from mlsre.incident.model import parse_id
     from mlsre.postmortem.publish import publish as do_publish
 
-    settings, store = _settings_store(ctx)
+    settings, store = common.settings_and_store(ctx)
     res = do_publish(
         store,
         parse_id(incident),

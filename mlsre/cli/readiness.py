@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import JsonOpt, config_path
-from mlsre.cli.runbook_run import AtOpt, InputOpt
+from mlsre.cli import common, output
+from mlsre.cli.common import AtOpt, InputOpt, JsonOpt
 
 app = typer.Typer()
 
@@ -48,10 +47,9 @@ def readiness(
     """
     from mlsre.readiness.score import readiness as score
     from mlsre.runbook.runner import parse_pairs
-    from mlsre.settings import load_settings
     from mlsre.timeutil import parse_time
 
-    settings, _ = load_settings(config_path(ctx))
+    settings = common.settings(ctx)
     report = score(
         settings,
         list(models or []),

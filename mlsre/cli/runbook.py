@@ -1,7 +1,8 @@
-"""``mlsre runbook``: list, show, validate, scaffold runbooks and export their JSON Schema.
+"""``mlsre runbook``: every subcommand of the group is registered here (see the end).
 
-Thin: parse, call :mod:`mlsre.runbook`, render. The engine's ``run``, ``resume`` and ``test``
-commands join this group from their own module (see ``register_engine_commands`` hook below).
+list, show, validate, schema, kinds and new live in this module; run, resume, approve and test
+(the engine at the terminal) in :mod:`mlsre.cli.runbook_run`; check --live (the preflight) in
+:mod:`mlsre.cli.runbook_check`. Thin: parse, call :mod:`mlsre.runbook`, render.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import JsonOpt, config_path
+from mlsre.cli import common, output, runbook_check, runbook_run
+from mlsre.cli.common import JsonOpt
 from mlsre.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -24,13 +25,6 @@ app = typer.Typer(
     "Example: mlsre runbook list --failure-mode latency",
     no_args_is_help=True,
 )
-
-
-def _settings(ctx: typer.Context) -> Any:
-    from mlsre.settings import load_settings
-
-    settings, _ = load_settings(config_path(ctx))
-    return settings
 
 
 def _warn_kinds(warnings: list[str]) -> None:
@@ -53,7 +47,7 @@ def list_(
     """
     from mlsre.runbook.loader import discover
 
-    catalog = discover(_settings(ctx))
+    catalog = discover(common.settings(ctx))
     entries = [e for e in catalog.entries if failure_mode in (None, e.failure_mode)]
     if as_json:
         output.print_json(
@@ -101,7 +95,7 @@ def show(
     from mlsre.runbook.runner import parse_pairs
     from mlsre.runbook.view import describe_runbook
 
-    entry = find_runbook(runbook, _settings(ctx))
+    entry = find_runbook(runbook, common.settings(ctx))
     assert entry.runbook is not None
     given = parse_pairs(inputs) if inputs is not None else None
     view = describe_runbook(entry.runbook, path=entry.path, source=entry.source.value, inputs=given)
@@ -182,7 +176,10 @@ def validate(
     from mlsre.runbook.loader import bundled_dir, workspace_dirs
     from mlsre.runbook.validate import runbook_files, validate_paths
 
-    defaults = [bundled_dir(), *(d for d in workspace_dirs(_settings(ctx)) if runbook_files(d))]
+    defaults = [
+        bundled_dir(),
+        *(d for d in workspace_dirs(common.settings(ctx)) if runbook_files(d)),
+    ]
     targets = list(paths or defaults)
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
@@ -318,7 +315,7 @@ def new(
     """
     from mlsre.runbook.scaffold import write_scaffold
 
-    settings = _settings(ctx)
+    settings = common.settings(ctx)
     folder = directory or settings.resolve(
         settings.runbook_paths[0] if settings.runbook_paths else "runbooks"
     )
@@ -332,10 +329,9 @@ def new(
         output.line(f"next: edit it, then `mlsre runbook validate {path}`")
 
 
-from mlsre.cli import runbook_run  # noqa: E402  (run, resume, test: the engine commands)
-
-runbook_run.register(app)
-
-from mlsre.cli import runbook_check  # noqa: E402  (check --live: the preflight, issue 15)
-
-runbook_check.register(app)
+# The engine at the terminal, and the live preflight, in their own modules.
+app.command("run")(runbook_run.run)
+app.command("resume")(runbook_run.resume)
+app.command("approve")(runbook_run.approve)
+app.command("test")(runbook_run.test)
+app.command("check")(runbook_check.check)

@@ -10,14 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import JsonOpt, config_path
-from mlsre.cli.runbook_run import AtOpt, InputOpt
-
-
-def register(app: typer.Typer) -> None:
-    app.command("check")(check)
-
+from mlsre.cli import common, output
+from mlsre.cli.common import AtOpt, InputOpt, JsonOpt
 
 MARK = {"ok": "ok", "not_run": "-", "no_data": "no data"}
 
@@ -53,7 +47,6 @@ def check(
     from mlsre.preflight.check import check_runbooks
     from mlsre.runbook.loader import discover, find_runbook
     from mlsre.runbook.runner import parse_pairs
-    from mlsre.settings import load_settings
     from mlsre.timeutil import parse_time
 
     if not live:
@@ -63,7 +56,7 @@ def check(
         )
     if markdown and as_json:
         raise UsageError("choose one of --json and --markdown")
-    settings, _ = load_settings(config_path(ctx))
+    settings = common.settings(ctx)
     invalid: list[str] = []
     if runbooks:
         entries = [find_runbook(ref, settings) for ref in runbooks]

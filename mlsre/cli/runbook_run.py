@@ -1,42 +1,28 @@
-"""``mlsre runbook run | resume | test``: the engine at the terminal (registered by runbook.py)."""
+"""``mlsre runbook run | resume | approve | test``: the engine at the terminal (registered by runbook.py)."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
+from mlsre.cli import common, output
+from mlsre.cli.common import (
+    ApproveOpt,
+    AsOpt,
+    AtOpt,
+    IncidentOpt,
+    InputOpt,
+    JsonOpt,
+    NonInteractiveOpt,
+    ReplayOpt,
+    ReplayRequiredOpt,
+)
 from mlsre.steps.base import Phase
 
 if TYPE_CHECKING:
     from mlsre.runbook.engine import Operator, RunReport
-
-InputOpt = Annotated[
-    list[str] | None, typer.Option("--input", "-i", help="Runbook input, name=value (repeatable).")
-]
-AtOpt = Annotated[
-    str | None, typer.Option("--at", help="Evaluate every query as of this time (ISO, unix, -2h).")
-]
-ReplayOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--replay",
-        help="Answer from recorded evidence (an incident export) instead of live systems.",
-    ),
-]
-
-
-def _settings_store(ctx: typer.Context) -> tuple[Any, Any]:
-    from mlsre.incident.store import open_store
-    from mlsre.settings import load_settings
-
-    flag = store_flag(ctx)
-    settings, _ = load_settings(config_path(ctx), {("store", "url"): flag} if flag else None)
-    return settings, open_store(settings.store.url)
 
 
 def _operator(non_interactive: bool, yes: bool, as_json: bool) -> Operator:
@@ -117,9 +103,7 @@ def run(
     runbook: Annotated[
         str, typer.Argument(help="Runbook id (see `mlsre runbook list`) or a file.")
     ],
-    incident: Annotated[
-        str | None, typer.Option("--incident", help="Record the run on this incident.")
-    ] = None,
+    incident: IncidentOpt = None,
     open_: Annotated[
         bool, typer.Option("--open", help="Open a new incident for this run.")
     ] = False,
@@ -132,17 +116,8 @@ def run(
     ] = False,
     input_: InputOpt = None,
     at: AtOpt = None,
-    non_interactive: Annotated[
-        bool,
-        typer.Option(
-            "--non-interactive",
-            help="No prompts: confirm-gated steps wait for approval unless --yes;"
-            " manual steps stay pending.",
-        ),
-    ] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Approve confirm-gated steps (mitigations).")
-    ] = False,
+    non_interactive: NonInteractiveOpt = False,
+    yes: ApproveOpt = False,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -174,7 +149,7 @@ def run(
         from mlsre.errors import UsageError
 
         raise UsageError("give --incident or --open, not both")
-    settings, store = _settings_store(ctx)
+    settings, store = common.settings_and_store(ctx)
     req = RunRequest(
         runbook=runbook,
         incident=incident,
@@ -197,11 +172,8 @@ def resume(
     incident: Annotated[
         str, typer.Argument(help="Incident whose interrupted run to continue.", metavar="INCIDENT")
     ],
-    non_interactive: Annotated[bool, typer.Option("--non-interactive", help="No prompts.")] = False,
-    yes: Annotated[
-        bool,
-        typer.Option("--yes", "-y", help="Approve confirm-gated steps that have not started yet."),
-    ] = False,
+    non_interactive: NonInteractiveOpt = False,
+    yes: ApproveOpt = False,
     replay: ReplayOpt = None,
     as_: AsOpt = None,
     as_json: JsonOpt = False,
@@ -215,7 +187,7 @@ def resume(
     from mlsre.actor import resolve_actor
     from mlsre.runbook.runner import resume as resume_run
 
-    settings, store = _settings_store(ctx)
+    settings, store = common.settings_and_store(ctx)
     report = resume_run(
         incident,
         settings,
@@ -235,10 +207,8 @@ def approve(
     step: Annotated[
         str | None, typer.Argument(help="The step to approve (default: every step waiting).")
     ] = None,
-    non_interactive: Annotated[
-        bool, typer.Option("--non-interactive", help="No prompts (then --yes approves).")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve without asking.")] = False,
+    non_interactive: NonInteractiveOpt = False,
+    yes: ApproveOpt = False,
     as_: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -251,7 +221,7 @@ def approve(
     from mlsre.actor import resolve_actor
     from mlsre.runbook.runner import approve as approve_run
 
-    settings, store = _settings_store(ctx)
+    settings, store = common.settings_and_store(ctx)
     report = approve_run(
         incident,
         step,
@@ -266,7 +236,7 @@ def approve(
 def test(
     ctx: typer.Context,
     runbook: Annotated[str, typer.Argument(help="Runbook id or file.")],
-    replay: Annotated[Path, typer.Option("--replay", help="Recorded evidence to answer from.")],
+    replay: ReplayRequiredOpt,
     expect_status: Annotated[
         str | None,
         typer.Option(
@@ -287,10 +257,9 @@ def test(
     from mlsre.runbook.engine import Unattended
     from mlsre.runbook.runner import parse_pairs
     from mlsre.runbook.runner import test as test_run
-    from mlsre.settings import load_settings
     from mlsre.timeutil import parse_time
 
-    settings, _ = load_settings(config_path(ctx))
+    settings = common.settings(ctx)
     report = test_run(
         runbook,
         settings,
@@ -317,10 +286,3 @@ def test(
             "runbook test passed" if not problems else "runbook test FAILED: " + "; ".join(problems)
         )
     raise typer.Exit(0 if not problems else 1)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("run")(run)
-    app.command("resume")(resume)
-    app.command("approve")(approve)
-    app.command("test")(test)

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import AsOpt, JsonOpt, config_path, store_flag
+from mlsre.cli import common, output
+from mlsre.cli.common import AsOpt, JsonOpt
 
 app = typer.Typer(
     invoke_without_command=True,
     no_args_is_help=False,
     rich_markup_mode=None,
 )
-
-
-def _settings(ctx: typer.Context) -> Any:
-    from mlsre.settings import load_settings
-
-    flag = store_flag(ctx)
-    settings, _ = load_settings(config_path(ctx), {("store", "url"): flag} if flag else None)
-    return settings
 
 
 @app.callback()
@@ -52,7 +44,7 @@ def serve(
     from mlsre.serve.server import ServeOptions, build, run
 
     opts = ServeOptions(host=host, port=port, dry_run=dry_run, refresh_s=refresh)
-    asgi = build(_settings(ctx), opts)
+    asgi = build(common.settings(ctx), opts)
     mode = " (dry run: no automatic mitigation)" if dry_run else ""
 
     def ready() -> None:
@@ -89,11 +81,10 @@ def resume(ctx: typer.Context, as_: AsOpt = None, as_json: JsonOpt = False) -> N
 
 def _flag(ctx: typer.Context, value: str | None, as_: str | None, as_json: bool) -> None:
     from mlsre.actor import resolve_actor
-    from mlsre.incident.store import open_store
     from mlsre.serve.guard import PAUSE_FLAG, paused
     from mlsre.timeutil import utcnow
 
-    store = open_store(_settings(ctx).store.url)
+    _, store = common.settings_and_store(ctx)
     store.set_flag(PAUSE_FLAG, value, resolve_actor(as_), utcnow())
     why = paused(store)
     if as_json:

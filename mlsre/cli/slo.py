@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import JsonOpt, config_path
+from mlsre.cli import common, output
+from mlsre.cli.common import AtOpt, JsonOpt
 
 if TYPE_CHECKING:
     from mlsre.slo.spec import Slo
@@ -31,10 +31,9 @@ def _group() -> None:
 
 def _workspace(ctx: typer.Context) -> tuple[Any, list[Slo]]:
     from mlsre.errors import NotFoundError
-    from mlsre.settings import load_settings
     from mlsre.slo.status import load_workspace_slos
 
-    settings, _ = load_settings(config_path(ctx))
+    settings = common.settings(ctx)
     slos = load_workspace_slos(settings)
     if not slos:
         where = ", ".join(str(settings.resolve(p)) for p in settings.slo_paths)
@@ -89,10 +88,7 @@ def _summary(s: Slo) -> dict[str, Any]:
 def status(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="One SLO (default: all of them).")] = None,
-    at: Annotated[
-        str | None,
-        typer.Option("--at", help="Evaluate at this time: now, -30m, unix seconds or ISO 8601."),
-    ] = None,
+    at: AtOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Error budget left, burn rates over 5m..3d, time to exhaustion and the alert state.

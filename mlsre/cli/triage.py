@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlsre.cli import output
-from mlsre.cli.common import JsonOpt, config_path
+from mlsre.cli import common, output
+from mlsre.cli.common import AtOpt, JsonOpt
 
 if TYPE_CHECKING:
     from mlsre.runbook.triage import TriageReport
@@ -19,9 +19,7 @@ app = typer.Typer()
 def triage(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="Registered model name (the `model` label).")],
-    at: Annotated[
-        str | None, typer.Option("--at", help="Diagnose as of this time (ISO, unix, -2h).")
-    ] = None,
+    at: AtOpt = None,
     alert: Annotated[
         str | None, typer.Option("--alert", help="Only runbooks this alert triggers.")
     ] = None,
@@ -39,10 +37,9 @@ def triage(
     Example: mlsre triage fraud-detector --at -30m
     """
     from mlsre.runbook.triage import triage as run_triage
-    from mlsre.settings import load_settings
     from mlsre.timeutil import parse_time
 
-    settings, _ = load_settings(config_path(ctx))
+    settings = common.settings(ctx)
     report = run_triage(
         model,
         settings,

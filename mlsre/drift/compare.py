@@ -96,25 +96,11 @@ class DriftReport:
 
 
 def compare_files(reference: Path, current: Path, opts: CompareOptions) -> DriftReport:
-    if opts.correction not in CORRECTIONS:
-        raise UsageError(
-            f"unknown correction {opts.correction!r}", hint="use none, bonferroni or bh"
-        )
-    if opts.sample is not None and opts.sample < 2:
-        raise UsageError("--sample must be at least 2")
+    _check_options(opts)
     ref = Source(reference, opts.categorical)
     cur = Source(current, opts.categorical)
     names, warnings = _align(ref, cur, opts.columns)
-    for option, per_column in (
-        ("--method", opts.column_methods),
-        ("--threshold", opts.column_thresholds),
-    ):
-        unknown = [c for c in per_column if c not in names]
-        if unknown:
-            raise UsageError(
-                f"{option} names {', '.join(map(repr, unknown))}, which is not compared",
-                hint=f"compared columns: {', '.join(names[:20])}",
-            )
+    _check_per_column_options(opts, names)
     for src in (ref, cur):
         if src.n_rows < 2:
             raise ValidationError(f"{src.path}: only one row; drift needs at least 2 rows per file")
@@ -122,17 +108,7 @@ def compare_files(reference: Path, current: Path, opts: CompareOptions) -> Drift
     cur_rows = _sample_rows(cur.n_rows, opts.sample, opts.seed + 1)
 
     def one(name: str) -> ColumnDrift:  # two columns in memory per worker, dropped on return
-        try:
-            a, b = ref.column(name, ref_rows), cur.column(name, cur_rows)
-        except UnsupportedColumn as exc:
-            return ColumnDrift(
-                column=name, kind="other", status=ColumnStatus.ERROR, note=exc.message
-            )
-        role = role_of(a)
-        if role is not Role.FEATURE and name not in (opts.columns or ()):
-            note = f"{role.value} column: not compared as a feature (data check checks it)"
-            return ColumnDrift(name, a.kind.value, ColumnStatus.SKIPPED, note=note)
-        return _compare_column(ref, cur, name, a, b, opts)
+        return _one_column(ref, cur, name, ref_rows, cur_rows, opts)
 
     workers = min(WORKERS, len(names))
     if workers > 1:
@@ -141,12 +117,7 @@ def compare_files(reference: Path, current: Path, opts: CompareOptions) -> Drift
     else:
         results = [one(name) for name in names]
     _decide(results, opts)
-    evaluated = [r for r in results if r.status in (ColumnStatus.DRIFT, ColumnStatus.OK)]
-    if not evaluated and all(r.status is ColumnStatus.ERROR for r in results):
-        raise ValidationError(
-            "no column could be compared: " + "; ".join(f"{r.column}: {r.note}" for r in results),
-            hint="check that the files hold data",
-        )
+    evaluated = _evaluated(results)
     n_drift = sum(r.status is ColumnStatus.DRIFT for r in evaluated)
     share = n_drift / len(evaluated) if evaluated else 0.0
     warnings += [f"{r.column}: {r.note}" for r in results if r.status is ColumnStatus.ERROR]
@@ -165,6 +136,58 @@ def compare_files(reference: Path, current: Path, opts: CompareOptions) -> Drift
         dataset_drift=share >= opts.drift_share,
         warnings=warnings,
     )
+
+
+def _check_options(opts: CompareOptions) -> None:
+    if opts.correction not in CORRECTIONS:
+        raise UsageError(
+            f"unknown correction {opts.correction!r}", hint="use none, bonferroni or bh"
+        )
+    if opts.sample is not None and opts.sample < 2:
+        raise UsageError("--sample must be at least 2")
+
+
+def _check_per_column_options(opts: CompareOptions, names: list[str]) -> None:
+    for option, per_column in (
+        ("--method", opts.column_methods),
+        ("--threshold", opts.column_thresholds),
+    ):
+        unknown = [c for c in per_column if c not in names]
+        if unknown:
+            raise UsageError(
+                f"{option} names {', '.join(map(repr, unknown))}, which is not compared",
+                hint=f"compared columns: {', '.join(names[:20])}",
+            )
+
+
+def _one_column(
+    ref: Source,
+    cur: Source,
+    name: str,
+    ref_rows: npt.NDArray[np.int64] | None,
+    cur_rows: npt.NDArray[np.int64] | None,
+    opts: CompareOptions,
+) -> ColumnDrift:
+    try:
+        a, b = ref.column(name, ref_rows), cur.column(name, cur_rows)
+    except UnsupportedColumn as exc:
+        return ColumnDrift(column=name, kind="other", status=ColumnStatus.ERROR, note=exc.message)
+    role = role_of(a)
+    if role is not Role.FEATURE and name not in (opts.columns or ()):
+        note = f"{role.value} column: not compared as a feature (data check checks it)"
+        return ColumnDrift(name, a.kind.value, ColumnStatus.SKIPPED, note=note)
+    return _compare_column(ref, cur, name, a, b, opts)
+
+
+def _evaluated(results: list[ColumnDrift]) -> list[ColumnDrift]:
+    """The columns that got a verdict; an error when none could be compared at all."""
+    evaluated = [r for r in results if r.status in (ColumnStatus.DRIFT, ColumnStatus.OK)]
+    if not evaluated and all(r.status is ColumnStatus.ERROR for r in results):
+        raise ValidationError(
+            "no column could be compared: " + "; ".join(f"{r.column}: {r.note}" for r in results),
+            hint="check that the files hold data",
+        )
+    return evaluated
 
 
 def _align(ref: Source, cur: Source, wanted: list[str] | None) -> tuple[list[str], list[str]]:

@@ -17,9 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from mlsre.drift.load import Column
+from mlsre.timeutil import UNIT_SECONDS
 
 if TYPE_CHECKING:
-    from mlsre.drift.checks import Finding
+    from mlsre.drift.quality import Finding
     from mlsre.drift.schema import ColumnSpec
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -85,7 +86,7 @@ def feature_checks(
     name: str, col: Column, want: ColumnSpec, gates: Gates, found: list[Finding]
 ) -> list[float] | None:
     """Frozen/constant, far outside the range, unit change. Returns the current quantiles."""
-    from mlsre.drift.checks import Finding, Severity
+    from mlsre.drift.quality import Finding, Severity
 
     shape = shape_of(col)
     if not shape:
@@ -145,7 +146,7 @@ def swap_checks(
     current: dict[str, list[float]], spec: dict[str, ColumnSpec], found: list[Finding]
 ) -> None:
     """Two numeric features whose distributions traded places."""
-    from mlsre.drift.checks import Finding, Severity
+    from mlsre.drift.quality import Finding, Severity
 
     names = [n for n in current if spec.get(n) and spec[n].quantiles]
     flagged: set[str] = set()
@@ -174,7 +175,7 @@ def _distance(cur: list[float], ref: list[float]) -> float:
 
 
 def identifier_checks(name: str, col: Column, want: ColumnSpec, found: list[Finding]) -> None:
-    from mlsre.drift.checks import Finding, Severity
+    from mlsre.drift.quality import Finding, Severity
 
     if not want.unique:
         return
@@ -197,7 +198,7 @@ def timestamp_checks(
     name: str, col: Column, want: ColumnSpec, gates: Gates, found: list[Finding]
 ) -> None:
     """Order, gaps and freshness: what matters for a timestamp (never its range)."""
-    from mlsre.drift.checks import Finding, Severity
+    from mlsre.drift.quality import Finding, Severity
 
     if col.values is None:
         return
@@ -235,7 +236,7 @@ def timestamp_checks(
 def label_shift(
     name: str, ref: dict[str, float], col: Column, gates: Gates, found: list[Finding]
 ) -> None:
-    from mlsre.drift.checks import Finding, Severity
+    from mlsre.drift.quality import Finding, Severity
 
     cur = class_shares(col)
     worst, label = 0.0, ""
@@ -283,7 +284,8 @@ def _stamp(seconds: float) -> str:
 
 
 def _duration(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    for unit in "dhm":
+        size = UNIT_SECONDS[unit]
         if seconds >= size:
             return f"{seconds / size:.1f}{unit}"
     return f"{seconds:.0f}s"

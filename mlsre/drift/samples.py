@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mlsre.paths import bundled_dir
+
 SAMPLE_ROWS = 3000
-_DIR = Path(__file__).resolve().parent.parent / "_bundled" / "data"
+_DIR = bundled_dir("data")
 REFERENCE = "fraud_reference.csv"
 CURRENT = "fraud_current.csv"
 

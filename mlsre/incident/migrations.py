@@ -21,8 +21,8 @@ class Migration:
     name: str
 
 
-# Versions 2 and 3 are the numbers main's sqlite_store.py already writes (change log, issue 20;
-# escalation + outbox, issue 17), so stores made by that code open here as what they are.
+# Versions 2 and 3 are the numbers stores written by earlier mlsre releases already carry (the
+# change log; escalation + outbox), so such stores open here as what they are.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event log, incident projection, meta"),
     Migration(2, "the team's change log"),

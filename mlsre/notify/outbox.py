@@ -227,6 +227,6 @@ def _post(
 
 
 def _redact(text: str, secrets: list[str]) -> str:
-    from mlsre.config import redact
+    from mlsre.redaction import redact
 
     return redact(text, [s for s in secrets if s])

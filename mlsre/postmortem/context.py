@@ -32,6 +32,7 @@ from mlsre.postmortem.timeline import (
     timeline_rows,
 )
 from mlsre.postmortem.timeline import moments as lifecycle_moments
+from mlsre.steps.base import Phase
 
 if TYPE_CHECKING:
     from mlsre.postmortem.signals import SignalResult
@@ -163,7 +164,7 @@ def build_context(
         runs=runs,
         failed_steps=[s for s in steps if s.status in ("failed", "error")],
         mitigations=_mitigations(steps),
-        verifications=[s for s in steps if s.phase == "verify" and s.status != "skipped"],
+        verifications=[s for s in steps if s.phase == Phase.VERIFY and s.status != "skipped"],
         model_changes=changes,
         versions=versions(incident, changes, events),
         data_evidence=_latest_per_check([s for s in steps if _is_data_step(s)]),
@@ -187,7 +188,7 @@ def _mitigations(steps: list[StepRow]) -> list[StepRow]:
     out: list[StepRow] = []
     seen: set[tuple[str, str]] = set()
     for s in steps:
-        if s.phase != "mitigate" or s.status == "skipped" or (s.step, s.summary) in seen:
+        if s.phase != Phase.MITIGATE or s.status == "skipped" or (s.step, s.summary) in seen:
             continue
         seen.add((s.step, s.summary))
         out.append(s)

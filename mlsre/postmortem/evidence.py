@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from mlsre.incident.model import Event, EventKind, Incident
+from mlsre.steps.base import Phase
 
 MAX_SUMMARY = 240
 MAX_TABLE_ROWS = 20
@@ -66,11 +67,11 @@ class RunbookRun:
         findings (their values are under Root causes), healthy and skipped ones are named;
         mitigations and verifications are under Resolution."""
         done = ("passed", "skipped", "failed")
-        return [s for s in self.steps if s.phase == "diagnose" and s.status not in done]
+        return [s for s in self.steps if s.phase == Phase.DIAGNOSE and s.status not in done]
 
     @property
     def failed_names(self) -> list[str]:
-        return [s.step for s in self.steps if s.phase == "diagnose" and s.status == "failed"]
+        return [s.step for s in self.steps if s.phase == Phase.DIAGNOSE and s.status == "failed"]
 
 
 @dataclass
@@ -109,47 +110,61 @@ def runbook_runs(events: list[Event]) -> list[RunbookRun]:
         d = ev.data
         run_id = str(d.get("run") or "")
         if ev.kind is EventKind.RUNBOOK_STARTED:
-            from mlsre.postmortem.story import run_at
-
-            runs[run_id] = RunbookRun(
-                run_id,
-                str(d.get("runbook", "")),
-                str(d.get("title") or ""),
-                ev.at,
-                None,
-                at=run_at(d),
-                actor=ev.actor,
-                inputs=d["inputs"] if isinstance(d.get("inputs"), dict) else {},
-            )
+            runs[run_id] = _started(run_id, ev)
         elif ev.kind is EventKind.STEP_STARTED:
             descriptions[(run_id, str(d.get("step")))] = str(d.get("description") or "")
         elif ev.kind is EventKind.STEP_RESULT:
             run = runs.setdefault(run_id, RunbookRun(run_id, "", "", ev.at, None))
             step = str(d.get("step", ""))
-            raw_out = d.get("output")
-            out: dict[str, Any] = raw_out if isinstance(raw_out, dict) else {}
-            run.steps.append(
-                StepRow(
-                    run=run_id,
-                    runbook=run.runbook,
-                    step=step,
-                    description=descriptions.get((run_id, step), ""),
-                    kind=str(d.get("kind", "")),
-                    phase=str(d.get("phase", "")),
-                    status=str(d.get("status", "")),
-                    summary=_short(str(d.get("summary") or "")),
-                    duration_s=_num(d.get("duration_s")),
-                    attempts=int(d.get("attempts") or 0),
-                    at=ev.at,
-                    table=_table(out),
-                    query=str(out.get("query") or ""),
-                    baseline=bool(out.get("baseline") or out.get("baseline_time")),
-                    output=out,
-                )
-            )
+            run.steps.append(_step_row(run, ev, descriptions.get((run_id, step), "")))
         elif ev.kind is EventKind.RUNBOOK_FINISHED and run_id in runs:
             runs[run_id].outcome = str(d.get("outcome") or "")
     found = list(runs.values())
+    _mark_repeats(found)
+    return found
+
+
+def _started(run_id: str, ev: Event) -> RunbookRun:
+    from mlsre.postmortem.story import run_at
+
+    d = ev.data
+    return RunbookRun(
+        run_id,
+        str(d.get("runbook", "")),
+        str(d.get("title") or ""),
+        ev.at,
+        None,
+        at=run_at(d),
+        actor=ev.actor,
+        inputs=d["inputs"] if isinstance(d.get("inputs"), dict) else {},
+    )
+
+
+def _step_row(run: RunbookRun, ev: Event, description: str) -> StepRow:
+    d = ev.data
+    raw_out = d.get("output")
+    out: dict[str, Any] = raw_out if isinstance(raw_out, dict) else {}
+    return StepRow(
+        run=run.run,
+        runbook=run.runbook,
+        step=str(d.get("step", "")),
+        description=description,
+        kind=str(d.get("kind", "")),
+        phase=str(d.get("phase", "")),
+        status=str(d.get("status", "")),
+        summary=_short(str(d.get("summary") or "")),
+        duration_s=_num(d.get("duration_s")),
+        attempts=int(d.get("attempts") or 0),
+        at=ev.at,
+        table=_table(out),
+        query=str(out.get("query") or ""),
+        baseline=bool(out.get("baseline") or out.get("baseline_time")),
+        output=out,
+    )
+
+
+def _mark_repeats(found: list[RunbookRun]) -> None:
+    """Key each step row, and point a run at an earlier one that found the same."""
     for i, one in enumerate(found):
         for row in one.steps:
             row.key = f"{row.runbook}/{row.step}/{row.status}"
@@ -157,13 +172,12 @@ def runbook_runs(events: list[Event]) -> list[RunbookRun]:
         one.same_as = next(
             (r.run for r in found[:i] if r.runbook == one.runbook and _results(r) == mine), None
         )
-    return found
 
 
 def _results(run: RunbookRun) -> list[tuple[str, str, str]]:
     """What a run found (its failed or unknown diagnoses): two runs that found the same are
     told once."""
-    out = [(s.step, s.status, s.summary) for s in run.steps if s.phase == "diagnose"]
+    out = [(s.step, s.status, s.summary) for s in run.steps if s.phase == Phase.DIAGNOSE]
     return sorted(x for x in out if x[1] not in ("passed", "skipped"))
 
 

@@ -159,50 +159,63 @@ def unwritten(text: str) -> list[tuple[int, str]]:
 def lint_text(
     text: str, *, names: Iterable[str] = (), allowlist: Iterable[str] = (), source: str = "-"
 ) -> LintReport:
-    allow = [a.strip().lower() for a in allowlist if a.strip()]
-    off_rules = {a for a in allow if a in RULES}
-    phrases = [a for a in allow if a not in RULES]
-    prose = mask(text)
     people = person_variants(names)
     report = LintReport(
         source=source, names=sorted({n for n in names if n}), to_write=unwritten(text)
     )
-    starts = _line_starts(text)
-    lines = text.splitlines()
-    taken: dict[str, list[tuple[int, int]]] = {}  # spans already reported, per rule
-    matched: list[tuple[int, int]] = []  # every span a main rule matched, reported or allowed
-    main = [(*p, False) for p in _patterns(people)]
-    fallback = [(*p, True) for p in _fallback_patterns(people)]
-    for rule_id, pattern, check, is_fallback in main + fallback:
-        for m in pattern.finditer(prose):
-            if check is not None and not check(m):
-                continue
-            if is_fallback and any(a < m.end() and m.start() < b for a, b in matched):
-                continue
-            if not is_fallback:
-                matched.append((m.start(), m.end()))
-            if rule_id in off_rules or _allowed(prose, m.start(), m.end(), phrases):
-                report.allowlisted += 1
-                continue
-            spans = taken.setdefault(rule_id, [])
-            if any(a < m.end() and m.start() < b for a, b in spans):
-                continue  # two patterns of one rule on the same words: report it once
-            spans.append((m.start(), m.end()))
-            line = bisect.bisect_right(starts, m.start())
-            rule = RULES[rule_id]
-            report.findings.append(
-                Finding(
-                    line=line,
-                    column=m.start() - starts[line - 1] + 1,
-                    rule=rule_id,
-                    text=" ".join(text[m.start() : m.end()].split()),
-                    why=rule.why,
-                    suggestion=rule.suggestion,
-                    context=lines[line - 1] if line - 1 < len(lines) else "",
-                )
-            )
+    scan = _Scan(text, allowlist, report)
+    for rule_id, pattern, check in _patterns(people):
+        for m in pattern.finditer(scan.prose):
+            if check is None or check(m):
+                scan.matched.append((m.start(), m.end()))
+                scan.report_match(rule_id, m)
+    for rule_id, pattern, check in _fallback_patterns(people):
+        for m in pattern.finditer(scan.prose):
+            # a fallback speaks only where no main rule matched (reported or allowed)
+            if (check is None or check(m)) and not _overlaps(scan.matched, m):
+                scan.report_match(rule_id, m)
     report.findings.sort(key=lambda f: (f.line, f.column, f.rule))
     return report
+
+
+def _overlaps(spans: list[tuple[int, int]], m: re.Match[str]) -> bool:
+    return any(a < m.end() and m.start() < b for a, b in spans)
+
+
+class _Scan:
+    """One text being linted: where its lines start, and the spans already matched."""
+
+    def __init__(self, text: str, allowlist: Iterable[str], report: LintReport) -> None:
+        allow = [a.strip().lower() for a in allowlist if a.strip()]
+        self.off_rules = {a for a in allow if a in RULES}  # whole rules switched off
+        self.phrases = [a for a in allow if a not in RULES]  # words that may appear
+        self.text, self.prose, self.report = text, mask(text), report
+        self.starts = _line_starts(text)
+        self.lines = text.splitlines()
+        self.taken: dict[str, list[tuple[int, int]]] = {}  # spans already reported, per rule
+        self.matched: list[tuple[int, int]] = []  # every span a main rule matched
+
+    def report_match(self, rule_id: str, m: re.Match[str]) -> None:
+        if rule_id in self.off_rules or _allowed(self.prose, m.start(), m.end(), self.phrases):
+            self.report.allowlisted += 1
+            return
+        spans = self.taken.setdefault(rule_id, [])
+        if _overlaps(spans, m):
+            return  # two patterns of one rule on the same words: report it once
+        spans.append((m.start(), m.end()))
+        line = bisect.bisect_right(self.starts, m.start())
+        rule = RULES[rule_id]
+        self.report.findings.append(
+            Finding(
+                line=line,
+                column=m.start() - self.starts[line - 1] + 1,
+                rule=rule_id,
+                text=" ".join(self.text[m.start() : m.end()].split()),
+                why=rule.why,
+                suggestion=rule.suggestion,
+                context=self.lines[line - 1] if line - 1 < len(self.lines) else "",
+            )
+        )
 
 
 def person_variants(names: Iterable[str]) -> set[str]:

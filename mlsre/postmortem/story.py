@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from mlsre.postmortem.evidence import RunbookRun, StepRow, utc_short
+from mlsre.steps.base import Phase
 from mlsre.timeutil import parse_time
 
 MAX_FINDINGS = 10
@@ -81,9 +82,9 @@ def anchor(run: RunbookRun) -> str:
 
 def _after_no_mitigation(run: RunbookRun, s: StepRow) -> bool:
     """A verify step of a run whose mitigation did not run: it tests nothing we did."""
-    mitigations = [x for x in run.steps if x.phase == "mitigate"]
+    mitigations = [x for x in run.steps if x.phase == Phase.MITIGATE]
     ran = any(x.status == "passed" for x in mitigations)
-    return s.phase == "verify" and bool(mitigations) and not ran
+    return s.phase == Phase.VERIFY and bool(mitigations) and not ran
 
 
 def _key(s: StepRow) -> tuple[str, ...]:
@@ -101,7 +102,7 @@ def tell(runs: list[RunbookRun]) -> Story:
     for run in runs:
         for s in run.steps:
             if s.status == "failed":
-                if s.phase == "verify":  # says whether a mitigation worked, not what broke
+                if s.phase == Phase.VERIFY:  # says whether a mitigation worked, not what broke
                     story.left_out_verify += 1 if _after_no_mitigation(run, s) else 0
                     continue
                 groups.setdefault(_key(s), []).append(s)
@@ -114,7 +115,7 @@ def tell(runs: list[RunbookRun]) -> Story:
                     hit.times += 1
     found: list[Finding] = []
     for rows in groups.values():
-        latest = max(rows, key=lambda r: (r.phase == "diagnose", r.at))
+        latest = max(rows, key=lambda r: (r.phase == Phase.DIAGNOSE, r.at))
         where: list[str] = []
         for r in rows:
             w = f"{r.runbook}/{r.step}"
@@ -195,11 +196,11 @@ def _run_line(run: RunbookRun) -> RunLine:
     rest = sum(v for k, v in counts.items() if k not in ("failed", "error", "passed"))
     if rest:
         parts.append(f"{rest} skipped or waiting")
-    failing = [s.step for s in run.steps if s.status == "failed" and s.phase != "verify"]
+    failing = [s.step for s in run.steps if s.status == "failed" and s.phase != Phase.VERIFY]
     acted = [
         f"{s.step} {s.status}"
         for s in run.steps
-        if s.phase == "mitigate" and s.status in ("passed", "failed")
+        if s.phase == Phase.MITIGATE and s.status in ("passed", "failed")
     ]
     text = f"Ran runbook `{run.runbook}`"
     if run.at is not None:
@@ -264,5 +265,5 @@ def run_at(d: dict[str, Any]) -> datetime | None:
 
 
 def first_successful_mitigation(runs: list[RunbookRun]) -> StepRow | None:
-    done = [s for r in runs for s in r.steps if s.phase == "mitigate" and s.status == "passed"]
+    done = [s for r in runs for s in r.steps if s.phase == Phase.MITIGATE and s.status == "passed"]
     return min(done, key=lambda s: s.at) if done else None

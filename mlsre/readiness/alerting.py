@@ -63,32 +63,14 @@ def alerts_have_runbooks(ctx: Context, model: str) -> tuple[ItemStatus, str, str
     except MlsreError as exc:
         status, reason = unknown(exc, "Prometheus for its rules")
         return status, reason, None
-    mine = [r for r in rules if _alert_is_for(r, model)]
-    try:  # alerts firing now carry labels their rule only computes (sum by (model) ...)
-        firing = ctx.memo.get(("alerts",), lambda: ctx.prometheus().alerts())
-    except MlsreError:
-        firing = []
-    mine += [
-        {"name": (a.get("labels") or {}).get("alertname"), "labels": a.get("labels") or {}}
-        for a in firing
-        if _alert_is_for({"labels": a.get("labels")}, model)
-    ]
+    mine = [r for r in rules if _alert_is_for(r, model)] + _firing_for(ctx, model)
     if not mine:
         return (
             ItemStatus.FAIL,
             f"no alerting rule loaded in Prometheus is about {model}: nobody would be paged",
             "`mlsre slo rules` generates burn-rate alerts from the model's SLOs",
         )
-    by_alert = {a for rb in ctx.runbooks for a in rb.triggers.alerts}
-    by_slo = {s for rb in ctx.runbooks for s in rb.triggers.slos}
-    uncovered = sorted(
-        {
-            str(r.get("name"))
-            for r in mine
-            if r.get("name") not in by_alert
-            and (r.get("labels") or {}).get("mlsre_slo") not in by_slo
-        }
-    )
+    uncovered = _without_runbook(ctx, mine)
     names = sorted({str(r.get("name")) for r in mine})
     if not uncovered:
         return ItemStatus.PASS, f"every alert has a runbook: {', '.join(names)}", None
@@ -97,4 +79,32 @@ def alerts_have_runbooks(ctx: Context, model: str) -> tuple[ItemStatus, str, str
         f"no runbook's triggers cover {', '.join(uncovered)}",
         "add the alert to triggers.alerts (or its SLO to triggers.slos) of the runbook that "
         "handles it",
+    )
+
+
+def _firing_for(ctx: Context, model: str) -> list[dict[str, Any]]:
+    """Alerts firing now carry labels their rule only computes (``sum by (model) ...``)."""
+    try:
+        firing = ctx.memo.get(("alerts",), lambda: ctx.prometheus().alerts())
+    except MlsreError:
+        return []
+    labelled = [a.get("labels") or {} for a in firing]
+    return [
+        {"name": labels.get("alertname"), "labels": labels}
+        for labels in labelled
+        if _alert_is_for({"labels": labels}, model)
+    ]
+
+
+def _without_runbook(ctx: Context, alerts: list[dict[str, Any]]) -> list[str]:
+    """Names of the alerts no runbook triggers on, by alert name or by the alert's SLO."""
+    by_alert = {a for rb in ctx.runbooks for a in rb.triggers.alerts}
+    by_slo = {s for rb in ctx.runbooks for s in rb.triggers.slos}
+    return sorted(
+        {
+            str(r.get("name"))
+            for r in alerts
+            if r.get("name") not in by_alert
+            and (r.get("labels") or {}).get("mlsre_slo") not in by_slo
+        }
     )

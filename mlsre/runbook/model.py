@@ -58,6 +58,12 @@ class OnFail(StrEnum):
     GOTO = "goto"
 
 
+def default_on_fail(phase: str) -> OnFail:
+    """A failed step without ``on_fail``: diagnosis keeps looking; a mitigation or verification
+    that failed stops the run rather than act on a broken state."""
+    return OnFail.CONTINUE if phase == Phase.DIAGNOSE else OnFail.STOP
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -167,7 +173,7 @@ class Step(_Strict):
     @property
     def on_fail_action(self) -> OnFail:
         if self.on_fail is None:
-            return OnFail.CONTINUE if self.phase == Phase.DIAGNOSE else OnFail.STOP
+            return default_on_fail(self.phase)
         return OnFail(self.on_fail.split()[0])
 
     @property

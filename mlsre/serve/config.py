@@ -8,7 +8,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4", "SEV5")
-_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w))+$")
 
 
 class _Strict(BaseModel):
@@ -16,8 +15,14 @@ class _Strict(BaseModel):
 
 
 def _check_duration(value: str) -> str:
-    if not _DURATION.match(value.strip()):
-        raise ValueError(f"'{value}' is not a duration (use e.g. 30s, 5m, 1h)")
+    """The duration as the server will read it (timeutil.parse_duration), checked at load time."""
+    from mlsre.errors import UsageError
+    from mlsre.timeutil import parse_duration
+
+    try:
+        parse_duration(value)
+    except UsageError:
+        raise ValueError(f"'{value}' is not a duration (use e.g. 30s, 5m, 1h)") from None
     return value.strip()
 
 

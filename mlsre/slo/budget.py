@@ -19,14 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mlsre.timeutil import parse_duration
+
 # The windows burn rates are reported and recorded over, in seconds, shortest first.
 WINDOWS: dict[str, int] = {
-    "5m": 300,
-    "30m": 1800,
-    "1h": 3600,
-    "6h": 21600,
-    "1d": 86400,
-    "3d": 259200,
+    w: int(parse_duration(w).total_seconds()) for w in ("5m", "30m", "1h", "6h", "1d", "3d")
 }
 EXHAUSTION_WINDOW = "1h"  # the burn rate "time to exhaustion" extrapolates (5m is too jumpy)
 

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mlsre.timeutil import UNIT_SECONDS
+
 API_VERSION = "openslo/v1"
 # Object kinds of OpenSLO v1; mlsre reads the first three and tolerates the others in a file.
 READ_KINDS = ("SLO", "SLI", "DataSource")
@@ -20,7 +22,6 @@ IGNORED_KINDS = ("Service", "AlertPolicy", "AlertCondition", "AlertNotificationT
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DURATION = re.compile(r"^([1-9][0-9]*)([smhdw])$")
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def duration_seconds(text: str) -> int:
@@ -31,7 +32,7 @@ def duration_seconds(text: str) -> int:
             f"'{text}' is not a duration; use a whole number and one unit: s, m, h, d or w "
             "(e.g. 5m, 1h, 28d)"
         )
-    return int(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    return int(m.group(1)) * int(UNIT_SECONDS[m.group(2)])
 
 
 class _Model(BaseModel):

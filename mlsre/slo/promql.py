@@ -18,12 +18,13 @@ from __future__ import annotations
 import re
 
 from mlsre.slo.model import Budgeting, IndicatorKind, Slo
+from mlsre.timeutil import UNIT_SECONDS
 
 PLACEHOLDER = re.compile(r"\{\{\s*\.?window\s*\}\}")
 _SELECTOR = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{[^{}]*\})?$")
 # The comparison that makes a sample BAD, for each OpenSLO op that makes it good.
 _BAD_OP = {"lte": ">", "lt": ">=", "gte": "<", "gt": "<="}
-_UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_UNITS = tuple((unit, int(UNIT_SECONDS[unit])) for unit in "dhms")
 
 
 def prom_duration(seconds: int) -> str:

@@ -78,82 +78,137 @@ def _slos_of(
     sources: dict[str, Parsed],
     problems: list[Problem],
 ) -> list[Slo]:
-    spec = m.spec
-    window = spec.timeWindow[0].duration
     out: list[Slo] = []
+    for i, obj in enumerate(m.spec.objectives):
+        slo = _slo_of(doc, m, i, obj, slis, sources, problems)
+        if slo is not None:
+            out.append(slo)
+    return out
+
+
+def _slo_of(
+    doc: YamlDocument,
+    m: o.SloDoc,
+    i: int,
+    obj: o.Objective,
+    slis: dict[str, Parsed],
+    sources: dict[str, Parsed],
+    problems: list[Problem],
+) -> Slo | None:
+    """One objective as an SLO; None when it has a problem (already reported)."""
+    spec = m.spec
     many = len(spec.objectives) > 1
-    for i, obj in enumerate(spec.objectives):
-        loc: tuple[str | int, ...] = ("spec", "objectives", i)
-        indicator, ind_doc, ind_loc = _indicator(doc, spec, obj, loc, slis, problems)
-        if indicator is None:
-            continue
-        name = m.metadata.name
-        if many:
-            name = f"{name}-{_slug(obj.displayName) if obj.displayName else i + 1}"
-        fields: dict[str, Any] = {}
-        if indicator.ratioMetric is not None:
-            r = indicator.ratioMetric
-            fields.update(indicator=IndicatorKind.RATIO, counter=r.counter)
-            for role in ("good", "bad", "total"):
-                ref = getattr(r, role)
-                if ref is not None:
-                    q = _query(
-                        ind_doc, ref, (*ind_loc, "ratioMetric", role), sources, problems, r.counter
-                    )
-                    fields[f"{role}_query"] = q
-            if spec.budgetingMethod == "Timeslices" and obj.timeSliceTarget is None:
-                problems.append(
-                    doc.problem(loc, "Timeslices budgeting of a ratio needs timeSliceTarget")
-                )
-                continue
-        else:
-            assert indicator.thresholdMetric is not None
-            if obj.op is None or obj.value is None:
-                problems.append(
-                    doc.problem(
-                        loc, "a thresholdMetric objective needs 'op' (lte, lt, gte, gt) and 'value'"
-                    )
-                )
-                continue
-            q = _query(
-                ind_doc, indicator.thresholdMetric, (*ind_loc, "thresholdMetric"), sources, problems
+    loc: tuple[str | int, ...] = ("spec", "objectives", i)
+    indicator, ind_doc, ind_loc = _indicator(doc, spec, obj, loc, slis, problems)
+    if indicator is None:
+        return None
+    where = _Where(doc, loc, ind_doc, ind_loc, sources, problems)
+    if indicator.ratioMetric is not None:
+        fields = _ratio_fields(where, spec, obj, indicator.ratioMetric)
+    else:
+        fields = _threshold_fields(where, obj, indicator)
+    if fields is None:
+        return None
+    if spec.budgetingMethod == "Timeslices" and obj.timeSliceWindow is None:
+        problems.append(doc.problem(loc, "Timeslices budgeting needs timeSliceWindow (e.g. 1m)"))
+        return None
+    slice_s = _slice_seconds(obj.timeSliceWindow)
+    if _a_query_failed(indicator, fields):
+        return None  # the query's problem is already reported
+    window = spec.timeWindow[0].duration
+    name, display_name = _names(m, obj, i, many)
+    return Slo(
+        name=name,
+        service=spec.service,
+        objective=obj.ratio,
+        window_s=o.duration_seconds(window),
+        window=window,
+        budgeting=Budgeting(spec.budgetingMethod),
+        slice_s=slice_s,
+        slice_target=obj.timeSliceTarget,
+        display_name=display_name,
+        description=spec.description,
+        labels={k: str(v) for k, v in m.metadata.labels.items()},
+        path=doc.path,
+        line=doc.mark(loc if many else ()).line,
+        **fields,
+    )
+
+
+def _slice_seconds(sw: int | str | None) -> int:
+    if isinstance(sw, int):
+        return sw
+    return o.duration_seconds(sw) if sw else DEFAULT_SLICE_S
+
+
+def _names(m: o.SloDoc, obj: o.Objective, i: int, many: bool) -> tuple[str, str | None]:
+    """(name, display name): an SLO of several objectives names one per objective."""
+    if not many:
+        return m.metadata.name, m.metadata.displayName or obj.displayName
+    suffix = _slug(obj.displayName) if obj.displayName else i + 1
+    return f"{m.metadata.name}-{suffix}", obj.displayName or m.metadata.displayName
+
+
+@dataclass
+class _Where:
+    """Where an objective and its indicator were written, and where problems go."""
+
+    doc: YamlDocument
+    loc: tuple[str | int, ...]
+    ind_doc: YamlDocument
+    ind_loc: tuple[str | int, ...]
+    sources: dict[str, Parsed]
+    problems: list[Problem]
+
+
+def _ratio_fields(
+    w: _Where, spec: o.SloSpec, obj: o.Objective, r: o.RatioMetric
+) -> dict[str, Any] | None:
+    fields: dict[str, Any] = {"indicator": IndicatorKind.RATIO, "counter": r.counter}
+    for role in ("good", "bad", "total"):
+        ref = getattr(r, role)
+        if ref is not None:
+            role_loc = (*w.ind_loc, "ratioMetric", role)
+            fields[f"{role}_query"] = _query(
+                w.ind_doc, ref, role_loc, w.sources, w.problems, r.counter
             )
-            fields.update(
-                indicator=IndicatorKind.THRESHOLD, threshold_query=q, op=obj.op, value=obj.value
-            )
-        if spec.budgetingMethod == "Timeslices" and obj.timeSliceWindow is None:
-            problems.append(
-                doc.problem(loc, "Timeslices budgeting needs timeSliceWindow (e.g. 1m)")
-            )
-            continue
-        sw = obj.timeSliceWindow
-        slice_s = sw if isinstance(sw, int) else o.duration_seconds(sw) if sw else DEFAULT_SLICE_S
-        queries = ("total_query",) if indicator.ratioMetric else ("threshold_query",)
-        if any(fields.get(q) is None for q in queries) or (
-            indicator.ratioMetric and fields.get("good_query") is fields.get("bad_query") is None
-        ):
-            continue  # the query's problem is already reported
-        out.append(
-            Slo(
-                name=name,
-                service=spec.service,
-                objective=obj.ratio,
-                window_s=o.duration_seconds(window),
-                window=window,
-                budgeting=Budgeting(spec.budgetingMethod),
-                slice_s=slice_s,
-                slice_target=obj.timeSliceTarget,
-                display_name=(obj.displayName or m.metadata.displayName)
-                if many
-                else (m.metadata.displayName or obj.displayName),
-                description=spec.description,
-                labels={k: str(v) for k, v in m.metadata.labels.items()},
-                path=doc.path,
-                line=doc.mark(("spec", "objectives", i) if many else ()).line,
-                **fields,
+    if spec.budgetingMethod == "Timeslices" and obj.timeSliceTarget is None:
+        w.problems.append(
+            w.doc.problem(w.loc, "Timeslices budgeting of a ratio needs timeSliceTarget")
+        )
+        return None
+    return fields
+
+
+def _threshold_fields(
+    w: _Where, obj: o.Objective, indicator: o.IndicatorSpec
+) -> dict[str, Any] | None:
+    assert indicator.thresholdMetric is not None
+    if obj.op is None or obj.value is None:
+        w.problems.append(
+            w.doc.problem(
+                w.loc, "a thresholdMetric objective needs 'op' (lte, lt, gte, gt) and 'value'"
             )
         )
-    return out
+        return None
+    q = _query(
+        w.ind_doc, indicator.thresholdMetric, (*w.ind_loc, "thresholdMetric"), w.sources, w.problems
+    )
+    return {
+        "indicator": IndicatorKind.THRESHOLD,
+        "threshold_query": q,
+        "op": obj.op,
+        "value": obj.value,
+    }
+
+
+def _a_query_failed(indicator: o.IndicatorSpec, fields: dict[str, Any]) -> bool:
+    queries = ("total_query",) if indicator.ratioMetric else ("threshold_query",)
+    if any(fields.get(q) is None for q in queries):
+        return True
+    return (
+        bool(indicator.ratioMetric) and fields.get("good_query") is fields.get("bad_query") is None
+    )
 
 
 def _indicator(

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from mlsre.drift.checks import check_file, duplicate_share
 from mlsre.drift.load import load
+from mlsre.drift.quality import check_file, duplicate_share
 from mlsre.drift.samples import sample_paths
 from tests.support.fixtures_drift import Writer
 from tests.support.helpers import ok, run

@@ -17,8 +17,8 @@ __all__ = [
 
 def data_check_verdict(current: str, reference: str, target: str | None = None) -> dict[str, Any]:
     """``mlsre data check CURRENT --reference REFERENCE [--target T]``: noticed = it fails."""
-    from mlsre.drift.checks import Severity, check_file
     from mlsre.drift.gates import Gates
+    from mlsre.drift.quality import Severity, check_file
 
     report = check_file(Path(current), reference=Path(reference), gates=Gates(target=target))
     errors = [f.message for f in report.findings if f.severity is Severity.ERROR]

@@ -103,7 +103,7 @@ def run_compare(params: CompareParams, ctx: StepContext) -> StepResult:
 
 
 def run_check(params: CheckParams, ctx: StepContext) -> StepResult:
-    from mlsre.drift.checks import check_file
+    from mlsre.drift.quality import check_file
 
     try:
         report = check_file(

@@ -1,4 +1,4 @@
-"""``mlsre data check``: data-quality findings for a file, against a reference file or a schema.
+"""Data-quality findings for one file, against a reference file or a schema (``mlsre data check``).
 
 Every finding has a severity and one line saying what is wrong. Errors fail the check (exit 1):
 missing columns, changed types, a large null increase, many out-of-range values or unseen
@@ -99,6 +99,28 @@ def reference_profile(reference: Path, target: str | None = None) -> ReferencePr
     )
 
 
+@dataclass
+class _Against:
+    """What a file is checked against: a schema, a reference profile, or nothing."""
+
+    spec: DataSchema
+    name: str = ""
+    duplicate_share: float = 0.0
+    classes: dict[str, float] | None = None
+
+
+def _against(
+    reference: Path | None, schema: Path | None, profile: ReferenceProfile | None, gates: Gates
+) -> _Against:
+    if schema is not None:
+        return _Against(load_schema(schema), str(schema))
+    if profile is None and reference is not None:
+        profile = reference_profile(reference, gates.target)
+    if profile is None:
+        return _Against(DataSchema())
+    return _Against(profile.spec, profile.against, profile.duplicate_share, profile.classes)
+
+
 def check_file(
     current: Path,
     *,
@@ -110,23 +132,14 @@ def check_file(
     """Findings for ``current``; columns are read and checked one at a time."""
     gates = gates or Gates()
     cur = Source(current)
-    ref_classes: dict[str, float] | None = None
-    if schema is not None:
-        spec, against, ref_dup = load_schema(schema), str(schema), 0.0
-    elif reference is not None or profile is not None:
-        if profile is None:
-            assert reference is not None
-            profile = reference_profile(reference, gates.target)
-        spec, against, ref_dup = profile.spec, profile.against, profile.duplicate_share
-        ref_classes = profile.classes
-    else:
-        spec, against, ref_dup = DataSchema(), "", 0.0
+    against = _against(reference, schema, profile, gates)
+    spec = against.spec
     if gates.target is not None and gates.target not in cur.names:
         raise ValidationError(
             f"{current}: no column {gates.target!r} (--target)",
             hint=f"columns: {', '.join(cur.names[:20])}",
         )
-    report = DataCheckReport(str(current), cur.n_rows, against)
+    report = DataCheckReport(str(current), cur.n_rows, against.name)
     found = report.findings
     _presence(cur.names, spec, found)
     hashes = RowHashes(cur.n_rows)
@@ -137,40 +150,61 @@ def check_file(
         except UnsupportedColumn as exc:
             found.append(Finding("unsupported", Severity.INFO, exc.message, column=name))
             continue
-        want = spec.columns.get(name)
-        if _check_column(name, col, want, found) and want is not None:
-            if want.role == Role.TIMESTAMP.value:
-                timestamp_checks(name, col, want, gates, found)
-            elif want.role == Role.IDENTIFIER.value:
-                identifier_checks(name, col, want, found)
-            else:
-                if col.kind is Kind.NUMERIC:
-                    _numeric(name, col, want, found)
-                else:
-                    _categories(name, col, want, found)
-                q = feature_checks(name, col, want, gates, found)
-                if q is not None:
-                    quantiles[name] = q
-        if name == gates.target and ref_classes is not None:
-            label_shift(name, ref_classes, col, gates, found)
+        q = _column_findings(name, col, against, gates, found)
+        if q is not None:
+            quantiles[name] = q
         hashes.add(col)
     swap_checks(quantiles, spec.columns, found)
     _rows(cur.n_rows, spec, found)
-    dup = hashes.share()
-    limit = spec.max_duplicate_share if spec.max_duplicate_share is not None else ref_dup + DUP_WARN
-    if dup > limit:
-        hard = (
-            spec.max_duplicate_share
-            if spec.max_duplicate_share is not None
-            else ref_dup + gates.max_duplicates
-        )
-        sev = Severity.ERROR if dup > hard else Severity.WARNING
-        msg = f"{dup:.1%} of rows are exact duplicates (expected <= {limit:.1%})"
-        found.append(Finding("duplicates", sev, msg, value=dup))
+    _duplicates(hashes.share(), spec, against.duplicate_share, gates, found)
     report.errors = sum(f.severity is Severity.ERROR for f in found)
     report.warnings = sum(f.severity is Severity.WARNING for f in found)
     report.passed = report.errors == 0
     return report
+
+
+def _column_findings(
+    name: str, col: Column, against: _Against, gates: Gates, found: list[Finding]
+) -> list[float] | None:
+    """Every check of one column; its quantiles when it is a feature (for the swap check)."""
+    want = against.spec.columns.get(name)
+    q = None
+    if _check_column(name, col, want, found) and want is not None:
+        q = _by_role(name, col, want, gates, found)
+    if name == gates.target and against.classes is not None:
+        label_shift(name, against.classes, col, gates, found)
+    return q
+
+
+def _by_role(
+    name: str, col: Column, want: ColumnSpec, gates: Gates, found: list[Finding]
+) -> list[float] | None:
+    """The checks for a column's role; a feature's quantiles (for the swap check) or None."""
+    if want.role == Role.TIMESTAMP.value:
+        timestamp_checks(name, col, want, gates, found)
+        return None
+    if want.role == Role.IDENTIFIER.value:
+        identifier_checks(name, col, want, found)
+        return None
+    if col.kind is Kind.NUMERIC:
+        _numeric(name, col, want, found)
+    else:
+        _categories(name, col, want, found)
+    return feature_checks(name, col, want, gates, found)
+
+
+def _duplicates(
+    dup: float, spec: DataSchema, ref_dup: float, gates: Gates, found: list[Finding]
+) -> None:
+    """Exact duplicate rows: a schema sets the limit, else the reference's share plus slack."""
+    if spec.max_duplicate_share is not None:
+        limit = hard = spec.max_duplicate_share
+    else:
+        limit, hard = ref_dup + DUP_WARN, ref_dup + gates.max_duplicates
+    if dup > limit:
+        sev = Severity.ERROR if dup > hard else Severity.WARNING
+        msg = f"{dup:.1%} of rows are exact duplicates (expected <= {limit:.1%})"
+        found.append(Finding("duplicates", sev, msg, value=dup))
 
 
 def _presence(names: list[str], spec: DataSchema, found: list[Finding]) -> None:
