@@ -219,6 +219,8 @@ def test_every_human_view_shows_data_as_written(
     t.cli("incident", "action", "list", "1", shows=True)
     t.cli("incident", "action", "done", "1", "1")
     t.cli("incident", "show", "1", shows=True)
+    t.cli("incident", "show", HOSTILE, codes=(2,), shows=True)  # an error that echoes input
+    t.cli("runbook", "show", HOSTILE, codes=(1,), shows=True)
     t.cli("incident", "timeline", "1", shows=True)
     t.cli("change", "list", "--since", "2020-01-01", shows=True)
     t.cli("incident", "changes", "1", "--window", "2h", shows=True)
