@@ -145,6 +145,11 @@ class Screen:
         return next(" ".join(args[:k]) for k in (3, 2, 1) if " ".join(args[:k]) in commands)
 
 
+def _yaml_quoted(text: str) -> str:
+    """``text`` inside a double-quoted YAML scalar (ESC as YAML's ``\\e``)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\x1b", "\\e")
+
+
 def _hostile_workspace(root: Path, tmp: Path) -> Path:
     from tests.faulty_server import refused_url
 
@@ -161,7 +166,7 @@ def _hostile_workspace(root: Path, tmp: Path) -> Path:
     )
     for name in ("model-availability.yaml", "prometheus.yaml"):
         shutil.copy(ROOT / "docs" / "examples" / "slos" / name, root / "slos")
-    quoted = HOSTILE.replace("\\", "\\\\").replace('"', '\\"').replace("\x1b", "\\e")
+    quoted = _yaml_quoted(HOSTILE)
     write_runbook(
         root,
         "hostile",
@@ -382,3 +387,73 @@ def _render_server_views(t: Screen) -> None:
         history_note=HOSTILE,
     )
     t.view("slo status", lambda: slo._render(status))
+
+
+def test_an_interactive_run_shows_data_as_written(
+    isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prompts of a run at a real pseudo-terminal (step header, guidance, a question with
+    choices, a checklist, a confirmation, the verdicts), 60 columns wide, in colour."""
+    import os
+
+    import pexpect
+
+    ws = _hostile_workspace(isolated / "ws", tmp_path)
+    quoted = _yaml_quoted(HOSTILE)
+    write_runbook(
+        ws,
+        "asks",
+        f"""\
+        - id: look
+          title: "{quoted}"
+          uses: note
+          with: {{text: "{quoted}"}}
+          guidance: "{quoted}"
+        - id: pick
+          title: "{quoted}"
+          uses: manual
+          with: {{question: "{quoted}", choices: ["{quoted}", other]}}
+        - id: tick
+          title: tick
+          uses: manual
+          with: {{question: "{quoted}", checklist: ["{quoted}"]}}
+        - id: restart
+          title: "{quoted}"
+          phase: mitigate
+          uses: shell
+          with: {{argv: [echo, "{quoted}"]}}
+          confirm: "{quoted}?"
+        """,
+    )
+    monkeypatch.chdir(ws)
+    screen = Screen(60, monkeypatch, ws / "mlsre.yaml")
+    assert run("incident", "open", "asks").exit_code == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "60", "TERM": "xterm-256color"}
+    env.pop("MLSRE_FORCE_TERMINAL")  # a real terminal this time
+    seen = StringIO()
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "mlsre", "runbook", "run", "asks", "--incident", "INC-1"],
+        cwd=str(ws),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 60),
+    )
+    child.logfile_read = seen
+    for prompt, answer in [
+        (r"\[q\]uit", "r"),  # look
+        (r"\[q\]uit", "r"),  # pick
+        ("choose 1-2", "1"),
+        (r"\[q\]uit", "r"),  # tick
+        ("holds", "y"),
+        (r"\[q\]uit", "r"),  # restart
+        ("go ahead", "y"),
+    ]:
+        child.expect(prompt)
+        child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, seen.getvalue()
+    screen.check("runbook run (at a terminal)", seen.getvalue(), shows=True)
+    assert screen.coloured
