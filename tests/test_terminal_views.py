@@ -457,3 +457,38 @@ def test_an_interactive_run_shows_data_as_written(
     assert child.exitstatus == 0, seen.getvalue()
     screen.check("runbook run (at a terminal)", seen.getvalue(), shows=True)
     assert screen.coloured
+
+
+def test_every_status_word_has_one_tone() -> None:
+    """Statuses, states, severities and verdicts get their colour from the one table: a new
+    member of any of these enums fails here until it is given a tone."""
+    from mlsre.canary.judge import Verdict
+    from mlsre.cli import output
+    from mlsre.doctor import CheckStatus
+    from mlsre.drift.checks import Severity as FindingSeverity
+    from mlsre.drift.compare import ColumnStatus
+    from mlsre.incident.model import Severity, Status
+    from mlsre.readiness.report import ItemStatus
+    from mlsre.runbook.run_model import RunOutcome
+    from mlsre.slo.budget import AlertState
+    from mlsre.steps.base import StepStatus
+
+    families: list[Any] = [
+        StepStatus,
+        RunOutcome,
+        Status,
+        Severity,
+        Verdict,
+        CheckStatus,
+        ColumnStatus,
+        ItemStatus,
+        AlertState,
+    ]
+    missing = [
+        f"{e.__name__}.{m.name}" for e in families for m in e if output.tone_of(m.value) is None
+    ]
+    missing += [f"finding {m.value}" for m in FindingSeverity if m.value not in output.FINDING_TONE]
+    assert not missing, f"give these a tone in mlsre/cli/output.py: {missing}"
+    assert set(output.TONE.values()) | set(output.FINDING_TONE.values()) <= set(output.STYLE)
+    assert output.tone_of("failed") == "bad" and output.tone_of("error") == "warn"
+    assert output.FINDING_TONE["error"] == "bad"  # a data check's error is a failed check

@@ -135,9 +135,8 @@ def _offer_runbook(
             output.line(f"Start the runbook with: {command}")
         return
     from rich.prompt import Confirm
-    from rich.text import Text
 
-    question = Text(f"Start runbook {runbook} now?")  # a path or id: data, never markup
+    question = output.text(f"Start runbook {runbook} now?")  # a path or id: data, never markup
     if not Confirm.ask(question, default=True, console=output.console()):
         output.line(f"Later: {command}")
         return
