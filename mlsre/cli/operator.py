@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def render_outcome(console: Any, outcome: StepOutcome) -> None:
     """The coloured verdict of one step, with its samples as a table and series as sparklines."""
     verdict = output.text(outcome.status.value.upper(), output.tone_of(outcome.status.value))
-    verdict.stylize("bold")  # the verdict is what the eye looks for
+    verdict.stylize(output.STYLE["accent"])  # the verdict is what the eye looks for
     # A step skipped by its `when` never had a header: name it.
     who = f"{outcome.step}: " if outcome.status.value == "skipped" else ""
     console.print(output.compose("  ", verdict, f" {who}{outcome.summary}"))
