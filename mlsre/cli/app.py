@@ -120,7 +120,9 @@ class _Root(TyperGroup):
             import traceback
 
             traceback.print_exception(exc)
-        sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n")
+        from mlsre.textsafe import visible
+
+        sys.stderr.write(f"internal error: {type(exc).__name__}: {visible(str(exc))}\n")
         sys.stderr.write("hint: this is a bug in mlsre; rerun with --traceback and report it\n")
         raise SystemExit(int(ExitCode.INTERNAL)) from None
 
@@ -145,10 +147,11 @@ def _report(ctx: click.Context, exc: MlsreError) -> None:
 
         traceback.print_exc()
     from mlsre.redaction import redact
+    from mlsre.textsafe import visible  # a message may echo input: its escapes stay inert
 
-    sys.stderr.write(f"error: {redact(exc.message)}\n")
+    sys.stderr.write(f"error: {visible(redact(exc.message))}\n")
     if exc.hint:
-        sys.stderr.write(f"hint: {redact(exc.hint)}\n")
+        sys.stderr.write(f"hint: {visible(redact(exc.hint))}\n")
 
 
 app = typer.Typer(

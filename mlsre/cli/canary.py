@@ -146,8 +146,7 @@ def render(result: Judgement) -> None:
         for role in ("baseline", "canary"):
             spark = r.sparklines.get(role) or "(no data)"
             output.line(f"{r.name.ljust(width)}  {role:<8}  {spark}")
-    style = {"pass": "green", "fail": "bold red", "marginal": "yellow", "nodata": "yellow"}
-    output.line(headline(result), style=style[result.verdict.value])
+    output.line(headline(result), tone=output.tone_of(result.verdict.value))
 
 
 @app.command("validate")

@@ -14,7 +14,7 @@ def render_report(report: ChangeReport) -> None:
     from mlsre.timeutil import human_duration, iso
 
     head = f"What changed in the {human_duration(report.window_s)} before {iso(report.anchor)}"
-    output.line(f"{head} ({report.anchor_reason})", style="bold")
+    output.line(f"{head} ({report.anchor_reason})", tone="accent")
     if report.change_point:
         cp = report.change_point
         output.line(

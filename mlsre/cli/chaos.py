@@ -197,15 +197,15 @@ def _render_matrix(report: MatrixReport) -> None:
         "data = data check; drift-share = drift --fail-on-drift; drift-any = drift --fail-on any"
     )
     for s in report.summary:
-        style = "green" if s.smallest_detected == min(report.severities) else "bold red"
-        output.line(s.sentence, style=style)
+        caught = s.smallest_detected == min(report.severities)
+        output.line(s.sentence, tone="ok" if caught else "bad")
     if report.false_alarms:
         output.line(
             f"false alarms on the uncorrupted copy: {', '.join(report.false_alarms)}",
-            style="bold red",
+            tone="bad",
         )
     else:
-        output.line("the uncorrupted copy raised no alarm", style="green")
+        output.line("the uncorrupted copy raised no alarm", tone="ok")
     for text in report.skipped:
         output.line(f"not run: {text}")
     output.line(f"{len(report.cells)} runs in {report.seconds:.1f}s")

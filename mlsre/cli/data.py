@@ -20,8 +20,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_SEVERITY_STYLE = {"error": "failed", "warning": "error", "info": "skipped"}
-
 
 @app.callback()
 def _group() -> None:
@@ -137,7 +135,11 @@ def _render(report: DataCheckReport) -> None:
     against = f" against {report.against}" if report.against else ""
     if report.findings:
         rows = [
-            [output.styled(f.severity.value, _SEVERITY_STYLE[f.severity.value]), f.check, f.message]
+            [
+                output.styled(f.severity.value, output.FINDING_TONE[f.severity.value]),
+                f.check,
+                f.message,
+            ]
             for f in report.findings
         ]
         output.table(
@@ -150,5 +152,5 @@ def _render(report: DataCheckReport) -> None:
     verdict = "passed" if report.passed else "failed"
     output.line(
         f"{verdict}: {report.errors} error(s), {report.warnings} warning(s)",
-        style="green" if report.passed else "bold red",
+        tone="ok" if report.passed else "bad",
     )

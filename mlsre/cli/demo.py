@@ -37,14 +37,14 @@ def demo(
     if not as_json:
         output.line(
             "mlsre demo: a REPLAY of recorded Prometheus and MLflow data; nothing live is touched.",
-            style="bold",
+            tone="accent",
         )
     report = run_demo(root, say=(lambda _: None) if as_json else output.line)
     if as_json:
         output.print_json(report)
         return
     output.line()
-    output.line("Where to look:", style="bold")
+    output.line("Where to look:", tone="accent")
     output.line(f"  cd {report.workspace}")
     output.line(f"  mlsre incident show {report.incident}          # state, roles, durations")
     output.line(

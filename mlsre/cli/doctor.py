@@ -9,8 +9,6 @@ from mlsre.cli.common import JsonOpt, config_path, store_flag
 
 app = typer.Typer()
 
-_STYLE = {"ok": "passed", "warn": "skipped", "fail": "failed"}
-
 
 @app.command("doctor")
 def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
@@ -27,10 +25,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         output.print_json({"ok": not failed, "checks": checks})
     else:
-        rows = [
-            [c.name, output.styled(c.status.value, _STYLE[c.status.value]), c.detail, c.hint or ""]
-            for c in checks
-        ]
+        rows = [[c.name, output.styled(c.status.value), c.detail, c.hint or ""] for c in checks]
         output.table("mlsre doctor", ["check", "status", "detail", "fix"], rows)
     if failed:
         raise typer.Exit(1)

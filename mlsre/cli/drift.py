@@ -234,10 +234,7 @@ def _num(value: float | None, digits: int = 4) -> str:
 def _render(report: DriftReport) -> None:
     rows = []
     for c in report.columns:
-        verdict = output.styled(
-            c.status.value,
-            {"drift": "failed", "ok": "passed", "skipped": "skipped"}.get(c.status.value, "error"),
-        )
+        verdict = output.styled(c.status.value)
         stat = _num(c.statistic) + (f" ({c.band})" if c.band else "")
         pval = _num(c.adjusted_pvalue if c.adjusted_pvalue is not None else c.pvalue)
         rows.append(
@@ -278,5 +275,5 @@ def _render(report: DriftReport) -> None:
         f"dataset: {verdict} — {report.drifted_columns} of {report.evaluated_columns} "
         "columns drifted "
         f"(share {report.drift_share:.2f}, threshold {report.drift_share_threshold:.2f})",
-        style="bold red" if report.dataset_drift else "green",
+        tone="bad" if report.dataset_drift else "ok",
     )

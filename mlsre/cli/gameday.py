@@ -97,4 +97,4 @@ def _render(report: GameDayReport) -> None:
     output.line(report.learned)
     output.line(f"journal: {report.journal}")
     verdict = "game day passed" if report.passed else "game day FAILED"
-    output.line(verdict, style="green" if report.passed else "bold red")
+    output.line(verdict, tone="ok" if report.passed else "bad")

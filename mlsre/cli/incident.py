@@ -111,7 +111,7 @@ def open_(
     if as_json:
         output.print_json(state)
     else:
-        output.line(f"Opened {state.ref} [{state.severity.value}] {state.title}", style="bold")
+        output.line(f"Opened {state.ref} [{state.severity.value}] {state.title}", tone="accent")
     _deliver(ctx, store, notifying)
     if runbook:
         _offer_runbook(ctx, state.ref, runbook, as_, as_json)
@@ -128,9 +128,8 @@ def _offer_runbook(
             output.line(f"Start the runbook with: {command}")
         return
     from rich.prompt import Confirm
-    from rich.text import Text
 
-    question = Text(f"Start runbook {runbook} now?")  # a path or id: data, never markup
+    question = output.text(f"Start runbook {runbook} now?")  # a path or id: data, never markup
     if not Confirm.ask(question, default=True, console=output.console()):
         output.line(f"Later: {command}")
         return
@@ -190,7 +189,7 @@ def list_(
         [
             [
                 r.ref,
-                r.severity.value,
+                output.styled(r.severity.value),
                 output.styled(r.status.value),
                 r.title,
                 r.model or "",
@@ -226,7 +225,7 @@ def show(
     if as_json:
         output.print_json(data)
         return
-    output.line(f"{state.ref} [{state.severity.value}] {state.title}", style="bold")
+    output.line(f"{state.ref} [{state.severity.value}] {state.title}", tone="accent")
     pairs = [
         ("status", state.status.value + (" (a drill: not in stats)" if state.drill else "")),
         ("model", state.model or "-"),
@@ -394,9 +393,9 @@ def follow(
     for ev in follow_events(common.store(ctx), parse_id(incident), last=max(0, last)):
         if as_json:
             text = json.dumps(output.to_jsonable(ev), ensure_ascii=False, allow_nan=False)
+            sys.stdout.write(text + "\n")
         else:
-            text = f"{ev.seq}\t{iso(ev.at)}\t{ev.actor}\t{describe(ev)}"
-        sys.stdout.write(text + "\n")
+            output.line(f"{ev.seq}\t{iso(ev.at)}\t{ev.actor}\t{describe(ev)}")
         sys.stdout.flush()
 
 

@@ -42,14 +42,6 @@ def _client(ctx: typer.Context) -> MlflowClient:
     return MlflowClient(settings.registry)
 
 
-def _when(ms: int) -> str:
-    from datetime import UTC, datetime
-
-    from mlsre.timeutil import iso
-
-    return iso(datetime.fromtimestamp(ms / 1000, UTC)) if ms else ""
-
-
 @app.command("versions")
 def versions(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
     """List a model's versions, newest first, with their aliases and status.
@@ -60,18 +52,9 @@ def versions(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> Non
     if as_json:
         output.print_json({"model": name, "versions": found})
         return
-    rows = [
-        [
-            v.version,
-            ",".join(v.aliases),
-            v.status,
-            _when(v.created_ms),
-            v.run_id[:12],
-            " ".join(v.description.split()),  # whole: a terminal wraps it, a pipe keeps it
-        ]
-        for v in found
-    ]
-    output.table(name, ["version", "aliases", "status", "created", "run", "description"], rows)
+    from mlsre.cli.model_view import render_versions
+
+    render_versions(name, found)
 
 
 def _newest_first(v: Any) -> tuple[int, int, str]:
@@ -134,17 +117,9 @@ def rollback(
     if as_json:
         output.print_json({"move": move, "event": event})
         return
-    if move.dry_run:
-        output.line(f"would move {name}@{alias} from {move.before} to {move.after} ({move.reason})")
-    elif move.changed:
-        output.line(
-            f"{name}@{alias}: {move.before} -> {move.after} ({move.reason}), verified",
-            style="green",
-        )
-        if event is not None:
-            output.line(f"recorded on {incident} (event {event.seq})")
-    else:
-        output.line(f"no change: {move.reason}")
+    from mlsre.cli.model_view import render_move
+
+    render_move(move, event, incident, None)
 
 
 def _check_incident(ctx: typer.Context, incident: str) -> int:
@@ -290,14 +265,9 @@ def promote_cmd(
     if as_json:
         output.print_json({"promotion": result, "event": event})
     else:
-        if result.judgement is not None:
-            from mlsre.cli.canary import render
+        from mlsre.cli.model_view import render_promotion
 
-            render(result.judgement)
-        style = "green" if result.promoted else None
-        output.line(f"{name}@{alias} -> {result.version}: {result.reason}", style=style)
-        if event is not None:
-            output.line(f"recorded on {incident} (event {event.seq})")
+        render_promotion(result, event, incident)
     if result.verdict is not None and result.verdict is not Verdict.PASS:
         raise typer.Exit(4 if result.verdict is Verdict.NODATA else 1)
 

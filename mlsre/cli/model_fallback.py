@@ -51,18 +51,9 @@ def _show(move: Any, event: Any, incident: str | None, as_json: bool, verb: str)
     if as_json:
         output.print_json({"move": move, "event": event})
         return
-    where = f"{move.model}@{move.alias}"
-    if move.dry_run:
-        output.line(f"would move {where} from {move.before} to {move.after} ({move.reason})")
-    elif move.changed:
-        output.line(
-            f"{verb} {where}: {move.before} -> {move.after} ({move.reason}), verified",
-            style="green",
-        )
-        if event is not None:
-            output.line(f"recorded on {incident} (event {event.seq})")
-    else:
-        output.line(f"no change: {move.reason}")
+    from mlsre.cli.model_view import render_move
+
+    render_move(move, event, incident, verb)
 
 
 def fallback(

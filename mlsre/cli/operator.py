@@ -10,28 +10,19 @@ from rich.text import Text
 
 from mlsre.cli import output
 from mlsre.numbers import fmt
+from mlsre.textsafe import visible
 
 if TYPE_CHECKING:
     from mlsre.runbook.engine import Decision, StepOutcome, StepView
 
-_VERDICT_STYLE = {
-    "passed": "bold green",
-    "failed": "bold red",
-    "error": "bold yellow",
-    "skipped": "dim",
-    "pending": "cyan",
-}
-
 
 def render_outcome(console: Any, outcome: StepOutcome) -> None:
     """The coloured verdict of one step, with its samples as a table and series as sparklines."""
-    style = _VERDICT_STYLE.get(outcome.status.value, "")
-    line = Text("  ")
-    line.append(outcome.status.value.upper(), style=style)
+    verdict = output.text(outcome.status.value.upper(), output.tone_of(outcome.status.value))
+    verdict.stylize(output.STYLE["accent"])  # the verdict is what the eye looks for
     # A step skipped by its `when` never had a header: name it.
     who = f"{outcome.step}: " if outcome.status.value == "skipped" else ""
-    line.append(f" {who}{outcome.summary}")
-    console.print(line)
+    console.print(output.compose("  ", verdict, f" {who}{outcome.summary}"))
     series = [smp for smp in outcome.samples if isinstance(smp, dict) and smp.get("sparkline")]
     if series:  # a range query: one sparkline per series
         for smp in series[:8]:
@@ -39,24 +30,24 @@ def render_outcome(console: Any, outcome: StepOutcome) -> None:
                 f"{k}={v}" for k, v in (smp.get("labels") or {}).items() if k != "__name__"
             )
             last = fmt(smp.get("last"))
-            console.print(Text(f"    {shown or 'series'}  {smp['sparkline']}  last {last}"))
+            console.print(output.text(f"    {shown or 'series'}  {smp['sparkline']}  last {last}"))
     elif len(outcome.samples) > 1 or (outcome.samples and outcome.samples[0].get("labels")):
         from rich.table import Table
 
         keys = sorted(
             {k for smp in outcome.samples for k in (smp.get("labels") or {}) if k != "__name__"}
         )
-        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
+        table = Table(header_style=output.STYLE["accent"], box=None, padding=(0, 2))
         for k in [*keys, "value"]:
-            table.add_column(Text(k))
+            table.add_column(output.text(k), overflow="fold")
         for smp in outcome.samples[:15]:
             labels = smp.get("labels") or {}
             table.add_row(
-                *[Text(str(labels.get(k, ""))) for k in keys], Text(fmt(smp.get("value")))
+                *[output.text(labels.get(k, "")) for k in keys], output.text(fmt(smp.get("value")))
             )
         console.print(table)
         if len(outcome.samples) > 15:
-            console.print(Text(f"    … {len(outcome.samples) - 15} more"))
+            console.print(output.text(f"    … {len(outcome.samples) - 15} more"))
 
 
 class TerminalOperator:
@@ -92,19 +83,18 @@ class TerminalOperator:
         from mlsre.runbook.engine import Decision
 
         s = view.step
-        title = Text(f"Step {view.index + 1}/{view.total}: ", style="bold")
-        title.append(s.title or s.id, style="bold")
-        title.append(f"  ({s.phase.value}, {s.uses})")
+        title = output.text(f"Step {view.index + 1}/{view.total}: {s.title or s.id}", "accent")
+        title.append_text(output.text(f"  ({s.phase.value}, {s.uses})"))
         self.console.rule(title)
-        if s.guidance.strip():
-            self.console.print(Markdown(s.guidance.strip()))
+        if s.guidance.strip():  # the runbook author's Markdown: formatting, never rich markup
+            self.console.print(Markdown(visible(s.guidance.strip())))
         if view.problem:
-            self.console.print(_labelled("cannot prepare this step: ", view.problem, "yellow"))
+            self.console.print(_labelled("cannot prepare this step: ", view.problem, "warn"))
         else:
-            self.console.print(_labelled("Will: ", view.description, "bold"))
+            self.console.print(_labelled("Will: ", view.description, "accent"))
             query = (view.params or {}).get("query")
             if isinstance(query, str) and " ".join(query.split()) not in view.description:
-                self.console.print(Text(" ".join(query.split()), style="dim"))
+                self.console.print(output.text(" ".join(query.split()), "muted"))
         answer = Prompt.ask(
             Text("Run this step? [r]un / [s]kip / [e]dit inputs / [q]uit"),
             choices=["r", "s", "e", "q"],
@@ -119,11 +109,11 @@ class TerminalOperator:
     def edit_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         from rich.prompt import Prompt
 
-        self.console.print(Text("Edit inputs (Enter keeps the value shown):", style="bold"))
+        self.console.print(output.text("Edit inputs (Enter keeps the value shown):", "accent"))
         changed: dict[str, Any] = {}
         for name, value in inputs.items():
             old = "" if value is None else str(value)
-            new = Prompt.ask(Text(f"  {name}"), default=old, console=self.console)
+            new = Prompt.ask(output.text(f"  {name}"), default=old, console=self.console)
             if new != old:
                 changed[name] = new
         return changed
@@ -134,23 +124,22 @@ class TerminalOperator:
         if self.yes:
             return True
         self.console.print(
-            _labelled("This step changes a system: ", view.change or view.description, "bold red")
+            _labelled("This step changes a system: ", view.change or view.description, "bad")
         )
-        self.console.print(Text(question))
-        return bool(Confirm.ask("Type y to go ahead", default=False, console=self.console))
+        self.console.print(output.text(question))
+        return bool(Confirm.ask(Text("Type y to go ahead"), default=False, console=self.console))
 
     def interrupted_mitigation(self, view: StepView) -> bool:
         from rich.prompt import Confirm
 
         self.console.print(
-            Text(
-                f"{view.step.id} was started by an interrupted run and has no result.",
-                style="bold yellow",
+            output.text(
+                f"{view.step.id} was started by an interrupted run and has no result.", "warn"
             )
         )
         return bool(
             Confirm.ask(
-                "It may already have been applied. Run it again?",
+                Text("It may already have been applied. Run it again?"),
                 default=False,
                 console=self.console,
             )
@@ -164,7 +153,7 @@ class TerminalOperator:
         if view.step.uses == "manual":  # it only asks: a spinner would sit on the question
             yield
             return
-        with self.console.status(Text(f"running {view.step.id}…")) as status:
+        with self.console.status(output.text(f"running {view.step.id}…")) as status:
             self._status = status
             try:
                 yield
@@ -180,14 +169,14 @@ class TerminalOperator:
         from rich.prompt import Prompt
 
         with self._asking():
-            self.console.print(Text(question, style="bold"))
+            self.console.print(output.text(question, "accent"))
             if not choices:
                 return str(Prompt.ask(Text("answer"), default=default, console=self.console))
             for n, choice in enumerate(choices, 1):
-                self.console.print(Text(f"  {n}) {choice}"))
+                self.console.print(output.text(f"  {n}) {choice}"))
             keys = [str(n) for n in range(1, len(choices) + 1)]
             pick = Prompt.ask(
-                Text(f"choose 1-{len(choices)}"),
+                output.text(f"choose 1-{len(choices)}"),
                 choices=keys + choices,
                 default=str(choices.index(default) + 1) if default in choices else None,
                 console=self.console,
@@ -199,9 +188,9 @@ class TerminalOperator:
         from rich.prompt import Confirm
 
         with self._asking():
-            self.console.print(Text(title, style="bold"))
+            self.console.print(output.text(title, "accent"))
             for n, item in enumerate(items, 1):
-                self.console.print(Text(f"  {n}. {item}"))
+                self.console.print(output.text(f"  {n}. {item}"))
             return [
                 item
                 for n, item in enumerate(items, 1)
@@ -211,7 +200,5 @@ class TerminalOperator:
             ]
 
 
-def _labelled(label: str, value: str, style: str) -> Text:
-    text = Text(label, style=style)
-    text.append(value)
-    return text
+def _labelled(label: str, value: str, tone: output.Tone) -> Any:
+    return output.compose(output.text(label, tone), value)

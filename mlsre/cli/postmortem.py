@@ -147,13 +147,13 @@ def lint(
 def _show_lint(report: LintReport, limit: int | None = None) -> None:
     shown = report.findings if limit is None else report.findings[:limit]
     for f in shown:
-        output.line(f'{report.source}:{f.line}:{f.column}: {f.rule}: "{f.text}"', style="yellow")
+        output.line(f'{report.source}:{f.line}:{f.column}: {f.rule}: "{f.text}"', tone="warn")
         output.line(f"    why: {f.why}")
         output.line(f"    try: {f.suggestion}")
     if limit is not None and len(report.findings) > limit:
         output.line(f"    ... and {len(report.findings) - limit} more")
     if not report.findings:
-        output.line(f"{report.source}: no blameful language found", style="green")
+        output.line(f"{report.source}: no blameful language found", tone="ok")
     elif limit is None:
         output.line(f"{len(report.findings)} finding(s) in {report.source}")
 

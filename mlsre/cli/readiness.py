@@ -11,8 +11,6 @@ from mlsre.cli.common import AtOpt, InputOpt, JsonOpt
 
 app = typer.Typer()
 
-_STYLE = {"pass": "passed", "fail": "failed", "unknown": "skipped"}
-
 
 @app.command("readiness")
 def readiness(
@@ -69,7 +67,7 @@ def _render(report: Any) -> None:
         rows = [
             [
                 i.id,
-                output.styled(i.status.value, _STYLE[i.status.value]),
+                output.styled(i.status.value),
                 (i.reason),
                 (i.fix or ""),
             ]
@@ -82,5 +80,5 @@ def _render(report: Any) -> None:
         output.line(
             f"{card.model}: score {card.score:g}/100 ({counts['pass']} pass, {counts['fail']} "
             f"fail, {counts['unknown']} unknown): {verdict}",
-            style="green" if card.score >= report.min_score else "bold red",
+            tone="ok" if card.score >= report.min_score else "bad",
         )

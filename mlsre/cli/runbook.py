@@ -106,7 +106,7 @@ def show(
 
 
 def _render_show(view: dict[str, Any]) -> None:
-    output.line(f"{view['title']}  ({view['id']})", style="bold")
+    output.line(f"{view['title']}  ({view['id']})", tone="accent")
     output.fields(
         [
             ("failure mode", view["failure_mode"]),
@@ -134,7 +134,7 @@ def _render_show(view: dict[str, Any]) -> None:
         output.table("Inputs", ["NAME", "TYPE", "REQUIRED", "DEFAULT", "DESCRIPTION"], rows)
     for n, step in enumerate(view["steps"], start=1):
         output.line()
-        output.line(f"{n}. [{step['phase']}] {step['id']}: {step['title']}", style="bold")
+        output.line(f"{n}. [{step['phase']}] {step['id']}: {step['title']}", tone="accent")
         output.line(f"   {step['uses']}: {step['action']}")
         for key in ("when", "expect", "needs", "on_fail", "confirm"):
             if step.get(key):

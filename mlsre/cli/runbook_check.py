@@ -85,7 +85,7 @@ def check(
 
 def _render(report: Any) -> None:
     for problem in report.invalid:
-        output.line(f"invalid runbook (not checked): {problem}", style="bold red")
+        output.line(f"invalid runbook (not checked): {problem}", tone="bad")
     for r in report.runbooks:
         verdict = (
             "WOULD NOT WORK"
@@ -99,7 +99,7 @@ def _render(report: Any) -> None:
         ok = sum(1 for s in r.steps if s.status.value == "ok")
         output.line(
             f"{r.id}: {verdict} ({ok} of {len(r.steps)} steps ok)",
-            style="green" if r.works else "bold red",
+            tone="ok" if r.works else "bad",
         )
         if r.problem:
             output.line(f"  cannot check: {r.problem}")

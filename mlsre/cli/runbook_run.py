@@ -86,7 +86,7 @@ def render_report(report: RunReport, as_json: bool) -> None:
         output.line(
             f"Runbook {report.runbook}{where}: {report.outcome.value}"
             f" (data as of {report.evaluated_at})",
-            style="bold",
+            tone="accent",
         )
         for label, status in (("failed", StepStatus.FAILED), ("could not run", StepStatus.ERROR)):
             if names := report.named(status):

@@ -181,8 +181,6 @@ def _runbooks_for(settings: Any) -> dict[str, str]:
 
 # -- human view -----------------------------------------------------------------------------
 
-_ALERT_STYLE = {"page": "bold red", "ticket": "yellow", "none": "green"}
-
 
 def _pct(x: float | None, digits: int = 3) -> str:
     return "-" if x is None else f"{x * 100:.{digits}g}%"
@@ -192,27 +190,27 @@ def _rate(x: float | None) -> str:
     return "-" if x is None else f"{x:.3g}"
 
 
-def _rate_style(x: float | None) -> str:
+def _rate_tone(x: float | None) -> output.Tone:
     if x is None:
-        return "dim"
-    return "bold red" if x > 6 else "yellow" if x > 1 else "green"
+        return "muted"
+    return "bad" if x > 6 else "warn" if x > 1 else "ok"
 
 
-def _bar(fraction: float | None, width: int = 24) -> str:
+def _bar(fraction: float | None, width: int = 24) -> Any:
+    """The error budget left as a bar: a rich ``Text`` (tones from the one style table)."""
     f = 0.0 if fraction is None else min(max(fraction, 0.0), 1.0)
     full = round(f * width)
-    style = "green" if f > 0.5 else "yellow" if f > 0.2 else "red"
-    return f"[{style}]{'█' * full}[/][dim]{'░' * (width - full)}[/]"
+    bar = output.text("█" * full, "ok" if f > 0.5 else "warn" if f > 0.2 else "bad")
+    bar.append_text(output.text("░" * (width - full), "muted"))
+    return bar
 
 
 def _render(st: SloStatus) -> None:
     from mlsre.timeutil import human_duration, iso
 
     alert = st.alert.value
-    head = (
-        f"{st.name} ({st.service}): objective {_pct(st.objective, 4)} over {st.window}, "
-        f"at {iso(st.at)}"
-    )
+    tail = f"objective {_pct(st.objective, 4)} over {st.window}, at {iso(st.at)}"
+    head = f"{st.name} ({st.service}): {tail}"
     left = "no data" if st.budget_remaining is None else f"{st.budget_remaining * 100:.1f}%"
     exhaustion = (
         "not burning"
@@ -234,19 +232,18 @@ def _render(st: SloStatus) -> None:
             ]
         )
         return
-    from rich.markup import escape
-
-    con = output.console()
-    con.print(
-        f"[bold]{escape(st.name)}[/] [dim]({escape(st.service)})[/]  "
-        f"{escape(head.split(': ', 1)[1])}"
-    )
-    con.print(f"  SLI          {_pct(st.sli, 5)}")
-    con.print(f"  budget left  {_bar(st.budget_remaining)} {left}")
-    rates = "  ".join(f"{w} [{_rate_style(v)}]{_rate(v)}[/]" for w, v in st.burn_rates.items())
-    con.print(f"  burn rate    {rates}")
-    con.print(f"  exhaustion   {exhaustion}")
-    firing = f" [dim]({', '.join(st.firing)})[/]" if st.firing else ""
-    con.print(f"  alert        [{_ALERT_STYLE[alert]}]{alert.upper()}[/]{firing}")
-    if st.history_note:
-        con.print(f"  history      [yellow]{escape(st.history_note)}[/]")
+    text = output.text
+    rates: list[Any] = []
+    for w, v in st.burn_rates.items():
+        rates += ["  " if rates else "", f"{w} ", text(_rate(v), _rate_tone(v))]
+    firing = text(f" ({', '.join(st.firing)})", "muted") if st.firing else ""
+    for shown in (
+        [text(st.name, "accent"), " ", text(f"({st.service})", "muted"), f"  {tail}"],
+        [f"  SLI          {_pct(st.sli, 5)}"],
+        ["  budget left  ", _bar(st.budget_remaining), f" {left}"],
+        ["  burn rate    ", *rates],
+        [f"  exhaustion   {exhaustion}"],
+        ["  alert        ", text(alert.upper(), output.tone_of(alert)), firing],
+        *([["  history      ", text(st.history_note, "warn")]] if st.history_note else []),
+    ):
+        output.line(output.joined(*shown))

@@ -61,14 +61,14 @@ def _render(report: TriageReport) -> None:
     output.line(
         f"Triage of {report.model} (data as of {report.evaluated_at},"
         f" {len(report.verdicts)} runbooks in {report.duration_s:.1f}s)",
-        style="bold",
+        tone="accent",
     )
     rows = []
     for v in report.verdicts:
         if v.outcome is None:
-            verdict, found = output.styled("error", "error"), f"cannot run: {v.problem}"
+            verdict, found = output.styled("error"), f"cannot run: {v.problem}"
         else:
-            verdict = output.styled(v.outcome.value, _STYLE.get(v.outcome.value))
+            verdict = output.styled(v.outcome.value)
             first = (v.failed or v.errors)[:1]
             found = "; ".join(
                 f"{f.step}: {re.sub(r'expect `[^`]*` ', '', f.summary)}" for f in first
@@ -83,11 +83,11 @@ def _render(report: TriageReport) -> None:
         console = output.console()
         widths = [max(len(col), *(len(str(r[n])) for r in rows)) for n, col in enumerate(columns)]
         room = max(20, console.width - sum(widths[:3]) - 9)
-        table = Table(box=None, header_style="bold", padding=(0, 1))
+        table = Table(box=None, header_style=output.STYLE["accent"], padding=(0, 1))
         for col in columns:
-            table.add_column(col)
+            table.add_column(output.text(col))
         for row in rows:
-            cells = [c if isinstance(c, Text) else Text(str(c)) for c in row]
+            cells = [c if isinstance(c, Text) else output.text(c) for c in row]
             cells[3].truncate(room, overflow="ellipsis")
             table.add_row(*cells)
         console.print(table)
@@ -99,10 +99,7 @@ def _render(report: TriageReport) -> None:
             output.line(f"Cause to rule out first: {best.cause}")
         output.line(
             f"Next: mlsre runbook run {report.next_runbook} -i model={report.model} --open",
-            style="bold",
+            tone="accent",
         )
     else:
         output.line("No check failed: nothing points at a runbook.")
-
-
-_STYLE = {"unhealthy": "failed", "healthy": "passed", "error": "error", "quit": "skipped"}
