@@ -9,7 +9,7 @@ from mlsre.cli import output
 if TYPE_CHECKING:
     from mlsre.canary.promote import Promotion
     from mlsre.integrations.mlflow import ModelVersion
-    from mlsre.steps.registry_moves import AliasMove
+    from mlsre.steps.model_registry.moves import AliasMove
 
 
 def _when(ms: int) -> str:

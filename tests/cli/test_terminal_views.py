@@ -33,9 +33,9 @@ from typer.main import get_command
 
 from mlsre.cli.app import app
 from mlsre.textsafe import visible
-from tests.engine_support import write_runbook
-from tests.fixtures_postmortem import make_repo
-from tests.helpers import run
+from tests.support.engine_support import write_runbook
+from tests.support.fixtures_postmortem import make_repo
+from tests.support.helpers import run
 
 WORD = "W" * 70  # wider than any column at 60 and 80 columns
 HOSTILE = f"p99 [prod] up [/bold] [red]x[/red] :fire: \x1b[31mZ \x1b[7mR {WORD}"
@@ -47,7 +47,7 @@ OUR_TAGS = re.compile(
 )
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 CELL = re.compile("[│┃]")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Commands whose output is a machine format, not a view: nothing to render as a person reads it.
 NO_VIEW = {
@@ -151,7 +151,7 @@ def _yaml_quoted(text: str) -> str:
 
 
 def _hostile_workspace(root: Path, tmp: Path) -> Path:
-    from tests.faulty_server import refused_url
+    from tests.support.faulty_server import refused_url
 
     repo, _ = make_repo(tmp / "git")
     assert run("init", str(root)).exit_code == 0
@@ -321,7 +321,7 @@ def _render_server_views(t: Screen) -> None:
     from mlsre.integrations.mlflow import ModelVersion
     from mlsre.slo.budget import AlertState
     from mlsre.slo.status import SloStatus
-    from mlsre.steps.registry_moves import AliasMove
+    from mlsre.steps.model_registry.moves import AliasMove
     from mlsre.timeutil import utcnow
 
     versions = [
@@ -462,8 +462,8 @@ def test_every_status_word_has_one_tone() -> None:
     from mlsre.canary.judge import Verdict
     from mlsre.cli import output
     from mlsre.doctor import CheckStatus
-    from mlsre.drift.checks import Severity as FindingSeverity
     from mlsre.drift.compare import ColumnStatus
+    from mlsre.drift.quality import Severity as FindingSeverity
     from mlsre.incident.model import Severity, Status
     from mlsre.readiness.report import ItemStatus
     from mlsre.runbook.run_model import RunOutcome
