@@ -200,7 +200,7 @@ def check_channels(settings: Settings) -> list[Check]:
 
 
 def _has_secret(*names: str) -> bool:
-    from mlsre.config import secret
+    from mlsre.config_file import secret
 
     return any(secret(n) for n in names)
 

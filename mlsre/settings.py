@@ -1,6 +1,7 @@
 """The validated settings model (pydantic), with where each value came from.
 
-Imported only by commands that need more than the store URL; see :mod:`mlsre.config`.
+Imported only by commands that need more than the store URL; the file itself is read by
+:mod:`mlsre.config_file`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from mlsre.config import (
-    SECRET_ENV,
+from mlsre.config_file import (
     RawConfig,
     check_store_url,
     default_store_url,
@@ -21,6 +21,7 @@ from mlsre.config import (
     resolve_sqlite_url,
 )
 from mlsre.errors import ConfigError
+from mlsre.redaction import SECRET_ENV
 from mlsre.serve.config import AlertsSettings
 
 

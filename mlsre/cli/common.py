@@ -91,7 +91,7 @@ def settings(ctx: typer.Context) -> Settings:
 
 def store(ctx: typer.Context) -> Store:
     """The incident store, found without validating every setting (the 03:00 hot path)."""
-    from mlsre.config import store_url
+    from mlsre.config_file import store_url
     from mlsre.incident.store import open_store
 
     return open_store(store_url(store_flag(ctx), config_path(ctx)))

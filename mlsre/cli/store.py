@@ -20,7 +20,7 @@ app = typer.Typer(
 
 
 def _open(ctx: typer.Context, *, check_schema: bool) -> EventStore:
-    from mlsre.config import store_url
+    from mlsre.config_file import store_url
     from mlsre.incident.store import open_event_store
 
     return open_event_store(store_url(store_flag(ctx), config_path(ctx)), check_schema=check_schema)

@@ -118,7 +118,7 @@ def json_headers(
     """Headers for a JSON API: bearer token, else basic auth, from the environment only."""
     import base64
 
-    from mlsre.config import secret
+    from mlsre.config_file import secret
 
     headers = {"Accept": "application/json", **extra}
     token = secret(token_env)

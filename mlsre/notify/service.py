@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def notify_settings(config_path: Path | None) -> Any:
     """The validated settings when mlsre.yaml configures notify/escalation at all, else None
     (no pydantic for a workspace that does not page anyone)."""
-    from mlsre.config import read_raw
+    from mlsre.config_file import read_raw
 
     raw = read_raw(config_path)
     if not (raw.data.get("escalation") or raw.data.get("notify")):

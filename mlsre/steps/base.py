@@ -76,7 +76,7 @@ class Interaction(Protocol):
 class StepContext:
     """Everything a step kind may use while it runs."""
 
-    settings: Any  # mlsre.config.Settings (typed loosely to keep this module import-light)
+    settings: Any  # mlsre.settings.Settings (typed loosely to keep this module import-light)
     inputs: dict[str, Any] = field(default_factory=dict)
     incident: dict[str, Any] | None = None
     at: datetime | None = None  # evaluate queries as of this time (None: now)

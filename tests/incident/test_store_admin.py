@@ -121,7 +121,7 @@ def _newer(url: str, server: PgServer | None) -> None:
 def test_a_store_written_by_a_newer_mlsre_is_refused_and_left_alone(
     isolated: Path, request: pytest.FixtureRequest
 ) -> None:
-    from mlsre.config import store_url
+    from mlsre.config_file import store_url
 
     url = store_url()
     _newer(url, request.getfixturevalue("postgres") if url.startswith("postgresql") else None)
@@ -246,7 +246,7 @@ def _readline(lines: Lines) -> str:
 
 @pytest.mark.usefixtures("store_backend")
 def test_follow_prints_each_new_entry_as_one_json_line(isolated: Path) -> None:
-    from mlsre.config import store_url
+    from mlsre.config_file import store_url
 
     store = open_event_store(store_url())
     open_incident(store, title="followed", severity=Severity.SEV2, actor="a")

@@ -164,7 +164,7 @@ def test_postgres_restart_mid_stream_commits_or_fails_each_write_in_one_line(
 
 @pytest.mark.usefixtures("store_backend")
 def test_two_resolvers_at_once_one_wins_the_other_is_refused(isolated: Path) -> None:
-    from mlsre.config import store_url
+    from mlsre.config_file import store_url
 
     url = store_url()
     store = open_event_store(url)

@@ -167,7 +167,7 @@ def test_incident_open_offers_the_runbook(isolated: Path) -> None:
 
 @pytest.mark.usefixtures("store_backend")  # on SQLite and on PostgreSQL
 def test_resume_asks_before_rerunning_a_half_done_mitigation(isolated: Path) -> None:
-    from mlsre.config import store_url
+    from mlsre.config_file import store_url
     from mlsre.incident.model import EventKind
     from mlsre.incident.service import record
     from mlsre.incident.store import open_store

@@ -123,7 +123,7 @@ def test_sigkill_at_random_points_then_resume(isolated: Path) -> None:
 @pytest.mark.usefixtures("store_backend")  # on SQLite and on PostgreSQL
 def test_resume_reuses_recorded_results_and_asks_about_half_done_mitigation(isolated: Path) -> None:
     """A run that stopped right after the mitigation started: resume never re-runs it unasked."""
-    from mlsre.config import store_url
+    from mlsre.config_file import store_url
     from mlsre.incident.model import EventKind
     from mlsre.incident.service import record
     from mlsre.incident.store import open_store

@@ -1,8 +1,9 @@
-"""Settings: one pydantic model, with precedence flag > ``MLSRE_*`` env > file > default.
+"""The config file (``mlsre.yaml``) as written, before validation, and the store URL.
 
-Incident commands only need the store URL; :func:`store_url` finds it without importing
-pydantic, so ``mlsre incident list`` stays fast and a typo in an unrelated section never stops
-anyone from seeing their incidents.
+:mod:`mlsre.settings` builds the validated ``Settings`` from what this reads. Incident commands
+only need the store URL: :func:`store_url` finds it (flag > ``MLSRE_STORE_URL`` > file > default)
+without importing pydantic, so ``mlsre incident list`` stays fast and a typo in an unrelated
+section never stops anyone from seeing their incidents.
 """
 
 from __future__ import annotations
@@ -14,12 +15,6 @@ from typing import Any
 
 from mlsre import paths
 from mlsre.errors import ConfigError
-
-# Secrets and their redaction live in mlsre.redaction; re-exported for older imports.
-from mlsre.redaction import REDACTED as REDACTED
-from mlsre.redaction import SECRET_ENV as SECRET_ENV
-from mlsre.redaction import redact as redact
-from mlsre.redaction import secret_values as secret_values
 
 
 @dataclass
@@ -168,5 +163,6 @@ def _where(raw: RawConfig, loc: tuple[str, ...]) -> str:
 
 
 def secret(name: str) -> str | None:
+    """A secret named in the config: only ever read from the environment, never the file."""
     value = os.environ.get(name)
     return value or None
