@@ -255,11 +255,11 @@ class Engine:
         step, view, kind, params = ready
         if (
             step.id in run.prior.started_only
-            and view.mutating
+            and view.needs_confirm
             and not self.operator.interrupted_mitigation(view)
         ):
             return self._skip(run, step, approval.interrupted_mitigation(view), Awaiting.APPROVAL)
-        if not (step.confirm or view.mutating):
+        if not (step.confirm or view.needs_confirm):
             return None
         view.change = approval.preview(kind, params, self.settings, run.ctx, run.options)
         if self.operator.confirm(view, approval.question(step, view, run.ctx)):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlsre.runbook import refs
 from mlsre.runbook.messages import did_you_mean
+from mlsre.steps.base import Phase
 from mlsre.yamlfile import Loc
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from mlsre.runbook.model import Step
     from mlsre.runbook.run_model import StepOutcome
 
-PHASES = ("diagnose", "mitigate", "verify")
+PHASES = tuple(p.value for p in Phase)
 
 
 def after(here: int, out: StepOutcome, steps: list[Step]) -> int | None:
@@ -46,8 +47,9 @@ def step_id(step: Any) -> str | None:
 
 
 def phase_of(step: dict[str, Any]) -> str:
-    p = step.get("phase", "diagnose")
-    return p if p in PHASES else "diagnose"
+    """A raw step's phase (an invalid one is reported elsewhere; read as the default here)."""
+    p = step.get("phase", Phase.DIAGNOSE.value)
+    return p if p in PHASES else Phase.DIAGNOSE.value
 
 
 def collect_ids(ctx: Ctx, steps: list[Any]) -> None:
@@ -170,7 +172,9 @@ def _never_after_failure(gate_step: Any, gate: str, i: int, ctx: Ctx) -> str | N
         return None
     on_fail = gate_step.get("on_fail")
     if on_fail is None:
-        on_fail = "continue" if phase_of(gate_step) == "diagnose" else "stop"
+        from mlsre.runbook.model import default_on_fail
+
+        on_fail = default_on_fail(phase_of(gate_step)).value
     if on_fail == "stop":
         return f"it runs only when '{gate}' fails, and '{gate}' stops the run when it fails"
     target = goto_target(gate_step)

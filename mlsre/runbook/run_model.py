@@ -71,7 +71,7 @@ class StepView:
     total: int
     description: str
     params: dict[str, Any] | None
-    mutating: bool
+    needs_confirm: bool  # a person's yes (or --yes) before it runs: StepKind.needs_confirm
     problem: str | None = None  # rendering or parameter error
     change: str | None = None  # what it will change, read from the system before asking
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from mlsre.errors import ValidationError
+from mlsre.timeutil import UNIT_SECONDS
 
 
 class TemplateError(ValidationError):
@@ -25,8 +26,8 @@ def _duration(seconds: Any) -> str:
     if s <= 0:
         return "0s"
     out = ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        n, s = divmod(s, size)
+    for unit in "dhms":
+        n, s = divmod(s, int(UNIT_SECONDS[unit]))
         if n:
             out += f"{n}{unit}"
     return out

@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4", "SEV5")
+from mlsre.incident.model import Severity
+
+SEVERITIES = tuple(s.value for s in Severity)
 
 
 class _Strict(BaseModel):
