@@ -19,6 +19,8 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 10.0
 _CHUNK = 64 * 1024
 
+READ_MARGIN_S = 1.0  # see _download
+
 
 def backoff_delay(request: Request, attempt: int, response: Response | None) -> float:
     """Exponential backoff from ``backoff_s``, honouring Retry-After (0 disables both)."""
@@ -204,7 +206,9 @@ def _download(
         params=list(request.params) or None,
         json=request.json_body,
         headers=request.headers,
-        timeout=request.timeout_s,
+        # Reads get a little longer than the total deadline, so a hung server is always named
+        # by the deadline (one message), never by whichever timer a loaded machine fires first.
+        timeout=(request.timeout_s, request.timeout_s + READ_MARGIN_S),
         verify=request.verify,
         allow_redirects=True,
         stream=True,
