@@ -168,7 +168,7 @@ def render(
 def evidence_json(incident: Incident, events: list[Event]) -> str:
     """The incident's whole record as JSON, secrets removed, stable for the same events."""
     from mlsre.jsonutil import plain
-    from mlsre.runbook.journal import redact_data
+    from mlsre.redaction import redact_data
 
     data = {
         "incident": plain(incident),

@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlsre import redaction
 from mlsre.incident.model import Event, EventKind
 from mlsre.runbook.run_model import Awaiting, RunListener
 from mlsre.steps.base import StepStatus
@@ -23,11 +22,6 @@ if TYPE_CHECKING:
 
 MAX_EVENT_CHARS = 256_000  # evidence of one step result, as JSON
 MAX_RECORDED_SAMPLES = 200  # samples of one step result (the report keeps them all)
-
-
-def redact_data(obj: Any, secrets: list[str] | None = None) -> Any:
-    """Every string inside ``obj`` with known secrets removed (see :mod:`mlsre.redaction`)."""
-    return redaction.redact_data(obj, secrets)
 
 
 def bounded_evidence(evidence: dict[str, Any]) -> dict[str, Any]:
@@ -48,7 +42,7 @@ def bounded_evidence(evidence: dict[str, Any]) -> dict[str, Any]:
 
 
 def step_result_data(run_id: str, out: StepOutcome) -> dict[str, Any]:
-    """A STEP_RESULT event's data: the outcome, bounded and redacted."""
+    """A STEP_RESULT event's data: the outcome, bounded (the store redacts every event)."""
     data = {
         "run": run_id,
         "step": out.step,
@@ -65,7 +59,7 @@ def step_result_data(run_id: str, out: StepOutcome) -> dict[str, Any]:
     }
     if out.awaiting is not None:
         data["awaiting"] = out.awaiting.value
-    return redact_data(data)  # type: ignore[no-any-return]
+    return data
 
 
 def _model_changes(run: Run, outcome: StepOutcome) -> list[dict[str, Any]]:
@@ -114,11 +108,11 @@ class Journal(RunListener):
         self._append(EventKind.STEP_RESULT, step_result_data(run.run_id, outcome))
         for change in _model_changes(run, outcome):
             data = {"run": run.run_id, "step": outcome.step, **change}
-            self._append(EventKind.MODEL_CHANGED, redact_data(data))
+            self._append(EventKind.MODEL_CHANGED, data)
 
     def inputs_changed(self, run: Run, step: Step, changes: dict[str, Any]) -> None:
         data = {"run": run.run_id, "runbook": run.runbook.id, "step": step.id, "changes": changes}
-        self._append(EventKind.INPUTS_CHANGED, redact_data(data))
+        self._append(EventKind.INPUTS_CHANGED, data)
 
     def run_finished(self, run: Run, report: RunReport) -> None:
         if run.quit:  # the person stopped: the run stays unfinished, to be resumed
