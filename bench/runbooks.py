@@ -2,7 +2,6 @@
 
     .venv/bin/python bench/runbooks.py            # generated runbooks reuse the library's templates
     .venv/bin/python bench/runbooks.py --unique   # worst case: every query template is different
-    .venv/bin/python bench/runbooks.py --jinja-only  # without our expression reader (expr.py)
 
 Two kinds of generated runbooks, each measured separately:
 - "library-sized": the bundled ones with a new id, title, thresholds and step ids, as large and
@@ -66,12 +65,9 @@ def generate_scaffolds(target: Path, count: int) -> None:
 
 def measure(folder: Path) -> dict[str, Any]:
     """Run in a fresh process: cold and warm validation, then the PyYAML baseline."""
-    from mlsre.runbook import expr, refs
+    from mlsre.runbook import refs
     from mlsre.runbook.validate import validate_paths
     from mlsre.steps.catalog import default_catalog
-
-    if os.environ.get("MLSRE_BENCH_JINJA_ONLY"):  # what expr.py saves: Jinja parses everything
-        expr.fast_expression = lambda text: None
 
     reg = default_catalog()
     out: dict[str, Any] = {}
@@ -101,9 +97,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--unique", action="store_true", help="make every query template unique")
-    parser.add_argument(
-        "--jinja-only", action="store_true", help="read every expression with Jinja (no expr.py)"
-    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -120,8 +113,6 @@ def main() -> None:
         for folder in (hook, scaffolds, copies):
             env = {**os.environ, "XDG_CACHE_HOME": tempfile.mkdtemp(dir=tmp)}
             env.pop("MLSRE_NO_CACHE", None)
-            if args.jinja_only:
-                env["MLSRE_BENCH_JINJA_ONLY"] = "1"
             run = subprocess.run(
                 [sys.executable, __file__, "--measure", str(folder)],
                 env=env,

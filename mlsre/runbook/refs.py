@@ -3,8 +3,6 @@
 ``analyze_template("rate(x{model='{{ inputs.model }}'}[5m])")`` returns the names, inputs, steps,
 filters and tests it uses, or the syntax error. Results are cached by text: a library repeats the
 same few templates (``{{ inputs.model }}``) hundreds of times, and parsing is the slow part.
-Bare expressions in the common subset (``steps['a'].failed and value < inputs.max``) are read by
-the small parser in :mod:`mlsre.runbook.expr`, which gives Jinja's answer ten times faster.
 """
 
 from __future__ import annotations
@@ -213,10 +211,7 @@ def _analyze_expression(text: str) -> Analysis:
 
 
 def _parse_expression(text: str) -> Analysis:
-    from mlsre.runbook.expr import fast_expression
-
-    fast = fast_expression(text)
-    return fast if fast is not None else _jinja_expression(text)
+    return _jinja_expression(text)
 
 
 def _jinja_expression(text: str) -> Analysis:
