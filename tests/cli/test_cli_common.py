@@ -12,6 +12,7 @@ from typer.models import OptionInfo
 
 from mlsre.cli import common
 from mlsre.cli.app import app
+from tests.support.commands import command_tree
 
 # Commands whose option shares a flag with a common alias but means something else there.
 OWN_MEANING = {
@@ -39,21 +40,7 @@ def _aliases() -> dict[str, set[str]]:
 
 
 def _options() -> list[tuple[tuple[str, ...], click.Option]]:
-    root = get_command(app)
-    found: list[tuple[tuple[str, ...], click.Option]] = []
-
-    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
-        if isinstance(cmd, click.Group):
-            ctx = click.Context(cmd)
-            for name in cmd.list_commands(ctx):
-                child = cmd.get_command(ctx, name)
-                assert child is not None, name
-                walk(child, (*path, name))
-            return
-        found.extend((path, p) for p in cmd.params if isinstance(p, click.Option))
-
-    walk(root, ())
-    return found
+    return [(p, o) for p, cmd in command_tree() for o in cmd.params if isinstance(o, click.Option)]
 
 
 def test_the_common_aliases_cover_the_repeated_flags() -> None:

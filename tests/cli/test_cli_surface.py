@@ -9,30 +9,14 @@ import sys
 from pathlib import Path
 
 import typer
-from typer.main import get_command
 
 from mlsre import __version__
-from mlsre.cli.app import app
+from tests.support.commands import command_tree
 from tests.support.helpers import ok, run
 
 
 def _leaf_commands() -> list[tuple[str, ...]]:
-    import click
-
-    root = get_command(app)
-    out: list[tuple[str, ...]] = []
-
-    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
-        if isinstance(cmd, click.Group):
-            ctx = click.Context(cmd)
-            for name in cmd.list_commands(ctx):
-                child = cmd.get_command(ctx, name)
-                assert child is not None, name
-                walk(child, (*path, name))
-        out.append(path)
-
-    walk(root, ())
-    return out
+    return [p for p, _ in command_tree(groups=True)]
 
 
 def test_every_command_has_help_with_an_example() -> None:

@@ -14,14 +14,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
-from typer.main import get_command
 
-from mlsre.cli.app import app
 from mlsre.drift.samples import sample_paths
 from mlsre.jsonutil import loads_strict
 from tests.support import scenario_fraud as scenario
+from tests.support.commands import command_tree, takes_json
 from tests.support.engine_support import write_runbook
 from tests.support.fixtures_postmortem import make_repo
 from tests.support.fixtures_servers import MlflowServer, PromServer
@@ -35,21 +33,7 @@ DOCS_SLOS = Path(__file__).resolve().parents[2] / "docs" / "examples" / "slos"
 
 
 def json_commands() -> set[str]:
-    root = get_command(app)
-    found: set[str] = set()
-
-    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
-        if isinstance(cmd, click.Group):
-            ctx = click.Context(cmd)
-            for name in cmd.list_commands(ctx):
-                child = cmd.get_command(ctx, name)
-                assert child is not None
-                walk(child, (*path, name))
-        elif any("--json" in getattr(p, "opts", []) for p in cmd.params):
-            found.add(" ".join(path))
-
-    walk(root, ())
-    return found
+    return {" ".join(p) for p, cmd in command_tree() if takes_json(cmd)}
 
 
 def _crashed_run(ws: Path) -> None:

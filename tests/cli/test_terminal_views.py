@@ -22,17 +22,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from contextlib import redirect_stdout
-from functools import cache
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
-from typer.main import get_command
 
-from mlsre.cli.app import app
 from mlsre.textsafe import visible
+from tests.support.commands import command_tree
 from tests.support.engine_support import write_runbook
 from tests.support.fixtures_postmortem import make_repo
 from tests.support.helpers import run
@@ -59,23 +56,8 @@ NO_VIEW = {
 }
 
 
-@cache
 def leaf_commands() -> frozenset[str]:
-    root = get_command(app)
-    found: set[str] = set()
-
-    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
-        if isinstance(cmd, click.Group):
-            ctx = click.Context(cmd)
-            for name in cmd.list_commands(ctx):
-                child = cmd.get_command(ctx, name)
-                assert child is not None
-                walk(child, (*path, name))
-        else:
-            found.add(" ".join(path))
-
-    walk(root, ())
-    return frozenset(found)
+    return frozenset(" ".join(p) for p, _ in command_tree())
 
 
 def streams(raw: str) -> list[str]:

@@ -16,12 +16,12 @@ from typing import Any
 
 import click
 import pytest
-import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mlsre.cli.app import app
+from tests.support.commands import command_tree
 from tests.support.faulty_server import refused_url
 
 # Slow or global commands are swept elsewhere (demo builds a whole workspace).
@@ -62,21 +62,7 @@ NASTY = [
 
 
 def _commands() -> list[tuple[list[str], click.Command]]:
-    root = typer.main.get_group(app)
-    ctx = click.Context(root)
-    out: list[tuple[list[str], click.Command]] = []
-
-    def walk(cmd: click.Command, path: list[str]) -> None:
-        if isinstance(cmd, click.Group):
-            for name in cmd.list_commands(ctx):
-                sub = cmd.get_command(ctx, name)
-                if sub is not None and name not in SKIP:
-                    walk(sub, [*path, name])
-        else:
-            out.append((path, cmd))
-
-    walk(root, [])
-    return out
+    return [(list(p), cmd) for p, cmd in command_tree() if not SKIP & set(p)]
 
 
 COMMANDS = _commands()
