@@ -245,39 +245,22 @@ def _check_refs(
     ctx: Ctx, i: int, loc: Loc, a: refs.Analysis, allowed: frozenset[str] | None
 ) -> None:
     if a.error is not None:
-        hint = ""
-        if "{{{" in str(_value_at(ctx.doc.data, loc)):
-            hint = " (a PromQL '{' right before '{{' reads as a Jinja dict: write '{ {{ ... }}')"
-        ctx.add_at(loc, a.error_line, f"template error: {a.error}{hint}")
+        _template_error(ctx, loc, a)
         return
-    if allowed is not None and not a.names <= allowed:
-        for name in sorted(a.names - allowed):
-            hint = did_you_mean(name, allowed)
-            dashed = [s for s in ctx.ids if s.endswith(f"-{name}") or s.startswith(f"{name}-")]
-            if dashed and not hint:
-                hint = f" — step ids with '-' need brackets: steps['{dashed[0]}']"
-            ctx.add(loc, f"'{name}' is not defined here{hint}")
+    if allowed is not None:
+        _names_not_allowed(ctx, loc, a.names - allowed, allowed)
     for name, lineno in a.inputs:
         ctx.used_inputs.add(name)
         if name not in ctx.inputs:
             ctx.add_at(loc, lineno, f"undefined input '{name}'{did_you_mean(name, ctx.inputs)}")
     for ref in a.steps:
-        if ref.step not in ctx.ids:
-            ctx.add_at(
-                loc, ref.lineno, f"unknown step '{ref.step}'{did_you_mean(ref.step, ctx.ids)}"
-            )
-        elif ctx.ids[ref.step] >= i:
-            ctx.add_at(
-                loc, ref.lineno, f"refers to step '{ref.step}', which has not run yet at this point"
-            )
-        elif ref.field is not None and ref.field not in STEP_RESULT_FIELDS:
-            ctx.add_at(
-                loc,
-                ref.lineno,
-                f"steps['{ref.step}'] has no '{ref.field}'"
-                f"{did_you_mean(ref.field, STEP_RESULT_FIELDS)}"
-                f" (one of {', '.join(STEP_RESULT_FIELDS)})",
-            )
+        message = _step_ref_problem(ctx, i, ref)
+        if message is not None:
+            ctx.add_at(loc, ref.lineno, message)
+    _filters_and_tests(ctx, loc, a)
+
+
+def _filters_and_tests(ctx: Ctx, loc: Loc, a: refs.Analysis) -> None:
     for name, lineno in a.filters:
         if name not in ENGINE_FILTERS and not refs.is_jinja_filter(name):
             ctx.add_at(loc, lineno, f"unknown filter '{name}'{did_you_mean(name, _filters())}")
@@ -286,6 +269,37 @@ def _check_refs(
         for name, lineno in a.tests:
             if name not in tests:
                 ctx.add_at(loc, lineno, f"unknown test '{name}'{did_you_mean(name, tests)}")
+
+
+def _template_error(ctx: Ctx, loc: Loc, a: refs.Analysis) -> None:
+    hint = ""
+    if "{{{" in str(_value_at(ctx.doc.data, loc)):
+        hint = " (a PromQL '{' right before '{{' reads as a Jinja dict: write '{ {{ ... }}')"
+    ctx.add_at(loc, a.error_line, f"template error: {a.error}{hint}")
+
+
+def _names_not_allowed(ctx: Ctx, loc: Loc, names: frozenset[str], allowed: frozenset[str]) -> None:
+    for name in sorted(names):
+        hint = did_you_mean(name, allowed)
+        dashed = [s for s in ctx.ids if s.endswith(f"-{name}") or s.startswith(f"{name}-")]
+        if dashed and not hint:
+            hint = f" — step ids with '-' need brackets: steps['{dashed[0]}']"
+        ctx.add(loc, f"'{name}' is not defined here{hint}")
+
+
+def _step_ref_problem(ctx: Ctx, i: int, ref: refs.StepRef) -> str | None:
+    """What is wrong with ``steps['x'].field`` used in step ``i``, or None."""
+    if ref.step not in ctx.ids:
+        return f"unknown step '{ref.step}'{did_you_mean(ref.step, ctx.ids)}"
+    if ctx.ids[ref.step] >= i:
+        return f"refers to step '{ref.step}', which has not run yet at this point"
+    if ref.field is not None and ref.field not in STEP_RESULT_FIELDS:
+        return (
+            f"steps['{ref.step}'] has no '{ref.field}'"
+            f"{did_you_mean(ref.field, STEP_RESULT_FIELDS)}"
+            f" (one of {', '.join(STEP_RESULT_FIELDS)})"
+        )
+    return None
 
 
 @lru_cache(maxsize=1)
