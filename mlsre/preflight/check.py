@@ -26,6 +26,7 @@ from mlsre.preflight.report import (
     PreflightReport,
     RunbookCheck,
     StepCheck,
+    first_suggestions,
     worst,
 )
 from mlsre.runbook.model import Runbook, Step
@@ -105,16 +106,11 @@ def check_runbook(
     runbook: Runbook, given: dict[str, str], at: datetime | None, shared: Shared
 ) -> RunbookCheck:
     from mlsre.runbook.context import parse_inputs
-    from mlsre.runbook.engine import Engine, RunOptions, Unattended
 
     started = time.monotonic()
     mine = {k: v for k, v in given.items() if k in runbook.input_specs()}
     out = RunbookCheck(runbook.id, runbook.title, CheckStatus.OK)
-    needed = [
-        name
-        for name, spec in runbook.input_specs().items()
-        if spec.required and spec.default is None and name not in mine
-    ]
+    needed = _needed_inputs(runbook, mine)
     if needed:  # a runbook for a given occasion (a canary's versions): checked when given them
         flags = " ".join(f"--input {n}=..." for n in needed)
         out.status, out.problem = CheckStatus.NOT_RUN, f"needs {', '.join(needed)} ({flags})"
@@ -128,40 +124,64 @@ def check_runbook(
         )
         return out
     p = plan(runbook, shared.settings)
-    outcomes: dict[str, list[Any]] = {}
-    if p.runbook is not None:
-        engine = Engine(None, shared.settings, Unattended(yes=False))
-        options = RunOptions(
-            inputs=mine, at=at, transport=shared.transport, max_parallel=shared.parallel
-        )
-        stand_in = _stand_in_incident(runbook, out.inputs, shared.at)
-        try:
-            report = engine.run(p.runbook, options, stand_in, actor="mlsre preflight")
-        except MlsreError as exc:  # one runbook's trouble is its own verdict, not the end
-            out.status, out.problem = CheckStatus.BROKEN, exc.message
-            return out
-        for o in report.steps:
-            outcomes.setdefault(p.origin.get(o.step, o.step), []).append(o)
-    for step in runbook.steps:
-        if step.id in p.not_run:
-            out.steps.append(
-                StepCheck(step.id, step.title, step.uses, CheckStatus.NOT_RUN, p.not_run[step.id])
-            )
-            continue
-        found = outcomes.get(step.id, [])
-        if not found:  # the engine stopped before it (it should not: on_fail is continue)
-            out.steps.append(
-                StepCheck(step.id, step.title, step.uses, CheckStatus.NOT_RUN, "not reached")
-            )
-            continue
-        out.steps.append(_judge(step, found, out.inputs, p, shared))
+    try:
+        outcomes = _run_plan(runbook, p, mine, out.inputs, at, shared)
+    except MlsreError as exc:  # one runbook's trouble is its own verdict, not the end
+        out.status, out.problem = CheckStatus.BROKEN, exc.message
+        return out
+    out.steps = [
+        _step_check(step, outcomes.get(step.id, []), out.inputs, p, shared)
+        for step in runbook.steps
+    ]
     statuses = [s.status for s in out.steps if s.status is not CheckStatus.NOT_RUN]
     out.status = worst(statuses, CheckStatus.NOT_RUN)
-    for s in out.steps:
-        for k, v in s.suggest.items():
-            out.suggest.setdefault(k, v)
+    out.suggest = first_suggestions(s.suggest for s in out.steps)
     out.duration_s = round(time.monotonic() - started, 3)
     return out
+
+
+def _needed_inputs(runbook: Runbook, given: dict[str, str]) -> list[str]:
+    """Required inputs with no default that were not given."""
+    return [
+        name
+        for name, spec in runbook.input_specs().items()
+        if spec.required and spec.default is None and name not in given
+    ]
+
+
+def _run_plan(
+    runbook: Runbook,
+    p: Plan,
+    mine: dict[str, str],
+    inputs: dict[str, Any],
+    at: datetime | None,
+    shared: Shared,
+) -> dict[str, list[Any]]:
+    """The engine's outcomes of the planned (read-only) runbook, per original step id."""
+    from mlsre.runbook.engine import Engine, RunOptions, Unattended
+
+    outcomes: dict[str, list[Any]] = {}
+    if p.runbook is None:
+        return outcomes
+    engine = Engine(None, shared.settings, Unattended(yes=False))
+    options = RunOptions(
+        inputs=mine, at=at, transport=shared.transport, max_parallel=shared.parallel
+    )
+    stand_in = _stand_in_incident(runbook, inputs, shared.at)
+    report = engine.run(p.runbook, options, stand_in, actor="mlsre preflight")
+    for o in report.steps:
+        outcomes.setdefault(p.origin.get(o.step, o.step), []).append(o)
+    return outcomes
+
+
+def _step_check(
+    step: Step, found: list[Any], inputs: dict[str, Any], p: Plan, shared: Shared
+) -> StepCheck:
+    if step.id in p.not_run:
+        return StepCheck(step.id, step.title, step.uses, CheckStatus.NOT_RUN, p.not_run[step.id])
+    if not found:  # the engine stopped before it (it should not: on_fail is continue)
+        return StepCheck(step.id, step.title, step.uses, CheckStatus.NOT_RUN, "not reached")
+    return _judge(step, found, inputs, p, shared)
 
 
 def _stand_in_incident(runbook: Runbook, inputs: dict[str, Any], at: datetime) -> Any:
