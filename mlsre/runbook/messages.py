@@ -68,10 +68,7 @@ def _message(loc: Loc, errs: list[dict[str, Any]], model: type) -> str:
     last = loc[-1] if loc else ""
     got = _describe_input(err.get("input"))
     if kind == "extra_forbidden":
-        hint = did_you_mean(str(last), fields_at(model, loc[:-1]))
-        if not hint and " " in str(last):
-            hint = " — a ',' inside {a: flow mapping} starts a new key: quote the value"
-        return f"unknown field '{last}'{hint}"
+        return _unknown_field(loc, model)
     if kind == "missing":
         return f"missing required field '{last}'"
     if kind == "string_pattern_mismatch":
@@ -83,6 +80,14 @@ def _message(loc: Loc, errs: list[dict[str, Any]], model: type) -> str:
     if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
         msg = f"{msg}, got {got}"
     return msg
+
+
+def _unknown_field(loc: Loc, model: type) -> str:
+    last = str(loc[-1]) if loc else ""
+    hint = did_you_mean(last, fields_at(model, loc[:-1]))
+    if not hint and " " in last:
+        hint = " — a ',' inside {a: flow mapping} starts a new key: quote the value"
+    return f"unknown field '{last}'{hint}"
 
 
 def _type_word(err: dict[str, Any]) -> str:
