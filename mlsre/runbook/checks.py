@@ -70,12 +70,17 @@ def check_runbook(doc: YamlDocument, catalog: KindCatalog) -> tuple[list[Problem
             _check_step(ctx, i, step, seen)
     flow.check_cycles(ctx, steps)
     flow.check_reachability(ctx, steps)
+    _whole_runbook_warnings(ctx, steps)
+    return ctx.problems, ctx.warnings
+
+
+def _whole_runbook_warnings(ctx: Ctx, steps: list[Any]) -> None:
+    """Inputs nothing reads, and a runbook that mitigates but never verifies."""
     for name in sorted(ctx.inputs - ctx.used_inputs):
         ctx.warn(("inputs", name), f"input '{name}' is never used")
     phases = {flow.phase_of(s) for s in steps if isinstance(s, dict)}
     if "mitigate" in phases and "verify" not in phases:
         ctx.warn(("steps",), "the runbook mitigates but never verifies: add a verify step")
-    return ctx.problems, ctx.warnings
 
 
 def _check_step(ctx: Ctx, i: int, step: dict[str, Any], seen: list[int]) -> None:
