@@ -238,22 +238,12 @@ def _prom_queries(outcome: Any) -> list[str]:
 def _classify(
     outcome: Any, if_missing: str, shared: Shared
 ) -> tuple[CheckStatus, list[Finding], list[str]]:
-    from mlsre.preflight.diagnose import diagnose
-    from mlsre.preflight.promql import query_needs
     from mlsre.steps.base import StepStatus
 
     queries = _prom_queries(outcome)
     if outcome.status in (StepStatus.SKIPPED, StepStatus.PENDING):
         return CheckStatus.NOT_RUN, [], queries
-    findings: list[Finding] = []
-    for q in queries:
-        needs = query_needs(q)
-        if needs is None:
-            continue
-        try:
-            findings.extend(diagnose(needs, shared.meta))
-        except MlsreError:  # metadata unavailable: the step's own result still speaks
-            break
+    findings = _query_findings(queries, shared)
     evidence = outcome.evidence or {}
     if outcome.status is StepStatus.ERROR:
         missing = _registry_missing(outcome, if_missing, shared)
@@ -268,6 +258,23 @@ def _classify(
     return CheckStatus.OK, [], queries
 
 
+def _query_findings(queries: list[str], shared: Shared) -> list[Finding]:
+    """What each PromQL query names that Prometheus does not have."""
+    from mlsre.preflight.diagnose import diagnose
+    from mlsre.preflight.promql import query_needs
+
+    findings: list[Finding] = []
+    for q in queries:
+        needs = query_needs(q)
+        if needs is None:
+            continue
+        try:
+            findings.extend(diagnose(needs, shared.meta))
+        except MlsreError:  # metadata unavailable: the step's own result still speaks
+            break
+    return findings
+
+
 def _unreachable(evidence: dict[str, Any]) -> bool:
     """The server could not answer (down, slow, garbled, overloaded): the check is unknown."""
     if evidence.get("kind") in UNREACHABLE_KINDS:
@@ -278,25 +285,29 @@ def _unreachable(evidence: dict[str, Any]) -> bool:
 
 def _error_status(outcome: Any) -> CheckStatus:
     """An error with nothing missing: Prometheus refused a query (broken), or it found nothing."""
-    import json
-
-    exchanges = _exchanges(outcome, "Prometheus")
     empty = False
-    for ex in exchanges:
+    for ex in _exchanges(outcome, "Prometheus"):
         resp = ex.get("response") or {}
         if resp.get("status") in (400, 422):
             return CheckStatus.BROKEN  # a query Prometheus cannot parse or execute
-        try:
-            body = json.loads(resp.get("body") or "null")
-        except ValueError:
-            continue
-        data = body.get("data") if isinstance(body, dict) else None
-        if isinstance(data, dict) and data.get("result") == []:
+        if _empty_result(resp):
             empty = True
     text = outcome.summary or ""
     if empty or "no data" in text or "no model version change found" in text:
         return CheckStatus.NO_DATA
     return CheckStatus.BROKEN  # a template, parameter or step error before any query
+
+
+def _empty_result(resp: dict[str, Any]) -> bool:
+    """Did Prometheus answer with an empty result (the query ran and found nothing)?"""
+    import json
+
+    try:
+        body = json.loads(resp.get("body") or "null")
+    except ValueError:
+        return False
+    data = body.get("data") if isinstance(body, dict) else None
+    return isinstance(data, dict) and data.get("result") == []
 
 
 def _registry_missing(outcome: Any, if_missing: str, shared: Shared) -> Finding | None:
