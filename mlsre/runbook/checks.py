@@ -162,10 +162,16 @@ def validate_params(ctx: Ctx, loc: Loc, kind: StepKind[Any], raw: dict[str, Any]
         return None
     field_name = kind.nested_check
     check = raw.get(field_name) if field_name else None
-    nested_uses = check.get("uses") if isinstance(check, dict) else None
-    if field_name is None or not isinstance(check, dict) or not isinstance(nested_uses, str):
-        return params
-    at: Loc = (*loc, field_name)
+    if field_name is not None and isinstance(check, dict):
+        _validate_polled(ctx, (*loc, field_name), kind, check)
+    return params
+
+
+def _validate_polled(ctx: Ctx, at: Loc, kind: StepKind[Any], check: dict[str, Any]) -> None:
+    """The check a kind polls (at ``at``): a known kind, valid params, and no change to a system."""
+    nested_uses = check.get("uses")
+    if not isinstance(nested_uses, str):
+        return
     nested = ctx.catalog.kinds.get(nested_uses)
     if nested is None:
         ctx.add((*at, "uses"), unknown_kind_message(nested_uses, ctx.catalog.names()))
@@ -177,7 +183,6 @@ def validate_params(ctx: Ctx, loc: Loc, kind: StepKind[Any], raw: dict[str, Any]
                 (*at, "uses"),
                 f"a {kind.name} may only poll a check; {nested_uses} changes a system",
             )
-    return params
 
 
 def _templates_in(value: Any, loc: Loc, skip: Loc) -> list[tuple[Loc, str]]:
