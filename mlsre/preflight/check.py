@@ -313,32 +313,40 @@ def _empty_result(resp: dict[str, Any]) -> bool:
 def _registry_missing(outcome: Any, if_missing: str, shared: Shared) -> Finding | None:
     """A model or alias the registry does not have, with close names it does have (and what the
     stand-in check says to do about it, ``if_missing``)."""
-    from mlsre.preflight.diagnose import close
-
     if (outcome.evidence or {}).get("error_type") != "NotFoundError":
         return None
     for ex in _exchanges(outcome, "MLflow"):
-        req, resp = ex.get("request") or {}, ex.get("response") or {}
-        params = dict(req.get("params") or [])
-        path, status = str(req.get("path", "")), resp.get("status")
-        name = str(params.get("name", ""))
         try:
-            if path.endswith("registered-models/get") and status == 404:
-                mean = close(name, shared.model_names())
-                return Finding(
-                    CheckStatus.REGISTRY_MISSING,
-                    outcome.summary + (f" — did you mean {mean[0]!r}?" if mean else ""),
-                    value=name,
-                    did_you_mean=mean,
-                )
-            if path.endswith("registered-models/alias") and status == 400:
-                alias = str(params.get("alias", ""))
-                have = sorted(shared.aliases(name))
-                mean = close(alias, have)
-                message = outcome.summary + if_missing.replace("{name}", name)
-                return Finding(
-                    CheckStatus.REGISTRY_MISSING, message, value=alias, did_you_mean=mean
-                )
+            found = _not_in_registry(ex, outcome.summary, if_missing, shared)
         except MlsreError:
             break
+        if found is not None:
+            return found
     return Finding(CheckStatus.REGISTRY_MISSING, outcome.summary)
+
+
+def _not_in_registry(
+    ex: dict[str, Any], summary: str, if_missing: str, shared: Shared
+) -> Finding | None:
+    """The finding for one MLflow exchange that did not find a model (404 on get) or an alias
+    (400 on alias), or None for any other exchange."""
+    from mlsre.preflight.diagnose import close
+
+    req, resp = ex.get("request") or {}, ex.get("response") or {}
+    params = dict(req.get("params") or [])
+    path, status = str(req.get("path", "")), resp.get("status")
+    name = str(params.get("name", ""))
+    if path.endswith("registered-models/get") and status == 404:
+        mean = close(name, shared.model_names())
+        return Finding(
+            CheckStatus.REGISTRY_MISSING,
+            summary + (f" — did you mean {mean[0]!r}?" if mean else ""),
+            value=name,
+            did_you_mean=mean,
+        )
+    if path.endswith("registered-models/alias") and status == 400:
+        alias = str(params.get("alias", ""))
+        mean = close(alias, sorted(shared.aliases(name)))
+        message = summary + if_missing.replace("{name}", name)
+        return Finding(CheckStatus.REGISTRY_MISSING, message, value=alias, did_you_mean=mean)
+    return None
