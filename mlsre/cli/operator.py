@@ -23,31 +23,42 @@ def render_outcome(console: Any, outcome: StepOutcome) -> None:
     # A step skipped by its `when` never had a header: name it.
     who = f"{outcome.step}: " if outcome.status.value == "skipped" else ""
     console.print(output.compose("  ", verdict, f" {who}{outcome.summary}"))
-    series = [smp for smp in outcome.samples if isinstance(smp, dict) and smp.get("sparkline")]
+    samples = outcome.samples
+    series = [smp for smp in samples if isinstance(smp, dict) and smp.get("sparkline")]
     if series:  # a range query: one sparkline per series
-        for smp in series[:8]:
-            shown = ",".join(
-                f"{k}={v}" for k, v in (smp.get("labels") or {}).items() if k != "__name__"
-            )
-            last = fmt(smp.get("last"))
-            console.print(output.text(f"    {shown or 'series'}  {smp['sparkline']}  last {last}"))
-    elif len(outcome.samples) > 1 or (outcome.samples and outcome.samples[0].get("labels")):
-        from rich.table import Table
+        _print_sparklines(console, series)
+    elif len(samples) > 1 or (samples and samples[0].get("labels")):
+        _print_samples(console, samples)
 
-        keys = sorted(
-            {k for smp in outcome.samples for k in (smp.get("labels") or {}) if k != "__name__"}
-        )
-        table = Table(header_style=output.STYLE["accent"], box=None, padding=(0, 2))
-        for k in [*keys, "value"]:
-            table.add_column(output.text(k), overflow="fold")
-        for smp in outcome.samples[:15]:
-            labels = smp.get("labels") or {}
-            table.add_row(
-                *[output.text(labels.get(k, "")) for k in keys], output.text(fmt(smp.get("value")))
-            )
-        console.print(table)
-        if len(outcome.samples) > 15:
-            console.print(output.text(f"    … {len(outcome.samples) - 15} more"))
+
+def _shown_labels(smp: dict[str, Any]) -> list[str]:
+    """The label names of a sample worth showing (not the metric name)."""
+    return [k for k in smp.get("labels") or {} if k != "__name__"]
+
+
+def _print_sparklines(console: Any, series: list[dict[str, Any]]) -> None:
+    for smp in series[:8]:
+        labels = smp.get("labels") or {}
+        shown = ",".join(f"{k}={labels[k]}" for k in _shown_labels(smp))
+        last = fmt(smp.get("last"))
+        console.print(output.text(f"    {shown or 'series'}  {smp['sparkline']}  last {last}"))
+
+
+def _print_samples(console: Any, samples: list[dict[str, Any]], limit: int = 15) -> None:
+    """Instant samples as a table: one column per label, then the value."""
+    from rich.table import Table
+
+    keys = sorted({k for smp in samples for k in _shown_labels(smp)})
+    table = Table(header_style=output.STYLE["accent"], box=None, padding=(0, 2))
+    for k in [*keys, "value"]:
+        table.add_column(output.text(k), overflow="fold")
+    for smp in samples[:limit]:
+        labels = smp.get("labels") or {}
+        cells = [output.text(labels.get(k, "")) for k in keys]
+        table.add_row(*cells, output.text(fmt(smp.get("value"))))
+    console.print(table)
+    if len(samples) > limit:
+        console.print(output.text(f"    … {len(samples) - limit} more"))
 
 
 class TerminalOperator:

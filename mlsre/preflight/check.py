@@ -26,6 +26,7 @@ from mlsre.preflight.report import (
     PreflightReport,
     RunbookCheck,
     StepCheck,
+    first_suggestions,
     worst,
 )
 from mlsre.runbook.model import Runbook, Step
@@ -105,16 +106,11 @@ def check_runbook(
     runbook: Runbook, given: dict[str, str], at: datetime | None, shared: Shared
 ) -> RunbookCheck:
     from mlsre.runbook.context import parse_inputs
-    from mlsre.runbook.engine import Engine, RunOptions, Unattended
 
     started = time.monotonic()
     mine = {k: v for k, v in given.items() if k in runbook.input_specs()}
     out = RunbookCheck(runbook.id, runbook.title, CheckStatus.OK)
-    needed = [
-        name
-        for name, spec in runbook.input_specs().items()
-        if spec.required and spec.default is None and name not in mine
-    ]
+    needed = _needed_inputs(runbook, mine)
     if needed:  # a runbook for a given occasion (a canary's versions): checked when given them
         flags = " ".join(f"--input {n}=..." for n in needed)
         out.status, out.problem = CheckStatus.NOT_RUN, f"needs {', '.join(needed)} ({flags})"
@@ -128,40 +124,64 @@ def check_runbook(
         )
         return out
     p = plan(runbook, shared.settings)
-    outcomes: dict[str, list[Any]] = {}
-    if p.runbook is not None:
-        engine = Engine(None, shared.settings, Unattended(yes=False))
-        options = RunOptions(
-            inputs=mine, at=at, transport=shared.transport, max_parallel=shared.parallel
-        )
-        stand_in = _stand_in_incident(runbook, out.inputs, shared.at)
-        try:
-            report = engine.run(p.runbook, options, stand_in, actor="mlsre preflight")
-        except MlsreError as exc:  # one runbook's trouble is its own verdict, not the end
-            out.status, out.problem = CheckStatus.BROKEN, exc.message
-            return out
-        for o in report.steps:
-            outcomes.setdefault(p.origin.get(o.step, o.step), []).append(o)
-    for step in runbook.steps:
-        if step.id in p.not_run:
-            out.steps.append(
-                StepCheck(step.id, step.title, step.uses, CheckStatus.NOT_RUN, p.not_run[step.id])
-            )
-            continue
-        found = outcomes.get(step.id, [])
-        if not found:  # the engine stopped before it (it should not: on_fail is continue)
-            out.steps.append(
-                StepCheck(step.id, step.title, step.uses, CheckStatus.NOT_RUN, "not reached")
-            )
-            continue
-        out.steps.append(_judge(step, found, out.inputs, p, shared))
+    try:
+        outcomes = _run_plan(runbook, p, mine, out.inputs, at, shared)
+    except MlsreError as exc:  # one runbook's trouble is its own verdict, not the end
+        out.status, out.problem = CheckStatus.BROKEN, exc.message
+        return out
+    out.steps = [
+        _step_check(step, outcomes.get(step.id, []), out.inputs, p, shared)
+        for step in runbook.steps
+    ]
     statuses = [s.status for s in out.steps if s.status is not CheckStatus.NOT_RUN]
     out.status = worst(statuses, CheckStatus.NOT_RUN)
-    for s in out.steps:
-        for k, v in s.suggest.items():
-            out.suggest.setdefault(k, v)
+    out.suggest = first_suggestions(s.suggest for s in out.steps)
     out.duration_s = round(time.monotonic() - started, 3)
     return out
+
+
+def _needed_inputs(runbook: Runbook, given: dict[str, str]) -> list[str]:
+    """Required inputs with no default that were not given."""
+    return [
+        name
+        for name, spec in runbook.input_specs().items()
+        if spec.required and spec.default is None and name not in given
+    ]
+
+
+def _run_plan(
+    runbook: Runbook,
+    p: Plan,
+    mine: dict[str, str],
+    inputs: dict[str, Any],
+    at: datetime | None,
+    shared: Shared,
+) -> dict[str, list[Any]]:
+    """The engine's outcomes of the planned (read-only) runbook, per original step id."""
+    from mlsre.runbook.engine import Engine, RunOptions, Unattended
+
+    outcomes: dict[str, list[Any]] = {}
+    if p.runbook is None:
+        return outcomes
+    engine = Engine(None, shared.settings, Unattended(yes=False))
+    options = RunOptions(
+        inputs=mine, at=at, transport=shared.transport, max_parallel=shared.parallel
+    )
+    stand_in = _stand_in_incident(runbook, inputs, shared.at)
+    report = engine.run(p.runbook, options, stand_in, actor="mlsre preflight")
+    for o in report.steps:
+        outcomes.setdefault(p.origin.get(o.step, o.step), []).append(o)
+    return outcomes
+
+
+def _step_check(
+    step: Step, found: list[Any], inputs: dict[str, Any], p: Plan, shared: Shared
+) -> StepCheck:
+    if step.id in p.not_run:
+        return StepCheck(step.id, step.title, step.uses, CheckStatus.NOT_RUN, p.not_run[step.id])
+    if not found:  # the engine stopped before it (it should not: on_fail is continue)
+        return StepCheck(step.id, step.title, step.uses, CheckStatus.NOT_RUN, "not reached")
+    return _judge(step, found, inputs, p, shared)
 
 
 def _stand_in_incident(runbook: Runbook, inputs: dict[str, Any], at: datetime) -> Any:
@@ -218,22 +238,12 @@ def _prom_queries(outcome: Any) -> list[str]:
 def _classify(
     outcome: Any, if_missing: str, shared: Shared
 ) -> tuple[CheckStatus, list[Finding], list[str]]:
-    from mlsre.preflight.diagnose import diagnose
-    from mlsre.preflight.promql import query_needs
     from mlsre.steps.base import StepStatus
 
     queries = _prom_queries(outcome)
     if outcome.status in (StepStatus.SKIPPED, StepStatus.PENDING):
         return CheckStatus.NOT_RUN, [], queries
-    findings: list[Finding] = []
-    for q in queries:
-        needs = query_needs(q)
-        if needs is None:
-            continue
-        try:
-            findings.extend(diagnose(needs, shared.meta))
-        except MlsreError:  # metadata unavailable: the step's own result still speaks
-            break
+    findings = _query_findings(queries, shared)
     evidence = outcome.evidence or {}
     if outcome.status is StepStatus.ERROR:
         missing = _registry_missing(outcome, if_missing, shared)
@@ -248,6 +258,23 @@ def _classify(
     return CheckStatus.OK, [], queries
 
 
+def _query_findings(queries: list[str], shared: Shared) -> list[Finding]:
+    """What each PromQL query names that Prometheus does not have."""
+    from mlsre.preflight.diagnose import diagnose
+    from mlsre.preflight.promql import query_needs
+
+    findings: list[Finding] = []
+    for q in queries:
+        needs = query_needs(q)
+        if needs is None:
+            continue
+        try:
+            findings.extend(diagnose(needs, shared.meta))
+        except MlsreError:  # metadata unavailable: the step's own result still speaks
+            break
+    return findings
+
+
 def _unreachable(evidence: dict[str, Any]) -> bool:
     """The server could not answer (down, slow, garbled, overloaded): the check is unknown."""
     if evidence.get("kind") in UNREACHABLE_KINDS:
@@ -258,20 +285,12 @@ def _unreachable(evidence: dict[str, Any]) -> bool:
 
 def _error_status(outcome: Any) -> CheckStatus:
     """An error with nothing missing: Prometheus refused a query (broken), or it found nothing."""
-    import json
-
-    exchanges = _exchanges(outcome, "Prometheus")
     empty = False
-    for ex in exchanges:
+    for ex in _exchanges(outcome, "Prometheus"):
         resp = ex.get("response") or {}
         if resp.get("status") in (400, 422):
             return CheckStatus.BROKEN  # a query Prometheus cannot parse or execute
-        try:
-            body = json.loads(resp.get("body") or "null")
-        except ValueError:
-            continue
-        data = body.get("data") if isinstance(body, dict) else None
-        if isinstance(data, dict) and data.get("result") == []:
+        if _empty_result(resp):
             empty = True
     text = outcome.summary or ""
     if empty or "no data" in text or "no model version change found" in text:
@@ -279,35 +298,55 @@ def _error_status(outcome: Any) -> CheckStatus:
     return CheckStatus.BROKEN  # a template, parameter or step error before any query
 
 
+def _empty_result(resp: dict[str, Any]) -> bool:
+    """Did Prometheus answer with an empty result (the query ran and found nothing)?"""
+    import json
+
+    try:
+        body = json.loads(resp.get("body") or "null")
+    except ValueError:
+        return False
+    data = body.get("data") if isinstance(body, dict) else None
+    return isinstance(data, dict) and data.get("result") == []
+
+
 def _registry_missing(outcome: Any, if_missing: str, shared: Shared) -> Finding | None:
     """A model or alias the registry does not have, with close names it does have (and what the
     stand-in check says to do about it, ``if_missing``)."""
-    from mlsre.preflight.diagnose import close
-
     if (outcome.evidence or {}).get("error_type") != "NotFoundError":
         return None
     for ex in _exchanges(outcome, "MLflow"):
-        req, resp = ex.get("request") or {}, ex.get("response") or {}
-        params = dict(req.get("params") or [])
-        path, status = str(req.get("path", "")), resp.get("status")
-        name = str(params.get("name", ""))
         try:
-            if path.endswith("registered-models/get") and status == 404:
-                mean = close(name, shared.model_names())
-                return Finding(
-                    CheckStatus.REGISTRY_MISSING,
-                    outcome.summary + (f" — did you mean {mean[0]!r}?" if mean else ""),
-                    value=name,
-                    did_you_mean=mean,
-                )
-            if path.endswith("registered-models/alias") and status == 400:
-                alias = str(params.get("alias", ""))
-                have = sorted(shared.aliases(name))
-                mean = close(alias, have)
-                message = outcome.summary + if_missing.replace("{name}", name)
-                return Finding(
-                    CheckStatus.REGISTRY_MISSING, message, value=alias, did_you_mean=mean
-                )
+            found = _not_in_registry(ex, outcome.summary, if_missing, shared)
         except MlsreError:
             break
+        if found is not None:
+            return found
     return Finding(CheckStatus.REGISTRY_MISSING, outcome.summary)
+
+
+def _not_in_registry(
+    ex: dict[str, Any], summary: str, if_missing: str, shared: Shared
+) -> Finding | None:
+    """The finding for one MLflow exchange that did not find a model (404 on get) or an alias
+    (400 on alias), or None for any other exchange."""
+    from mlsre.preflight.diagnose import close
+
+    req, resp = ex.get("request") or {}, ex.get("response") or {}
+    params = dict(req.get("params") or [])
+    path, status = str(req.get("path", "")), resp.get("status")
+    name = str(params.get("name", ""))
+    if path.endswith("registered-models/get") and status == 404:
+        mean = close(name, shared.model_names())
+        return Finding(
+            CheckStatus.REGISTRY_MISSING,
+            summary + (f" — did you mean {mean[0]!r}?" if mean else ""),
+            value=name,
+            did_you_mean=mean,
+        )
+    if path.endswith("registered-models/alias") and status == 400:
+        alias = str(params.get("alias", ""))
+        mean = close(alias, sorted(shared.aliases(name)))
+        message = summary + if_missing.replace("{name}", name)
+        return Finding(CheckStatus.REGISTRY_MISSING, message, value=alias, did_you_mean=mean)
+    return None

@@ -161,10 +161,9 @@ def _unknown_metric(sel: Selector, names: list[str], meta: Metadata) -> Finding:
     if wanted and len(mean) > 1:
         mean = sorted(mean, key=lambda c: not _carries(c, wanted, meta))
     mean = mean[:3]
-    hint = f" — did you mean {', '.join(repr(m) for m in mean)}?" if mean else ""
     return Finding(
         CheckStatus.UNKNOWN_METRIC,
-        f"metric {metric} has no series in Prometheus{hint}",
+        f"metric {metric} has no series in Prometheus{_hint(mean)}",
         metric=metric,
         did_you_mean=mean,
     )
@@ -185,52 +184,61 @@ def _absent_matches(m: Matcher) -> bool:
 
 def _selector_findings(sel: Selector, meta: Metadata) -> list[Finding]:
     assert sel.metric is not None
-    metric = sel.metric
-    labels = meta.labels(metric)
+    labels = meta.labels(sel.metric)
     out: list[Finding] = []
     for m in sel.matchers:
         if m.label not in labels:
-            if _absent_matches(m):
-                continue
-            carriers = [lb for lb in labels if _matches(m, meta.values(metric, lb))]
-            mean = carriers or close(m.label, labels)
-            hint = f" — did you mean {', '.join(repr(x) for x in mean)}?" if mean else ""
-            out.append(
-                Finding(
-                    CheckStatus.MISSING_LABEL,
-                    f"{metric} has no label {m.label!r} (its labels: {', '.join(labels) or 'none'})"
-                    + hint,
-                    metric=metric,
-                    label=m.label,
-                    did_you_mean=mean,
-                )
-            )
-            continue
-        if m.op not in ("=", "=~"):
-            continue
-        values = meta.values(metric, m.label)
-        if m.op == "=" and m.value in values:
-            continue
-        if m.op == "=~" and _any_match(m.value, values):
-            continue
-        mean = close(m.value, values) if m.op == "=" else []
-        shown = ", ".join(values[:SHOWN_VALUES]) + (" ..." if len(values) > SHOWN_VALUES else "")
-        hint = f" — did you mean {', '.join(repr(x) for x in mean)}?" if mean else ""
-        # A pattern (code=~"5..") may match nothing only because nothing failed lately: a
-        # counter's 500 series appears with the first 500. A fixed value is a name to fix.
-        status = CheckStatus.UNKNOWN_LABEL_VALUE if m.op == "=" else CheckStatus.NO_DATA
-        out.append(
-            Finding(
-                status,
-                f"no {metric} series has {m.label}{m.op}{_quote(m.value)} "
-                f"(values: {shown or 'none'}){hint}",
-                metric=metric,
-                label=m.label,
-                value=m.value,
-                did_you_mean=mean,
-            )
-        )
+            finding = _missing_label(m, sel.metric, labels, meta)
+        else:
+            finding = _unmatched_value(m, sel.metric, meta)
+        if finding is not None:
+            out.append(finding)
     return out
+
+
+def _hint(mean: list[str]) -> str:
+    """' — did you mean 'a', 'b'?' after a finding's message, or nothing."""
+    return f" — did you mean {', '.join(repr(x) for x in mean)}?" if mean else ""
+
+
+def _missing_label(m: Matcher, metric: str, labels: list[str], meta: Metadata) -> Finding | None:
+    """The metric has no label ``m.label``: a finding, unless the matcher accepts its absence."""
+    if _absent_matches(m):
+        return None
+    carriers = [lb for lb in labels if _matches(m, meta.values(metric, lb))]
+    mean = carriers or close(m.label, labels)
+    return Finding(
+        CheckStatus.MISSING_LABEL,
+        f"{metric} has no label {m.label!r} (its labels: {', '.join(labels) or 'none'})"
+        + _hint(mean),
+        metric=metric,
+        label=m.label,
+        did_you_mean=mean,
+    )
+
+
+def _unmatched_value(m: Matcher, metric: str, meta: Metadata) -> Finding | None:
+    """An = or =~ matcher that no series of the metric satisfies, or None."""
+    if m.op not in ("=", "=~"):
+        return None
+    values = meta.values(metric, m.label)
+    found = m.value in values if m.op == "=" else _any_match(m.value, values)
+    if found:
+        return None
+    mean = close(m.value, values) if m.op == "=" else []
+    shown = ", ".join(values[:SHOWN_VALUES]) + (" ..." if len(values) > SHOWN_VALUES else "")
+    # A pattern (code=~"5..") may match nothing only because nothing failed lately: a
+    # counter's 500 series appears with the first 500. A fixed value is a name to fix.
+    status = CheckStatus.UNKNOWN_LABEL_VALUE if m.op == "=" else CheckStatus.NO_DATA
+    return Finding(
+        status,
+        f"no {metric} series has {m.label}{m.op}{_quote(m.value)} "
+        f"(values: {shown or 'none'}){_hint(mean)}",
+        metric=metric,
+        label=m.label,
+        value=m.value,
+        did_you_mean=mean,
+    )
 
 
 def _matches(m: Matcher, values: list[str]) -> bool:
@@ -258,12 +266,11 @@ def _grouping_findings(group: Grouping, meta: Metadata, known: set[str]) -> list
         if label in have:
             continue
         mean = close(label, sorted(have))
-        hint = f" — did you mean {', '.join(repr(x) for x in mean)}?" if mean else ""
         out.append(
             Finding(
                 CheckStatus.MISSING_LABEL,
                 f"{group.text} groups by a label {', '.join(metrics)} does not have "
-                f"(its labels: {', '.join(sorted(have)) or 'none'}){hint}",
+                f"(its labels: {', '.join(sorted(have)) or 'none'}){_hint(mean)}",
                 metric=metrics[0],
                 label=label,
                 did_you_mean=mean,

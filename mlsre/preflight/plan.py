@@ -68,53 +68,73 @@ def plan(runbook: Runbook, settings: Any, catalog: KindCatalog | None = None) ->
     kept: list[Step] = []
     gone: set[str] = set()  # steps whose results the copy does not have
     for step in runbook.steps:
-        try:
-            kind = catalog.instance(step.uses)
-        except MlsreError as exc:
-            out.not_run[step.id] = exc.message
+        planned = _plan_step(step, catalog, settings, gone)
+        if isinstance(planned, str):
+            out.not_run[step.id] = planned
             gone.add(step.id)
             continue
-        if kind.preflight_skip:
-            out.not_run[step.id] = kind.preflight_skip
+        copies, replaced = planned
+        if replaced:
             gone.add(step.id)
-            continue
-        changes = _changes_system(kind, step)
-        if changes or step.phase is Phase.MITIGATE:
-            gone.add(step.id)
-            # only a kind that changes a system has stand-ins; any other mitigation never runs
-            stand_ins = kind.preflight(step.with_, settings) if changes else None
-            if stand_ins is None:
-                out.not_run[step.id] = "changes a system: a preflight never runs it"
-                continue
-            for k, check in enumerate(stand_ins):
-                sid = step.id if k == 0 else f"{step.id}--{k}"
-                kept.append(_copy(step, sid, check.uses, check.with_, check.expect))
-                out.origin[sid] = step.id
-                if check.if_missing:
-                    out.if_missing[sid] = check.if_missing
-            continue
-        uses, with_, expect = step.uses, step.with_, step.expect
-        stand_ins = kind.preflight(step.with_, settings)
-        if stand_ins:  # a read-only step that is checked through another (a wait's check)
-            uses, with_, expect = stand_ins[0].uses, stand_ins[0].with_, stand_ins[0].expect
-        copy = _copy(step, step.id, uses, with_, expect)
-        reads, _ = _refs(copy)
-        blocked = sorted(reads & gone)
-        if blocked:
-            out.not_run[step.id] = (
-                f"reads the result of {', '.join(blocked)}, which a preflight does not run"
-            )
-            gone.add(step.id)
-            continue
-        kept.append(copy)
-        out.origin[step.id] = step.id
+        for copy, if_missing in copies:
+            kept.append(copy)
+            out.origin[copy.id] = step.id
+            if if_missing:
+                out.if_missing[copy.id] = if_missing
+    if kept:
+        _link(out, kept)
+        out.runbook = runbook.model_copy(update={"steps": kept})
+    return out
+
+
+def _link(out: Plan, kept: list[Step]) -> None:
+    """Kept steps wait only for kept steps; note the inputs each one reads."""
     ids = {s.id for s in kept}
     for s in kept:
         s.needs = [n for n in s.needs if n in ids]
         out.used_inputs[s.id] = _refs(s)[1]
-    if kept:
-        out.runbook = runbook.model_copy(update={"steps": kept})
-    return out
+
+
+# What the copy holds for one step: why it is not run, or its read-only copies (each with the
+# hint for when it finds nothing) and whether they stand in for a step that changes a system.
+_Planned = str | tuple[list[tuple[Step, str]], bool]
+
+
+def _plan_step(step: Step, catalog: KindCatalog, settings: Any, gone: set[str]) -> _Planned:
+    try:
+        kind = catalog.instance(step.uses)
+    except MlsreError as exc:
+        return exc.message
+    if kind.preflight_skip:
+        return kind.preflight_skip
+    changes = _changes_system(kind, step)
+    if not changes and step.phase is not Phase.MITIGATE:
+        return _read_only(step, kind, settings, gone)
+    # only a kind that changes a system has stand-ins; any other mitigation never runs
+    stand_ins = kind.preflight(step.with_, settings) if changes else None
+    if stand_ins is None:
+        return "changes a system: a preflight never runs it"
+    copies = [
+        (
+            _copy(step, step.id if k == 0 else f"{step.id}--{k}", c.uses, c.with_, c.expect),
+            c.if_missing,
+        )
+        for k, c in enumerate(stand_ins)
+    ]
+    return copies, True
+
+
+def _read_only(step: Step, kind: StepKind[Any], settings: Any, gone: set[str]) -> _Planned:
+    uses, with_, expect = step.uses, step.with_, step.expect
+    stand_ins = kind.preflight(step.with_, settings)
+    if stand_ins:  # a read-only step that is checked through another (a wait's check)
+        uses, with_, expect = stand_ins[0].uses, stand_ins[0].with_, stand_ins[0].expect
+    copy = _copy(step, step.id, uses, with_, expect)
+    reads, _ = _refs(copy)
+    blocked = sorted(reads & gone)
+    if blocked:
+        return f"reads the result of {', '.join(blocked)}, which a preflight does not run"
+    return [(copy, "")], False
 
 
 def _changes_system(kind: StepKind[Any], step: Step) -> bool:

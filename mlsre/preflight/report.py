@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -58,6 +58,15 @@ def worst(statuses: Sequence[CheckStatus], default: CheckStatus = CheckStatus.OK
     return min(statuses, key=lambda s: s.rank) if statuses else default
 
 
+def first_suggestions(suggestions: Iterable[dict[str, str]]) -> dict[str, str]:
+    """Suggested ``--input`` values merged: the first one for each input wins."""
+    out: dict[str, str] = {}
+    for suggest in suggestions:
+        for k, v in suggest.items():
+            out.setdefault(k, v)
+    return out
+
+
 @dataclass
 class Finding:
     status: CheckStatus
@@ -81,11 +90,7 @@ class StepCheck:
 
     @property
     def suggest(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for f in self.findings:
-            for k, v in f.suggest.items():
-                out.setdefault(k, v)
-        return out
+        return first_suggestions(f.suggest for f in self.findings)
 
 
 @dataclass
@@ -125,11 +130,7 @@ class PreflightReport:
 
     def suggest(self) -> dict[str, str]:
         """Every runbook's suggested ``--input`` overrides, the first one for each input."""
-        out: dict[str, str] = {}
-        for r in self.runbooks:
-            for k, v in r.suggest.items():
-                out.setdefault(k, v)
-        return out
+        return first_suggestions(r.suggest for r in self.runbooks)
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in CheckStatus}

@@ -70,12 +70,17 @@ def check_runbook(doc: YamlDocument, catalog: KindCatalog) -> tuple[list[Problem
             _check_step(ctx, i, step, seen)
     flow.check_cycles(ctx, steps)
     flow.check_reachability(ctx, steps)
+    _whole_runbook_warnings(ctx, steps)
+    return ctx.problems, ctx.warnings
+
+
+def _whole_runbook_warnings(ctx: Ctx, steps: list[Any]) -> None:
+    """Inputs nothing reads, and a runbook that mitigates but never verifies."""
     for name in sorted(ctx.inputs - ctx.used_inputs):
         ctx.warn(("inputs", name), f"input '{name}' is never used")
     phases = {flow.phase_of(s) for s in steps if isinstance(s, dict)}
     if "mitigate" in phases and "verify" not in phases:
         ctx.warn(("steps",), "the runbook mitigates but never verifies: add a verify step")
-    return ctx.problems, ctx.warnings
 
 
 def _check_step(ctx: Ctx, i: int, step: dict[str, Any], seen: list[int]) -> None:
@@ -157,10 +162,16 @@ def validate_params(ctx: Ctx, loc: Loc, kind: StepKind[Any], raw: dict[str, Any]
         return None
     field_name = kind.nested_check
     check = raw.get(field_name) if field_name else None
-    nested_uses = check.get("uses") if isinstance(check, dict) else None
-    if field_name is None or not isinstance(check, dict) or not isinstance(nested_uses, str):
-        return params
-    at: Loc = (*loc, field_name)
+    if field_name is not None and isinstance(check, dict):
+        _validate_polled(ctx, (*loc, field_name), kind, check)
+    return params
+
+
+def _validate_polled(ctx: Ctx, at: Loc, kind: StepKind[Any], check: dict[str, Any]) -> None:
+    """The check a kind polls (at ``at``): a known kind, valid params, and no change to a system."""
+    nested_uses = check.get("uses")
+    if not isinstance(nested_uses, str):
+        return
     nested = ctx.catalog.kinds.get(nested_uses)
     if nested is None:
         ctx.add((*at, "uses"), unknown_kind_message(nested_uses, ctx.catalog.names()))
@@ -172,7 +183,6 @@ def validate_params(ctx: Ctx, loc: Loc, kind: StepKind[Any], raw: dict[str, Any]
                 (*at, "uses"),
                 f"a {kind.name} may only poll a check; {nested_uses} changes a system",
             )
-    return params
 
 
 def _templates_in(value: Any, loc: Loc, skip: Loc) -> list[tuple[Loc, str]]:
@@ -245,39 +255,22 @@ def _check_refs(
     ctx: Ctx, i: int, loc: Loc, a: refs.Analysis, allowed: frozenset[str] | None
 ) -> None:
     if a.error is not None:
-        hint = ""
-        if "{{{" in str(_value_at(ctx.doc.data, loc)):
-            hint = " (a PromQL '{' right before '{{' reads as a Jinja dict: write '{ {{ ... }}')"
-        ctx.add_at(loc, a.error_line, f"template error: {a.error}{hint}")
+        _template_error(ctx, loc, a)
         return
-    if allowed is not None and not a.names <= allowed:
-        for name in sorted(a.names - allowed):
-            hint = did_you_mean(name, allowed)
-            dashed = [s for s in ctx.ids if s.endswith(f"-{name}") or s.startswith(f"{name}-")]
-            if dashed and not hint:
-                hint = f" — step ids with '-' need brackets: steps['{dashed[0]}']"
-            ctx.add(loc, f"'{name}' is not defined here{hint}")
+    if allowed is not None:
+        _names_not_allowed(ctx, loc, a.names - allowed, allowed)
     for name, lineno in a.inputs:
         ctx.used_inputs.add(name)
         if name not in ctx.inputs:
             ctx.add_at(loc, lineno, f"undefined input '{name}'{did_you_mean(name, ctx.inputs)}")
     for ref in a.steps:
-        if ref.step not in ctx.ids:
-            ctx.add_at(
-                loc, ref.lineno, f"unknown step '{ref.step}'{did_you_mean(ref.step, ctx.ids)}"
-            )
-        elif ctx.ids[ref.step] >= i:
-            ctx.add_at(
-                loc, ref.lineno, f"refers to step '{ref.step}', which has not run yet at this point"
-            )
-        elif ref.field is not None and ref.field not in STEP_RESULT_FIELDS:
-            ctx.add_at(
-                loc,
-                ref.lineno,
-                f"steps['{ref.step}'] has no '{ref.field}'"
-                f"{did_you_mean(ref.field, STEP_RESULT_FIELDS)}"
-                f" (one of {', '.join(STEP_RESULT_FIELDS)})",
-            )
+        message = _step_ref_problem(ctx, i, ref)
+        if message is not None:
+            ctx.add_at(loc, ref.lineno, message)
+    _filters_and_tests(ctx, loc, a)
+
+
+def _filters_and_tests(ctx: Ctx, loc: Loc, a: refs.Analysis) -> None:
     for name, lineno in a.filters:
         if name not in ENGINE_FILTERS and not refs.is_jinja_filter(name):
             ctx.add_at(loc, lineno, f"unknown filter '{name}'{did_you_mean(name, _filters())}")
@@ -286,6 +279,37 @@ def _check_refs(
         for name, lineno in a.tests:
             if name not in tests:
                 ctx.add_at(loc, lineno, f"unknown test '{name}'{did_you_mean(name, tests)}")
+
+
+def _template_error(ctx: Ctx, loc: Loc, a: refs.Analysis) -> None:
+    hint = ""
+    if "{{{" in str(_value_at(ctx.doc.data, loc)):
+        hint = " (a PromQL '{' right before '{{' reads as a Jinja dict: write '{ {{ ... }}')"
+    ctx.add_at(loc, a.error_line, f"template error: {a.error}{hint}")
+
+
+def _names_not_allowed(ctx: Ctx, loc: Loc, names: frozenset[str], allowed: frozenset[str]) -> None:
+    for name in sorted(names):
+        hint = did_you_mean(name, allowed)
+        dashed = [s for s in ctx.ids if s.endswith(f"-{name}") or s.startswith(f"{name}-")]
+        if dashed and not hint:
+            hint = f" — step ids with '-' need brackets: steps['{dashed[0]}']"
+        ctx.add(loc, f"'{name}' is not defined here{hint}")
+
+
+def _step_ref_problem(ctx: Ctx, i: int, ref: refs.StepRef) -> str | None:
+    """What is wrong with ``steps['x'].field`` used in step ``i``, or None."""
+    if ref.step not in ctx.ids:
+        return f"unknown step '{ref.step}'{did_you_mean(ref.step, ctx.ids)}"
+    if ctx.ids[ref.step] >= i:
+        return f"refers to step '{ref.step}', which has not run yet at this point"
+    if ref.field is not None and ref.field not in STEP_RESULT_FIELDS:
+        return (
+            f"steps['{ref.step}'] has no '{ref.field}'"
+            f"{did_you_mean(ref.field, STEP_RESULT_FIELDS)}"
+            f" (one of {', '.join(STEP_RESULT_FIELDS)})"
+        )
+    return None
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any
+from typing import Any, TypeGuard
+
+from pydantic import BaseModel
 
 from mlsre.runbook.model import InputSpec, Runbook, Step, Triggers
 from mlsre.yamlfile import Loc, Problem, YamlDocument
@@ -66,10 +68,7 @@ def _message(loc: Loc, errs: list[dict[str, Any]], model: type) -> str:
     last = loc[-1] if loc else ""
     got = _describe_input(err.get("input"))
     if kind == "extra_forbidden":
-        hint = did_you_mean(str(last), fields_at(model, loc[:-1]))
-        if not hint and " " in str(last):
-            hint = " — a ',' inside {a: flow mapping} starts a new key: quote the value"
-        return f"unknown field '{last}'{hint}"
+        return _unknown_field(loc, model)
     if kind == "missing":
         return f"missing required field '{last}'"
     if kind == "string_pattern_mismatch":
@@ -81,6 +80,14 @@ def _message(loc: Loc, errs: list[dict[str, Any]], model: type) -> str:
     if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
         msg = f"{msg}, got {got}"
     return msg
+
+
+def _unknown_field(loc: Loc, model: type) -> str:
+    last = str(loc[-1]) if loc else ""
+    hint = did_you_mean(last, fields_at(model, loc[:-1]))
+    if not hint and " " in last:
+        hint = " — a ',' inside {a: flow mapping} starts a new key: quote the value"
+    return f"unknown field '{last}'{hint}"
 
 
 def _type_word(err: dict[str, Any]) -> str:
@@ -111,33 +118,41 @@ def _describe_input(value: Any) -> str:
 
 def fields_at(model: type, loc: Loc) -> list[str]:
     """Field names (aliases) of the model found at ``loc`` inside ``model``, for suggestions."""
-    from pydantic import BaseModel
-
-    known = {("steps",): Step, ("inputs",): InputSpec, ("triggers",): Triggers}
     current: Any = model
     if model is Runbook and loc:
-        current = known.get((str(loc[0]),)) if loc[0] != "steps" else Step
-        loc = loc[2:] if loc[0] in ("steps", "inputs") else loc[1:]
-        if current is Step and loc[:1] == ("with",):
-            return []
+        current, loc = _runbook_part(loc)
     for part in loc:
-        if isinstance(part, int) or not (
-            isinstance(current, type) and issubclass(current, BaseModel)
-        ):
-            continue
-        info = current.model_fields.get(part) or next(
-            (f for f in current.model_fields.values() if f.alias == part), None
-        )
-        current = _unwrap(info.annotation) if info else None
-    if isinstance(current, type) and issubclass(current, BaseModel):
+        if isinstance(part, str) and _is_model(current):
+            current = _field_model(current, part)
+    if _is_model(current):
         return [f.alias or n for n, f in current.model_fields.items()]
     return []
 
 
-def _unwrap(annotation: Any) -> Any:
-    from pydantic import BaseModel
+def _runbook_part(loc: Loc) -> tuple[Any, Loc]:
+    """The model under a runbook's top-level key, and the rest of ``loc`` below it (past the
+    list index for steps and inputs). A step's ``with`` belongs to its kind: no model."""
+    if loc[0] == "steps" and loc[2:3] == ("with",):
+        return None, ()
+    known = {"steps": Step, "inputs": InputSpec, "triggers": Triggers}
+    rest = loc[2:] if loc[0] in ("steps", "inputs") else loc[1:]
+    return known.get(str(loc[0])), rest
 
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+
+def _field_model(model: type[BaseModel], name: str) -> Any:
+    """The model inside field ``name`` (or the field with that alias) of ``model``, or None."""
+    info = model.model_fields.get(name) or next(
+        (f for f in model.model_fields.values() if f.alias == name), None
+    )
+    return _unwrap(info.annotation) if info else None
+
+
+def _is_model(value: Any) -> TypeGuard[type[BaseModel]]:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _unwrap(annotation: Any) -> Any:
+    if _is_model(annotation):
         return annotation
     if typing.get_origin(annotation) in (list, typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):  # never the annotation itself: no endless loop

@@ -127,31 +127,42 @@ def runbook_files(path: Path) -> list[Path]:
 def validate_paths(
     paths: Iterable[Path], catalog: KindCatalog | None = None, *, use_cache: bool = True
 ) -> Report:
-    from mlsre.runbook import cache
-
     reg = catalog or default_catalog()
     report = Report(kind_warnings=list(reg.warnings))
-    results = cache.ResultCache(reg) if use_cache and cache.enabled() else None
+    results = _result_cache(reg) if use_cache else None
     paths = list(paths)
     groups = [runbook_files(path) for path in paths]
     reports = iter(validate_files([f for files in groups for f in files], reg, results))
     for path, files in zip(paths, groups, strict=True):
         if not files and path.is_dir():
             report.notes.append(Problem(str(path), 1, 1, "no runbook files (*.yaml, *.yml) here"))
-        seen_ids: dict[str, FileReport] = {}  # per folder: a workspace may override a bundled id
-        for fr in itertools.islice(reports, len(files)):
-            report.files.append(fr)
-            rid = fr.summary["id"] if fr.summary else None
-            if rid is not None:
-                other = seen_ids.get(rid)
-                if other is not None:
-                    msg = f"runbook id '{rid}' is also used by {other.path}"
-                    fr.problems.append(Problem(fr.path, 1, 1, msg, "id"))
-                else:
-                    seen_ids[rid] = fr
+        folder = list(itertools.islice(reports, len(files)))
+        report.files.extend(folder)
+        _flag_reused_ids(folder)
     if results is not None:
         results.save()
     return report
+
+
+def _result_cache(reg: KindCatalog) -> Any:
+    """The content-keyed cache of validation results, or None when it is turned off."""
+    from mlsre.runbook import cache
+
+    return cache.ResultCache(reg) if cache.enabled() else None
+
+
+def _flag_reused_ids(reports: list[FileReport]) -> None:
+    """A problem on each file whose runbook id an earlier file of the same folder already uses
+    (per folder: a workspace may override a bundled id)."""
+    seen_ids: dict[str, FileReport] = {}
+    for fr in reports:
+        rid = fr.summary["id"] if fr.summary else None
+        if rid is None:
+            continue
+        other = seen_ids.setdefault(rid, fr)
+        if other is not fr:
+            msg = f"runbook id '{rid}' is also used by {other.path}"
+            fr.problems.append(Problem(fr.path, 1, 1, msg, "id"))
 
 
 def validate_file(
@@ -230,28 +241,10 @@ def check_document(
     from mlsre.runbook.checks import check_runbook
 
     if not isinstance(doc.data, dict):
-        what = type(doc.data).__name__ if doc.data is not None else "nothing"
-        got = {
-            "list": "a list",
-            "str": "a plain string",
-            "int": "a number",
-            "float": "a number",
-        }.get(what, what)
-        return (
-            None,
-            [
-                doc.problem(
-                    (), f"a runbook must be a mapping (apiVersion, kind, id, steps, ...), got {got}"
-                )
-            ],
-            [],
-        )
-    api, kind = doc.data.get("apiVersion"), doc.data.get("kind")
-    foreign = isinstance(api, str) and not api.startswith("mlsre") and kind != "Runbook"
-    if foreign and isinstance(kind, str):
-        # another tool's file (an OpenSLO SLO, a k8s manifest): one line, not twenty
-        msg = f"not an mlsre runbook (apiVersion: {api}, kind: {kind}); runbooks use {API_VERSION}"
-        return None, [doc.problem(("apiVersion",), msg)], []
+        return None, [_not_a_mapping(doc)], []
+    foreign = _foreign_file(doc, doc.data)
+    if foreign is not None:
+        return None, [foreign], []
     problems: list[Problem] = []
     runbook = None
     try:
@@ -260,18 +253,45 @@ def check_document(
         problems.extend(pydantic_errors(doc, exc, (), Runbook))
     more, warnings = check_runbook(doc, catalog)
     problems.extend(more)
-    raw_steps = doc.data.get("steps")
-    for i, step in enumerate(raw_steps if isinstance(raw_steps, list) else []):
-        if isinstance(step, dict) and not step.get("guidance"):
-            warnings.append(
-                doc.problem(
-                    ("steps", i),
-                    "no guidance: tell the person what this step shows and what to do next",
-                )
-            )
+    warnings.extend(_missing_guidance(doc, doc.data.get("steps")))
     problems.sort(key=lambda p: (p.line, p.column))
     warnings.sort(key=lambda p: (p.line, p.column))
     return (runbook if not problems else None), _dedupe(problems), _dedupe(warnings)
+
+
+def _not_a_mapping(doc: YamlDocument) -> Problem:
+    what = type(doc.data).__name__ if doc.data is not None else "nothing"
+    got = {
+        "list": "a list",
+        "str": "a plain string",
+        "int": "a number",
+        "float": "a number",
+    }.get(what, what)
+    return doc.problem(
+        (), f"a runbook must be a mapping (apiVersion, kind, id, steps, ...), got {got}"
+    )
+
+
+def _foreign_file(doc: YamlDocument, data: dict[str, Any]) -> Problem | None:
+    """One line for another tool's file (an OpenSLO SLO, a k8s manifest), not twenty."""
+    api, kind = data.get("apiVersion"), data.get("kind")
+    if not (isinstance(api, str) and isinstance(kind, str)):
+        return None
+    if api.startswith("mlsre") or kind == "Runbook":
+        return None
+    msg = f"not an mlsre runbook (apiVersion: {api}, kind: {kind}); runbooks use {API_VERSION}"
+    return doc.problem(("apiVersion",), msg)
+
+
+def _missing_guidance(doc: YamlDocument, raw_steps: Any) -> list[Problem]:
+    return [
+        doc.problem(
+            ("steps", i),
+            "no guidance: tell the person what this step shows and what to do next",
+        )
+        for i, step in enumerate(raw_steps if isinstance(raw_steps, list) else [])
+        if isinstance(step, dict) and not step.get("guidance")
+    ]
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

@@ -74,33 +74,7 @@ def describe_runbook(
 ) -> dict[str, Any]:
     reg = catalog or default_catalog()
     rendered = rendered_actions(rb, inputs, reg) if inputs is not None else {}
-    steps = []
-    for step in rb.steps:
-        cls = reg.kinds.get(step.uses)
-        kind = cls() if cls else None
-        try:
-            params = kind.parse(step.with_) if kind else None
-        except Exception:
-            params = None
-        steps.append(
-            {
-                "id": step.id,
-                "title": step.title or step.id,
-                "phase": step.phase.value,
-                "uses": step.uses,
-                "with": step.with_,
-                "action": rendered.get(step.id) or step_action(step, reg),
-                "mutating": bool(kind and kind.changes_system(params)),
-                "expect": step.expect,
-                "when": step.when,
-                "needs": step.needs,
-                "on_fail": step.on_fail or step.on_fail_action.value,
-                "confirm": rendered.get(f"{step.id}.confirm") or step.confirm,
-                "timeout": step.timeout,
-                "retries": step.retries,
-                "guidance": step.guidance,
-            }
-        )
+    steps = [_describe_step(step, reg, rendered) for step in rb.steps]
     return {
         "id": rb.id,
         "title": rb.title,
@@ -115,6 +89,38 @@ def describe_runbook(
         "path": path,
         "steps": steps,
     }
+
+
+def _describe_step(step: Step, reg: KindCatalog, rendered: dict[str, Any]) -> dict[str, Any]:
+    """One step as ``runbook show --json`` lists it (``rendered``: its action with inputs)."""
+    return {
+        "id": step.id,
+        "title": step.title or step.id,
+        "phase": step.phase.value,
+        "uses": step.uses,
+        "with": step.with_,
+        "action": rendered.get(step.id) or step_action(step, reg),
+        "mutating": _changes_system(step, reg),
+        "expect": step.expect,
+        "when": step.when,
+        "needs": step.needs,
+        "on_fail": step.on_fail or step.on_fail_action.value,
+        "confirm": rendered.get(f"{step.id}.confirm") or step.confirm,
+        "timeout": step.timeout,
+        "retries": step.retries,
+        "guidance": step.guidance,
+    }
+
+
+def _changes_system(step: Step, reg: KindCatalog) -> bool:
+    """Does the step change a system (asking its kind; templated params: the kind's default)?"""
+    cls = reg.kinds.get(step.uses)
+    kind = cls() if cls else None
+    try:
+        params = kind.parse(step.with_) if kind else None
+    except Exception:
+        params = None
+    return bool(kind and kind.changes_system(params))
 
 
 def describe_kinds(catalog: KindCatalog | None = None) -> dict[str, Any]:
