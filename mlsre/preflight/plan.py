@@ -107,7 +107,7 @@ def _plan_step(step: Step, catalog: KindCatalog, settings: Any, gone: set[str]) 
         return exc.message
     if kind.preflight_skip:
         return kind.preflight_skip
-    changes = _changes_system(kind, step)
+    changes = kind.changes_system_as_written(step.with_)
     if not changes and step.phase is not Phase.MITIGATE:
         return _read_only(step, kind, settings, gone)
     # only a kind that changes a system has stand-ins; any other mitigation never runs
@@ -135,14 +135,6 @@ def _read_only(step: Step, kind: StepKind[Any], settings: Any, gone: set[str]) -
     if blocked:
         return f"reads the result of {', '.join(blocked)}, which a preflight does not run"
     return [(copy, "")], False
-
-
-def _changes_system(kind: StepKind[Any], step: Step) -> bool:
-    try:
-        params = kind.parse(step.with_)
-    except Exception:  # templated values: ask the class
-        params = None
-    return kind.changes_system(params)
 
 
 def _copy(step: Step, sid: str, uses: str, with_: dict[str, Any], expect: str | None) -> Step:

@@ -113,14 +113,9 @@ def _describe_step(step: Step, reg: KindCatalog, rendered: dict[str, Any]) -> di
 
 
 def _changes_system(step: Step, reg: KindCatalog) -> bool:
-    """Does the step change a system (asking its kind; templated params: the kind's default)?"""
+    """Does the step change a system? Its kind says; an unknown kind changes nothing."""
     cls = reg.kinds.get(step.uses)
-    kind = cls() if cls else None
-    try:
-        params = kind.parse(step.with_) if kind else None
-    except Exception:
-        params = None
-    return bool(kind and kind.changes_system(params))
+    return bool(cls and cls().changes_system_as_written(step.with_))
 
 
 def describe_kinds(catalog: KindCatalog | None = None) -> dict[str, Any]:

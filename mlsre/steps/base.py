@@ -165,6 +165,15 @@ class StepKind(Generic[P]):
         except Exception:  # a plugin's own bug: the safe answer
             return True
 
+    def changes_system_as_written(self, raw_with: Any) -> bool:
+        """:meth:`changes_system` for a ``with:`` block before rendering: its params when they
+        parse as written, else (templated values) the class's ``mutating``."""
+        try:
+            params: P | None = self.parse(raw_with)
+        except Exception:
+            params = None
+        return self.changes_system(params)
+
     def needs_confirm(self, params: P | None, phase: str) -> bool:
         """The one rule the validator and the engine share: a step needs a person's yes (its
         `confirm`, or `--yes` unattended) when it changes a system, or when it is a mitigation of
