@@ -116,21 +116,15 @@ def build_context(
 ) -> PostmortemContext:
     evs = [e for e in events if e.kind not in EXCLUDED]
     runs = runbook_runs(events)
-    story = tell(runs)
-    if signals is not None:
-        story.observed.extend(signals.observed)
+    story = _story(runs, signals)
     mitigated_at, by_step = mitigation_time(incident, runs)
     first_fix = first_successful_mitigation(runs) if by_step else None
     moments = lifecycle_moments(incident, mitigated_at)
     timeline = timeline_rows(incident, evs, moments, story, first_fix)
     steps = [s for r in runs for s in r.steps]
     changes = model_changes(evs)
-    end = incident.resolved_at or (evs[-1].at if evs else incident.opened_at)
-    opened = next((e for e in evs if e.kind is EventKind.OPENED), None)
+    end = _window_end(incident, evs)
     spans = durations(incident, end, mitigated_at=mitigated_at)
-    found = charts(events)
-    if signals is not None:
-        found.extend(signals.charts)
     return PostmortemContext(
         ref=incident.ref,
         id=incident.id,
@@ -141,7 +135,7 @@ def build_context(
         service=incident.service,
         summary=incident.summary,
         resolution=incident.resolution,
-        authors=[p for p in _people(incident, evs) if not is_automation(p)],
+        authors=_authors(incident, evs),
         roles=dict(incident.roles),
         started_at=incident.started_at,
         detected_at=incident.opened_at,
@@ -155,27 +149,72 @@ def build_context(
         impact_s=spans.impact_s,
         time_to_detect_s=spans.to_detect_s,
         time_to_acknowledge_s=spans.to_acknowledge_s,
-        detected_by=opened.actor if opened else "unknown",
+        detected_by=_detected_by(evs),
         moments=moments,
         timeline=timeline,
-        notes=[
-            r for r in timeline_rows(incident, evs, [], Story()) if r.kind == EventKind.NOTE.value
-        ],
+        notes=_of_kind(timeline_rows(incident, evs, [], Story()), EventKind.NOTE),
         runs=runs,
-        failed_steps=[s for s in steps if s.status in ("failed", "error")],
+        failed_steps=_failed(steps),
         mitigations=_mitigations(steps),
-        verifications=[s for s in steps if s.phase == Phase.VERIFY and s.status != "skipped"],
+        verifications=_verifications(steps),
         model_changes=changes,
         versions=versions(incident, changes, events),
-        data_evidence=_latest_per_check([s for s in steps if _is_data_step(s)]),
+        data_evidence=_data_evidence(steps),
         actions=list(incident.actions),
-        charts=found,
+        charts=_charts(events, signals),
         slo=slo or SloImpactSection(False, "not computed"),
-        escalations=[r for r in timeline if r.kind == EventKind.ESCALATED.value],
+        escalations=_of_kind(timeline, EventKind.ESCALATED),
         what_changed=what_changed(events),
         story=story,
         chart_note=signals.note if signals is not None else None,
     )
+
+
+def _story(runs: list[RunbookRun], signals: SignalResult | None) -> Story:
+    """What the runbook runs tell, plus what the failing signals showed."""
+    story = tell(runs)
+    if signals is not None:
+        story.observed.extend(signals.observed)
+    return story
+
+
+def _charts(events: list[Event], signals: SignalResult | None) -> list[Chart]:
+    """Charts of the recorded range queries, then those of the failing signals."""
+    found = charts(events)
+    if signals is not None:
+        found.extend(signals.charts)
+    return found
+
+
+def _window_end(incident: Incident, evs: list[Event]) -> datetime:
+    """Resolved, else the last event, else opened."""
+    return incident.resolved_at or (evs[-1].at if evs else incident.opened_at)
+
+
+def _detected_by(evs: list[Event]) -> str:
+    opened = next((e for e in evs if e.kind is EventKind.OPENED), None)
+    return opened.actor if opened else "unknown"
+
+
+def _of_kind(rows: list[TimelineRow], kind: EventKind) -> list[TimelineRow]:
+    return [r for r in rows if r.kind == kind.value]
+
+
+def _failed(steps: list[StepRow]) -> list[StepRow]:
+    return [s for s in steps if s.status in ("failed", "error")]
+
+
+def _verifications(steps: list[StepRow]) -> list[StepRow]:
+    return [s for s in steps if s.phase == Phase.VERIFY and s.status != "skipped"]
+
+
+def _data_evidence(steps: list[StepRow]) -> list[StepRow]:
+    return _latest_per_check([s for s in steps if _is_data_step(s)])
+
+
+def _authors(incident: Incident, evs: list[Event]) -> list[str]:
+    """The people of the incident; tools are not authors."""
+    return [p for p in _people(incident, evs) if not is_automation(p)]
 
 
 def people_names(incident: Incident, events: list[Event]) -> list[str]:
