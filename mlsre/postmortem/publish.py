@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlsre.errors import IntegrationError, MlsreError, UsageError
 from mlsre.incident.model import Event, EventKind, Incident, Status
@@ -26,6 +26,9 @@ from mlsre.postmortem.render import TODO, template_dirs
 from mlsre.redaction import redact
 from mlsre.textsafe import visible
 from mlsre.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from mlsre.integrations.git import Identity
 
 ASSETS = "assets"
 
@@ -92,25 +95,90 @@ def publish(
     root = (repo or settings.resolve(pm.repo)).resolve()
     r = g.open_repo(root)
     incident, events = build.load(store, incident_id)
-    existing = find_existing(root, incident.ref)
-    own: tuple[str, ...] = ()
-    if existing is not None:
-        own = (_rel(root, existing), _rel(root, existing.parent / ASSETS / existing.stem))
-    # Someone else's uncommitted work stops us before anything is written or recorded;
-    # people's edits to this postmortem are committed as they are, as their own commit.
-    edited = g.ensure_clean(r, own)
     branch = branch or pm.branch
-    g.switch_branch(r, branch)
-    who = g.identity(r, actor)
-    edits_commit = None
-    if edited:
-        edits_commit = g.commit_paths(
-            r, edited, [], f"Edit postmortem {incident.ref} (changes made in the file)", who
-        )
+    who, edits_commit = _start(r, root, incident.ref, branch, actor)
 
     closing = _closing_event(incident, actor, now or utcnow())
     incident, events = build.with_event(incident, events, closing)
 
+    draft = _draft(r, root, incident, events, settings, template, slo=slo, transport=transport)
+    commit = _write_and_commit(r, root, draft, incident, events, who) or edits_commit
+    _record(store, incident, closing, commit, actor, root=root, md=draft.md, branch=branch)
+
+    want_push = pm.push if push is None else push
+    pushed, push_error, push_hint = (
+        _push(r, pm.remote, branch) if want_push else (False, None, None)
+    )
+
+    names = build.people(incident, events)
+    md = _rel(root, draft.md)
+    return PublishResult(
+        incident=incident.ref,
+        repo=str(root),
+        path=md,
+        assets=[_rel(root, p) for p in [draft.evidence, *draft.charts]],
+        branch=branch,
+        commit=commit,
+        created=draft.created,
+        closed=closing is not None,
+        push_requested=want_push,
+        pushed=pushed,
+        push_error=push_error,
+        push_hint=push_hint,
+        author=f"{who.name} <{who.email}>",
+        to_write=draft.text.count(TODO.removeprefix("> ")),
+        dropped_blocks=draft.dropped,
+        lint=lint_text(draft.text, names=names, allowlist=pm.lint_allowlist, source=md),
+    )
+
+
+def _start(r: Any, root: Path, ref: str, branch: str, actor: str) -> tuple[Identity, str | None]:
+    """Check the repo is clean, switch to ``branch``; commit people's edits to this postmortem.
+
+    Someone else's uncommitted work stops us before anything is written or recorded;
+    people's edits to this postmortem are committed as they are, as their own commit.
+    """
+    from mlsre.integrations import git as g
+
+    existing = find_existing(root, ref)
+    own: tuple[str, ...] = ()
+    if existing is not None:
+        own = (_rel(root, existing), _rel(root, existing.parent / ASSETS / existing.stem))
+    edited = g.ensure_clean(r, own)
+    g.switch_branch(r, branch)
+    who = g.identity(r, actor)
+    if not edited:
+        return who, None
+    message = f"Edit postmortem {ref} (changes made in the file)"
+    return who, g.commit_paths(r, edited, [], message, who)
+
+
+@dataclass
+class _Draft:
+    """The postmortem to write, where, and what its files held before (to restore on failure)."""
+
+    md: Path
+    created: bool
+    text: str
+    dropped: list[str]
+    evidence: Path
+    charts: list[Path]  # drawn already, into the repo
+    saved: dict[str, bytes | None]  # None: the file did not exist
+    stale: list[Path]  # tracked charts no longer drawn
+
+
+def _draft(
+    r: Any,
+    root: Path,
+    incident: Incident,
+    events: list[Event],
+    settings: Any,
+    template: str | None,
+    *,
+    slo: bool,
+    transport: Any,
+) -> _Draft:
+    """Render the postmortem (drawing its charts beside it), merged into the one already there."""
     md = target_path(root, incident)
     created = not md.exists()
     asset_dir = md.parent / ASSETS / md.stem
@@ -122,7 +190,6 @@ def publish(
     out = build.render(
         ctx, template_dirs(Path(settings.base_dir)), template, chart_dir=asset_dir, link_prefix=link
     )
-
     text, dropped = out.markdown, []
     if not created:
         from mlsre.postmortem.blocks import merge
@@ -130,31 +197,62 @@ def publish(
         merged = merge(md.read_text(encoding="utf-8"), out.markdown)
         text, dropped = merged.text, merged.dropped
     evidence = asset_dir / build.EVIDENCE_FILE
-    written = [md, evidence, *out.charts]
-    saved = {_rel(root, p): p.read_bytes() if p.exists() else None for p in [md, evidence]}
-    saved.update(pre_charts)
-    saved.update({_rel(root, p): None for p in out.charts if _rel(root, p) not in pre_charts})
+    saved = _saved(root, [md, evidence], pre_charts, out.charts)
     stale = sorted(p for p in old_assets if p not in set(out.charts) and _tracked(r, root, p))
-    verb = "Add" if created else "Update"
+    return _Draft(md, created, text, dropped, evidence, out.charts, saved, stale)
+
+
+def _saved(
+    root: Path, files: list[Path], pre_charts: dict[str, bytes], charts: list[Path]
+) -> dict[str, bytes | None]:
+    """What each file to be written held before (None: absent), charts as before drawing."""
+    saved = {_rel(root, p): p.read_bytes() if p.exists() else None for p in files}
+    saved.update(pre_charts)
+    saved.update({_rel(root, p): None for p in charts if _rel(root, p) not in pre_charts})
+    return saved
+
+
+def _write_and_commit(
+    r: Any, root: Path, draft: _Draft, incident: Incident, events: list[Event], who: Identity
+) -> str | None:
+    """Write and commit the draft; on any failure, put back what the files held before."""
+    from mlsre.integrations import git as g
+
+    written = [draft.md, draft.evidence, *draft.charts]
+    verb = "Add" if draft.created else "Update"
     message = (
         f"{verb} postmortem {incident.ref}: {incident.title}\n\n"
         f"Generated by mlsre from {len(events)} recorded events of {incident.ref}."
     )
     try:
-        md.parent.mkdir(parents=True, exist_ok=True)
-        md.write_text(visible(redact(text)), encoding="utf-8")  # no secret, no terminal escape
-        asset_dir.mkdir(parents=True, exist_ok=True)
-        evidence.write_text(redact(build.evidence_json(incident, events)), encoding="utf-8")
-        commit = g.commit_paths(
-            r, [_rel(root, p) for p in written], [_rel(root, p) for p in stale], message, who
+        draft.md.parent.mkdir(parents=True, exist_ok=True)
+        # no secret, no terminal escape
+        draft.md.write_text(visible(redact(draft.text)), encoding="utf-8")
+        draft.evidence.parent.mkdir(parents=True, exist_ok=True)
+        draft.evidence.write_text(redact(build.evidence_json(incident, events)), encoding="utf-8")
+        commit: str | None = g.commit_paths(
+            r, [_rel(root, p) for p in written], [_rel(root, p) for p in draft.stale], message, who
         )
     except (MlsreError, OSError) as exc:
-        g.restore(r, [_rel(root, p) for p in written], saved)
+        g.restore(r, [_rel(root, p) for p in written], draft.saved)
         if isinstance(exc, OSError):
             raise IntegrationError(f"cannot write the postmortem into {root}: {exc}") from None
         raise
-    commit = commit or edits_commit
+    return commit
 
+
+def _record(
+    store: Store,
+    incident: Incident,
+    closing: Event | None,
+    commit: str | None,
+    actor: str,
+    *,
+    root: Path,
+    md: Path,
+    branch: str,
+) -> None:
+    """Record the closing (if any) and the publication (if a commit was made)."""
     if closing is not None:
         store.append(incident.id, closing.kind, closing.data, closing.actor, closing.at)
     if commit is not None:
@@ -166,34 +264,16 @@ def publish(
             utcnow(),
         )
 
-    want_push = pm.push if push is None else push
-    pushed, push_error, push_hint = False, None, None
-    if want_push:
-        try:
-            g.push(r, pm.remote, branch)
-            pushed = True
-        except g.PushFailed as exc:
-            push_error, push_hint = exc.message, exc.hint
 
-    names = build.people(incident, events)
-    return PublishResult(
-        incident=incident.ref,
-        repo=str(root),
-        path=_rel(root, md),
-        assets=[_rel(root, p) for p in [evidence, *out.charts]],
-        branch=branch,
-        commit=commit,
-        created=created,
-        closed=closing is not None,
-        push_requested=want_push,
-        pushed=pushed,
-        push_error=push_error,
-        push_hint=push_hint,
-        author=f"{who.name} <{who.email}>",
-        to_write=text.count(TODO.removeprefix("> ")),
-        dropped_blocks=dropped,
-        lint=lint_text(text, names=names, allowlist=pm.lint_allowlist, source=_rel(root, md)),
-    )
+def _push(r: Any, remote: str, branch: str) -> tuple[bool, str | None, str | None]:
+    """(pushed, error, hint): a failed push keeps the local commit."""
+    from mlsre.integrations import git as g
+
+    try:
+        g.push(r, remote, branch)
+    except g.PushFailed as exc:
+        return False, exc.message, exc.hint
+    return True, None, None
 
 
 def _closing_event(incident: Incident, actor: str, at: datetime) -> Event | None:
