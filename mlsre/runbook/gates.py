@@ -134,5 +134,5 @@ def _why_not(mitigations: list[Step], done: dict[str, StepOutcome]) -> str:
 
 def _shows_present(run: Run, step: Step) -> bool:
     """The step's kind reads the system as it is now whatever --at says (a model registry)."""
-    kinds = run.catalog.kinds if run.catalog else {}
-    return step.uses in kinds and kinds[step.uses].shows_present
+    cls = run.catalog.kinds.get(step.uses)
+    return cls is not None and cls.shows_present

@@ -66,10 +66,10 @@ def _model_changes(run: Run, outcome: StepOutcome) -> list[dict[str, Any]]:
     """The outcome's changes that moved a model, as its kind tells them apart."""
     from mlsre.steps.base import StepResult
 
-    if not outcome.changes or run.catalog is None or outcome.kind not in run.catalog.kinds:
+    cls = run.catalog.kinds.get(outcome.kind)
+    if not outcome.changes or cls is None:
         return []
-    kind = run.catalog.instance(outcome.kind)
-    return kind.model_changes(StepResult(outcome.status, changes=outcome.changes))
+    return cls().model_changes(StepResult(outcome.status, changes=outcome.changes))
 
 
 class Journal(RunListener):

@@ -273,9 +273,9 @@ class Run:
     incident: Incident | None
     run_id: str
     prior: RunRecord  # what an earlier, interrupted run of it recorded (empty for a fresh run)
+    catalog: KindCatalog  # the step kinds it runs
     ctx: dict[str, Any] = field(default_factory=dict)  # what templates and expressions see
     listeners: list[RunListener] = field(default_factory=list)
-    catalog: KindCatalog | None = None  # the step kinds it runs
     outcomes: dict[str, StepOutcome] = field(default_factory=dict)
     running: list[str] = field(default_factory=list)  # between step started and its result
     stopped_at: str | None = None
