@@ -7,7 +7,7 @@ Only :mod:`mlsre.integrations.mlflow` speaks MLflow REST; the logic behind these
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,11 +61,20 @@ class FallbackParams(_Params):
     )
 
 
-class RegistryVersions(StepKind[VersionsParams]):
+P = TypeVar("P", bound=BaseModel)
+
+
+class _RegistryKind(StepKind[P]):
+    """The registry keeps no history of its aliases: every registry kind reads (or moves) the
+    present, whatever `--at` says."""
+
+    shows_present = True
+
+
+class RegistryVersions(_RegistryKind[VersionsParams]):
     """Versions of a model, numerically sorted, each with its aliases, status and tags."""
 
     name = "registry.versions"
-    shows_present = True
 
     def describe(self, params: VersionsParams) -> str:
         return f"list versions of registered model {params.model}"
@@ -76,11 +85,10 @@ class RegistryVersions(StepKind[VersionsParams]):
         return run_versions(params, ctx)
 
 
-class RegistryCurrent(StepKind[CurrentParams]):
+class RegistryCurrent(_RegistryKind[CurrentParams]):
     """The version behind an alias and how long ago it went live."""
 
     name = "registry.current"
-    shows_present = True
 
     def describe(self, params: CurrentParams) -> str:
         return f"resolve {params.model}@{params.alias}"
@@ -91,11 +99,10 @@ class RegistryCurrent(StepKind[CurrentParams]):
         return run_current(params, ctx)
 
 
-class RegistryCompare(StepKind[CompareParams]):
+class RegistryCompare(_RegistryKind[CompareParams]):
     """Params, metrics and tags of two versions side by side (e.g. champion vs previous)."""
 
     name = "registry.compare"
-    shows_present = True
 
     def describe(self, params: CompareParams) -> str:
         return f"compare {params.model} {params.a} vs {params.b} (params, metrics, tags)"
@@ -106,11 +113,10 @@ class RegistryCompare(StepKind[CompareParams]):
         return run_compare(params, ctx)
 
 
-class RegistryRollback(StepKind[RollbackParams]):
+class RegistryRollback(_RegistryKind[RollbackParams]):
     """Move an alias back (confirm-gated); read back to verify; a second run changes nothing."""
 
     name = "registry.rollback"
-    shows_present = True
     mutating = True
 
     def describe(self, params: RollbackParams) -> str:
@@ -133,11 +139,10 @@ class RegistryRollback(StepKind[RollbackParams]):
         return run_rollback(params, ctx)
 
 
-class RegistryPromote(StepKind[PromoteParams]):
+class RegistryPromote(_RegistryKind[PromoteParams]):
     """Point an alias at a version (the old one moves to ``previous_alias``)."""
 
     name = "registry.promote"
-    shows_present = True
     mutating = True
 
     def describe(self, params: PromoteParams) -> str:
@@ -158,7 +163,7 @@ class RegistryPromote(StepKind[PromoteParams]):
         return run_promote(params, ctx)
 
 
-class RegistryFallback(StepKind[FallbackParams]):
+class RegistryFallback(_RegistryKind[FallbackParams]):
     """Move the serving alias to the fallback version (confirm-gated); verified; idempotent.
 
     The move itself (shared with ``mlsre model fallback``/``restore``) is in
@@ -166,7 +171,6 @@ class RegistryFallback(StepKind[FallbackParams]):
     engine records the move as a model change on the incident."""
 
     name = "registry.fallback"
-    shows_present = True
     mutating = True
 
     def describe(self, params: FallbackParams) -> str:
